@@ -1,0 +1,107 @@
+// swift-tools-version:6.1
+import PackageDescription
+import Foundation
+
+/// Absolute path of this package: the linker script path must not depend on the linker's working directory.
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
+
+/// Every plugin .so exports exactly one dynamic symbol, `firefly_plugin_v1`.
+let pluginLinkerSettings: [LinkerSetting] = [
+    .unsafeFlags(["-Xlinker", "--version-script=\(root)/plugins/firefly_plugin.map"])
+]
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+/// A plugin is two targets: its logic (testable, linked into tests) and a one-line entry
+/// target exporting `firefly_plugin_v1`, which only the plugin's dynamic product links.
+func plugin(
+    _ name: String, folder: String, logic: String, entry: String,
+    dependencies: [Target.Dependency] = []
+) -> [Target] {
+    [
+        .target(
+            name: logic,
+            dependencies: ["FireflyPluginKit", "FireflyModel"] + dependencies,
+            path: "plugins/\(folder)/Sources/\(logic)",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: entry,
+            dependencies: [.target(name: logic), "FireflyPluginKit"],
+            path: "plugins/\(folder)/Sources/\(entry)",
+            swiftSettings: swiftSettings,
+            linkerSettings: pluginLinkerSettings
+        ),
+    ]
+}
+
+let package = Package(
+    name: "firefly",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "firefly", targets: ["firefly"]),
+        .library(name: "FireflyPluginKit", targets: ["FireflyPluginKit"]),
+        .library(name: "FireflyDebugPlugin", type: .dynamic, targets: ["DebugPluginEntry"]),
+        .library(name: "FireflyTestCAdapter", type: .dynamic, targets: ["TestCAdapterPlugin"]),
+        .library(name: "FireflyTestFutureABI", type: .dynamic, targets: ["TestFutureABIPlugin"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+    ],
+    targets: [
+        .target(name: "CFireflyPlugin", path: "Sources/CFireflyPlugin"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .target(name: "FireflyModel", swiftSettings: swiftSettings),
+        .target(
+            name: "FireflyPluginKit",
+            dependencies: ["CFireflyPlugin", "FireflyModel"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FireflyCore",
+            dependencies: [
+                "CFireflyPlugin", "CZlib", "FireflyModel", "FireflyPluginKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "FireflyGrafana", dependencies: ["FireflyModel", "FireflyCore"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "firefly",
+            dependencies: [
+                "FireflyCore", "FireflyGrafana",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Test fixture plugins written in plain C: they prove the ABI needs no Swift.
+        .target(
+            name: "TestCAdapterPlugin", dependencies: ["CFireflyPlugin"],
+            path: "Tests/Fixtures/TestCAdapterPlugin", publicHeadersPath: ".", linkerSettings: pluginLinkerSettings
+        ),
+        .target(
+            name: "TestFutureABIPlugin", dependencies: ["CFireflyPlugin"],
+            path: "Tests/Fixtures/TestFutureABIPlugin", publicHeadersPath: ".", linkerSettings: pluginLinkerSettings
+        ),
+
+        .testTarget(name: "FireflyModelTests", dependencies: ["FireflyModel"]),
+        .testTarget(name: "FireflyPluginKitTests", dependencies: ["FireflyPluginKit", "FireflyModel", "CFireflyPlugin"]),
+        .testTarget(name: "FireflyCoreTests", dependencies: ["FireflyCore", "FireflyModel"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["FireflyModel"]),
+    ]
+        + plugin("debug", folder: "debug", logic: "DebugExporter", entry: "DebugPluginEntry")
+)

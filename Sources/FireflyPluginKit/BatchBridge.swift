@@ -1,0 +1,210 @@
+public import CFireflyPlugin
+public import FireflyModel
+
+/// Converts telemetry between the Swift model and the C ABI's `firefly_batch`, in both directions.
+/// The host and the plugin kit share it, so both sides of the ABI agree by construction.
+public enum BatchBridge {
+    /// Why a C batch could not be read.
+    public struct InvalidBatch: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Builds the C view of `batch` inside `arena`; valid while the arena lives.
+    public static func cBatch(_ batch: TelemetryBatch, in arena: CArena) -> UnsafePointer<firefly_batch> {
+        let points = batch.points.map { cPoint($0, arena) }
+        let spans = batch.spans.map { cSpan($0, arena) }
+        let header = firefly_batch(
+            abi_version: firefly_abi_version,
+            struct_size: UInt32(MemoryLayout<firefly_batch>.size),
+            points: arena.array(points), point_count: points.count,
+            point_size: MemoryLayout<firefly_metric_point>.stride,
+            spans: arena.array(spans), span_count: spans.count,
+            span_size: MemoryLayout<firefly_span>.stride
+        )
+        return arena.array(CollectionOfOne(header))!
+    }
+
+    /// Copies a C batch into Swift values, checking versions and strides first.
+    public static func telemetry(from batch: UnsafePointer<firefly_batch>) throws(InvalidBatch) -> TelemetryBatch {
+        let b = batch.pointee
+        guard (b.abi_version >> 16) == FIREFLY_ABI_MAJOR else {
+            throw InvalidBatch(description: "batch ABI major \((b.abi_version >> 16)), expected \(FIREFLY_ABI_MAJOR)")
+        }
+        guard b.struct_size >= MemoryLayout<firefly_batch>.size else {
+            throw InvalidBatch(description: "batch struct_size \(b.struct_size) is smaller than \(MemoryLayout<firefly_batch>.size)")
+        }
+        if b.point_count > 0 {
+            guard b.points != nil, b.point_size >= MemoryLayout<firefly_metric_point>.size else {
+                throw InvalidBatch(description: "batch point_size \(b.point_size) is invalid")
+            }
+        }
+        if b.span_count > 0 {
+            guard b.spans != nil, b.span_size >= MemoryLayout<firefly_span>.size else {
+                throw InvalidBatch(description: "batch span_size \(b.span_size) is invalid")
+            }
+        }
+        var out = TelemetryBatch()
+        out.points.reserveCapacity(b.point_count)
+        for i in 0..<b.point_count {
+            let raw = UnsafeRawPointer(b.points!) + i * b.point_size
+            let p = raw.assumingMemoryBound(to: firefly_metric_point.self).pointee
+            guard let point = try swiftPoint(p) else { continue }
+            out.points.append(point)
+        }
+        out.spans.reserveCapacity(b.span_count)
+        for i in 0..<b.span_count {
+            let raw = UnsafeRawPointer(b.spans!) + i * b.span_size
+            out.spans.append(try swiftSpan(raw.assumingMemoryBound(to: firefly_span.self).pointee))
+        }
+        return out
+    }
+
+    // MARK: Swift → C
+
+    static func cPoint(_ p: MetricPoint, _ arena: CArena) -> firefly_metric_point {
+        var flags: UInt32 = 0
+        if p.isMonotonic { flags |= FIREFLY_POINT_MONOTONIC }
+        if p.hasMinMax { flags |= FIREFLY_POINT_HAS_MIN_MAX }
+        if p.isDelta { flags |= FIREFLY_POINT_DELTA }
+        return firefly_metric_point(
+            name: arena.str(p.name), namespace_: arena.str(p.namespace), unit: arena.str(p.unit),
+            function: arena.str(p.function), kind: p.kind.rawValue, flags: flags,
+            labels: arena.kvArray(p.labels), label_count: p.labels.count,
+            start_time_unix_nano: p.startTimeUnixNano, time_unix_nano: p.timeUnixNano,
+            value: p.value, count: p.count, sum: p.sum, min: p.min, max: p.max,
+            quantiles: arena.array(p.quantiles.map { firefly_quantile(quantile: $0.quantile, value: $0.value) }),
+            quantile_count: p.quantiles.count,
+            bounds: arena.array(p.bounds), bound_count: p.bounds.count,
+            bucket_counts: arena.array(p.bucketCounts), bucket_count: p.bucketCounts.count
+        )
+    }
+
+    static func cAttributes(_ attrs: [Attribute], _ arena: CArena) -> UnsafePointer<firefly_attr>? {
+        arena.array(attrs.map { a in
+            var c = firefly_attr(
+                key: arena.str(a.key), type: 0, reserved: 0, int_value: 0, double_value: 0,
+                string_value: firefly_str(ptr: nil, len: 0))
+            switch a.value {
+            case .string(let s): c.type = FIREFLY_ATTR_STRING.rawValue; c.string_value = arena.str(s)
+            case .bool(let b): c.type = FIREFLY_ATTR_BOOL.rawValue; c.int_value = b ? 1 : 0
+            case .int(let i): c.type = FIREFLY_ATTR_INT.rawValue; c.int_value = i
+            case .double(let d): c.type = FIREFLY_ATTR_DOUBLE.rawValue; c.double_value = d
+            case .bytes(let b):
+                c.type = FIREFLY_ATTR_BYTES.rawValue
+                let bytes = arena.bytes(b)
+                c.string_value = firefly_str(ptr: UnsafeRawPointer(bytes.ptr)?.assumingMemoryBound(to: CChar.self), len: bytes.len)
+            case .json(let s): c.type = FIREFLY_ATTR_JSON.rawValue; c.string_value = arena.str(s)
+            }
+            return c
+        })
+    }
+
+    static func cSpan(_ s: Span, _ arena: CArena) -> firefly_span {
+        var c = firefly_span()
+        withUnsafeMutableBytes(of: &c.trace_id) { $0.copyBytes(from: s.traceID.bytes) }
+        withUnsafeMutableBytes(of: &c.span_id) { $0.copyBytes(from: s.spanID.bytes) }
+        withUnsafeMutableBytes(of: &c.parent_span_id) { $0.copyBytes(from: s.parentSpanID.bytes) }
+        c.trace_state = arena.str(s.traceState)
+        c.name = arena.str(s.name)
+        c.kind = s.kind.rawValue
+        c.status_code = s.statusCode.rawValue
+        c.status_message = arena.str(s.statusMessage)
+        c.start_time_unix_nano = s.startTimeUnixNano
+        c.end_time_unix_nano = s.endTimeUnixNano
+        c.function = arena.str(s.function)
+        c.service = arena.str(s.service)
+        c.scope_name = arena.str(s.scopeName)
+        c.scope_version = arena.str(s.scopeVersion)
+        c.attributes = cAttributes(s.attributes, arena)
+        c.attribute_count = s.attributes.count
+        c.resource_attributes = cAttributes(s.resourceAttributes, arena)
+        c.resource_attribute_count = s.resourceAttributes.count
+        c.events = arena.array(s.events.map { e in
+            firefly_span_event(
+                time_unix_nano: e.timeUnixNano, name: arena.str(e.name),
+                attributes: cAttributes(e.attributes, arena), attribute_count: e.attributes.count)
+        })
+        c.event_count = s.events.count
+        c.links = arena.array(s.links.map { l in
+            var cl = firefly_span_link()
+            withUnsafeMutableBytes(of: &cl.trace_id) { $0.copyBytes(from: l.traceID.bytes) }
+            withUnsafeMutableBytes(of: &cl.span_id) { $0.copyBytes(from: l.spanID.bytes) }
+            cl.trace_state = arena.str(l.traceState)
+            cl.attributes = cAttributes(l.attributes, arena)
+            cl.attribute_count = l.attributes.count
+            return cl
+        })
+        c.link_count = s.links.count
+        return c
+    }
+
+    // MARK: C → Swift
+
+    static func swiftPoint(_ p: firefly_metric_point) throws(InvalidBatch) -> MetricPoint? {
+        guard let kind = MetricKind(rawValue: p.kind) else {
+            throw InvalidBatch(description: "metric point '\(p.name.string)' has unknown kind \(p.kind)")
+        }
+        return MetricPoint(
+            name: p.name.string, namespace: p.namespace_.string, unit: p.unit.string, function: p.function.string,
+            kind: kind, isMonotonic: p.flags & FIREFLY_POINT_MONOTONIC != 0,
+            hasMinMax: p.flags & FIREFLY_POINT_HAS_MIN_MAX != 0, isDelta: p.flags & FIREFLY_POINT_DELTA != 0,
+            labels: buffer(p.labels, p.label_count).map { Label($0.key.string, $0.value.string) },
+            startTimeUnixNano: p.start_time_unix_nano, timeUnixNano: p.time_unix_nano,
+            value: p.value, count: p.count, sum: p.sum, min: p.min, max: p.max,
+            quantiles: buffer(p.quantiles, p.quantile_count).map { Quantile($0.quantile, $0.value) },
+            bounds: Array(buffer(p.bounds, p.bound_count)),
+            bucketCounts: Array(buffer(p.bucket_counts, p.bucket_count))
+        )
+    }
+
+    static func swiftAttributes(_ ptr: UnsafePointer<firefly_attr>?, _ count: Int) -> [Attribute] {
+        buffer(ptr, count).map { a in
+            let value: AttributeValue
+            switch a.type {
+            case FIREFLY_ATTR_BOOL.rawValue: value = .bool(a.int_value != 0)
+            case FIREFLY_ATTR_INT.rawValue: value = .int(a.int_value)
+            case FIREFLY_ATTR_DOUBLE.rawValue: value = .double(a.double_value)
+            case FIREFLY_ATTR_BYTES.rawValue:
+                value = .bytes(a.string_value.ptr.map {
+                    Array(UnsafeRawBufferPointer(start: $0, count: a.string_value.len))
+                } ?? [])
+            case FIREFLY_ATTR_JSON.rawValue: value = .json(a.string_value.string)
+            default: value = .string(a.string_value.string)
+            }
+            return Attribute(a.key.string, value)
+        }
+    }
+
+    static func swiftSpan(_ s: firefly_span) throws(InvalidBatch) -> Span {
+        var t = s.trace_id, id = s.span_id, parent = s.parent_span_id
+        let traceID = withUnsafeBytes(of: &t) { TraceID(bytes: $0)! }
+        let spanID = withUnsafeBytes(of: &id) { SpanID(bytes: $0)! }
+        let parentID = withUnsafeBytes(of: &parent) { SpanID(bytes: $0)! }
+        return Span(
+            traceID: traceID, spanID: spanID, parentSpanID: parentID, traceState: s.trace_state.string,
+            name: s.name.string, kind: SpanKind(rawValue: s.kind) ?? .unspecified,
+            statusCode: StatusCode(rawValue: s.status_code) ?? .unset, statusMessage: s.status_message.string,
+            startTimeUnixNano: s.start_time_unix_nano, endTimeUnixNano: s.end_time_unix_nano,
+            function: s.function.string, service: s.service.string,
+            scopeName: s.scope_name.string, scopeVersion: s.scope_version.string,
+            attributes: swiftAttributes(s.attributes, s.attribute_count),
+            resourceAttributes: swiftAttributes(s.resource_attributes, s.resource_attribute_count),
+            events: buffer(s.events, s.event_count).map {
+                SpanEvent(timeUnixNano: $0.time_unix_nano, name: $0.name.string,
+                          attributes: swiftAttributes($0.attributes, $0.attribute_count))
+            },
+            links: buffer(s.links, s.link_count).map { l in
+                var lt = l.trace_id, ls = l.span_id
+                return SpanLink(
+                    traceID: withUnsafeBytes(of: &lt) { TraceID(bytes: $0)! },
+                    spanID: withUnsafeBytes(of: &ls) { SpanID(bytes: $0)! },
+                    traceState: l.trace_state.string,
+                    attributes: swiftAttributes(l.attributes, l.attribute_count))
+            }
+        )
+    }
+
+    static func buffer<T>(_ ptr: UnsafePointer<T>?, _ count: Int) -> UnsafeBufferPointer<T> {
+        UnsafeBufferPointer(start: count > 0 ? ptr : nil, count: count > 0 && ptr != nil ? count : 0)
+    }
+}

@@ -1,0 +1,66 @@
+public import FireflyModel
+public import FireflyPluginKit
+import Foundation
+
+/// Writes every exported point and span as one JSON line (`{"point": …}` / `{"span": …}`) to the
+/// file named by `path`, or to standard output. The first thing to reach for when wiring a new source.
+public final class DebugExporter: ExporterPlugin, @unchecked Sendable {
+    public static let pluginName = "debug"
+    public static let pluginVersion = "0.1.0"
+    public static let pluginDescription = "Writes points and spans as JSON lines to a file or stdout"
+
+    private let handle: FileHandle
+    private let encoder: JSONEncoder
+    private let lock = NSLock()
+    private let context: PluginContext
+
+    public init(context: PluginContext, config: PluginConfig) throws {
+        self.context = context
+        let path = config.optionalString("path")
+        try config.finish()
+        encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        if let path, !path.isEmpty, path != "-" {
+            let url = URL(fileURLWithPath: path)
+            try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            if !FileManager.default.fileExists(atPath: path) {
+                guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                    throw PluginConfigError(problems: ["path: cannot create '\(path)'"])
+                }
+            }
+            guard let h = FileHandle(forWritingAtPath: path) else {
+                throw PluginConfigError(problems: ["path: cannot open '\(path)' for writing"])
+            }
+            h.seekToEndOfFile()
+            handle = h
+        } else {
+            handle = FileHandle.standardOutput
+        }
+    }
+
+    public func export(_ batch: TelemetryBatch) async -> ExportResult {
+        var out = Data()
+        do {
+            for point in batch.points {
+                out.append(try encoder.encode(DebugRecord(point: point)))
+                out.append(0x0A)
+            }
+            for span in batch.spans {
+                out.append(try encoder.encode(DebugRecord(span: span)))
+                out.append(0x0A)
+            }
+        } catch {
+            return .permanent(message: "cannot encode batch: \(error)")
+        }
+        do {
+            try lock.withLock { try handle.write(contentsOf: out) }
+        } catch {
+            return .retryable(after: .seconds(1), message: "cannot write: \(error)")
+        }
+        return .ok
+    }
+
+    public func flush() async {
+        lock.withLock { try? handle.synchronize() }
+    }
+}

@@ -1,0 +1,5 @@
+import DebugExporter
+import FireflyPluginKit
+
+@_cdecl("firefly_plugin_v1")
+public func fireflyPluginV1() -> UnsafeRawPointer { PluginExport.exporter(DebugExporter.self) }
