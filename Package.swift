@@ -45,6 +45,9 @@ let package = Package(
         .executable(name: "firefly", targets: ["firefly"]),
         .library(name: "FireflyPluginKit", targets: ["FireflyPluginKit"]),
         .library(name: "FireflyDebugPlugin", type: .dynamic, targets: ["DebugPluginEntry"]),
+        .library(name: "FireflyFirehosePlugin", type: .dynamic, targets: ["FirehosePluginEntry"]),
+        .library(name: "FireflyOTLPPlugin", type: .dynamic, targets: ["OTLPPluginEntry"]),
+        .library(name: "FireflyPostgresPlugin", type: .dynamic, targets: ["PostgresPluginEntry"]),
         .library(name: "FireflyTestCAdapter", type: .dynamic, targets: ["TestCAdapterPlugin"]),
         .library(name: "FireflyTestFutureABI", type: .dynamic, targets: ["TestFutureABIPlugin"]),
     ],
@@ -55,6 +58,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .target(name: "CFireflyPlugin", path: "Sources/CFireflyPlugin"),
@@ -104,4 +108,16 @@ let package = Package(
         .testTarget(name: "IntegrationTests", dependencies: ["FireflyModel"]),
     ]
         + plugin("debug", folder: "debug", logic: "DebugExporter", entry: "DebugPluginEntry")
+        + plugin("firehose", folder: "firehose", logic: "FirehoseAdapter", entry: "FirehosePluginEntry")
+        + plugin("otlp", folder: "otlp", logic: "OTLPAdapter", entry: "OTLPPluginEntry")
+        + plugin(
+            "postgres", folder: "postgres", logic: "PostgresExporter", entry: "PostgresPluginEntry",
+            dependencies: [.product(name: "PostgresNIO", package: "postgres-nio")])
+        + [
+            .testTarget(name: "DebugExporterTests", dependencies: ["DebugExporter"], path: "plugins/debug/Tests"),
+            .testTarget(name: "FirehoseAdapterTests", dependencies: ["FirehoseAdapter"], path: "plugins/firehose/Tests"),
+            .testTarget(name: "OTLPAdapterTests", dependencies: ["OTLPAdapter"], path: "plugins/otlp/Tests"),
+            .testTarget(
+                name: "PostgresExporterTests", dependencies: ["PostgresExporter"], path: "plugins/postgres/Tests"),
+        ]
 )
