@@ -204,7 +204,7 @@ public enum BatchBridge {
         )
     }
 
-    static func buffer<T>(_ ptr: UnsafePointer<T>?, _ count: Int) -> UnsafeBufferPointer<T> {
+    public static func buffer<T>(_ ptr: UnsafePointer<T>?, _ count: Int) -> UnsafeBufferPointer<T> {
         UnsafeBufferPointer(start: count > 0 ? ptr : nil, count: count > 0 && ptr != nil ? count : 0)
     }
 }

@@ -33,6 +33,7 @@ public enum PluginExport {
                 descriptor!.pointee.routes = adapterRoutes
                 descriptor!.pointee.handle = adapterHandle
                 descriptor!.pointee.release_response = adapterReleaseResponse
+                descriptor!.pointee.reject = adapterReject
             }
             return UnsafeRawPointer(descriptor!)
         }
@@ -181,12 +182,26 @@ private let adapterHandle: @convention(c) (
 ) -> Void = { instance, request, sink, response in
     guard let instance, let request, let sink, let response else { return }
     let box = Unmanaged<AdapterInstance>.fromOpaque(instance).takeUnretainedValue()
-    let r = request.pointee
+    fill(response, with: box.plugin.handle(swiftRequest(request.pointee), sink: HostSink(sink: sink)))
+}
+
+private func swiftRequest(_ r: firefly_http_request) -> PluginRequest {
     let headers = BatchBridge.buffer(r.headers, r.header_count).map { (name: $0.key.string, value: $0.value.string) }
-    let swiftRequest = PluginRequest(
+    return PluginRequest(
         method: r.method.string, path: r.path.string, query: r.query.string, headers: headers,
         body: r.body.array, remoteAddress: r.remote_address.string)
-    let answer = box.plugin.handle(swiftRequest, sink: HostSink(sink: sink))
+}
+
+private let adapterReject: @convention(c) (
+    UnsafeMutableRawPointer?, UnsafePointer<firefly_http_request>?, UInt32, firefly_str,
+    UnsafeMutablePointer<firefly_http_response>?
+) -> Void = { instance, request, status, message, response in
+    guard let instance, let request, let response else { return }
+    let box = Unmanaged<AdapterInstance>.fromOpaque(instance).takeUnretainedValue()
+    fill(response, with: box.plugin.reject(swiftRequest(request.pointee), status: Int(status), message: message.string))
+}
+
+private func fill(_ response: UnsafeMutablePointer<firefly_http_response>, with answer: PluginResponse) {
     let storage = ResponseStorage()
     response.pointee.status = UInt32(clamping: answer.status)
     response.pointee.content_type = storage.arena.str(answer.contentType)

@@ -363,8 +363,16 @@ typedef struct firefly_plugin {
     /** Answer one request. Fill *response (pre-initialised by the host with abi_version/struct_size). */
     void (*handle)(void *instance, const firefly_http_request *request, const firefly_sink *sink,
                    firefly_http_response *response);
-    /** Free what `handle` put into a response. */
+    /** Free what `handle` or `reject` put into a response. */
     void (*release_response)(void *instance, firefly_http_response *response);
+    /**
+     * Optional (may be NULL): format an error the host detected before `handle` (413 body too large,
+     * 400 invalid gzip, 415 unsupported Content-Encoding) in the adapter's own protocol. `request`
+     * carries the headers with an empty body. When NULL the host answers a JSON
+     * {"errorMessage": ...} body.
+     */
+    void (*reject)(void *instance, const firefly_http_request *request, uint32_t status, firefly_str message,
+                   firefly_http_response *response);
 
     /* Exporters (NULL for adapters). */
     /** Start exporting `batch`; call `done(done_ctx, ...)` exactly once when finished. */

@@ -1,0 +1,406 @@
+import FireflyModel
+public import Foundation
+import Yams
+
+/// Reads `firefly.yaml`: parses YAML keeping line/column marks, expands `${VAR}` and
+/// `${VAR:-default}` in values, decodes into `FireflyConfig` and validates it, collecting every
+/// problem instead of stopping at the first.
+public struct ConfigLoader: Sendable {
+    public var environment: [String: String]
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.environment = environment
+    }
+
+    public func load(file: String) throws(ConfigError) -> FireflyConfig {
+        let name = (file as NSString).lastPathComponent
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ConfigError(problems: [ConfigProblem(file: name, location: nil, path: "", message: "cannot read '\(file)'")])
+        }
+        return try parse(String(decoding: data, as: UTF8.self), file: name)
+    }
+
+    public func parse(_ text: String, file: String = "firefly.yaml") throws(ConfigError) -> FireflyConfig {
+        var reader = Reader(file: file, environment: environment)
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw ConfigError(problems: [reader.yamlProblem(error)])
+        } catch {
+            throw ConfigError(problems: [ConfigProblem(file: file, location: nil, path: "", message: "\(error)")])
+        }
+        var config = FireflyConfig()
+        config.file = file
+        if let root {
+            reader.readRoot(root, into: &config)
+        } else {
+            reader.problem(nil, "", "the file is empty; see docs/configuration.md")
+        }
+        reader.validate(&config)
+        if !reader.problems.isEmpty { throw ConfigError(problems: reader.problems) }
+        return config
+    }
+}
+
+/// The walk over the YAML tree; accumulates problems.
+private struct Reader {
+    let file: String
+    let environment: [String: String]
+    var problems: [ConfigProblem] = []
+
+    init(file: String, environment: [String: String]) {
+        self.file = file
+        self.environment = environment
+    }
+
+    mutating func problem(_ node: Node?, _ path: String, _ message: String) {
+        problems.append(ConfigProblem(file: file, location: node.flatMap(location), path: path, message: message))
+    }
+
+    func location(_ node: Node) -> SourceLocation? {
+        node.mark.map { SourceLocation(line: $0.line, column: $0.column) }
+    }
+
+    func yamlProblem(_ error: YamlError) -> ConfigProblem {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
+            return ConfigProblem(file: file, location: SourceLocation(line: mark.line, column: mark.column), path: "", message: "invalid YAML: \(problem)")
+        default:
+            return ConfigProblem(file: file, location: nil, path: "", message: "invalid YAML: \(error)")
+        }
+    }
+
+    // MARK: Helpers over nodes
+
+    /// The mapping's entries with string keys; reports non-mapping nodes and duplicate keys.
+    mutating func entries(_ node: Node, _ path: String) -> [(key: String, keyNode: Node, value: Node)]? {
+        guard case .mapping(let mapping) = node else {
+            problem(node, path, "expected a mapping")
+            return nil
+        }
+        var seen: Set<String> = []
+        var out: [(String, Node, Node)] = []
+        for (k, v) in mapping {
+            guard case .scalar(let s) = k else {
+                problem(k, path, "keys must be plain strings")
+                continue
+            }
+            if !seen.insert(s.string).inserted {
+                problem(k, join(path, s.string), "duplicate key")
+                continue
+            }
+            out.append((s.string, k, v))
+        }
+        return out
+    }
+
+    mutating func unknownKey(_ key: String, _ keyNode: Node, _ path: String, known: [String]) {
+        var message = "unknown key '\(key)'"
+        if let s = Suggestion.closest(to: key, among: known) { message += " (did you mean '\(s)'?)" }
+        else { message += "; expected one of: \(known.joined(separator: ", "))" }
+        problem(keyNode, join(path, key), message)
+    }
+
+    func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    /// A scalar's text with `${VAR}` / `${VAR:-default}` expanded.
+    mutating func scalarText(_ node: Node, _ path: String) -> String? {
+        guard case .scalar(let s) = node else {
+            problem(node, path, "expected a single value")
+            return nil
+        }
+        return expand(s.string, node, path)
+    }
+
+    mutating func expand(_ text: String, _ node: Node, _ path: String) -> String? {
+        guard text.contains("${") else { return text }
+        var out = ""
+        var rest = Substring(text)
+        while let start = rest.range(of: "${") {
+            out += rest[..<start.lowerBound]
+            guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
+                problem(node, path, "unterminated '${' in value")
+                return nil
+            }
+            let inner = rest[start.upperBound..<end]
+            let (name, fallback): (Substring, Substring?) =
+                if let sep = inner.range(of: ":-") { (inner[..<sep.lowerBound], inner[sep.upperBound...]) } else { (inner, nil) }
+            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                problem(node, path, "invalid environment reference '${\(inner)}'")
+                return nil
+            }
+            if let value = environment[String(name)], !(value.isEmpty && fallback != nil) {
+                out += value
+            } else if let fallback {
+                out += fallback
+            } else {
+                problem(node, path, "environment variable \(name) is not set (write ${\(name):-default} for a default)")
+                return nil
+            }
+            rest = rest[rest.index(after: end)...]
+        }
+        return out + rest
+    }
+
+    mutating func string(_ node: Node, _ path: String) -> String? { scalarText(node, path) }
+
+    mutating func int(_ node: Node, _ path: String, min: Int = 0) -> Int? {
+        guard let text = scalarText(node, path) else { return nil }
+        guard let v = Int(text.replacingOccurrences(of: "_", with: "")), v >= min else {
+            problem(node, path, "expected an integer ≥ \(min)")
+            return nil
+        }
+        return v
+    }
+
+    mutating func duration(_ node: Node, _ path: String) -> Duration? {
+        guard let text = scalarText(node, path) else { return nil }
+        guard let d = DurationText.parse(text) else {
+            problem(node, path, "expected a duration such as 200ms, 30s or 5m")
+            return nil
+        }
+        return d
+    }
+
+    mutating func stringList(_ node: Node, _ path: String) -> [String]? {
+        if case .scalar = node { return string(node, path).map { [$0] } }
+        guard case .sequence(let seq) = node else {
+            problem(node, path, "expected a list")
+            return nil
+        }
+        return seq.enumerated().compactMap { i, n in string(n, "\(path)[\(i)]") }
+    }
+
+    // MARK: Sections
+
+    static let topKeys = ["server", "plugins", "queue", "receivers", "exporters", "pipelines"]
+
+    mutating func readRoot(_ root: Node, into config: inout FireflyConfig) {
+        guard let items = entries(root, "") else { return }
+        for (key, keyNode, value) in items {
+            switch key {
+            case "server": readServer(value, &config.server)
+            case "plugins": readPlugins(value, &config.plugins)
+            case "queue": readQueue(value, &config.queue)
+            case "receivers": config.receivers = readInstances(value, "receivers")
+            case "exporters": config.exporters = readInstances(value, "exporters")
+            case "pipelines": config.pipelines = readPipelines(value)
+            default: unknownKey(key, keyNode, "", known: Self.topKeys)
+            }
+        }
+    }
+
+    mutating func readServer(_ node: Node, _ server: inout ServerConfig) {
+        guard let items = entries(node, "server") else { return }
+        let known = ["listen", "max_body_bytes", "worker_threads"]
+        for (key, keyNode, value) in items {
+            let path = "server.\(key)"
+            switch key {
+            case "listen":
+                guard let text = string(value, path) else { continue }
+                if let (host, port) = ListenAddress.parse(text) {
+                    server.host = host
+                    server.port = port
+                } else {
+                    problem(value, path, "expected host:port, e.g. 0.0.0.0:4318")
+                }
+            case "max_body_bytes": if let v = int(value, path, min: 1024) { server.maxBodyBytes = v }
+            case "worker_threads": if let v = int(value, path, min: 1) { server.workerThreads = v }
+            default: unknownKey(key, keyNode, "server", known: known)
+            }
+        }
+    }
+
+    mutating func readPlugins(_ node: Node, _ plugins: inout PluginsConfig) {
+        guard let items = entries(node, "plugins") else { return }
+        for (key, keyNode, value) in items {
+            switch key {
+            case "paths": if let v = stringList(value, "plugins.paths") { plugins.paths = v }
+            default: unknownKey(key, keyNode, "plugins", known: ["paths"])
+            }
+        }
+    }
+
+    mutating func readQueue(_ node: Node, _ queue: inout QueueConfig) {
+        guard let items = entries(node, "queue") else { return }
+        let known = ["directory", "max_bytes", "batch_max_items", "batch_max_wait", "retry_initial", "retry_max", "drain_timeout"]
+        for (key, keyNode, value) in items {
+            let path = "queue.\(key)"
+            switch key {
+            case "directory": if let v = string(value, path) { queue.directory = v }
+            case "max_bytes": if let v = int(value, path, min: 1 << 20) { queue.maxBytes = v }
+            case "batch_max_items": if let v = int(value, path, min: 1) { queue.batchMaxItems = v }
+            case "batch_max_wait": if let v = duration(value, path) { queue.batchMaxWait = v }
+            case "retry_initial": if let v = duration(value, path) { queue.retryInitial = v }
+            case "retry_max": if let v = duration(value, path) { queue.retryMax = v }
+            case "drain_timeout": if let v = duration(value, path) { queue.drainTimeout = v }
+            default: unknownKey(key, keyNode, "queue", known: known)
+            }
+        }
+    }
+
+    mutating func readInstances(_ node: Node, _ section: String) -> [InstanceConfig] {
+        if case .scalar(let s) = node, s.string.isEmpty || s.tag.description.hasSuffix("null") { return [] }
+        guard let items = entries(node, section) else { return [] }
+        var out: [InstanceConfig] = []
+        for (name, keyNode, value) in items {
+            let path = "\(section).\(name)"
+            guard InstanceName.isValid(name) else {
+                problem(keyNode, path, "instance names are <plugin>[/<suffix>] with letters, digits, '-' and '_'")
+                continue
+            }
+            var pluginName = String(name.split(separator: "/").first ?? "")
+            var pluginLocation = location(keyNode) ?? SourceLocation(line: 0, column: 0)
+            var settings: [(String, JSON)] = []
+            var keyLocations: [String: SourceLocation] = [:]
+            let isEmpty: Bool = if case .scalar(let s) = value, s.string.isEmpty { true } else { false }
+            if !isEmpty, let fields = entries(value, path) {
+                for (key, kNode, v) in fields {
+                    keyLocations[key] = location(kNode)
+                    if key == "plugin" {
+                        if let p = string(v, "\(path).plugin") {
+                            pluginName = p
+                            pluginLocation = location(v) ?? pluginLocation
+                        }
+                    } else if let json = toJSON(v, "\(path).\(key)") {
+                        settings.append((key, json))
+                    }
+                }
+            }
+            out.append(InstanceConfig(
+                name: name, plugin: pluginName, settingsJSON: JSON.object(settings).text,
+                location: location(keyNode) ?? SourceLocation(line: 0, column: 0),
+                pluginLocation: pluginLocation, keyLocations: keyLocations))
+        }
+        return out
+    }
+
+    mutating func readPipelines(_ node: Node) -> [PipelineConfig] {
+        guard let items = entries(node, "pipelines") else { return [] }
+        var out: [PipelineConfig] = []
+        for (name, keyNode, value) in items {
+            let path = "pipelines.\(name)"
+            let kind = String(name.split(separator: "/", maxSplits: 1).first ?? "")
+            guard let signal = Signal(rawValue: kind) else {
+                var message = "pipeline names start with 'metrics' or 'traces' (optionally '/<suffix>')"
+                if let s = Suggestion.closest(to: kind, among: Signal.allCases.map(\.rawValue)) { message += "; did you mean '\(s)'?" }
+                problem(keyNode, path, message)
+                continue
+            }
+            var pipeline = PipelineConfig(name: name, signal: signal, receivers: [], exporters: [])
+            guard let fields = entries(value, path) else { continue }
+            for (key, kNode, v) in fields {
+                switch key {
+                case "receivers": pipeline.receivers = names(v, "\(path).receivers", section: "receivers")
+                case "exporters": pipeline.exporters = names(v, "\(path).exporters", section: "exporters")
+                default: unknownKey(key, kNode, path, known: ["receivers", "exporters"])
+                }
+            }
+            if pipeline.receivers.isEmpty { problem(value, path, "a pipeline needs at least one receiver") }
+            if pipeline.exporters.isEmpty { problem(value, path, "a pipeline needs at least one exporter") }
+            out.append(pipeline)
+        }
+        return out
+    }
+
+    /// Where each pipeline reference was written, for "undefined exporter" messages.
+    var pipelineRefs: [(section: String, name: String, path: String, node: Node)] = []
+
+    mutating func names(_ node: Node, _ path: String, section: String) -> [String] {
+        guard case .sequence(let seq) = node else {
+            if let s = string(node, path) {
+                pipelineRefs.append((section, s, path, node))
+                return [s]
+            }
+            return []
+        }
+        var out: [String] = []
+        for (i, n) in seq.enumerated() {
+            if let s = string(n, "\(path)[\(i)]") {
+                pipelineRefs.append((section, s, "\(path)[\(i)]", n))
+                out.append(s)
+            }
+        }
+        return out
+    }
+
+    /// A plugin's settings subtree as JSON, with values expanded and plain scalars typed.
+    mutating func toJSON(_ node: Node, _ path: String) -> JSON? {
+        switch node {
+        case .scalar(let s):
+            guard let text = expand(s.string, node, path) else { return nil }
+            if s.style != .plain { return .string(text) }
+            return JSON.typedPlainScalar(text)
+        case .sequence(let seq):
+            var items: [JSON] = []
+            for (i, n) in seq.enumerated() {
+                if let j = toJSON(n, "\(path)[\(i)]") { items.append(j) }
+            }
+            return .array(items)
+        case .mapping:
+            guard let fields = entries(node, path) else { return nil }
+            var out: [(String, JSON)] = []
+            for (key, _, v) in fields {
+                if let j = toJSON(v, "\(path).\(key)") { out.append((key, j)) }
+            }
+            return .object(out)
+        case .alias:
+            problem(node, path, "YAML aliases are not supported")
+            return nil
+        }
+    }
+
+    // MARK: Validation across sections
+
+    mutating func validate(_ config: inout FireflyConfig) {
+        let receivers = Set(config.receivers.map(\.name))
+        let exporters = Set(config.exporters.map(\.name))
+        for ref in pipelineRefs {
+            let defined = ref.section == "receivers" ? receivers : exporters
+            guard !defined.contains(ref.name) else { continue }
+            let noun = ref.section == "receivers" ? "receiver" : "exporter"
+            var message = "\(noun) '\(ref.name)' is not defined under \(ref.section):"
+            if let s = Suggestion.closest(to: ref.name, among: defined) { message += " did you mean '\(s)'?" }
+            problem(ref.node, ref.path, message)
+        }
+        if config.pipelines.isEmpty, problems.isEmpty {
+            problems.append(ConfigProblem(file: file, location: nil, path: "pipelines", message: "no pipelines: nothing would be received or exported"))
+        }
+    }
+}
+
+/// `host:port` as written in `server.listen` (`[::1]:4318` for IPv6).
+enum ListenAddress {
+    static func parse(_ text: String) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":") else { return nil }
+        var host = String(text[..<colon])
+        guard let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host.isEmpty { host = "0.0.0.0" }
+        return (host, port)
+    }
+}
+
+/// `plugin[/suffix]` instance names, as in the OpenTelemetry Collector.
+enum InstanceName {
+    static func isValid(_ name: String) -> Bool {
+        let parts = name.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count <= 2 else { return false }
+        return parts.allSatisfy { !$0.isEmpty && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" } }
+    }
+}
+
+/// `200ms`, `30s`, `5m`, `12h`, `30d`.
+public enum DurationText {
+    public static func parse(_ text: String) -> Duration? {
+        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+        for (suffix, ms) in units where text.hasSuffix(suffix) {
+            let number = text.dropLast(suffix.count)
+            if !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." }), let n = Double(number) {
+                return .milliseconds(Int64(n * Double(ms)))
+            }
+        }
+        return nil
+    }
+}

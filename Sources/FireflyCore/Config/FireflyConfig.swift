@@ -1,0 +1,81 @@
+/// The collector's configuration: the parsed and validated `firefly.yaml`.
+/// Every field has a documented default (`docs/configuration.md`).
+public struct FireflyConfig: Sendable {
+    public var server: ServerConfig = .default
+    public var plugins: PluginsConfig = .default
+    public var queue: QueueConfig = .default
+    public var receivers: [InstanceConfig] = []
+    public var exporters: [InstanceConfig] = []
+    public var pipelines: [PipelineConfig] = []
+    /// The file the configuration came from (for messages).
+    public var file: String = "firefly.yaml"
+
+    public init() {}
+}
+
+public struct ServerConfig: Sendable {
+    public var host: String
+    public var port: Int
+    public var maxBodyBytes: Int
+    /// Threads that run adapters' `handle` (they may block while the queue commits).
+    public var workerThreads: Int
+
+    public static let `default` = ServerConfig(host: "0.0.0.0", port: 4318, maxBodyBytes: 64 * 1024 * 1024, workerThreads: 16)
+}
+
+public struct PluginsConfig: Sendable {
+    public var paths: [String]
+    public static let `default` = PluginsConfig(paths: [".firefly/plugins", "./plugins.d"])
+}
+
+public struct QueueConfig: Sendable {
+    public var directory: String
+    public var maxBytes: Int
+    /// Most points + spans in one export batch.
+    public var batchMaxItems: Int
+    /// How long a worker waits to fill a batch before exporting what it has.
+    public var batchMaxWait: Duration
+    /// First retry delay after a retryable export failure; doubles up to `retryMax`, with jitter.
+    public var retryInitial: Duration
+    public var retryMax: Duration
+    /// On shutdown, how long exporters may keep draining the queue.
+    public var drainTimeout: Duration
+
+    public static let `default` = QueueConfig(
+        directory: ".firefly/queue", maxBytes: 1 << 30, batchMaxItems: 5000, batchMaxWait: .milliseconds(200),
+        retryInitial: .milliseconds(500), retryMax: .seconds(30), drainTimeout: .seconds(10))
+}
+
+/// Where in the configuration file something was written.
+public struct SourceLocation: Sendable, Hashable {
+    public var line: Int
+    public var column: Int
+
+    public init(line: Int, column: Int) {
+        self.line = line
+        self.column = column
+    }
+}
+
+/// A receiver or exporter instance: `name` (`firehose`, `webhook/github`), the plugin it uses and
+/// the plugin's own keys as JSON.
+public struct InstanceConfig: Sendable {
+    public var name: String
+    public var plugin: String
+    public var settingsJSON: String
+    /// Where the instance is defined, where its `plugin:` value is, and where each of its keys is.
+    public var location: SourceLocation
+    public var pluginLocation: SourceLocation
+    public var keyLocations: [String: SourceLocation]
+}
+
+public enum Signal: String, Sendable, CaseIterable {
+    case metrics, traces
+}
+
+public struct PipelineConfig: Sendable {
+    public var name: String
+    public var signal: Signal
+    public var receivers: [String]
+    public var exporters: [String]
+}

@@ -1,0 +1,121 @@
+import FireflyPluginKit
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+
+/// Answers every HTTP request of the collector: the built-in `/healthz`, `/readyz` and `/metrics`,
+/// and the adapters' routes (exact method + path). Adapters run on the worker thread pool, never on
+/// an event loop, because `handle` blocks until the queue has stored the data.
+struct CollectorResponder: HTTPResponder {
+    typealias Context = BasicRequestContext
+
+    struct RouteKey: Hashable {
+        var method: String
+        var path: String
+    }
+
+    static let builtInPaths: Set<String> = ["/healthz", "/readyz", "/metrics"]
+
+    let routes: [RouteKey: AdapterInstance]
+    let knownPaths: [String: AdapterInstance]
+    let maxBodyBytes: Int
+    let threadPool: NIOThreadPool
+    let metrics: SelfMetrics
+    let state: ServerState
+    let logger: Logger
+
+    init(adapters: [AdapterInstance], maxBodyBytes: Int, threadPool: NIOThreadPool, metrics: SelfMetrics, state: ServerState, logger: Logger) {
+        var routes: [RouteKey: AdapterInstance] = [:]
+        var known: [String: AdapterInstance] = [:]
+        for a in adapters {
+            for r in a.routes {
+                routes[RouteKey(method: r.method, path: r.path)] = a
+                known[r.path] = a
+            }
+        }
+        self.routes = routes
+        self.knownPaths = known
+        self.maxBodyBytes = maxBodyBytes
+        self.threadPool = threadPool
+        self.metrics = metrics
+        self.state = state
+        self.logger = logger
+    }
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        let path = request.uri.path
+        let method = request.method.rawValue
+        if Self.builtInPaths.contains(path) {
+            return builtIn(path: path, method: method)
+        }
+        guard let adapter = routes[RouteKey(method: method, path: path)] else {
+            if knownPaths[path] != nil {
+                return Self.plain(.methodNotAllowed, "method \(method) not allowed on \(path)\n")
+            }
+            return Self.plain(.notFound, "no receiver serves \(path)\n")
+        }
+        let headers = request.headers.map { (name: $0.name.canonicalName, value: $0.value) }
+        var pluginRequest = PluginRequest(
+            method: method, path: path, query: request.uri.query ?? "", headers: headers,
+            remoteAddress: "")
+        let answer: PluginResponse
+        do {
+            pluginRequest.body = try await BodyReader.read(request, limit: maxBodyBytes)
+            let incoming = pluginRequest
+            answer = try await threadPool.runIfActive { adapter.handle(incoming) }
+        } catch let failure as BodyReader.Failure {
+            let (status, message): (Int, String) =
+                switch failure {
+                case .tooLarge(let limit): (413, "request body exceeds \(limit) bytes (server.max_body_bytes), compressed or decompressed")
+                case .badEncoding(let m): (400, m)
+                case .unsupportedEncoding(let e): (415, "unsupported Content-Encoding '\(e)'; use gzip or identity")
+                }
+            answer = adapter.reject(pluginRequest, status: status, message: message)
+        } catch is NIOThreadPoolError.ThreadPoolInactive {
+            answer = adapter.reject(pluginRequest, status: 503, message: "the collector is shutting down")
+        }
+        metrics.increment("firefly_http_requests_total", [("receiver", adapter.name), ("status", String(answer.status))])
+        return Self.response(answer)
+    }
+
+    private func builtIn(path: String, method: String) -> Response {
+        guard method == "GET" || method == "HEAD" else { return Self.plain(.methodNotAllowed, "use GET\n") }
+        switch path {
+        case "/healthz": return Self.plain(.ok, "ok\n")
+        case "/readyz": return state.isReady ? Self.plain(.ok, "ready\n") : Self.plain(.serviceUnavailable, "not ready\n")
+        default:
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
+        }
+    }
+
+    static func plain(_ status: HTTPResponse.Status, _ text: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func response(_ answer: PluginResponse) -> Response {
+        var headers = HTTPFields()
+        if !answer.contentType.isEmpty { headers[.contentType] = answer.contentType }
+        for h in answer.headers {
+            if let name = HTTPField.Name(h.name) { headers.append(HTTPField(name: name, value: h.value)) }
+        }
+        return Response(
+            status: HTTPResponse.Status(code: answer.status),
+            headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+    }
+}
+
+/// Readiness, shared between the server and the pipeline.
+final class ServerState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ready = false
+
+    var isReady: Bool { lock.withLock { ready } }
+    func setReady(_ value: Bool) { lock.withLock { ready = value } }
+}

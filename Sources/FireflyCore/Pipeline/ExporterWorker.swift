@@ -1,0 +1,166 @@
+import FireflyModel
+import FireflyPluginKit
+public import Foundation
+import Logging
+
+/// Moves one exporter's share of the queue into its plugin: reads after its cursor, batches by
+/// size and time, retries retryable failures with backoff, dead-letters permanent ones, and only
+/// then acknowledges. A slow or failing exporter never blocks the others.
+final class ExporterWorker: Sendable {
+    let exporter: ExporterInstance
+    let queue: any TelemetryQueue
+    let router: Router
+    let settings: QueueConfig
+    let metrics: SelfMetrics
+    let logger: Logger
+    let deadLetters: DeadLetterFile
+    private let onceLog = OnceLog()
+
+    init(exporter: ExporterInstance, queue: any TelemetryQueue, router: Router, settings: QueueConfig,
+         metrics: SelfMetrics, logger: Logger, deadLetters: DeadLetterFile) {
+        self.exporter = exporter
+        self.queue = queue
+        self.router = router
+        self.settings = settings
+        self.metrics = metrics
+        var logger = logger
+        logger[metadataKey: "firefly.exporter"] = "\(exporter.name)"
+        self.logger = logger
+        self.deadLetters = deadLetters
+    }
+
+    /// Runs until the queue is closed and drained, or `deadline` passes after closing.
+    func run(stopDeadline: @escaping @Sendable () -> ContinuousClock.Instant?) async {
+        var cursor = queue.cursor(consumer: exporter.name)
+        while true {
+            var records = await queue.read(after: cursor, maxRecords: settings.batchMaxItems)
+            if records.isEmpty { break }  // closed and drained
+            var batch = TelemetryBatch()
+            var items = 0
+            func add(_ rs: [QueueRecord]) {
+                for r in rs {
+                    let share = router.share(of: r.entry, for: exporter.name)
+                    batch.points += share.points
+                    batch.spans += share.spans
+                    items += share.points.count + share.spans.count
+                }
+            }
+            add(records)
+            // Fill the batch for up to batchMaxWait while it is small.
+            let fillUntil = ContinuousClock.now + settings.batchMaxWait
+            while items < settings.batchMaxItems, ContinuousClock.now < fillUntil, stopDeadline() == nil {
+                try? await Task.sleep(for: .milliseconds(10))
+                let more = queue.readAvailable(after: records.last!.sequence, maxRecords: settings.batchMaxItems)
+                if !more.isEmpty {
+                    records += more
+                    add(more)
+                }
+            }
+            let through = records.last!.sequence
+            if !batch.isEmpty {
+                let delivered = await deliver(batch, stopDeadline: stopDeadline)
+                if !delivered { return }  // shutting down with this batch still queued
+            }
+            queue.acknowledge(consumer: exporter.name, through: through)
+            cursor = through
+        }
+    }
+
+    /// Exports with retries; false when shutdown cut the retries short.
+    private func deliver(_ batch: TelemetryBatch, stopDeadline: @Sendable () -> ContinuousClock.Instant?) async -> Bool {
+        var backoff = Backoff(initial: settings.retryInitial, maximum: settings.retryMax)
+        let labels = [("exporter", exporter.name)]
+        while true {
+            let started = ContinuousClock.now
+            let result = await exporter.export(batch)
+            let elapsed = ContinuousClock.now - started
+            metrics.observe("firefly_export_duration_seconds", labels, seconds: Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))
+            switch result {
+            case .ok:
+                metrics.increment("firefly_exports_total", labels + [("result", "ok")])
+                metrics.increment("firefly_exported_points_total", labels, by: Double(batch.points.count))
+                metrics.increment("firefly_exported_spans_total", labels, by: Double(batch.spans.count))
+                return true
+            case .permanent(let message):
+                metrics.increment("firefly_exports_total", labels + [("result", "permanent")])
+                metrics.increment("firefly_dead_lettered_items_total", labels, by: Double(batch.points.count + batch.spans.count))
+                if onceLog.first(kind: OnceLog.kind(of: message)) {
+                    logger.error("export rejected permanently; batch written to the dead-letter file (further errors of this kind are counted, not logged)", metadata: ["firefly.reason": "\(message)"])
+                }
+                deadLetters.write(exporter: exporter.name, reason: message, batch: batch)
+                return true
+            case .retryable(let after, let message):
+                metrics.increment("firefly_exports_total", labels + [("result", "retryable")])
+                let delay = backoff.next(retryAfter: after) { Double.random(in: 0..<1) }
+                if onceLog.first(kind: "retry:" + OnceLog.kind(of: message)) {
+                    logger.warning("export failed, retrying with backoff", metadata: ["firefly.reason": "\(message)", "firefly.delay": "\(delay)"])
+                }
+                if let deadline = stopDeadline(), ContinuousClock.now + delay > deadline { return false }
+                try? await Task.sleep(for: delay)
+            }
+        }
+    }
+}
+
+/// Remembers which kinds of error were already logged, so each kind is logged once.
+final class OnceLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var seen: Set<String> = []
+
+    func first(kind: String) -> Bool { lock.withLock { seen.insert(kind).inserted } }
+
+    /// The kind of a message: its text up to the first digit or quote, so ids and counts do not
+    /// make every message a new kind.
+    static func kind(of message: String) -> String {
+        String(message.prefix { !$0.isNumber && $0 != "'" && $0 != "\"" }.prefix(80))
+    }
+}
+
+/// Batches an exporter rejected permanently, as JSON lines with the reason:
+/// `{"exporter":…,"reason":…,"time_unix_nano":…,"batch":{…}}`. Read with `firefly dead-letters`.
+public final class DeadLetterFile: @unchecked Sendable {
+    public let path: String
+    private let lock = NSLock()
+
+    public init(path: String) { self.path = path }
+
+    struct Entry: Codable {
+        var exporter: String
+        var reason: String
+        var time_unix_nano: UInt64
+        var batch: TelemetryBatch
+    }
+
+    /// A summary of one dead-lettered batch, for `firefly dead-letters`.
+    public struct Summary: Sendable {
+        public var exporter: String
+        public var reason: String
+        public var time: String
+        public var points: Int
+        public var spans: Int
+    }
+
+    public static func entries(in data: Data) -> [Summary] {
+        data.split(separator: 0x0A).compactMap { line in
+            guard let e = try? JSONDecoder().decode(Entry.self, from: Data(line)) else { return nil }
+            let date = Date(timeIntervalSince1970: Double(e.time_unix_nano) / 1e9)
+            return Summary(exporter: e.exporter, reason: e.reason, time: ISO8601DateFormatter().string(from: date),
+                           points: e.batch.points.count, spans: e.batch.spans.count)
+        }
+    }
+
+    func write(exporter: String, reason: String, batch: TelemetryBatch) {
+        let entry = Entry(exporter: exporter, reason: reason, time_unix_nano: HostServices.wallClock(), batch: batch)
+        guard var data = try? JSONEncoder().encode(entry) else { return }
+        data.append(0x0A)
+        lock.withLock {
+            let fm = FileManager.default
+            try? fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            if !fm.fileExists(atPath: path) { _ = fm.createFile(atPath: path, contents: nil) }
+            guard let h = FileHandle(forWritingAtPath: path) else { return }
+            h.seekToEndOfFile()
+            h.write(data)
+            try? h.close()
+        }
+    }
+}

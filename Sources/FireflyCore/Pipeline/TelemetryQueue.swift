@@ -1,0 +1,54 @@
+public import FireflyModel
+
+/// One queued request's worth of telemetry and the receiver it came from.
+public struct QueueEntry: Sendable, Hashable {
+    public var receiver: String
+    public var batch: TelemetryBatch
+
+    public init(receiver: String, batch: TelemetryBatch) {
+        self.receiver = receiver
+        self.batch = batch
+    }
+}
+
+/// An entry with its position in the queue; sequences start at 1 and only grow.
+public struct QueueRecord: Sendable, Hashable {
+    public var sequence: UInt64
+    public var entry: QueueEntry
+}
+
+public enum AppendResult: Sendable, Equatable {
+    /// Stored (durably, for a durable queue): safe to acknowledge the sender.
+    case stored(sequence: UInt64)
+    /// Over the byte budget: tell the sender to retry after a while.
+    case full(retryAfterMilliseconds: UInt32)
+    /// Closed for shutdown.
+    case closed
+}
+
+/// The queue between receivers and exporters. `append` returns only once the entry is stored
+/// (the durable implementation: on disk, fsync'd), which is what lets adapters answer 2xx.
+/// Each exporter ("consumer") reads with its own cursor; an entry is released once every consumer
+/// has acknowledged it.
+public protocol TelemetryQueue: AnyObject, Sendable {
+    /// Blocking; called from worker threads.
+    func append(_ entry: QueueEntry) -> AppendResult
+    /// Records after `sequence`, at most `maxRecords`; waits until at least one exists.
+    /// Returns an empty array once the queue is closed and holds nothing after `sequence`.
+    func read(after sequence: UInt64, maxRecords: Int) async -> [QueueRecord]
+    /// Records after `sequence` available right now, without waiting.
+    func readAvailable(after sequence: UInt64, maxRecords: Int) -> [QueueRecord]
+    /// The consumer has exported everything up to and including `sequence`.
+    func acknowledge(consumer: String, through sequence: UInt64)
+    /// The last sequence a consumer acknowledged (its persisted cursor); 0 when none.
+    func cursor(consumer: String) -> UInt64
+    /// Stops accepting appends and wakes waiting readers.
+    func close()
+    var stats: QueueStats { get }
+}
+
+public struct QueueStats: Sendable {
+    public var records: Int
+    public var bytes: Int
+    public var lastSequence: UInt64
+}

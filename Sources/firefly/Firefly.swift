@@ -1,0 +1,140 @@
+import ArgumentParser
+import FireflyCore
+import Foundation
+import Logging
+
+@main
+struct Firefly: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "firefly",
+        abstract: "Observability for serverless functions: receive, queue and export metrics and traces.",
+        subcommands: [Serve.self, Check.self, Plugins.self, DeadLetters.self],
+        defaultSubcommand: Serve.self)
+}
+
+struct ConfigOption: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Configuration file.")
+    var config: String = "firefly.yaml"
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = ProcessInfo.processInfo.environment["FIREFLY_LOG_LEVEL"] ?? "info"
+
+    func makeLogger() -> Logger {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "firefly")
+        logger.logLevel = level
+        return logger
+    }
+}
+
+/// Prints configuration problems compiler-style and exits non-zero.
+func fail(_ error: ConfigError) -> ExitCode {
+    FileHandle.standardError.write(Data((error.description + "\n").utf8))
+    let n = error.problems.count
+    FileHandle.standardError.write(Data("\(n) problem\(n == 1 ? "" : "s") found\n".utf8))
+    return ExitCode(1)
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the collector.")
+
+    @OptionGroup var options: ConfigOption
+
+    @Option(help: "Write the bound HTTP port to this file once listening.")
+    var portFile: String?
+
+    func run() async throws {
+        let logger = options.makeLogger()
+        let collector: Collector
+        do {
+            collector = try Collector.prepare(configFile: options.config, logger: logger)
+        } catch {
+            throw fail(error)
+        }
+        let portFile = self.portFile
+        try await collector.run { port in
+            if let portFile { try? "\(port)\n".write(toFile: portFile, atomically: true, encoding: .utf8) }
+        }
+    }
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Validate the configuration, load the plugins and create every instance; exit non-zero on any problem.")
+
+    @OptionGroup var options: ConfigOption
+
+    func run() throws {
+        var logger = options.makeLogger()
+        logger.logLevel = .error
+        do {
+            let collector = try Collector.prepare(configFile: options.config, logger: logger)
+            let c = collector.config
+            print("\(options.config): ok — \(c.receivers.count) receivers, \(c.exporters.count) exporters, \(c.pipelines.count) pipelines")
+            collector.release()
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+struct Plugins: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the plugins found in plugins.paths.")
+
+    @OptionGroup var options: ConfigOption
+
+    func run() throws {
+        let paths: [String]
+        do {
+            paths = try ConfigLoader().load(file: options.config).plugins.paths
+        } catch {
+            paths = FireflyConfig().plugins.paths
+            FileHandle.standardError.write(Data("note: \(options.config) has problems (run `firefly check`); using the default plugin paths\n".utf8))
+        }
+        let registry = PluginRegistry.scan(paths: paths, relativeTo: FileManager.default.currentDirectoryPath)
+        let rows = registry.plugins.values.sorted { $0.name < $1.name }.map { [$0.name, $0.kind.rawValue, $0.version, $0.abi, $0.file] }
+        print(Table.render(header: ["NAME", "KIND", "VERSION", "ABI", "FILE"], rows: rows))
+        if registry.scanned.isEmpty {
+            print("no plugin directory exists among: \(paths.joined(separator: ", "))")
+        }
+        for problem in registry.problems {
+            FileHandle.standardError.write(Data("error: \(problem.description)\n".utf8))
+        }
+        if !registry.problems.isEmpty { throw ExitCode(1) }
+    }
+}
+
+struct DeadLetters: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dead-letters", abstract: "Show batches exporters rejected permanently, with the reason.")
+
+    @OptionGroup var options: ConfigOption
+
+    func run() throws {
+        let directory = (try? ConfigLoader().load(file: options.config).queue.directory) ?? FireflyConfig().queue.directory
+        let path = (directory as NSString).appendingPathComponent("dead-letters.jsonl")
+        guard let data = FileManager.default.contents(atPath: path) else {
+            print("no dead letters (\(path) does not exist)")
+            return
+        }
+        for entry in DeadLetterFile.entries(in: data) {
+            print("\(entry.time)  \(entry.exporter)  \(entry.points) points, \(entry.spans) spans  \(entry.reason)")
+        }
+    }
+}
+
+enum Table {
+    static func render(header: [String], rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { i in all.map { $0[i].count }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+}
