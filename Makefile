@@ -1,0 +1,33 @@
+# Firefly — the two commands: `make run` and `make test` (plus `make bench`).
+SHELL := /bin/bash
+CONFIG ?= firefly.yaml
+PLUGIN_DIR := .firefly/plugins
+PLUGINS := FireflyDebugPlugin FireflyFirehosePlugin FireflyOTLPPlugin FireflyPostgresPlugin
+
+.PHONY: run test build plugins clean-state
+
+## Build release, stage plugins, start the managed PostgreSQL when the config uses it, serve.
+run: build plugins
+	@scripts/run.sh "$(CONFIG)"
+
+## Bootstrap, build and run every test (unit + integration against real servers).
+test:
+	@scripts/test.sh
+
+build:
+	@scripts/bootstrap
+	swift build -c release
+
+## Copy the release plugins where the default `plugins.paths` finds them, stripped.
+plugins:
+	@mkdir -p $(PLUGIN_DIR)
+	@bin=$$(swift build -c release --show-bin-path); \
+	for p in $(PLUGINS); do \
+		install -m 0755 "$$bin/lib$$p.so" "$(PLUGIN_DIR)/lib$$p.so" && strip --strip-unneeded "$(PLUGIN_DIR)/lib$$p.so"; \
+	done; \
+	echo "staged $(words $(PLUGINS)) plugins in $(PLUGIN_DIR)"
+
+## Remove queues, staged plugins and the managed PostgreSQL's data (stops it first).
+clean-state:
+	-scripts/postgres.sh stop
+	rm -rf .firefly

@@ -1,0 +1,145 @@
+import Testing
+
+@testable import FireflyCore
+
+@Suite struct ConfigLoaderTests {
+    let loader = ConfigLoader(environment: ["PG_URL": "postgres://u:secret@db/firefly", "EMPTY": ""])
+
+    @Test func parsesTheDocumentedShape() throws {
+        let config = try loader.parse("""
+            server:
+              listen: 127.0.0.1:9999
+              max_body_bytes: 2048
+            plugins:
+              paths: [a, /b]
+            queue:
+              directory: /tmp/q
+              max_bytes: 2097152
+              batch_max_wait: 50ms
+            receivers:
+              firehose:
+                plugin: firehose
+                path: /fh
+                access_keys: ["k1", "${EMPTY:-}"]
+              webhook/github:
+                secret: ${PG_URL}
+            exporters:
+              debug:
+            pipelines:
+              metrics: {receivers: [firehose, webhook/github], exporters: [debug]}
+              traces/extra: {receivers: [firehose], exporters: [debug]}
+            """)
+        #expect(config.server.host == "127.0.0.1")
+        #expect(config.server.port == 9999)
+        #expect(config.server.maxBodyBytes == 2048)
+        #expect(config.plugins.paths == ["a", "/b"])
+        #expect(config.queue.directory == "/tmp/q")
+        #expect(config.queue.batchMaxWait == .milliseconds(50))
+        #expect(config.receivers.map(\.name) == ["firehose", "webhook/github"])
+        #expect(config.receivers[0].settingsJSON == #"{"path":"/fh","access_keys":["k1",""]}"#)
+        #expect(config.receivers[1].plugin == "webhook")  // defaults to the name before '/'
+        #expect(config.receivers[1].settingsJSON == #"{"secret":"postgres://u:secret@db/firefly"}"#)
+        #expect(config.exporters.map(\.plugin) == ["debug"])
+        #expect(config.exporters[0].settingsJSON == "{}")
+        #expect(config.pipelines.map(\.signal) == [.metrics, .traces])
+        #expect(config.pipelines[0].receivers == ["firehose", "webhook/github"])
+    }
+
+    @Test func plainScalarsAreTypedAndQuotedOnesStayStrings() throws {
+        let config = try ConfigLoader(environment: ["N": "42"]).parse("""
+            exporters:
+              x:
+                plugin: p
+                a: 5
+                b: "5"
+                c: true
+                d: 1.5
+                e: ~
+                f: ${N}
+                g: "${N}"
+                h: [1, two]
+            receivers:
+              r: {plugin: q}
+            pipelines:
+              metrics: {receivers: [r], exporters: [x]}
+            """)
+        #expect(config.exporters[0].settingsJSON == #"{"a":5,"b":"5","c":true,"d":1.5,"e":null,"f":42,"g":"42","h":[1,"two"]}"#)
+    }
+
+    @Test func reportsEveryProblemWithLineAndColumn() {
+        let text = """
+            server:
+              listen: 0.0.0.0:4318
+              max_body_byte: 10
+            receivers:
+              firehose:
+                plugin: firehose
+            exporters:
+              postgres:
+                plugin: postgres
+            pipelines:
+              metrics:
+                receivers: [firehose]
+                exporters: [postgress, missing]
+            """
+        #expect(throws: ConfigError.self) { try loader.parse(text) }
+        do {
+            _ = try loader.parse(text)
+        } catch {
+            #expect(error.problems.map(\.description) == [
+                "firefly.yaml:3:3: error: server.max_body_byte: unknown key 'max_body_byte' (did you mean 'max_body_bytes'?)",
+                "firefly.yaml:13:17: error: pipelines.metrics.exporters[0]: exporter 'postgress' is not defined under exporters: did you mean 'postgres'?",
+                "firefly.yaml:13:28: error: pipelines.metrics.exporters[1]: exporter 'missing' is not defined under exporters:",
+            ])
+        }
+    }
+
+    @Test func unsetEnvironmentVariableIsAnErrorThatNamesItButNoValue() {
+        do {
+            _ = try loader.parse("exporters:\n  x: {plugin: p, url: \"${NOPE}\"}\n")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.problems.first?.description.contains("environment variable NOPE is not set") == true)
+        }
+    }
+
+    @Test func problemsNeverEchoSecrets() {
+        do {
+            _ = try loader.parse("server:\n  listen: ${PG_URL}\n")
+            Issue.record("expected an error")
+        } catch {
+            #expect(!error.description.contains("secret"))
+            #expect(error.description.contains("server.listen: expected host:port"))
+        }
+    }
+
+    @Test func invalidYAMLIsReportedWithItsPosition() {
+        do {
+            _ = try loader.parse("server:\n  listen: [unclosed\n")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.problems.count == 1)
+            #expect(error.problems[0].description.hasPrefix("firefly.yaml:"))
+            #expect(error.problems[0].description.contains("invalid YAML"))
+        }
+    }
+
+    @Test func pipelineKindsAreChecked() {
+        do {
+            _ = try loader.parse("receivers: {r: {plugin: a}}\nexporters: {e: {plugin: b}}\npipelines:\n  metric: {receivers: [r], exporters: [e]}\n")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.problems.map(\.description) == [
+                "firefly.yaml:4:3: error: pipelines.metric: pipeline names start with 'metrics' or 'traces' (optionally '/<suffix>'); did you mean 'metrics'?"
+            ])
+        }
+    }
+
+    @Test func durationsParse() {
+        #expect(DurationText.parse("200ms") == .milliseconds(200))
+        #expect(DurationText.parse("1.5s") == .milliseconds(1500))
+        #expect(DurationText.parse("30d") == .seconds(30 * 86400))
+        #expect(DurationText.parse("5 minutes") == nil)
+        #expect(DurationText.parse("s") == nil)
+    }
+}

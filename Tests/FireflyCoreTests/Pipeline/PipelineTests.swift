@@ -1,0 +1,88 @@
+import FireflyModel
+import Testing
+
+@testable import FireflyCore
+
+@Suite struct BackoffTests {
+    @Test func growsExponentiallyWithinJitterAndCaps() {
+        var b = Backoff(initial: .milliseconds(100), maximum: .seconds(1))
+        #expect(b.next(random: { 0 }) == .milliseconds(50))     // [50, 100]
+        #expect(b.next(random: { 0.999_999 }) < .milliseconds(200))
+        #expect(b.next(random: { 0 }) == .milliseconds(200))    // ceiling 400
+        #expect(b.next(random: { 0 }) == .milliseconds(400))    // ceiling 800
+        #expect(b.next(random: { 0 }) == .milliseconds(500))    // capped at 1 s
+        for _ in 0..<100 { _ = b.next(random: { 0.5 }) }
+        #expect(b.next(random: { 1 }) == .seconds(1))
+    }
+
+    @Test func honoursALongerRetryAfter() {
+        var b = Backoff(initial: .milliseconds(100), maximum: .seconds(1))
+        #expect(b.next(retryAfter: .seconds(3), random: { 0 }) == .seconds(3))
+        #expect(b.next(retryAfter: .milliseconds(1), random: { 0 }) == .milliseconds(100))
+    }
+
+    @Test func resetStartsOver() {
+        var b = Backoff(initial: .milliseconds(100), maximum: .seconds(10))
+        _ = b.next(random: { 0 }); _ = b.next(random: { 0 })
+        b.reset()
+        #expect(b.next(random: { 0 }) == .milliseconds(50))
+    }
+}
+
+@Suite struct MemoryQueueTests {
+    func entry(_ n: Int) -> QueueEntry {
+        QueueEntry(receiver: "r", batch: TelemetryBatch(points: [MetricPoint(name: "m\(n)", kind: .gauge, timeUnixNano: UInt64(n))]))
+    }
+
+    @Test func eachConsumerReadsEverythingAfterItsCursor() async {
+        let q = MemoryQueue(maxBytes: 1 << 20, consumers: ["a", "b"])
+        for i in 1...3 { #expect(q.append(entry(i)) == .stored(sequence: UInt64(i))) }
+        #expect(await q.read(after: 0, maxRecords: 10).map(\.sequence) == [1, 2, 3])
+        #expect(await q.read(after: 2, maxRecords: 10).map(\.sequence) == [3])
+        q.acknowledge(consumer: "a", through: 3)
+        #expect(q.stats.records == 3)  // b has not acknowledged
+        q.acknowledge(consumer: "b", through: 2)
+        #expect(q.stats.records == 1)
+        #expect(q.readAvailable(after: 0, maxRecords: 10).map(\.sequence) == [3])
+        #expect(q.cursor(consumer: "b") == 2)
+    }
+
+    @Test func refusesAppendsOverTheBudgetUntilConsumersCatchUp() {
+        let one = MemoryQueue.estimatedSize(entry(1).batch)
+        let q = MemoryQueue(maxBytes: one * 2, consumers: ["a"])
+        #expect(q.append(entry(1)) == .stored(sequence: 1))
+        #expect(q.append(entry(2)) == .stored(sequence: 2))
+        #expect(q.append(entry(3)) == .full(retryAfterMilliseconds: 1000))
+        q.acknowledge(consumer: "a", through: 2)
+        #expect(q.append(entry(3)) == .stored(sequence: 3))
+    }
+
+    @Test func readWaitsForDataAndCloseWakesReaders() async {
+        let q = MemoryQueue(maxBytes: 1 << 20, consumers: ["a"])
+        async let waiting = q.read(after: 0, maxRecords: 10)
+        try? await Task.sleep(for: .milliseconds(50))
+        _ = q.append(entry(1))
+        #expect(await waiting.map(\.sequence) == [1])
+        async let closing = q.read(after: 1, maxRecords: 10)
+        try? await Task.sleep(for: .milliseconds(50))
+        q.close()
+        #expect(await closing.isEmpty)
+        #expect(q.append(entry(2)) == .closed)
+    }
+}
+
+@Suite struct RouterTests {
+    @Test func sharesOnlyWhatPipelinesRoute() {
+        let router = Router(pipelines: [
+            PipelineConfig(name: "metrics", signal: .metrics, receivers: ["fh", "otlp"], exporters: ["pg"]),
+            PipelineConfig(name: "traces", signal: .traces, receivers: ["otlp"], exporters: ["pg", "dbg"]),
+        ])
+        let span = Span(traceID: TraceID(high: 1, low: 2), spanID: SpanID(3), name: "s", startTimeUnixNano: 1, endTimeUnixNano: 2)
+        let point = MetricPoint(name: "m", kind: .gauge, timeUnixNano: 1)
+        let e = QueueEntry(receiver: "otlp", batch: TelemetryBatch(points: [point], spans: [span]))
+        #expect(router.share(of: e, for: "pg") == TelemetryBatch(points: [point], spans: [span]))
+        #expect(router.share(of: e, for: "dbg") == TelemetryBatch(points: [], spans: [span]))
+        #expect(router.routes(receiver: "fh", signal: .traces) == false)
+        #expect(router.routes(receiver: "fh", signal: .metrics))
+    }
+}

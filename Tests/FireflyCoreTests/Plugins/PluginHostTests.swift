@@ -1,0 +1,118 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import FireflyCore
+
+@Suite struct PluginHostTests {
+    @Test func loadsThePlainCAdapterThroughDlopen() throws {
+        let library = try PluginLibrary(file: BuildProducts.library("FireflyTestCAdapter"))
+        #expect(library.name == "c-adapter")
+        #expect(library.kind == .adapter)
+        #expect(library.version == "1.0.0")
+        #expect(library.abi == "1.0")
+    }
+
+    @Test func loadsTheSwiftDebugExporter() throws {
+        let library = try PluginLibrary(file: BuildProducts.library("FireflyDebugPlugin"))
+        #expect(library.name == "debug")
+        #expect(library.kind == .exporter)
+    }
+
+    @Test func refusesAPluginBuiltForAnotherABIMajorNamingBothVersions() {
+        let file = BuildProducts.library("FireflyTestFutureABI")
+        #expect {
+            try PluginLibrary(file: file)
+        } throws: { error in
+            let e = error as! PluginLoadError
+            return e.description == "\(file): built for plugin ABI 2.0, but this collector speaks ABI 1.0; rebuild the plugin against firefly_plugin.h 1.0"
+        }
+    }
+
+    @Test func refusesAFileThatIsNotASharedObject() throws {
+        let file = NSTemporaryDirectory() + "garbage-\(UUID().uuidString).so"
+        try Data("not an ELF file".utf8).write(to: URL(fileURLWithPath: file))
+        #expect {
+            try PluginLibrary(file: file)
+        } throws: { error in
+            let d = (error as! PluginLoadError).description
+            return d.hasPrefix("\(file): cannot load: ")
+        }
+    }
+
+    @Test func refusesASharedObjectWithoutTheEntrySymbol() throws {
+        // libz is a real shared object that is not a Firefly plugin.
+        let candidates = ["/lib/x86_64-linux-gnu/libz.so.1", "/usr/lib/x86_64-linux-gnu/libz.so.1", "/lib/aarch64-linux-gnu/libz.so.1"]
+        let file = try #require(candidates.first { FileManager.default.fileExists(atPath: $0) })
+        #expect {
+            try PluginLibrary(file: file)
+        } throws: { error in
+            (error as! PluginLoadError).description == "\(file): not a Firefly plugin: it does not export firefly_plugin_v1"
+        }
+    }
+
+    @Test func everyBuiltPluginExportsExactlyTheEntrySymbol() throws {
+        let products = ["FireflyDebugPlugin", "FireflyFirehosePlugin", "FireflyOTLPPlugin", "FireflyPostgresPlugin",
+                        "FireflyTestCAdapter", "FireflyTestFutureABI"]
+        for product in products {
+            let file = BuildProducts.library(product)
+            let output = try run("/usr/bin/nm", ["-D", "--defined-only", file])
+            // Global (exported) symbols have an uppercase type letter; lowercase ones are local to the object.
+            let exported = output.split(separator: "\n").compactMap { line -> String? in
+                let parts = line.split(separator: " ")
+                guard parts.count >= 3, let type = parts[parts.count - 2].first, type.isUppercase else { return nil }
+                return String(parts.last!)
+            }
+            #expect(exported == ["firefly_plugin_v1"], "\(product) exports \(exported)")
+        }
+    }
+
+    @Test func scanReportsEveryBadFileAndKeepsTheGoodOnes() throws {
+        let dir = try BuildProducts.pluginDirectory(["FireflyTestCAdapter", "FireflyTestFutureABI", "FireflyDebugPlugin"])
+        try Data("junk".utf8).write(to: URL(fileURLWithPath: "\(dir)/libjunk.so"))
+        let registry = PluginRegistry.scan(paths: [dir, "/does/not/exist"], relativeTo: "/")
+        #expect(registry.plugins.keys.sorted() == ["c-adapter", "debug"])
+        #expect(registry.problems.map(\.file) == ["\(dir)/libFireflyTestFutureABI.so", "\(dir)/libjunk.so"])
+        #expect(registry.scanned == [dir])
+    }
+
+    @Test func collectorRefusesToStartListingEveryPluginProblem() throws {
+        let dir = try BuildProducts.pluginDirectory(["FireflyTestCAdapter", "FireflyTestFutureABI", "FireflyDebugPlugin"])
+        let config = try ConfigLoader(environment: [:]).parse("""
+            plugins:
+              paths: [\(dir)]
+            receivers:
+              c-adapter: {fail: true}
+              other: {plugin: debug}
+            exporters:
+              debug: {path: /dev/null, colour: red}
+              nope: {plugin: firehse}
+            pipelines:
+              metrics: {receivers: [c-adapter, other], exporters: [debug, nope]}
+            """)
+        #expect {
+            try Collector.prepare(config: config, logger: Logger(label: "test"))
+        } throws: { error in
+            let lines = (error as! ConfigError).problems.map(\.description)
+            return lines == [
+                "\(dir)/libFireflyTestFutureABI.so: error: built for plugin ABI 2.0, but this collector speaks ABI 1.0; rebuild the plugin against firefly_plugin.h 1.0",
+                "firefly.yaml:4:15: error: receivers.c-adapter.fail: this C plugin was asked to fail",
+                "firefly.yaml:5:19: error: receivers.other.plugin: plugin 'debug' (\(dir)/libFireflyDebugPlugin.so) is an exporter, but receivers need an adapter",
+                "firefly.yaml:7:28: error: exporters.debug.colour: unknown key 'colour'",
+                "firefly.yaml:8:18: error: exporters.nope.plugin: unknown plugin 'firehse'; available exporters: debug",
+            ]
+        }
+    }
+}
+
+func run(_ tool: String, _ arguments: [String]) throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: tool)
+    p.arguments = arguments
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    try p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return String(decoding: data, as: UTF8.self)
+}
