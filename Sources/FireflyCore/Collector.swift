@@ -23,16 +23,22 @@ public final class Collector: @unchecked Sendable {
 
     /// Loads the configuration and plugins and creates every instance; throws every problem at once.
     public static func prepare(configFile: String, environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger) throws(ConfigError) -> Collector {
-        let config = try ConfigLoader(environment: environment).load(file: configFile)
-        return try prepare(config: config, logger: logger)
+        let (config, problems) = ConfigLoader(environment: environment).loadCollectingProblems(file: configFile)
+        if problems.contains(where: { $0.location == nil && $0.path.isEmpty }) {
+            throw ConfigError(problems: problems)  // unreadable or not YAML: nothing more to check
+        }
+        return try prepare(config: config, logger: logger, configProblems: problems)
     }
 
-    public static func prepare(config: FireflyConfig, logger: Logger) throws(ConfigError) -> Collector {
+    /// Loads plugins and creates instances for an already-read configuration. `configProblems` from
+    /// reading it are reported together with the plugin problems found here.
+    public static func prepare(config: FireflyConfig, logger: Logger, configProblems: [ConfigProblem] = []) throws(ConfigError) -> Collector {
         let metrics = SelfMetrics()
         let registry = PluginRegistry.scan(paths: config.plugins.paths, relativeTo: FileManager.default.currentDirectoryPath)
         var problems: [ConfigProblem] = registry.problems.map {
             ConfigProblem(file: $0.file, location: nil, path: "", message: $0.message)
         }
+        problems += configProblems
         let router = Router(pipelines: config.pipelines)
         let queue = MemoryQueue(maxBytes: config.queue.maxBytes, consumers: config.exporters.map(\.name))
         var services: [HostServices] = []
@@ -106,6 +112,7 @@ public final class Collector: @unchecked Sendable {
                 }
             }
         }
+        problems.sort { ($0.file != config.file ? 0 : 1, $0.location?.line ?? 0, $0.location?.column ?? 0) < ($1.file != config.file ? 0 : 1, $1.location?.line ?? 0, $1.location?.column ?? 0) }
         if !problems.isEmpty {
             for a in adapters { a.destroy() }
             for e in exporters { e.destroy() }

@@ -13,33 +13,46 @@ public struct ConfigLoader: Sendable {
     }
 
     public func load(file: String) throws(ConfigError) -> FireflyConfig {
-        let name = (file as NSString).lastPathComponent
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw ConfigError(problems: [ConfigProblem(file: name, location: nil, path: "", message: "cannot read '\(file)'")])
-        }
-        return try parse(String(decoding: data, as: UTF8.self), file: name)
+        let (config, problems) = loadCollectingProblems(file: file)
+        if !problems.isEmpty { throw ConfigError(problems: problems) }
+        return config
     }
 
     public func parse(_ text: String, file: String = "firefly.yaml") throws(ConfigError) -> FireflyConfig {
+        let (config, problems) = parseCollectingProblems(text, file: file)
+        if !problems.isEmpty { throw ConfigError(problems: problems) }
+        return config
+    }
+
+    /// Like `load`, but returns what could be read together with the problems, so `firefly check`
+    /// can go on to check plugins and report everything in one run.
+    public func loadCollectingProblems(file: String) -> (FireflyConfig, [ConfigProblem]) {
+        let name = (file as NSString).lastPathComponent
+        guard let data = FileManager.default.contents(atPath: file) else {
+            return (FireflyConfig(), [ConfigProblem(file: name, location: nil, path: "", message: "cannot read '\(file)'")])
+        }
+        return parseCollectingProblems(String(decoding: data, as: UTF8.self), file: name)
+    }
+
+    public func parseCollectingProblems(_ text: String, file: String = "firefly.yaml") -> (FireflyConfig, [ConfigProblem]) {
         var reader = Reader(file: file, environment: environment)
+        var config = FireflyConfig()
+        config.file = file
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw ConfigError(problems: [reader.yamlProblem(error)])
+            return (config, [reader.yamlProblem(error)])
         } catch {
-            throw ConfigError(problems: [ConfigProblem(file: file, location: nil, path: "", message: "\(error)")])
+            return (config, [ConfigProblem(file: file, location: nil, path: "", message: "\(error)")])
         }
-        var config = FireflyConfig()
-        config.file = file
         if let root {
             reader.readRoot(root, into: &config)
         } else {
             reader.problem(nil, "", "the file is empty; see docs/configuration.md")
         }
         reader.validate(&config)
-        if !reader.problems.isEmpty { throw ConfigError(problems: reader.problems) }
-        return config
+        return (config, reader.problems)
     }
 }
 

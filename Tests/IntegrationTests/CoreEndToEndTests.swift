@@ -1,0 +1,175 @@
+import FireflyModel
+import Foundation
+import Testing
+
+/// The collector as users run it: the real binary, real plugins through dlopen, HTTP on loopback.
+@Suite(.serialized) struct CoreEndToEndTests {
+    static let config = """
+        server:
+          listen: 127.0.0.1:0
+          max_body_bytes: 67108864
+        plugins:
+          paths: [plugins]
+        receivers:
+          c-adapter:
+        exporters:
+          debug:
+            path: out.jsonl
+        pipelines:
+          metrics: {receivers: [c-adapter], exporters: [debug]}
+        """
+
+    func debugRecords(_ ws: Workspace) -> [DebugRecord] {
+        ws.read("out.jsonl").split(separator: "\n").compactMap { try? JSONDecoder().decode(DebugRecord.self, from: Data($0.utf8)) }
+    }
+
+    @Test func cAdapterToSwiftExporterRoundTripsOverHTTP() async throws {
+        let ws = try Workspace(plugins: ["FireflyTestCAdapter", "FireflyDebugPlugin"])
+        let server = try FireflyServer(workspace: ws, config: Self.config)
+        let r = try await http("POST", server.baseURL + "/c-adapter", body: Data("cpu 1.5\nmemory_bytes 2048\n".utf8))
+        #expect(r.status == 200)
+        #expect(r.body == "accepted 2")
+        #expect(eventually { debugRecords(ws).count == 2 })
+        let points = debugRecords(ws).compactMap(\.point)
+        #expect(points.map(\.name) == ["cpu", "memory_bytes"])
+        #expect(points.map(\.value) == [1.5, 2048])
+        #expect(points.allSatisfy { $0.kind == .gauge && $0.labels == [Label("source", "c")] && $0.timeUnixNano > 1_700_000_000_000_000_000 })
+        let bad = try await http("POST", server.baseURL + "/c-adapter", body: Data("no-value-here\n".utf8))
+        #expect(bad.status == 400)
+        #expect(server.stop() == 0)
+        #expect(server.logText.contains("C adapter ready"))
+    }
+
+    @Test func healthReadinessAndSelfMetricsMoveWithTraffic() async throws {
+        let ws = try Workspace(plugins: ["FireflyTestCAdapter", "FireflyDebugPlugin"])
+        let server = try FireflyServer(workspace: ws, config: Self.config)
+        defer { server.stop() }
+        #expect(try await http("GET", server.baseURL + "/healthz").status == 200)
+        #expect(try await http("GET", server.baseURL + "/readyz").status == 200)
+        let before = try await http("GET", server.baseURL + "/metrics").body
+        #expect(!before.contains(#"firefly_http_requests_total{receiver="c-adapter",status="200"}"#))
+        for _ in 0..<3 { _ = try await http("POST", server.baseURL + "/c-adapter", body: Data("x 1\n".utf8)) }
+        #expect(try eventually { try syncGet(server.baseURL + "/metrics").contains(#"firefly_exported_points_total{exporter="debug"} 3"#) })
+        let after = try await http("GET", server.baseURL + "/metrics").body
+        #expect(after.contains(#"firefly_http_requests_total{receiver="c-adapter",status="200"} 3"#))
+        #expect(after.contains(#"firefly_points_accepted_total{receiver="c-adapter"} 3"#))
+        #expect(after.contains(#"firefly_plugin_c_adapter_requests_total{instance="c-adapter",result="ok"} 3"#))
+        #expect(after.contains("# TYPE firefly_export_duration_seconds histogram"))
+        #expect(try await http("GET", server.baseURL + "/nowhere").status == 404)
+        #expect(try await http("GET", server.baseURL + "/c-adapter").status == 405)
+    }
+
+    @Test func oversizedBombsAndBrokenGzipAreRefusedAndTheProcessStaysSmall() async throws {
+        let ws = try Workspace(plugins: ["FireflyTestCAdapter", "FireflyDebugPlugin"])
+        let server = try FireflyServer(workspace: ws, config: Self.config)
+        defer { server.stop() }
+        // 70 MiB plain body: over the 64 MiB limit.
+        let big = Data(count: 70 * 1024 * 1024)
+        let r1 = try await http("POST", server.baseURL + "/c-adapter", body: big)
+        #expect(r1.status == 413)
+        #expect(r1.body.contains("exceeds 67108864 bytes"))
+        // A gzip bomb: 1024 concatenated members of 1 MiB of zeros each inflate to 1 GiB.
+        let member = try gzip(Data(count: 1 << 20))
+        var bomb = Data()
+        for _ in 0..<1024 { bomb.append(member) }
+        #expect(bomb.count < 1_100_000)
+        let r2 = try await http("POST", server.baseURL + "/c-adapter", body: bomb, headers: ["Content-Encoding": "gzip"])
+        #expect(r2.status == 413)
+        // Invalid gzip.
+        let r3 = try await http("POST", server.baseURL + "/c-adapter", body: Data("definitely not gzip".utf8), headers: ["Content-Encoding": "gzip"])
+        #expect(r3.status == 400)
+        #expect(r3.body.contains("invalid gzip data"))
+        // Unknown encoding.
+        let r4 = try await http("POST", server.baseURL + "/c-adapter", body: Data("x 1".utf8), headers: ["Content-Encoding": "br"])
+        #expect(r4.status == 415)
+        // Still serving, and memory stayed bounded (the bomb never inflated past the limit).
+        let ok = try await http("POST", server.baseURL + "/c-adapter", body: Data("after 1\n".utf8))
+        #expect(ok.status == 200)
+        #expect(server.isRunning)
+        #expect(server.rssKiB < 400 * 1024, "RSS \(server.rssKiB) KiB")
+    }
+
+    @Test func checkReportsThreeDifferentMistakesWithPositions() throws {
+        let ws = try Workspace(plugins: ["FireflyTestCAdapter", "FireflyDebugPlugin"])
+        _ = try ws.write("bad.yaml", """
+            server:
+              listen: 127.0.0.1:0
+              max_body_bites: 1024
+            plugins:
+              paths: [plugins]
+            receivers:
+              c-adapter:
+            exporters:
+              debug:
+                plugin: debgu
+            pipelines:
+              metrics: {receivers: [c-adapter], exporters: [debug, postgres]}
+            """)
+        let r = try runFirefly(["check", "--config", "bad.yaml"], in: ws.path)
+        #expect(r.status != 0)
+        let lines = r.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.contains("bad.yaml:3:3: error: server.max_body_bites: unknown key 'max_body_bites' (did you mean 'max_body_bytes'?)"))
+        #expect(lines.contains("bad.yaml:10:13: error: exporters.debug.plugin: unknown plugin 'debgu' (did you mean 'debug'?); available exporters: debug"))
+        #expect(lines.contains("bad.yaml:12:56: error: pipelines.metrics.exporters[1]: exporter 'postgres' is not defined under exporters:"))
+        #expect(lines.last == "3 problems found")
+    }
+
+    @Test func checkReportsPluginValidationTogetherWithConfigProblems() throws {
+        let ws = try Workspace(plugins: ["FireflyTestCAdapter", "FireflyDebugPlugin"])
+        _ = try ws.write("bad.yaml", """
+            plugins:
+              paths: [plugins]
+            receivers:
+              c-adapter:
+            exporters:
+              debug:
+                colour: blue
+              nope:
+                plugin: debgu
+            pipelines:
+              metrics: {receivers: [c-adapter], exporters: [debug, nope, postgres]}
+            """)
+        let r = try runFirefly(["check", "--config", "bad.yaml"], in: ws.path)
+        #expect(r.status == 1)
+        #expect(r.stderr.split(separator: "\n").map(String.init) == [
+            "bad.yaml:7:5: error: exporters.debug.colour: unknown key 'colour'",
+            "bad.yaml:9:13: error: exporters.nope.plugin: unknown plugin 'debgu' (did you mean 'debug'?); available exporters: debug",
+            "bad.yaml:11:62: error: pipelines.metrics.exporters[2]: exporter 'postgres' is not defined under exporters:",
+            "3 problems found",
+        ])
+        let ok = try runFirefly(["check", "--config", "firefly.yaml"], in: ws.path)
+        #expect(ok.status == 1)  // no firefly.yaml in the workspace
+        #expect(ok.stderr.contains("cannot read 'firefly.yaml'"))
+    }
+
+    @Test func pluginsCommandListsNameKindVersionABIAndFile() throws {
+        let ws = try Workspace(plugins: ["FireflyTestCAdapter", "FireflyDebugPlugin", "FireflyTestFutureABI"])
+        _ = try ws.write("firefly.yaml", Self.config)
+        let r = try runFirefly(["plugins"], in: ws.path)
+        let lines = r.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+        #expect(lines.first == ["NAME", "KIND", "VERSION", "ABI", "FILE"])
+        #expect(lines.dropFirst().map { Array($0.prefix(4)) } == [["c-adapter", "adapter", "1.0.0", "1.0"], ["debug", "exporter", "0.1.0", "1.0"]])
+        #expect(r.stderr.contains("libFireflyTestFutureABI.so: built for plugin ABI 2.0, but this collector speaks ABI 1.0"))
+        #expect(r.status == 1)
+    }
+}
+
+func gzip(_ data: Data) throws -> Data {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/gzip")
+    p.arguments = ["-c", "-9"]
+    let input = Pipe(), output = Pipe()
+    p.standardInput = input
+    p.standardOutput = output
+    try p.run()
+    let writer = Thread { input.fileHandleForWriting.write(data); try? input.fileHandleForWriting.close() }
+    writer.start()
+    let out = output.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return out
+}
+
+func syncGet(_ url: String) throws -> String {
+    let data = try Data(contentsOf: URL(string: url)!)
+    return String(decoding: data, as: UTF8.self)
+}

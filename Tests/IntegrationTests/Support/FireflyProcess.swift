@@ -1,0 +1,165 @@
+import Foundation
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Paths to what `swift build` produced: `FIREFLY_BUILD_DIR` (set by `make test`) or `.build/debug`.
+enum Build {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    static var directory: String {
+        if let dir = ProcessInfo.processInfo.environment["FIREFLY_BUILD_DIR"], !dir.isEmpty { return dir }
+        return packageRoot.appendingPathComponent(".build/debug").path
+    }
+
+    static var firefly: String { directory + "/firefly" }
+
+    static func library(_ product: String) -> String { directory + "/lib\(product).so" }
+}
+
+/// A scratch directory per test, with chosen plugins copied into `plugins/`.
+struct Workspace {
+    let path: String
+
+    init(plugins: [String]) throws {
+        path = NSTemporaryDirectory() + "firefly-it-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path + "/plugins", withIntermediateDirectories: true)
+        for p in plugins {
+            try FileManager.default.copyItem(atPath: Build.library(p), toPath: "\(path)/plugins/lib\(p).so")
+        }
+    }
+
+    func write(_ name: String, _ text: String) throws -> String {
+        let file = "\(path)/\(name)"
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    func read(_ name: String) -> String {
+        (try? String(contentsOfFile: "\(path)/\(name)", encoding: .utf8)) ?? ""
+    }
+}
+
+/// The result of running the `firefly` CLI to completion.
+struct CommandResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+func runFirefly(_ arguments: [String], in directory: String) throws -> CommandResult {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: Build.firefly)
+    p.arguments = arguments
+    p.currentDirectoryURL = URL(fileURLWithPath: directory)
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return CommandResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+}
+
+/// A running `firefly serve` on a loopback port chosen by the kernel.
+final class FireflyServer: @unchecked Sendable {
+    let process = Process()
+    let port: Int
+    let workspace: Workspace
+    private let log: FileHandle
+
+    init(workspace: Workspace, config: String, environment: [String: String] = [:]) throws {
+        self.workspace = workspace
+        let configFile = try workspace.write("firefly.yaml", config)
+        let portFile = workspace.path + "/port"
+        process.executableURL = URL(fileURLWithPath: Build.firefly)
+        process.arguments = ["serve", "--config", configFile, "--port-file", portFile]
+        process.currentDirectoryURL = URL(fileURLWithPath: workspace.path)
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        _ = FileManager.default.createFile(atPath: workspace.path + "/server.log", contents: nil)
+        log = FileHandle(forWritingAtPath: workspace.path + "/server.log")!
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        var port = 0
+        while Date() < deadline {
+            if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let p = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                port = p
+                break
+            }
+            if !process.isRunning { break }
+            usleep(20_000)
+        }
+        guard port > 0 else {
+            process.terminate()
+            throw ServerError(message: "firefly serve did not start:\n" + workspace.read("server.log"))
+        }
+        self.port = port
+    }
+
+    struct ServerError: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+    var isRunning: Bool { process.isRunning }
+    var logText: String { workspace.read("server.log") }
+
+    /// Resident memory of the server process in KiB.
+    var rssKiB: Int {
+        let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
+    /// SIGTERM, then wait for a graceful exit; returns the exit status.
+    @discardableResult
+    func stop() -> Int32 {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGTERM)
+            let deadline = Date().addingTimeInterval(20)
+            while process.isRunning, Date() < deadline { usleep(20_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        process.waitUntilExit()
+        try? log.close()
+        return process.terminationStatus
+    }
+
+    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+}
+
+/// A minimal HTTP client for tests.
+struct HTTPResult {
+    var status: Int
+    var body: String
+    var headers: [String: String]
+}
+
+func http(_ method: String, _ url: String, body: Data? = nil, headers: [String: String] = [:]) async throws -> HTTPResult {
+    var request = URLRequest(url: URL(string: url)!)
+    request.httpMethod = method
+    request.httpBody = body
+    request.timeoutInterval = 60
+    for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+    let (data, response) = try await URLSession.shared.data(for: request)
+    let r = response as! HTTPURLResponse
+    var h: [String: String] = [:]
+    for (k, v) in r.allHeaderFields { h["\(k)".lowercased()] = "\(v)" }
+    return HTTPResult(status: r.statusCode, body: String(decoding: data, as: UTF8.self), headers: h)
+}
+
+/// Polls until `condition` holds or `seconds` pass.
+func eventually(_ seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return true }
+        usleep(50_000)
+    }
+    return try condition()
+}
