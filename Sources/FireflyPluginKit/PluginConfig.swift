@@ -4,7 +4,7 @@ public import FireflyModel
 /// Every problem found in a plugin instance's configuration, one per line, each starting with
 /// the key path (`access_keys[1]: must not be empty`). The host prefixes the instance path and
 /// the firefly.yaml line:column.
-public struct PluginConfigError: Error, CustomStringConvertible {
+public struct PluginConfigError: Error, Equatable, CustomStringConvertible {
     public var problems: [String]
     public var description: String { problems.joined(separator: "\n") }
 
@@ -205,10 +205,14 @@ public final class PluginConfig: @unchecked Sendable {
     }
 
     private var children: [PluginConfig] = []
+    private var finished = false
 
     /// Reports unknown keys (with suggestions) and throws every problem found, if any.
     public func finish() throws(PluginConfigError) {
-        collectUnknownKeys()
+        if !finished {
+            finished = true
+            collectUnknownKeys()
+        }
         if !problems.list.isEmpty { throw PluginConfigError(problems: problems.list) }
     }
 
