@@ -3,6 +3,9 @@ import FireflyModel
 import FireflyPluginKit
 public import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 public import Logging
 import NIOCore
 import NIOPosix
@@ -214,8 +217,15 @@ public final class Collector: @unchecked Sendable {
             adapters: adapters, maxBodyBytes: config.server.maxBodyBytes, threadPool: threadPool,
             metrics: metrics, state: state, logger: logger)
         let logger = self.logger
+        var server: HTTPServerBuilder = .http1()
+        if let tls = config.server.tls {
+            let chain = try NIOSSLCertificate.fromPEMFile(tls.certFile).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(file: tls.keyFile, format: .pem)
+            server = try .tls(.http1(), tlsConfiguration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+        }
         let app = Application(
             responder: responder,
+            server: server,
             configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "firefly"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0

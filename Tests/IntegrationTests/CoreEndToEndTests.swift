@@ -173,3 +173,30 @@ func syncGet(_ url: String) throws -> String {
     let data = try Data(contentsOf: URL(string: url)!)
     return String(decoding: data, as: UTF8.self)
 }
+
+@Suite struct TLSEndToEndTests {
+    @Test func servesHTTPSWhenCertificateAndKeyAreConfigured() throws {
+        let ws = try Workspace(plugins: ["FireflyTestCAdapter", "FireflyDebugPlugin"])
+        let gen = Process()
+        gen.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        gen.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                         "-keyout", ws.path + "/key.pem", "-out", ws.path + "/cert.pem"]
+        gen.standardError = FileHandle.nullDevice
+        try gen.run()
+        gen.waitUntilExit()
+        #expect(gen.terminationStatus == 0)
+        let server = try FireflyServer(workspace: ws, config: CoreEndToEndTests.config.replacingOccurrences(
+            of: "  max_body_bytes: 67108864", with: "  max_body_bytes: 67108864\n  tls: {cert_file: cert.pem, key_file: key.pem}"))
+        defer { server.stop() }
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        curl.arguments = ["-s", "--cacert", ws.path + "/cert.pem", "-X", "POST", "--data-binary", "tls 1",
+                          "https://127.0.0.1:\(server.port)/c-adapter"]
+        let out = Pipe()
+        curl.standardOutput = out
+        try curl.run()
+        let body = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        curl.waitUntilExit()
+        #expect(body == "accepted 1")
+    }
+}

@@ -206,7 +206,7 @@ private struct Reader {
 
     mutating func readServer(_ node: Node, _ server: inout ServerConfig) {
         guard let items = entries(node, "server") else { return }
-        let known = ["listen", "max_body_bytes", "worker_threads"]
+        let known = ["listen", "max_body_bytes", "worker_threads", "tls"]
         for (key, keyNode, value) in items {
             let path = "server.\(key)"
             switch key {
@@ -220,9 +220,33 @@ private struct Reader {
                 }
             case "max_body_bytes": if let v = int(value, path, min: 1024) { server.maxBodyBytes = v }
             case "worker_threads": if let v = int(value, path, min: 1) { server.workerThreads = v }
+            case "tls": server.tls = readTLS(value, path)
             default: unknownKey(key, keyNode, "server", known: known)
             }
         }
+    }
+
+    mutating func readTLS(_ node: Node, _ path: String) -> TLSFiles? {
+        guard let items = entries(node, path) else { return nil }
+        var cert: String?, key: String?
+        for (k, kNode, v) in items {
+            switch k {
+            case "cert_file": cert = string(v, "\(path).cert_file")
+            case "key_file": key = string(v, "\(path).key_file")
+            default: unknownKey(k, kNode, path, known: ["cert_file", "key_file"])
+            }
+        }
+        for (name, value) in [("cert_file", cert), ("key_file", key)] {
+            guard let value else {
+                problem(node, "\(path).\(name)", "required when tls is set")
+                continue
+            }
+            if !FileManager.default.isReadableFile(atPath: value) {
+                problem(node, "\(path).\(name)", "cannot read '\(value)'")
+            }
+        }
+        guard let cert, let key else { return nil }
+        return TLSFiles(certFile: cert, keyFile: key)
     }
 
     mutating func readPlugins(_ node: Node, _ plugins: inout PluginsConfig) {

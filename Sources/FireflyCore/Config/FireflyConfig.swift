@@ -19,8 +19,15 @@ public struct ServerConfig: Sendable {
     public var maxBodyBytes: Int
     /// Threads that run adapters' `handle` (they may block while the queue commits).
     public var workerThreads: Int
+    /// Serve HTTPS with this certificate chain and key (PEM files) when set.
+    public var tls: TLSFiles?
 
-    public static let `default` = ServerConfig(host: "0.0.0.0", port: 4318, maxBodyBytes: 64 * 1024 * 1024, workerThreads: 16)
+    public static let `default` = ServerConfig(host: "0.0.0.0", port: 4318, maxBodyBytes: 64 * 1024 * 1024, workerThreads: 16, tls: nil)
+}
+
+public struct TLSFiles: Sendable {
+    public var certFile: String
+    public var keyFile: String
 }
 
 public struct PluginsConfig: Sendable {
