@@ -48,6 +48,8 @@ let package = Package(
         .library(name: "FireflyFirehosePlugin", type: .dynamic, targets: ["FirehosePluginEntry"]),
         .library(name: "FireflyOTLPPlugin", type: .dynamic, targets: ["OTLPPluginEntry"]),
         .library(name: "FireflyPostgresPlugin", type: .dynamic, targets: ["PostgresPluginEntry"]),
+        .library(name: "FireflyRemoteWritePlugin", type: .dynamic, targets: ["RemoteWritePluginEntry"]),
+        .library(name: "FireflyWebhookPlugin", type: .dynamic, targets: ["WebhookPluginEntry"]),
         .library(name: "FireflyTestCAdapter", type: .dynamic, targets: ["TestCAdapterPlugin"]),
         .library(name: "FireflyTestFutureABI", type: .dynamic, targets: ["TestFutureABIPlugin"]),
     ],
@@ -61,10 +63,13 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .target(name: "CFireflyPlugin", path: "Sources/CFireflyPlugin"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CSnappy", path: "plugins/remote-write/Sources/CSnappy"),
         .target(name: "FireflyModel", swiftSettings: swiftSettings),
         .target(
             name: "FireflyPluginKit",
@@ -120,11 +125,20 @@ let package = Package(
         + plugin(
             "postgres", folder: "postgres", logic: "PostgresExporter", entry: "PostgresPluginEntry",
             dependencies: [.product(name: "PostgresNIO", package: "postgres-nio")])
+        + plugin(
+            "remote-write", folder: "remote-write", logic: "RemoteWriteExporter", entry: "RemoteWritePluginEntry",
+            dependencies: ["CSnappy", .product(name: "AsyncHTTPClient", package: "async-http-client")])
+        + plugin(
+            "webhook", folder: "webhook", logic: "WebhookAdapter", entry: "WebhookPluginEntry",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")])
         + [
             .testTarget(name: "DebugExporterTests", dependencies: ["DebugExporter"], path: "plugins/debug/Tests"),
             .testTarget(name: "FirehoseAdapterTests", dependencies: ["FirehoseAdapter"], path: "plugins/firehose/Tests"),
             .testTarget(name: "OTLPAdapterTests", dependencies: ["OTLPAdapter"], path: "plugins/otlp/Tests"),
             .testTarget(
                 name: "PostgresExporterTests", dependencies: ["PostgresExporter"], path: "plugins/postgres/Tests"),
+            .testTarget(
+                name: "RemoteWriteExporterTests", dependencies: ["RemoteWriteExporter"], path: "plugins/remote-write/Tests"),
+            .testTarget(name: "WebhookAdapterTests", dependencies: ["WebhookAdapter"], path: "plugins/webhook/Tests"),
         ]
 )

@@ -53,6 +53,7 @@ import Testing
 
     @Test func everyBuiltPluginExportsExactlyTheEntrySymbol() throws {
         let products = ["FireflyDebugPlugin", "FireflyFirehosePlugin", "FireflyOTLPPlugin", "FireflyPostgresPlugin",
+                        "FireflyRemoteWritePlugin", "FireflyWebhookPlugin",
                         "FireflyTestCAdapter", "FireflyTestFutureABI"]
         for product in products {
             let file = BuildProducts.library(product)

@@ -1,0 +1,1 @@
+// Placeholder until the remote-write plugin lands.
