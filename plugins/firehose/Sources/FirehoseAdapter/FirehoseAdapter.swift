@@ -1,1 +1,162 @@
-// Placeholder until the firehose plugin lands.
+import FireflyModel
+public import FireflyPluginKit
+import Synchronization
+
+/// Receives CloudWatch Metric Streams delivered by Amazon Data Firehose to an HTTP endpoint:
+/// checks the access key, decodes the delivery envelope and its records (CloudWatch JSON or
+/// OpenTelemetry 1.0/0.7) into delta SUMMARY points, hands them to the collector and answers in
+/// Firehose's protocol — 200 only once every point is durable in the queue.
+public final class FirehoseAdapter: AdapterPlugin {
+    public static let pluginName = "firehose"
+    public static let pluginVersion = "0.1.0"
+    public static let pluginDescription =
+        "CloudWatch Metric Streams (json, opentelemetry1.0) via Amazon Data Firehose HTTP endpoint delivery"
+
+    public let settings: FirehoseSettings
+    public let routes: [Route]
+    private let keys: AccessKeys
+    private let context: PluginContext
+    private let nowUnixNano: @Sendable () -> UInt64
+    /// Rejection reasons already logged: each kind is logged once per instance, then only counted.
+    private let loggedReasons = Mutex<Set<RecordRejection.Reason>>([])
+    private let loggedBadCommonAttributes = Mutex(false)
+
+    public convenience init(context: PluginContext, config: PluginConfig) throws {
+        let clock: @Sendable () -> UInt64 = { [context] in context.nowUnixNano() }
+        try self.init(context: context, config: config, nowUnixNano: clock)
+    }
+
+    /// With an injected clock, for tests that assert exact response bodies.
+    public init(context: PluginContext, config: PluginConfig, nowUnixNano: @escaping @Sendable () -> UInt64) throws {
+        let settings = try FirehoseSettings(config)
+        self.settings = settings
+        self.context = context
+        self.nowUnixNano = nowUnixNano
+        keys = AccessKeys(settings.accessKeys)
+        routes = ["POST", "GET", "HEAD"].map { Route($0, settings.path) }
+        if settings.accessKeys.isEmpty {
+            context.log(
+                .warning,
+                "firehose receiver '\(context.instanceName)': access_keys is empty, so any caller can post data to "
+                    + "\(settings.path); set FIREHOSE_ACCESS_KEY or access_keys to the Firehose stream's access key")
+        }
+    }
+
+    private var nowMs: UInt64 { nowUnixNano() / 1_000_000 }
+
+    public func handle(_ request: PluginRequest, sink: any TelemetrySink) -> PluginResponse {
+        let headerRequestId = request.header("x-amz-firehose-request-id")
+        switch request.method {
+        case "POST": break
+        case "GET", "HEAD":
+            // Load-balancer health checks probe the Firehose path itself.
+            let ok = FirehoseResponse.make(status: 200, requestId: headerRequestId ?? "", timestampMs: nowMs)
+            return request.method == "HEAD" ? PluginResponse(status: 200, contentType: ok.contentType) : ok
+        default:
+            return FirehoseResponse.make(
+                status: 405, requestId: headerRequestId ?? "", timestampMs: nowMs,
+                errorMessage: "method \(request.method) not allowed; Firehose delivers with POST")
+        }
+
+        if !keys.isEmpty && !keys.accepts(request.header("x-amz-firehose-access-key")) {
+            let message =
+                request.header("x-amz-firehose-access-key") == nil
+                ? "missing X-Amz-Firehose-Access-Key header" : "invalid firehose access key"
+            return FirehoseResponse.make(status: 401, requestId: headerRequestId ?? "", timestampMs: nowMs, errorMessage: message)
+        }
+
+        let decoder = FirehoseRequestDecoder(
+            format: settings.recordFormat,
+            commonLabels: commonAttributes(request.header("x-amz-firehose-common-attributes")))
+        let delivery: FirehoseDelivery
+        do {
+            delivery = try decoder.decode(body: request.body)
+        } catch {
+            return FirehoseResponse.make(
+                status: 400, requestId: error.requestId ?? headerRequestId ?? "", timestampMs: nowMs, errorMessage: error.message)
+        }
+        let requestId = delivery.requestId
+        if let headerRequestId, headerRequestId != requestId {
+            return FirehoseResponse.make(
+                status: 400, requestId: requestId, timestampMs: nowMs,
+                errorMessage: "different request id in body and X-Amz-Firehose-Request-Id header")
+        }
+
+        if !delivery.rejections.isEmpty {
+            record(delivery.rejections)
+            if settings.rejectMalformedRecords {
+                let first = delivery.rejections[0]
+                let more = delivery.rejections.count > 1 ? " (and \(delivery.rejections.count - 1) more)" : ""
+                return FirehoseResponse.make(
+                    status: 400, requestId: requestId, timestampMs: nowMs,
+                    errorMessage: "malformed record: \(first)\(more)")
+            }
+        }
+
+        var start = 0
+        let points = delivery.points
+        while start < points.count {
+            let end = min(start + settings.maxPointsPerEmit, points.count)
+            let chunk = start == 0 && end == points.count ? points : Array(points[start..<end])
+            switch sink.emit(TelemetryBatch(points: chunk)) {
+            case .ok: break
+            case .busy(let retryAfter):
+                return unavailable(requestId, "the collector's queue is full; retry later", retryAfter)
+            case .closed(let retryAfter):
+                return unavailable(requestId, "the collector is shutting down; retry later", retryAfter)
+            case .invalid:
+                return FirehoseResponse.make(
+                    status: 500, requestId: requestId, timestampMs: nowMs,
+                    errorMessage: "the collector refused the decoded points (a firehose plugin bug); retry later")
+            }
+            start = end
+        }
+        return FirehoseResponse.make(status: 200, requestId: requestId, timestampMs: nowMs)
+    }
+
+    private func unavailable(_ requestId: String, _ message: String, _ retryAfterMs: UInt32) -> PluginResponse {
+        var headers: [(name: String, value: String)] = []
+        if retryAfterMs > 0 { headers.append((name: "Retry-After", value: String((retryAfterMs + 999) / 1000))) }
+        return FirehoseResponse.make(status: 503, requestId: requestId, timestampMs: nowMs, errorMessage: message, headers: headers)
+    }
+
+    /// Errors the host found before `handle` (413 too large, 400 bad gzip, 415 encoding, 503
+    /// shutting down), in Firehose's response format.
+    public func reject(_ request: PluginRequest, status: Int, message: String) -> PluginResponse {
+        FirehoseResponse.make(
+            status: status, requestId: request.header("x-amz-firehose-request-id") ?? "", timestampMs: nowMs,
+            errorMessage: message)
+    }
+
+    /// Counts every rejection by reason and logs the first of each kind.
+    private func record(_ rejections: [RecordRejection]) {
+        var byReason: [RecordRejection.Reason: (count: UInt64, first: RecordRejection)] = [:]
+        for r in rejections {
+            if let seen = byReason[r.reason] { byReason[r.reason] = (seen.count + 1, seen.first) } else { byReason[r.reason] = (1, r) }
+        }
+        for reason in RecordRejection.Reason.allCases {
+            guard let (count, first) = byReason[reason] else { continue }
+            context.count("firehose_records_rejected", labels: [("reason", reason.rawValue)], by: count)
+            let isNew = loggedReasons.withLock { $0.insert(reason).inserted }
+            if isNew {
+                context.log(
+                    .warning,
+                    "firehose receiver '\(context.instanceName)': skipping malformed records (\(reason.rawValue)), e.g. \(first); "
+                        + "further ones of this kind are only counted in firefly_plugin_firehose_records_rejected_total")
+            }
+        }
+    }
+
+    /// `X-Amz-Firehose-Common-Attributes: {"commonAttributes": {"k": "v", …}}` as labels. A header
+    /// that does not parse is ignored (logged once), as the OpenTelemetry receiver does.
+    private func commonAttributes(_ header: String?) -> [Label] {
+        guard let header, !header.isEmpty else { return [] }
+        if let labels = CommonAttributes.parse(header) { return labels }
+        let isNew = loggedBadCommonAttributes.withLock { logged in
+            defer { logged = true }
+            return !logged
+        }
+        if isNew { context.log(.info, "firehose receiver '\(context.instanceName)': ignoring unreadable X-Amz-Firehose-Common-Attributes header") }
+        return []
+    }
+}

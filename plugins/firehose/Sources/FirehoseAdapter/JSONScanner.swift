@@ -1,0 +1,429 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Why a JSON text was refused, and where.
+struct JSONSyntaxError: Error, Equatable {
+    enum Reason: String {
+        case unexpectedEnd = "unexpected end of input"
+        case unexpectedByte = "unexpected character"
+        case invalidEscape = "invalid escape sequence"
+        case invalidUnicode = "invalid unicode escape or UTF-8"
+        case controlCharacter = "unescaped control character in string"
+        case invalidNumber = "invalid number"
+        case tooDeep = "nesting too deep"
+        case trailingData = "data after the JSON value"
+    }
+
+    var reason: Reason
+    var offset: Int
+
+    var description: String { "\(reason.rawValue) at byte \(offset)" }
+}
+
+/// A strict RFC 8259 reader over borrowed bytes that never builds a tree: callers pull exactly the
+/// values they need (`readString`, `readNumber`) and skip the rest (`skipValue`). This is what makes
+/// CloudWatch JSON decoding fast — no `JSONSerialization` object graph per record line.
+///
+/// Valid only inside the `withUnsafeBufferPointer` scope that produced `bytes`.
+struct JSONScanner {
+    let bytes: UnsafeBufferPointer<UInt8>
+    var index: Int
+    let end: Int
+    static let maxDepth = 512
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int = 0, to end: Int? = nil) {
+        self.bytes = bytes
+        self.index = start
+        self.end = end ?? bytes.count
+    }
+
+    // MARK: Structure
+
+    @inline(__always)
+    mutating func skipWhitespace() {
+        while index < end {
+            let b = bytes[index]
+            guard b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 else { return }
+            index += 1
+        }
+    }
+
+    /// The next non-whitespace byte, without consuming it.
+    @inline(__always)
+    mutating func peek() throws(JSONSyntaxError) -> UInt8 {
+        skipWhitespace()
+        guard index < end else { throw JSONSyntaxError(reason: .unexpectedEnd, offset: index) }
+        return bytes[index]
+    }
+
+    @inline(__always)
+    mutating func expect(_ byte: UInt8) throws(JSONSyntaxError) {
+        guard try peek() == byte else { throw JSONSyntaxError(reason: .unexpectedByte, offset: index) }
+        index += 1
+    }
+
+    /// Consumes `byte` if it comes next.
+    @inline(__always)
+    mutating func consume(_ byte: UInt8) throws(JSONSyntaxError) -> Bool {
+        guard try peek() == byte else { return false }
+        index += 1
+        return true
+    }
+
+    /// Fails unless only whitespace remains.
+    mutating func expectEnd() throws(JSONSyntaxError) {
+        skipWhitespace()
+        guard index == end else { throw JSONSyntaxError(reason: .trailingData, offset: index) }
+    }
+
+    /// Iterates the members of an object: `body` gets each key and must consume its value.
+    mutating func readObject(
+        _ body: (inout JSONScanner, JSONKey) throws(JSONSyntaxError) -> Void
+    ) throws(JSONSyntaxError) {
+        try expect(UInt8(ascii: "{"))
+        if try consume(UInt8(ascii: "}")) { return }
+        while true {
+            guard try peek() == UInt8(ascii: "\"") else { throw JSONSyntaxError(reason: .unexpectedByte, offset: index) }
+            let key = try readRawString()
+            try expect(UInt8(ascii: ":"))
+            try body(&self, key)
+            if try consume(UInt8(ascii: ",")) { continue }
+            try expect(UInt8(ascii: "}"))
+            return
+        }
+    }
+
+    /// Iterates the elements of an array: `body` must consume each element.
+    mutating func readArray(_ body: (inout JSONScanner, Int) throws(JSONSyntaxError) -> Void) throws(JSONSyntaxError) {
+        try expect(UInt8(ascii: "["))
+        if try consume(UInt8(ascii: "]")) { return }
+        var i = 0
+        while true {
+            try body(&self, i)
+            i += 1
+            if try consume(UInt8(ascii: ",")) { continue }
+            try expect(UInt8(ascii: "]"))
+            return
+        }
+    }
+
+    /// Whether the next value is `null`; consumes it if so.
+    mutating func consumeNull() throws(JSONSyntaxError) -> Bool {
+        guard try peek() == UInt8(ascii: "n") else { return false }
+        try literal("null")
+        return true
+    }
+
+    /// Skips one value of any type, validating it.
+    mutating func skipValue(depth: Int = 0) throws(JSONSyntaxError) {
+        guard depth < Self.maxDepth else { throw JSONSyntaxError(reason: .tooDeep, offset: index) }
+        switch try peek() {
+        case UInt8(ascii: "\""): _ = try readRawString()
+        case UInt8(ascii: "{"): try readObject { (s, _) throws(JSONSyntaxError) in try s.skipValue(depth: depth + 1) }
+        case UInt8(ascii: "["): try readArray { (s, _) throws(JSONSyntaxError) in try s.skipValue(depth: depth + 1) }
+        case UInt8(ascii: "t"): try literal("true")
+        case UInt8(ascii: "f"): try literal("false")
+        case UInt8(ascii: "n"): try literal("null")
+        default: _ = try readNumber()
+        }
+    }
+
+    private mutating func literal(_ word: StaticString) throws(JSONSyntaxError) {
+        let n = word.utf8CodeUnitCount
+        guard end - index >= n else { throw JSONSyntaxError(reason: .unexpectedEnd, offset: index) }
+        guard memcmp(bytes.baseAddress! + index, word.utf8Start, n) == 0 else {
+            throw JSONSyntaxError(reason: .unexpectedByte, offset: index)
+        }
+        index += n
+    }
+
+    // MARK: Strings
+
+    /// Reads a string token and returns where its content lies, validating escapes, control
+    /// characters and UTF-8 on the way.
+    mutating func readRawString() throws(JSONSyntaxError) -> JSONKey {
+        try expect(UInt8(ascii: "\""))
+        let start = index
+        var escaped = false
+        var nonASCII = false
+        while true {
+            guard index < end else { throw JSONSyntaxError(reason: .unexpectedEnd, offset: index) }
+            let b = bytes[index]
+            if b == UInt8(ascii: "\"") { break }
+            if b == UInt8(ascii: "\\") {
+                escaped = true
+                try validateEscape()
+                continue
+            }
+            if b < 0x20 { throw JSONSyntaxError(reason: .controlCharacter, offset: index) }
+            if b >= 0x80 { nonASCII = true }
+            index += 1
+        }
+        let stringEnd = index
+        index += 1
+        if nonASCII, !Self.isValidUTF8(UnsafeBufferPointer(rebasing: bytes[start..<stringEnd])) {
+            throw JSONSyntaxError(reason: .invalidUnicode, offset: start)
+        }
+        return JSONKey(start: start, end: stringEnd, escaped: escaped)
+    }
+
+    /// Checks the escape at `index` (which holds the backslash) and moves past it.
+    private mutating func validateEscape() throws(JSONSyntaxError) {
+        guard index + 1 < end else { throw JSONSyntaxError(reason: .unexpectedEnd, offset: index) }
+        switch bytes[index + 1] {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+            UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+            index += 2
+        case UInt8(ascii: "u"):
+            let unit = try hex4(at: index + 2)
+            index += 6
+            if unit >= 0xDC00 && unit <= 0xDFFF { throw JSONSyntaxError(reason: .invalidUnicode, offset: index - 6) }
+            if unit >= 0xD800 && unit <= 0xDBFF {
+                guard index + 1 < end, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+                    throw JSONSyntaxError(reason: .invalidUnicode, offset: index - 6)
+                }
+                let low = try hex4(at: index + 2)
+                guard low >= 0xDC00 && low <= 0xDFFF else { throw JSONSyntaxError(reason: .invalidUnicode, offset: index) }
+                index += 6
+            }
+        default:
+            throw JSONSyntaxError(reason: .invalidEscape, offset: index)
+        }
+    }
+
+    private func hex4(at i: Int) throws(JSONSyntaxError) -> UInt32 {
+        guard i + 4 <= end else { throw JSONSyntaxError(reason: .unexpectedEnd, offset: i) }
+        var v: UInt32 = 0
+        for k in 0..<4 {
+            let c = bytes[i + k]
+            let d: UInt32
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = UInt32(c - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = UInt32(c - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): d = UInt32(c - UInt8(ascii: "A") + 10)
+            default: throw JSONSyntaxError(reason: .invalidEscape, offset: i + k)
+            }
+            v = v << 4 | d
+        }
+        return v
+    }
+
+    /// Reads a string value.
+    mutating func readString() throws(JSONSyntaxError) -> String {
+        string(try readRawString())
+    }
+
+    /// The text of a string token read earlier (already validated).
+    func string(_ token: JSONKey) -> String {
+        let raw = UnsafeBufferPointer(rebasing: bytes[token.start..<token.end])
+        if !token.escaped { return String(decoding: raw, as: UTF8.self) }
+        return String(decoding: Self.unescape(raw), as: UTF8.self)
+    }
+
+    /// The bytes of a validated string body with its escapes resolved.
+    static func unescape(_ raw: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(raw.count)
+        var i = 0
+        func hex(_ at: Int) -> UInt32 {
+            var v: UInt32 = 0
+            for k in 0..<4 {
+                let c = raw[at + k]
+                v = v << 4 | UInt32(c <= UInt8(ascii: "9") ? c - 48 : (c | 0x20) - 87)
+            }
+            return v
+        }
+        while i < raw.count {
+            let b = raw[i]
+            guard b == UInt8(ascii: "\\") else {
+                out.append(b)
+                i += 1
+                continue
+            }
+            let e = raw[i + 1]
+            i += 2
+            switch e {
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = hex(i)
+                i += 4
+                if scalar >= 0xD800 && scalar <= 0xDBFF {
+                    let low = hex(i + 2)
+                    i += 6
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                }
+                appendUTF8(scalar, to: &out)
+            default: out.append(e)  // " \ /
+            }
+        }
+        return out
+    }
+
+    private static func appendUTF8(_ s: UInt32, to out: inout [UInt8]) {
+        switch s {
+        case 0..<0x80: out.append(UInt8(s))
+        case 0x80..<0x800:
+            out.append(UInt8(0xC0 | s >> 6))
+            out.append(UInt8(0x80 | s & 0x3F))
+        case 0x800..<0x10000:
+            out.append(UInt8(0xE0 | s >> 12))
+            out.append(UInt8(0x80 | s >> 6 & 0x3F))
+            out.append(UInt8(0x80 | s & 0x3F))
+        default:
+            out.append(UInt8(0xF0 | s >> 18))
+            out.append(UInt8(0x80 | s >> 12 & 0x3F))
+            out.append(UInt8(0x80 | s >> 6 & 0x3F))
+            out.append(UInt8(0x80 | s & 0x3F))
+        }
+    }
+
+    /// Strict UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
+    static func isValidUTF8(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        let n = b.count
+        while i < n {
+            let c = b[i]
+            if c < 0x80 {
+                i += 1
+                continue
+            }
+            let need: Int
+            var lo: UInt8 = 0x80
+            var hi: UInt8 = 0xBF
+            switch c {
+            case 0xC2...0xDF: need = 1
+            case 0xE0: need = 2; lo = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: need = 2
+            case 0xED: need = 2; hi = 0x9F
+            case 0xF0: need = 3; lo = 0x90
+            case 0xF1...0xF3: need = 3
+            case 0xF4: need = 3; hi = 0x8F
+            default: return false
+            }
+            guard i + need < n else { return false }
+            let c1 = b[i + 1]
+            guard c1 >= lo && c1 <= hi else { return false }
+            var k = 2
+            while k <= need {
+                guard b[i + k] & 0xC0 == 0x80 else { return false }
+                k += 1
+            }
+            i += need + 1
+        }
+        return true
+    }
+
+    // MARK: Numbers
+
+    /// 10⁰ … 10²², every one exactly representable as a double.
+    static let powersOf10: [Double] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ]
+
+    /// Reads a number. Up to 19 significant digits and a small exponent take the exact fast path
+    /// (an exactly representable integer mantissa times or divided by an exact power of ten is
+    /// correctly rounded); anything else goes to `strtod`, which rounds correctly too.
+    mutating func readNumber() throws(JSONSyntaxError) -> Double {
+        skipWhitespace()
+        let start = index
+        var negative = false
+        if index < end && bytes[index] == UInt8(ascii: "-") {
+            negative = true
+            index += 1
+        }
+        var mantissa: UInt64 = 0
+        var digits = 0       // significant digits kept in `mantissa`
+        var dropped = 0      // integer digits that did not fit (scale up)
+        var exponent = 0
+        var exact = true
+        guard index < end else { throw JSONSyntaxError(reason: .unexpectedEnd, offset: index) }
+        let first = bytes[index]
+        if first == UInt8(ascii: "0") {
+            index += 1
+        } else if first >= UInt8(ascii: "1") && first <= UInt8(ascii: "9") {
+            while index < end {
+                let d = bytes[index] &- UInt8(ascii: "0")
+                guard d < 10 else { break }
+                if digits < 19 {
+                    mantissa = mantissa &* 10 &+ UInt64(d)
+                    digits += 1
+                } else {
+                    dropped += 1
+                    exact = false
+                }
+                index += 1
+            }
+        } else {
+            throw JSONSyntaxError(reason: .invalidNumber, offset: index)
+        }
+        exponent = dropped
+        if index < end && bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            let fractionStart = index
+            while index < end {
+                let d = bytes[index] &- UInt8(ascii: "0")
+                guard d < 10 else { break }
+                if digits < 19 {
+                    if mantissa != 0 || d != 0 { digits += 1 }  // leading zeros are not significant
+                    mantissa = mantissa &* 10 &+ UInt64(d)
+                    exponent -= 1
+                } else if d != 0 {
+                    exact = false
+                }
+                index += 1
+            }
+            guard index > fractionStart else { throw JSONSyntaxError(reason: .invalidNumber, offset: index) }
+        }
+        if index < end && (bytes[index] | 0x20) == UInt8(ascii: "e") {
+            index += 1
+            var expNegative = false
+            if index < end && (bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")) {
+                expNegative = bytes[index] == UInt8(ascii: "-")
+                index += 1
+            }
+            let expStart = index
+            var e = 0
+            while index < end {
+                let d = bytes[index] &- UInt8(ascii: "0")
+                guard d < 10 else { break }
+                if e < 100_000 { e = e * 10 + Int(d) }
+                index += 1
+            }
+            guard index > expStart else { throw JSONSyntaxError(reason: .invalidNumber, offset: index) }
+            exponent += expNegative ? -e : e
+        }
+        if exact && mantissa <= 1 << 53 && exponent >= -22 && exponent <= 22 {
+            var v = Double(mantissa)
+            if exponent < 0 { v /= Self.powersOf10[-exponent] } else if exponent > 0 { v *= Self.powersOf10[exponent] }
+            return negative ? -v : v
+        }
+        if mantissa == 0 && exact { return negative ? -0.0 : 0.0 }
+        return try slowNumber(from: start)
+    }
+
+    private func slowNumber(from start: Int) throws(JSONSyntaxError) -> Double {
+        var text = [CChar](repeating: 0, count: index - start + 1)
+        for i in start..<index { text[i - start] = CChar(bitPattern: bytes[i]) }
+        let v = strtod(text, nil)
+        guard v.isFinite else { throw JSONSyntaxError(reason: .invalidNumber, offset: start) }
+        return v
+    }
+}
+
+/// Where a string token's content lies in the scanned bytes (quotes excluded).
+struct JSONKey {
+    var start: Int
+    var end: Int
+    /// Whether the content holds backslash escapes (then compare or decode via `unescape`).
+    var escaped: Bool
+}
