@@ -19,7 +19,8 @@ public final class Collector: @unchecked Sendable {
     let registry: PluginRegistry
     let adapters: [AdapterInstance]
     let exporters: [ExporterInstance]
-    let queue: any TelemetryQueue
+    let queueBox: QueueBox
+    var queue: any TelemetryQueue { queueBox.queue! }
     let router: Router
     let logger: Logger
     private var services: [HostServices]
@@ -43,7 +44,7 @@ public final class Collector: @unchecked Sendable {
         }
         problems += configProblems
         let router = Router(pipelines: config.pipelines)
-        let queue = MemoryQueue(maxBytes: config.queue.maxBytes, consumers: config.exporters.map(\.name))
+        let queue = QueueBox()
         var services: [HostServices] = []
         var adapters: [AdapterInstance] = []
         var exporters: [ExporterInstance] = []
@@ -88,7 +89,8 @@ public final class Collector: @unchecked Sendable {
         }
 
         let emit: @Sendable (String, UnsafePointer<firefly_batch>) -> (firefly_emit_status, UInt32) = { receiver, cBatch in
-            Self.emit(receiver: receiver, cBatch: cBatch, router: router, queue: queue, metrics: metrics, logger: logger)
+            guard let queue = queue.queue else { return (FIREFLY_EMIT_CLOSED, 1000) }
+            return Self.emit(receiver: receiver, cBatch: cBatch, router: router, queue: queue, metrics: metrics, logger: logger)
         }
         for instance in config.receivers {
             guard let library = resolve(instance, section: "receivers", kind: .adapter),
@@ -126,20 +128,37 @@ public final class Collector: @unchecked Sendable {
             if !used { logger.warning("'\(instance.name)' is defined but no pipeline uses it") }
         }
         return Collector(config: config, metrics: metrics, registry: registry, adapters: adapters, exporters: exporters,
-                         queue: queue, router: router, logger: logger, services: services)
+                         queueBox: queue, router: router, logger: logger, services: services)
     }
 
     private init(config: FireflyConfig, metrics: SelfMetrics, registry: PluginRegistry, adapters: [AdapterInstance],
-                 exporters: [ExporterInstance], queue: any TelemetryQueue, router: Router, logger: Logger, services: [HostServices]) {
+                 exporters: [ExporterInstance], queueBox: QueueBox, router: Router, logger: Logger, services: [HostServices]) {
         self.config = config
         self.metrics = metrics
         self.registry = registry
         self.adapters = adapters
         self.exporters = exporters
-        self.queue = queue
+        self.queueBox = queueBox
         self.router = router
         self.logger = logger
         self.services = services
+    }
+
+    /// Opens the configured queue (the durable one recovers what it holds).
+    func openQueue() throws(ConfigError) {
+        let q = config.queue
+        switch q.type {
+        case .memory:
+            queueBox.queue = MemoryQueue(maxBytes: q.maxBytes, consumers: config.exporters.map(\.name))
+        case .disk:
+            do {
+                queueBox.queue = try DurableQueue(
+                    directory: q.directory, maxBytes: q.maxBytes, consumers: config.exporters.map(\.name),
+                    fsync: q.fsync, segmentBytes: q.segmentBytes, logger: logger, metrics: metrics)
+            } catch {
+                throw ConfigError(problems: [ConfigProblem(file: config.file, location: nil, path: "queue.directory", message: error.description)])
+            }
+        }
         describeMetrics()
     }
 
@@ -195,14 +214,15 @@ public final class Collector: @unchecked Sendable {
         metrics.describe("firefly_queue_records", type: "gauge", "Entries held in the queue")
         metrics.describe("firefly_queue_bytes", type: "gauge", "Bytes held in the queue (estimate for the memory queue)")
         metrics.describe("firefly_exporter_lag_records", type: "gauge", "Queue entries an exporter has not acknowledged yet")
+        metrics.describe("firefly_exporter_lag_seconds", type: "gauge", "Age of the oldest queue entry an exporter has not acknowledged")
+        metrics.describe("firefly_queue_fsync_duration_seconds", type: "histogram", "Time one group-commit fsync took")
         let queue = self.queue
         metrics.gauge("firefly_queue_records") { Double(queue.stats.records) }
         metrics.gauge("firefly_queue_bytes") { Double(queue.stats.bytes) }
         for e in exporters {
             let name = e.name
-            metrics.gauge("firefly_exporter_lag_records", [("exporter", name)]) {
-                Double(queue.stats.lastSequence - min(queue.stats.lastSequence, queue.cursor(consumer: name)))
-            }
+            metrics.gauge("firefly_exporter_lag_records", [("exporter", name)]) { Double(queue.lag(consumer: name).records) }
+            metrics.gauge("firefly_exporter_lag_seconds", [("exporter", name)]) { queue.lag(consumer: name).seconds }
         }
     }
 
@@ -210,6 +230,7 @@ public final class Collector: @unchecked Sendable {
     /// `queue.drain_timeout`, flushes and destroys every plugin instance.
     /// `onListening` receives the bound port (useful with `listen: 127.0.0.1:0`).
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        try openQueue()
         let threadPool = NIOThreadPool(numberOfThreads: config.server.workerThreads)
         threadPool.start()
         let state = ServerState()
@@ -242,6 +263,17 @@ public final class Collector: @unchecked Sendable {
                 logger: logger))
         try await group.run()
         try? await threadPool.shutdownGracefully()
+    }
+}
+
+/// Late-bound queue: instances are created (and checked) before the queue is opened.
+final class QueueBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: (any TelemetryQueue)?
+
+    var queue: (any TelemetryQueue)? {
+        get { lock.withLock { value } }
+        set { lock.withLock { value = newValue } }
     }
 }
 

@@ -167,6 +167,15 @@ private struct Reader {
         return v
     }
 
+    mutating func choice<E: RawRepresentable & CaseIterable>(_ node: Node, _ path: String, _ type: E.Type) -> E? where E.RawValue == String {
+        guard let text = scalarText(node, path) else { return nil }
+        guard let v = E(rawValue: text) else {
+            problem(node, path, "must be one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+            return nil
+        }
+        return v
+    }
+
     mutating func duration(_ node: Node, _ path: String) -> Duration? {
         guard let text = scalarText(node, path) else { return nil }
         guard let d = DurationText.parse(text) else {
@@ -261,7 +270,8 @@ private struct Reader {
 
     mutating func readQueue(_ node: Node, _ queue: inout QueueConfig) {
         guard let items = entries(node, "queue") else { return }
-        let known = ["directory", "max_bytes", "batch_max_items", "batch_max_wait", "retry_initial", "retry_max", "drain_timeout"]
+        let known = ["directory", "max_bytes", "batch_max_items", "batch_max_wait", "retry_initial", "retry_max",
+                     "drain_timeout", "type", "fsync", "segment_bytes"]
         for (key, keyNode, value) in items {
             let path = "queue.\(key)"
             switch key {
@@ -272,6 +282,9 @@ private struct Reader {
             case "retry_initial": if let v = duration(value, path) { queue.retryInitial = v }
             case "retry_max": if let v = duration(value, path) { queue.retryMax = v }
             case "drain_timeout": if let v = duration(value, path) { queue.drainTimeout = v }
+            case "segment_bytes": if let v = int(value, path, min: 4096) { queue.segmentBytes = v }
+            case "type": if let v = choice(value, path, QueueType.self) { queue.type = v }
+            case "fsync": if let v = choice(value, path, FsyncPolicy.self) { queue.fsync = v }
             default: unknownKey(key, keyNode, "queue", known: known)
             }
         }

@@ -47,10 +47,20 @@ public struct QueueConfig: Sendable {
     public var retryMax: Duration
     /// On shutdown, how long exporters may keep draining the queue.
     public var drainTimeout: Duration
+    /// `disk` (durable, the default) or `memory` (fast, loses unexported data when the process dies).
+    public var type: QueueType
+    public var fsync: FsyncPolicy
+    /// Size at which the durable queue starts a new segment file.
+    public var segmentBytes: Int
 
     public static let `default` = QueueConfig(
         directory: ".firefly/queue", maxBytes: 1 << 30, batchMaxItems: 5000, batchMaxWait: .milliseconds(200),
-        retryInitial: .milliseconds(500), retryMax: .seconds(30), drainTimeout: .seconds(10))
+        retryInitial: .milliseconds(500), retryMax: .seconds(30), drainTimeout: .seconds(10),
+        type: .disk, fsync: .always, segmentBytes: 16 << 20)
+}
+
+public enum QueueType: String, Sendable, CaseIterable {
+    case disk, memory
 }
 
 /// Where in the configuration file something was written.

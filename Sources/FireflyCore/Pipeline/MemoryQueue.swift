@@ -7,6 +7,7 @@ public final class MemoryQueue: TelemetryQueue, @unchecked Sendable {
     private let lock = NSLock()
     private var records: [QueueRecord] = []
     private var sizes: [Int] = []
+    private var appendedAt: [UInt64] = []
     private var head = 0  // index of the first live record
     private var bytes = 0
     private var nextSequence: UInt64 = 1
@@ -30,6 +31,7 @@ public final class MemoryQueue: TelemetryQueue, @unchecked Sendable {
             nextSequence += 1
             records.append(QueueRecord(sequence: seq, entry: entry))
             sizes.append(size)
+            appendedAt.append(HostServices.wallClock())
             bytes += size
             if cursors.isEmpty { trim() }
             let woken = waiters.map(\.continuation)
@@ -70,6 +72,14 @@ public final class MemoryQueue: TelemetryQueue, @unchecked Sendable {
         lock.withLock { cursors[consumer] ?? 0 }
     }
 
+    public func lag(consumer: String) -> (records: Int, seconds: Double) {
+        lock.withLock {
+            let c = cursors[consumer] ?? 0
+            guard let i = records[head...].firstIndex(where: { $0.sequence > c }) else { return (0, 0) }
+            return (records.count - i, Double(HostServices.wallClock() &- appendedAt[i]) / 1e9)
+        }
+    }
+
     public func close() {
         let wake: [CheckedContinuation<Void, Never>] = lock.withLock {
             closed = true
@@ -90,7 +100,7 @@ public final class MemoryQueue: TelemetryQueue, @unchecked Sendable {
         let first = records[head].sequence
         let start = sequence < first ? head : head + Int(sequence - first) + 1
         guard start < records.count else { return [] }
-        return Array(records[start..<min(records.count, start + maxRecords)])
+        return Array(records[start..<(maxRecords >= records.count - start ? records.count : start + maxRecords)])
     }
 
     private func trim() {
@@ -102,6 +112,7 @@ public final class MemoryQueue: TelemetryQueue, @unchecked Sendable {
         if head > 1024, head * 2 > records.count {
             records.removeFirst(head)
             sizes.removeFirst(head)
+            appendedAt.removeFirst(head)
             head = 0
         }
     }

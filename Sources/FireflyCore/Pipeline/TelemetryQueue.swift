@@ -42,6 +42,8 @@ public protocol TelemetryQueue: AnyObject, Sendable {
     func acknowledge(consumer: String, through sequence: UInt64)
     /// The last sequence a consumer acknowledged (its persisted cursor); 0 when none.
     func cursor(consumer: String) -> UInt64
+    /// Unexported entries of one consumer and the age of the oldest in seconds.
+    func lag(consumer: String) -> (records: Int, seconds: Double)
     /// Stops accepting appends and wakes waiting readers.
     func close()
     var stats: QueueStats { get }

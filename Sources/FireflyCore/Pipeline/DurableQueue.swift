@@ -1,0 +1,434 @@
+import FireflyModel
+import Foundation
+public import Logging
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// How appends reach the disk before `append` returns.
+public enum FsyncPolicy: String, Sendable, CaseIterable {
+    /// `fsync` before acknowledging (group-committed): survives power loss. The default.
+    case always
+    /// `write` before acknowledging, no `fsync`: survives a crash of the collector, not of the machine.
+    case never
+}
+
+/// The durable `TelemetryQueue`: a segmented append-only log under `queue.directory`.
+///
+/// - Appends are group-committed by one writer thread: every request waiting when a write starts is
+///   covered by the same `write` + `fsync`, and `append` returns only after it.
+/// - Each exporter's cursor is persisted in `cursors/`; a segment is deleted once every exporter has
+///   passed it. Cursors of exporters no longer configured are released at start.
+/// - On start, records are recovered by checksum: a torn tail is truncated; a corrupt segment is
+///   truncated at the damage and a copy is kept in `quarantine/` with a log line.
+/// - `max_bytes` bounds the unexported backlog: over it `append` answers `.full`.
+public final class DurableQueue: TelemetryQueue, @unchecked Sendable {
+    struct IndexEntry {
+        var sequence: UInt64
+        var segment: UInt64
+        var offset: Int
+        var length: Int
+        var appendedAtNano: UInt64
+    }
+
+    final class Segment {
+        let id: UInt64
+        let path: String
+        let fd: Int32
+        var size: Int
+        var lastSequence: UInt64
+
+        init(id: UInt64, path: String, fd: Int32, size: Int, lastSequence: UInt64) {
+            self.id = id
+            self.path = path
+            self.fd = fd
+            self.size = size
+            self.lastSequence = lastSequence
+        }
+
+        deinit { Glibc.close(fd) }
+    }
+
+    public let directory: String
+    private let maxBytes: Int
+    private let segmentBytes: Int
+    private let fsync: FsyncPolicy
+    private let logger: Logger
+    private let metrics: SelfMetrics?
+
+    private let condition = NSCondition()
+    // Guarded by `condition`:
+    private var index: [IndexEntry] = []
+    private var head = 0
+    private var segments: [Segment] = []
+    private var cursors: [String: UInt64] = [:]
+    private var backlogBytes = 0
+    private var nextSequence: UInt64 = 1
+    private var committed: UInt64 = 0
+    private var failedThrough: UInt64 = 0
+    private var pending: [(sequence: UInt64, frame: [UInt8])] = []
+    private var pendingBytes = 0
+    private var closed = false
+    private var writerDone = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    public struct OpenError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public init(
+        directory: String, maxBytes: Int, consumers: [String], fsync: FsyncPolicy = .always,
+        segmentBytes: Int = 16 << 20, logger: Logger, metrics: SelfMetrics? = nil
+    ) throws(OpenError) {
+        self.directory = directory
+        self.maxBytes = maxBytes
+        self.segmentBytes = segmentBytes
+        self.fsync = fsync
+        self.logger = logger
+        self.metrics = metrics
+        try recover(consumers: consumers)
+        let writer = Thread { [unowned self] in self.writerLoop() }
+        writer.name = "firefly-queue-writer"
+        writer.start()
+    }
+
+    // MARK: Appending
+
+    public func append(_ entry: QueueEntry) -> AppendResult {
+        let payload = BatchCodec.encode(entry.batch, receiver: entry.receiver)
+        condition.lock()
+        defer { condition.unlock() }
+        if closed { return .closed }
+        let frameSize = SegmentFormat.headerSize + payload.count
+        if backlogBytes + pendingBytes + frameSize > maxBytes, backlogBytes + pendingBytes > 0 {
+            return .full(retryAfterMilliseconds: 2000)
+        }
+        let sequence = nextSequence
+        nextSequence += 1
+        pending.append((sequence, SegmentFormat.frame(sequence: sequence, payload: payload)))
+        pendingBytes += frameSize
+        condition.broadcast()
+        while committed < sequence && failedThrough < sequence && !writerDone { condition.wait() }
+        if committed >= sequence { return .stored(sequence: sequence) }
+        return .full(retryAfterMilliseconds: 5000)  // the write failed (disk full, I/O error): not stored
+    }
+
+    /// One thread writes every waiting frame with one `write` and one `fsync`: group commit.
+    private func writerLoop() {
+        while true {
+            condition.lock()
+            while pending.isEmpty && !closed { condition.wait() }
+            if pending.isEmpty && closed {
+                writerDone = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            let batch = pending
+            pending.removeAll(keepingCapacity: true)
+            pendingBytes = 0
+            var segment = segments.last!
+            let rollNeeded = segment.size > 0 && segment.size >= segmentBytes
+            condition.unlock()
+
+            if rollNeeded, let fresh = try? createSegment(id: batch[0].sequence) {
+                condition.lock()
+                segments.append(fresh)
+                condition.unlock()
+                segment = fresh
+            }
+            var buffer: [UInt8] = []
+            buffer.reserveCapacity(batch.reduce(0) { $0 + $1.frame.count })
+            var located: [IndexEntry] = []
+            let now = HostServices.wallClock()
+            for item in batch {
+                located.append(IndexEntry(sequence: item.sequence, segment: segment.id, offset: segment.size + buffer.count,
+                                          length: item.frame.count, appendedAtNano: now))
+                buffer.append(contentsOf: item.frame)
+            }
+            let ok = writeFully(segment.fd, buffer, at: segment.size) && syncIfNeeded(segment.fd)
+            condition.lock()
+            if ok {
+                segment.size += buffer.count
+                segment.lastSequence = batch.last!.sequence
+                index.append(contentsOf: located)
+                backlogBytes += buffer.count
+                committed = batch.last!.sequence
+            } else {
+                logger.error("queue write failed in \(segment.path): \(String(cString: strerror(errno))); senders are told to retry")
+                _ = ftruncate(segment.fd, off_t(segment.size))
+                failedThrough = batch.last!.sequence
+            }
+            let wake = waiters
+            waiters.removeAll()
+            condition.broadcast()
+            condition.unlock()
+            for w in wake { w.resume() }
+        }
+    }
+
+    private func writeFully(_ fd: Int32, _ bytes: [UInt8], at offset: Int) -> Bool {
+        bytes.withUnsafeBytes { buf in
+            var done = 0
+            while done < buf.count {
+                let n = pwrite(fd, buf.baseAddress! + done, buf.count - done, off_t(offset + done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                done += n
+            }
+            return true
+        }
+    }
+
+    private func syncIfNeeded(_ fd: Int32) -> Bool {
+        guard fsync == .always else { return true }
+        let start = ContinuousClock.now
+        let rc = fdatasync(fd)
+        let elapsed = ContinuousClock.now - start
+        metrics?.observe("firefly_queue_fsync_duration_seconds", seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return rc == 0
+    }
+
+    // MARK: Reading
+
+    public func readAvailable(after sequence: UInt64, maxRecords: Int) -> [QueueRecord] {
+        condition.lock()
+        let slice = entries(after: sequence, maxRecords: maxRecords)
+        let fds = Dictionary(segments.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        condition.unlock()
+        var out: [QueueRecord] = []
+        out.reserveCapacity(slice.count)
+        for e in slice {
+            guard let segment = fds[e.segment], let record = read(e, from: segment) else { continue }
+            out.append(record)
+        }
+        return out
+    }
+
+    public func read(after sequence: UInt64, maxRecords: Int) async -> [QueueRecord] {
+        while true {
+            let found = readAvailable(after: sequence, maxRecords: maxRecords)
+            if !found.isEmpty { return found }
+            let proceed: Bool = condition.withLock { closed && pending.isEmpty }
+            if proceed { return [] }
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                condition.lock()
+                let ready = closed || committed > sequence
+                if !ready { waiters.append(c) }
+                condition.unlock()
+                if ready { c.resume() }
+            }
+            if condition.withLock({ closed && committed <= sequence && pending.isEmpty }) { return [] }
+        }
+    }
+
+    /// Caller holds the lock.
+    private func entries(after sequence: UInt64, maxRecords: Int) -> ArraySlice<IndexEntry> {
+        var lo = head, hi = index.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if index[mid].sequence <= sequence { lo = mid + 1 } else { hi = mid }
+        }
+        return index[lo..<(maxRecords >= index.count - lo ? index.count : lo + maxRecords)]
+    }
+
+    private func read(_ e: IndexEntry, from segment: Segment) -> QueueRecord? {
+        var buffer = [UInt8](repeating: 0, count: e.length)
+        let n = buffer.withUnsafeMutableBytes { pread(segment.fd, $0.baseAddress!, e.length, off_t(e.offset)) }
+        guard n == e.length else {
+            logger.error("queue record \(e.sequence) unreadable in \(segment.path)")
+            return nil
+        }
+        return buffer.withUnsafeBytes { raw -> QueueRecord? in
+            let scan = SegmentFormat.scan(raw)
+            guard scan.records.count == 1, scan.records[0].sequence == e.sequence else {
+                logger.error("queue record \(e.sequence) in \(segment.path) fails its checksum; skipped")
+                return nil
+            }
+            let payload = UnsafeRawBufferPointer(rebasing: raw[SegmentFormat.headerSize...])
+            guard let (receiver, batch) = try? BatchCodec.decode(payload) else {
+                logger.error("queue record \(e.sequence) in \(segment.path) cannot be decoded; skipped")
+                return nil
+            }
+            return QueueRecord(sequence: e.sequence, entry: QueueEntry(receiver: receiver, batch: batch))
+        }
+    }
+
+    // MARK: Cursors and cleanup
+
+    public func acknowledge(consumer: String, through sequence: UInt64) {
+        condition.lock()
+        let previous = cursors[consumer] ?? 0
+        guard sequence > previous else {
+            condition.unlock()
+            return
+        }
+        cursors[consumer] = sequence
+        let deletable = trim()
+        condition.unlock()
+        persistCursor(consumer, sequence)
+        for s in deletable { unlink(s.path) }
+    }
+
+    public func cursor(consumer: String) -> UInt64 {
+        condition.withLock { cursors[consumer] ?? 0 }
+    }
+
+    /// Unexported records and the age of the oldest, for one exporter.
+    public func lag(consumer: String) -> (records: Int, seconds: Double) {
+        condition.withLock {
+            let c = cursors[consumer] ?? 0
+            let rest = entries(after: c, maxRecords: Int.max)
+            guard let first = rest.first else { return (0, 0) }
+            return (rest.count, Double(HostServices.wallClock() &- first.appendedAtNano) / 1e9)
+        }
+    }
+
+    /// Drops index entries every consumer passed; returns segments that can be deleted. Holds the lock.
+    private func trim() -> [Segment] {
+        let done = cursors.values.min() ?? committed
+        while head < index.count, index[head].sequence <= done {
+            backlogBytes -= index[head].length
+            head += 1
+        }
+        if head > 4096, head * 2 > index.count {
+            index.removeFirst(head)
+            head = 0
+        }
+        var deletable: [Segment] = []
+        while segments.count > 1, segments[0].lastSequence <= done {
+            deletable.append(segments.removeFirst())
+        }
+        return deletable
+    }
+
+    public func close() {
+        let wake: [CheckedContinuation<Void, Never>] = condition.withLock {
+            closed = true
+            condition.broadcast()
+            let w = waiters
+            waiters.removeAll()
+            return w
+        }
+        for w in wake { w.resume() }
+        condition.lock()
+        while !writerDone { condition.wait() }
+        condition.unlock()
+    }
+
+    public var stats: QueueStats {
+        condition.withLock {
+            QueueStats(records: index.count - head, bytes: segments.reduce(0) { $0 + $1.size }, lastSequence: committed)
+        }
+    }
+
+    // MARK: Files
+
+    private var segmentsDir: String { directory + "/segments" }
+    private var cursorsDir: String { directory + "/cursors" }
+
+    private func cursorFile(_ consumer: String) -> String {
+        cursorsDir + "/" + (consumer.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_."))) ?? consumer)
+    }
+
+    private func persistCursor(_ consumer: String, _ sequence: UInt64) {
+        let path = cursorFile(consumer)
+        let tmp = path + ".tmp"
+        do {
+            try Data("\(sequence)\n".utf8).write(to: URL(fileURLWithPath: tmp))
+            _ = rename(tmp, path)
+        } catch {
+            logger.warning("cannot persist the cursor of '\(consumer)': \(error); it will replay from an older position after a restart")
+        }
+    }
+
+    private func createSegment(id: UInt64) throws(OpenError) -> Segment {
+        let path = segmentsDir + "/" + String(format: "%020llu.seg", id)
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw OpenError(description: "cannot create \(path): \(String(cString: strerror(errno)))") }
+        let dir = open(segmentsDir, O_RDONLY | O_DIRECTORY)
+        if dir >= 0 {
+            _ = Glibc.fsync(dir)
+            Glibc.close(dir)
+        }
+        return Segment(id: id, path: path, fd: fd, size: 0, lastSequence: id > 0 ? id - 1 : 0)
+    }
+
+    /// Rebuilds the index from the segment files and cursors.
+    private func recover(consumers: [String]) throws(OpenError) {
+        let fm = FileManager.default
+        for dir in [directory, segmentsDir, cursorsDir] {
+            do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+                throw OpenError(description: "cannot create queue directory \(dir): \(error.localizedDescription)")
+            }
+        }
+        // Cursors: keep the configured consumers', release the others'.
+        let wanted = Set(consumers)
+        var stored: [String: UInt64] = [:]
+        for file in (try? fm.contentsOfDirectory(atPath: cursorsDir)) ?? [] {
+            let name = file.removingPercentEncoding ?? file
+            if file.hasSuffix(".tmp") || !wanted.contains(name) {
+                try? fm.removeItem(atPath: cursorsDir + "/" + file)
+                if !file.hasSuffix(".tmp") { logger.info("released the queue cursor of '\(name)', which is no longer configured") }
+                continue
+            }
+            if let text = try? String(contentsOfFile: cursorsDir + "/" + file, encoding: .utf8),
+               let seq = UInt64(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                stored[name] = seq
+            }
+        }
+        // Segments, oldest first.
+        let files = ((try? fm.contentsOfDirectory(atPath: segmentsDir)) ?? []).filter { $0.hasSuffix(".seg") }.sorted()
+        var found: [(Segment, [SegmentFormat.Located])] = []
+        var lastSequence: UInt64 = 0
+        for (i, file) in files.enumerated() {
+            let path = segmentsDir + "/" + file
+            guard let id = UInt64(file.dropLast(4)), let data = fm.contents(atPath: path) else { continue }
+            let scan = data.withUnsafeBytes { SegmentFormat.scan($0) }
+            if let problem = scan.problem {
+                let lost = data.count - scan.validEnd
+                if i == files.count - 1 {
+                    logger.info("queue: truncated a torn tail of \(lost) bytes in \(file) (\(problem)); records that were acknowledged are before it")
+                } else {
+                    let quarantine = directory + "/quarantine"
+                    try? fm.createDirectory(atPath: quarantine, withIntermediateDirectories: true)
+                    try? fm.copyItem(atPath: path, toPath: quarantine + "/" + file + ".\(Int(Date().timeIntervalSince1970))")
+                    logger.error("queue: segment \(file) is corrupt (\(problem)); kept \(scan.records.count) valid records, dropped \(lost) bytes after them; a copy is in \(quarantine)")
+                }
+                _ = truncate(path, off_t(scan.validEnd))
+            }
+            let fd = open(path, O_RDWR | O_CLOEXEC)
+            guard fd >= 0 else { continue }
+            let last = scan.records.last?.sequence ?? (id > 0 ? id - 1 : 0)
+            let segment = Segment(id: id, path: path, fd: fd, size: scan.validEnd, lastSequence: last)
+            found.append((segment, scan.records.filter { $0.sequence > lastSequence }))
+            lastSequence = max(lastSequence, last)
+        }
+        let oldest = found.lazy.compactMap(\.1.first?.sequence).first ?? (lastSequence + 1)
+        for c in consumers { cursors[c] = stored[c] ?? (oldest - 1) }
+        let done = cursors.values.min() ?? lastSequence
+        let now = HostServices.wallClock()
+        for (segment, records) in found {
+            if segment.lastSequence <= done {
+                unlink(segment.path)
+                continue
+            }
+            segments.append(segment)
+            for r in records where r.sequence > done {
+                index.append(IndexEntry(sequence: r.sequence, segment: segment.id, offset: r.offset, length: r.length, appendedAtNano: now))
+                backlogBytes += r.length
+            }
+        }
+        nextSequence = max(lastSequence, cursors.values.max() ?? 0) + 1
+        committed = nextSequence - 1
+        segments.append(try createSegment(id: nextSequence))
+        if !index.isEmpty {
+            logger.info("queue: recovered \(index.count) unexported records (\(backlogBytes) bytes) from \(directory)")
+        }
+    }
+}
