@@ -1,1 +1,163 @@
-// Placeholder until the otlp plugin lands.
+// The `otlp` receiver: OTLP/HTTP traces and metrics (protobuf and JSON) into the Firefly pipeline.
+import FireflyModel
+public import FireflyPluginKit
+
+/// Receives OTLP/HTTP exports from OpenTelemetry SDKs, the ADOT Lambda layer and collectors.
+///
+/// Serves `POST /v1/traces` and `POST /v1/metrics` (configurable) in `application/x-protobuf` and
+/// `application/json`, answers per the OTLP/HTTP specification (200 + `Export*ServiceResponse`,
+/// `partial_success` for dropped items, `google.rpc.Status` errors in the request's encoding), and
+/// acknowledges only after the sink made the batch durable. `/v1/logs` answers 404 UNIMPLEMENTED:
+/// Firefly stores traces and metrics only.
+public final class OTLPAdapter: AdapterPlugin {
+    public static let pluginName = "otlp"
+    public static let pluginVersion = "0.1.0"
+    public static let pluginDescription = "OTLP/HTTP receiver for traces and metrics (protobuf and JSON)"
+
+    public let config: OTLPConfig
+    private let context: PluginContext
+    private let token: [UInt8]
+
+    public init(context: PluginContext, config: PluginConfig) throws {
+        self.context = context
+        self.config = try OTLPConfig(config)
+        token = Array(self.config.bearerToken.utf8)
+        if token.isEmpty {
+            context.log(.info, "otlp receiver '\(context.instanceName)' accepts unauthenticated requests (bearer_token is empty)")
+        }
+    }
+
+    public var routes: [Route] {
+        var r = [Route("POST", config.tracesPath), Route("POST", config.metricsPath)]
+        if !config.logsPath.isEmpty { r.append(Route("POST", config.logsPath)) }
+        return r
+    }
+
+    public func handle(_ request: PluginRequest, sink: any TelemetrySink) -> PluginResponse {
+        let encoding = OTLPEncoding(contentType: request.header("content-type"))
+        let answer = respond(request, encoding: encoding, sink: sink)
+        context.count("requests", labels: [("path", request.path), ("status", String(answer.status))])
+        return answer
+    }
+
+    private func respond(_ request: PluginRequest, encoding: OTLPEncoding?, sink: any TelemetrySink) -> PluginResponse {
+        // Errors before the encoding is known are answered in JSON (readable by people and clients).
+        let errorEncoding = encoding ?? .json
+        guard isAuthorized(request) else {
+            return OTLPResponses.status(
+                401, .unauthenticated, "missing or invalid bearer token", errorEncoding,
+                headers: [(name: "WWW-Authenticate", value: "Bearer")])
+        }
+        let signal: Signal
+        switch request.path {
+        case config.tracesPath: signal = .traces
+        case config.metricsPath: signal = .metrics
+        case config.logsPath where !config.logsPath.isEmpty:
+            return OTLPResponses.status(
+                404, .unimplemented,
+                "Firefly accepts OTLP traces and metrics only; logs are not supported (set OTEL_LOGS_EXPORTER=none)",
+                errorEncoding)
+        default:
+            return OTLPResponses.status(404, .unimplemented, "no OTLP signal is served at \(request.path)", errorEncoding)
+        }
+        guard let encoding else {
+            let given = request.header("content-type") ?? "none"
+            return PluginResponse(
+                status: 415, contentType: "text/plain; charset=utf-8",
+                body: Array("415 unsupported media type '\(given)': send application/x-protobuf or application/json\n".utf8))
+        }
+
+        let outcome: DecodeOutcome
+        do {
+            outcome = try Self.decode(request.body, signal: signal, encoding: encoding)
+        } catch {
+            let what = signal == .traces ? "ExportTraceServiceRequest" : "ExportMetricsServiceRequest"
+            let form = encoding == .protobuf ? "protobuf" : "JSON"
+            return OTLPResponses.status(400, .invalidArgument, "cannot decode \(what) (\(form)): \(error.message)", encoding)
+        }
+
+        let kept = signal == .traces ? outcome.batch.spans.count : outcome.batch.points.count
+        if !outcome.batch.isEmpty {
+            switch sink.emit(outcome.batch) {
+            case .ok:
+                break
+            case .busy(let hint):
+                let code: RPCCode = config.busyStatus == 429 ? .resourceExhausted : .unavailable
+                return OTLPResponses.status(
+                    config.busyStatus, code, "the collector's queue is full; retry later", encoding,
+                    headers: [(name: "Retry-After", value: retryAfter(hint))])
+            case .closed(let hint):
+                return OTLPResponses.status(
+                    503, .unavailable, "the collector is shutting down; retry later", encoding,
+                    headers: [(name: "Retry-After", value: retryAfter(hint))])
+            case .invalid:
+                context.log(.error, "the collector rejected a decoded \(signal.rawValue) batch as invalid")
+                return OTLPResponses.status(500, .internal, "the collector rejected the decoded batch", encoding)
+            }
+        }
+        let unit = signal == .traces ? "spans" : "data_points"
+        context.count("\(unit)_accepted", by: UInt64(kept))
+        if outcome.rejected > 0 { context.count("\(unit)_rejected", by: UInt64(outcome.rejected)) }
+        return OTLPResponses.success(encoding, signal: signal, rejected: outcome.rejected, message: outcome.problemSummary)
+    }
+
+    /// Errors the host found before `handle` (413, bad gzip, unknown Content-Encoding, shutting
+    /// down) as a `google.rpc.Status` in the request's encoding.
+    public func reject(_ request: PluginRequest, status: Int, message: String) -> PluginResponse {
+        let encoding = OTLPEncoding(contentType: request.header("content-type")) ?? .json
+        let code: RPCCode
+        var headers: [(name: String, value: String)] = []
+        switch status {
+        case 429:
+            code = .resourceExhausted
+            headers.append((name: "Retry-After", value: String(config.retryAfterSeconds)))
+        case 503:
+            code = .unavailable
+            headers.append((name: "Retry-After", value: String(config.retryAfterSeconds)))
+        case 500...: code = .internal
+        default: code = .invalidArgument
+        }
+        return OTLPResponses.status(status, code, message, encoding, headers: headers)
+    }
+
+    /// Decodes a request body of either signal and encoding.
+    static func decode(_ body: [UInt8], signal: Signal, encoding: OTLPEncoding) throws(OTLPDecodeError) -> DecodeOutcome {
+        switch (signal, encoding) {
+        case (.traces, .protobuf): return try TraceProtoDecoder.decode(body)
+        case (.traces, .json): return try JSONDecoders.traces(body)
+        case (.metrics, .protobuf): return try MetricsProtoDecoder.decode(body)
+        case (.metrics, .json): return try JSONDecoders.metrics(body)
+        }
+    }
+
+    /// The sink's hint rounded up to whole seconds, or `retry_after_seconds` when it gives none.
+    private func retryAfter(_ milliseconds: UInt32) -> String {
+        guard milliseconds > 0 else { return String(config.retryAfterSeconds) }
+        return String((UInt64(milliseconds) + 999) / 1000)
+    }
+
+    /// `Authorization: Bearer <token>` compared in constant time (no early exit on the first
+    /// differing byte, so response timing does not reveal how much of a guess was right).
+    private func isAuthorized(_ request: PluginRequest) -> Bool {
+        guard !token.isEmpty else { return true }
+        guard let header = request.header("authorization") else { return false }
+        let utf8 = Array(header.utf8)
+        let scheme = Array("bearer ".utf8)
+        guard utf8.count >= scheme.count,
+            zip(utf8.prefix(scheme.count), scheme).allSatisfy({ ($0 | 0x20) == $1 || $0 == $1 })
+        else { return false }
+        var presented = utf8.dropFirst(scheme.count)
+        while presented.first == UInt8(ascii: " ") { presented = presented.dropFirst() }
+        return Self.constantTimeEqual(Array(presented), token)
+    }
+
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var diff = UInt8(a.count == b.count ? 0 : 1)
+        // Always walk the expected token's length so the time does not depend on the guess's length.
+        for i in 0..<b.count {
+            let x = i < a.count ? a[i] : ~b[i]
+            diff |= x ^ b[i]
+        }
+        return diff == 0
+    }
+}

@@ -1,0 +1,108 @@
+// OTLP/HTTP response bodies: Export*ServiceResponse (with partial_success) and google.rpc.Status, in either encoding.
+import FireflyPluginKit
+import Foundation
+
+/// The two OTLP/HTTP body encodings; the response always mirrors the request's.
+enum OTLPEncoding {
+    case protobuf
+    case json
+
+    var contentType: String {
+        switch self {
+        case .protobuf: return "application/x-protobuf"
+        case .json: return "application/json"
+        }
+    }
+
+    /// From a Content-Type header: the media type only (parameters such as charset ignored),
+    /// case-insensitive; nil for anything else.
+    init?(contentType: String?) {
+        guard let contentType else { return nil }
+        let media = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        switch media.trimmingCharacters(in: .whitespaces).lowercased() {
+        case "application/x-protobuf", "application/protobuf": self = .protobuf
+        case "application/json": self = .json
+        default: return nil
+        }
+    }
+}
+
+/// gRPC status codes used in `google.rpc.Status.code`.
+enum RPCCode: Int32 {
+    case resourceExhausted = 8
+    case invalidArgument = 3
+    case unimplemented = 12
+    case `internal` = 13
+    case unavailable = 14
+    case unauthenticated = 16
+}
+
+/// Which export the request was, for the response message's field names.
+enum Signal: String {
+    case traces
+    case metrics
+
+    /// `rejected_spans` / `rejected_data_points` as lowerCamelCase JSON.
+    var rejectedJSONKey: String { self == .traces ? "rejectedSpans" : "rejectedDataPoints" }
+}
+
+enum OTLPResponses {
+    /// Longest `error_message` sent back (OTLP asks responses to stay small).
+    static let maxMessageBytes = 1024
+
+    /// 200 with `Export<Signal>ServiceResponse`: empty (binary: zero bytes; JSON: `{}`) on full
+    /// success, `partial_success {rejected, error_message}` when items were dropped.
+    static func success(_ encoding: OTLPEncoding, signal: Signal, rejected: Int, message: String) -> PluginResponse {
+        let message = trimmed(message)
+        let body: [UInt8]
+        switch encoding {
+        case .protobuf:
+            if rejected == 0 && message.isEmpty {
+                body = []
+            } else {
+                var w = ProtoWriter()
+                w.message(1) { p in
+                    if rejected != 0 { p.varintField(1, UInt64(rejected)) }
+                    if !message.isEmpty { p.stringField(2, message) }
+                }
+                body = w.bytes
+            }
+        case .json:
+            if rejected == 0 && message.isEmpty {
+                body = Array("{}".utf8)
+            } else {
+                var fields: [String] = []
+                if rejected != 0 { fields.append("\"\(signal.rejectedJSONKey)\":\"\(rejected)\"") }
+                if !message.isEmpty { fields.append("\"errorMessage\":" + JSONText.quote(message)) }
+                body = Array("{\"partialSuccess\":{\(fields.joined(separator: ","))}}".utf8)
+            }
+        }
+        return PluginResponse(status: 200, contentType: encoding.contentType, body: body)
+    }
+
+    /// An error status with a `google.rpc.Status {code, message}` body in the request's encoding.
+    static func status(
+        _ http: Int, _ code: RPCCode, _ message: String, _ encoding: OTLPEncoding,
+        headers: [(name: String, value: String)] = []
+    ) -> PluginResponse {
+        let message = trimmed(message)
+        let body: [UInt8]
+        switch encoding {
+        case .protobuf:
+            var w = ProtoWriter()
+            w.varintField(1, UInt64(code.rawValue))
+            w.stringField(2, message)
+            body = w.bytes
+        case .json:
+            body = Array("{\"code\":\(code.rawValue),\"message\":\(JSONText.quote(message))}".utf8)
+        }
+        return PluginResponse(status: http, contentType: encoding.contentType, headers: headers, body: body)
+    }
+
+    static func trimmed(_ message: String) -> String {
+        guard message.utf8.count > maxMessageBytes else { return message }
+        var cut = String(decoding: message.utf8.prefix(maxMessageBytes - 3), as: UTF8.self)
+        if cut.last == "\u{FFFD}" { cut.removeLast() }
+        return cut + "..."
+    }
+}

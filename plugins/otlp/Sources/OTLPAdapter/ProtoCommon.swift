@@ -1,0 +1,120 @@
+// Protobuf decoding of the messages shared by traces and metrics: KeyValue, AnyValue, Resource, InstrumentationScope.
+import FireflyModel
+
+enum ProtoCommon {
+    /// Nesting limit for arrays and key/value lists inside attribute values (stack safety).
+    static let maxValueDepth = 32
+
+    /// A 16-byte trace id (big-endian), nil for any other length.
+    @inline(__always)
+    static func traceID(_ r: ProtoReader) -> TraceID? {
+        let b = r.remainingBytes
+        guard b.count == 16, let base = b.baseAddress else { return nil }
+        return TraceID(
+            high: UInt64(bigEndian: base.loadUnaligned(as: UInt64.self)),
+            low: UInt64(bigEndian: base.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+    }
+
+    /// An 8-byte span id (big-endian), nil for any other length.
+    @inline(__always)
+    static func spanID(_ r: ProtoReader) -> SpanID? {
+        let b = r.remainingBytes
+        guard b.count == 8, let base = b.baseAddress else { return nil }
+        return SpanID(UInt64(bigEndian: base.loadUnaligned(as: UInt64.self)))
+    }
+
+    /// Resource: attributes (field 1) appended to `attributes`.
+    static func resourceAttributes(_ r: inout ProtoReader, into attributes: inout [Attribute]) throws(OTLPDecodeError) {
+        while !r.isAtEnd {
+            let (field, wire) = try r.readTag()
+            if field == 1, wire == 2 {
+                var sub = try r.readLengthDelimited()
+                attributes.append(try keyValue(&sub))
+            } else {
+                try r.skip(wire)
+            }
+        }
+    }
+
+    /// InstrumentationScope: name (1) and version (2).
+    static func scope(_ r: inout ProtoReader, into scope: inout ScopeInfo) throws(OTLPDecodeError) {
+        while !r.isAtEnd {
+            let (field, wire) = try r.readTag()
+            switch (field, wire) {
+            case (1, 2): scope.name = try r.readString()
+            case (2, 2): scope.version = try r.readString()
+            default: try r.skip(wire)
+            }
+        }
+    }
+
+    /// KeyValue: key (1) and value (2) as a model attribute.
+    @inline(__always)
+    static func keyValue(_ r: inout ProtoReader) throws(OTLPDecodeError) -> Attribute {
+        let (key, value) = try keyValuePair(&r, depth: 0)
+        return Attribute(key, value.attributeValue)
+    }
+
+    static func keyValuePair(_ r: inout ProtoReader, depth: Int) throws(OTLPDecodeError) -> (String, OTLPValue) {
+        var key = ""
+        var value = OTLPValue.empty
+        while !r.isAtEnd {
+            let (field, wire) = try r.readTag()
+            switch (field, wire) {
+            case (1, 2): key = try r.readString()
+            case (2, 2):
+                var sub = try r.readLengthDelimited()
+                value = try anyValue(&sub, depth: depth)
+            default: try r.skip(wire)
+            }
+        }
+        return (key, value)
+    }
+
+    /// AnyValue: a oneof of string (1), bool (2), int (3), double (4), array (5), kvlist (6), bytes (7);
+    /// the last one on the wire wins.
+    static func anyValue(_ r: inout ProtoReader, depth: Int) throws(OTLPDecodeError) -> OTLPValue {
+        var value = OTLPValue.empty
+        while !r.isAtEnd {
+            let (field, wire) = try r.readTag()
+            switch (field, wire) {
+            case (1, 2): value = .string(try r.readString())
+            case (2, 0): value = .bool(try r.readVarint() != 0)
+            case (3, 0): value = .int(Int64(bitPattern: try r.readVarint()))
+            case (4, 1): value = .double(try r.readDouble())
+            case (5, 2):
+                guard depth < maxValueDepth else { throw OTLPDecodeError("attribute values nested deeper than \(maxValueDepth)") }
+                var sub = try r.readLengthDelimited()
+                var values: [OTLPValue] = []
+                while !sub.isAtEnd {
+                    let (f, w) = try sub.readTag()
+                    if f == 1, w == 2 {
+                        var element = try sub.readLengthDelimited()
+                        values.append(try anyValue(&element, depth: depth + 1))
+                    } else {
+                        try sub.skip(w)
+                    }
+                }
+                value = .array(values)
+            case (6, 2):
+                guard depth < maxValueDepth else { throw OTLPDecodeError("attribute values nested deeper than \(maxValueDepth)") }
+                var sub = try r.readLengthDelimited()
+                var pairs: [(key: String, value: OTLPValue)] = []
+                while !sub.isAtEnd {
+                    let (f, w) = try sub.readTag()
+                    if f == 1, w == 2 {
+                        var element = try sub.readLengthDelimited()
+                        let (k, v) = try keyValuePair(&element, depth: depth + 1)
+                        pairs.append((key: k, value: v))
+                    } else {
+                        try sub.skip(w)
+                    }
+                }
+                value = .kvlist(pairs)
+            case (7, 2): value = .bytes(try r.readBytes())
+            default: try r.skip(wire)
+            }
+        }
+        return value
+    }
+}

@@ -1,0 +1,146 @@
+// Decodes a binary ExportTraceServiceRequest (field numbers: wire-formats.md C.5) into model spans.
+import FireflyModel
+
+/// The hand-written protobuf decoder for traces. Unknown fields, and known fields carrying an
+/// unexpected wire type, are skipped (as the reference implementations do); anything structurally
+/// broken (truncation, a length past the end, wire types 3/4/6/7) is an error.
+enum TraceProtoDecoder {
+    static func decode(_ body: [UInt8]) throws(OTLPDecodeError) -> DecodeOutcome {
+        var outcome = DecodeOutcome()
+        try ProtoReader.read(body) { (r: inout ProtoReader) throws(OTLPDecodeError) in
+            while !r.isAtEnd {
+                let (field, wire) = try r.readTag()
+                if field == 1, wire == 2 {
+                    var sub = try r.readLengthDelimited()
+                    try resourceSpans(&sub, into: &outcome)
+                } else {
+                    try r.skip(wire)
+                }
+            }
+        }
+        return outcome
+    }
+
+    static func resourceSpans(_ r: inout ProtoReader, into outcome: inout DecodeOutcome) throws(OTLPDecodeError) {
+        // The resource may follow its scope_spans on the wire: collect both, then decode in order.
+        var resources: [ProtoReader] = []
+        var scopes: [ProtoReader] = []
+        while !r.isAtEnd {
+            let (field, wire) = try r.readTag()
+            switch (field, wire) {
+            case (1, 2): resources.append(try r.readLengthDelimited())
+            case (2, 2): scopes.append(try r.readLengthDelimited())
+            default: try r.skip(wire)
+            }
+        }
+        var attributes: [Attribute] = []
+        for var resource in resources {
+            try ProtoCommon.resourceAttributes(&resource, into: &attributes)
+        }
+        let context = ResourceContext(attributes: attributes)
+        for var scope in scopes {
+            try scopeSpans(&scope, resource: context, into: &outcome)
+        }
+    }
+
+    static func scopeSpans(
+        _ r: inout ProtoReader, resource: ResourceContext, into outcome: inout DecodeOutcome
+    ) throws(OTLPDecodeError) {
+        var scopeReaders: [ProtoReader] = []
+        var spanReaders: [ProtoReader] = []
+        while !r.isAtEnd {
+            let (field, wire) = try r.readTag()
+            switch (field, wire) {
+            case (1, 2): scopeReaders.append(try r.readLengthDelimited())
+            case (2, 2): spanReaders.append(try r.readLengthDelimited())
+            default: try r.skip(wire)
+            }
+        }
+        var scope = ScopeInfo()
+        for var s in scopeReaders { try ProtoCommon.scope(&s, into: &scope) }
+        outcome.batch.spans.reserveCapacity(outcome.batch.spans.count + spanReaders.count)
+        for var s in spanReaders {
+            switch try span(&s).finish(resource: resource, scope: scope) {
+            case .success(let span): outcome.batch.spans.append(span)
+            case .failure(let rejection): outcome.reject(1, rejection.description)
+            }
+        }
+    }
+
+    static func span(_ r: inout ProtoReader) throws(OTLPDecodeError) -> SpanDraft {
+        var d = SpanDraft()
+        while !r.isAtEnd {
+            let (field, wire) = try r.readTag()
+            switch (field, wire) {
+            case (1, 2): d.traceID = ProtoCommon.traceID(try r.readLengthDelimited())
+            case (2, 2): d.spanID = ProtoCommon.spanID(try r.readLengthDelimited())
+            case (3, 2): d.traceState = try r.readString()
+            case (4, 2):
+                let sub = try r.readLengthDelimited()
+                d.parentSpanID = sub.isAtEnd ? .zero : ProtoCommon.spanID(sub)
+            case (5, 2): d.name = try r.readString()
+            case (6, 0): d.kind = try r.readVarint()
+            case (7, 1): d.startTimeUnixNano = try r.readFixed64()
+            case (8, 1): d.endTimeUnixNano = try r.readFixed64()
+            case (9, 2):
+                var sub = try r.readLengthDelimited()
+                d.attributes.append(try ProtoCommon.keyValue(&sub))
+            case (11, 2):
+                var sub = try r.readLengthDelimited()
+                d.events.append(try event(&sub))
+            case (13, 2):
+                var sub = try r.readLengthDelimited()
+                if let l = try link(&sub).link { d.links.append(l) }
+            case (15, 2):
+                var sub = try r.readLengthDelimited()
+                try status(&sub, into: &d)
+            default: try r.skip(wire)
+            }
+        }
+        return d
+    }
+
+    static func event(_ r: inout ProtoReader) throws(OTLPDecodeError) -> SpanEvent {
+        var e = SpanEvent(timeUnixNano: 0, name: "")
+        while !r.isAtEnd {
+            let (field, wire) = try r.readTag()
+            switch (field, wire) {
+            case (1, 1): e.timeUnixNano = try r.readFixed64()
+            case (2, 2): e.name = try r.readString()
+            case (3, 2):
+                var sub = try r.readLengthDelimited()
+                e.attributes.append(try ProtoCommon.keyValue(&sub))
+            default: try r.skip(wire)
+            }
+        }
+        return e
+    }
+
+    static func link(_ r: inout ProtoReader) throws(OTLPDecodeError) -> LinkDraft {
+        var l = LinkDraft()
+        while !r.isAtEnd {
+            let (field, wire) = try r.readTag()
+            switch (field, wire) {
+            case (1, 2): l.traceID = ProtoCommon.traceID(try r.readLengthDelimited())
+            case (2, 2): l.spanID = ProtoCommon.spanID(try r.readLengthDelimited())
+            case (3, 2): l.traceState = try r.readString()
+            case (4, 2):
+                var sub = try r.readLengthDelimited()
+                l.attributes.append(try ProtoCommon.keyValue(&sub))
+            default: try r.skip(wire)
+            }
+        }
+        return l
+    }
+
+    static func status(_ r: inout ProtoReader, into d: inout SpanDraft) throws(OTLPDecodeError) {
+        while !r.isAtEnd {
+            let (field, wire) = try r.readTag()
+            switch (field, wire) {
+            case (2, 2): d.statusMessage = try r.readString()
+            case (3, 0): d.statusCode = try r.readVarint()
+            default: try r.skip(wire)
+            }
+        }
+    }
+}
