@@ -148,7 +148,9 @@ struct CloudWatchJSONDecoder {
             }
             try s.expectEnd()
         } catch {
-            throw LineError(reason: .invalidJSON, detail: error.description)
+            var relative = error
+            relative.offset -= start  // positions within the line
+            throw LineError(reason: .invalidJSON, detail: relative.description)
         }
         if let problem = l.problem { throw problem }
         return try point(l)
