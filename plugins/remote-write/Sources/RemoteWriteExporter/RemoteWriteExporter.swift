@@ -175,7 +175,10 @@ public final class RemoteWriteExporter: ExporterPlugin {
                 configuration.tlsConfiguration = tls
             }
             configuration.redirectConfiguration = .disallow
-            configuration.timeout = .init(connect: .seconds(10))
+            // AHC keeps retrying a refused connection until the connect timeout, so this bounds
+            // how long an export against a stopped receiver takes to come back retryable.
+            let connectMs = min(config.timeout, .seconds(10)).components
+            configuration.timeout = .init(connect: .milliseconds(connectMs.seconds * 1000 + connectMs.attoseconds / 1_000_000_000_000_000))
             let made = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
             client = made
             return made
