@@ -52,6 +52,7 @@ public struct FieldPath: Sendable, Hashable, CustomStringConvertible {
                 continue
             }
             if needsSeparator {
+                if s.first == "]" { throw SyntaxError(message: "unexpected ']'") }
                 guard s.first == "." else { throw SyntaxError(message: "expected '.' or '[' before '\(s)'") }
                 s = s.dropFirst()
             }

@@ -13,6 +13,12 @@ public struct MappingFailure: Error, Equatable, Sendable {
     public var message: String
     public var field: String
     public var path: String
+
+    public init(message: String, field: String, path: String) {
+        self.message = message
+        self.field = field
+        self.path = path
+    }
 }
 
 /// A label or function source: a path, with an optional value used when the path is missing or null.
