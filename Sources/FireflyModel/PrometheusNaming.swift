@@ -63,6 +63,12 @@ public enum PrometheusNaming {
     /// `statistic` is the CloudWatch statistic name (`Sum`, `SampleCount`, `Average`, `p99`…);
     /// an empty statistic gives the name without a statistic suffix.
     public static func cloudWatchMetricName(namespace: String, metric: String, statistic: String) -> String {
+        let base = cloudWatchBaseName(namespace: namespace, metric: metric)
+        return statistic.isEmpty ? base : base + "_" + yaceSnake(statistic)
+    }
+
+    /// The name without the statistic: `aws_lambda_duration`.
+    static func cloudWatchBaseName(namespace: String, metric: String) -> String {
         var promNamespace = yaceSnake(namespace.lowercased())
         if promNamespace.hasPrefix("_") { promNamespace.removeFirst() }
         var out = promNamespace.hasPrefix("aws") ? "" : "aws_"
@@ -78,10 +84,6 @@ public enum PrometheusNaming {
         var rest = promMetric[skip...]
         if rest.first == UInt8(ascii: "_") { rest = rest.dropFirst() }
         out += String(decoding: rest, as: UTF8.self)
-        if !statistic.isEmpty {
-            out += "_"
-            out += yaceSnake(statistic)
-        }
         return out
     }
 
@@ -89,6 +91,17 @@ public enum PrometheusNaming {
         -> String
     {
         cloudWatchMetricName(namespace: namespace, metric: metric, statistic: statistic.cloudWatchName)
+    }
+
+    static func statisticSuffix(_ statistic: CloudWatchStatistic) -> String {
+        switch statistic {
+        case .sum: "sum"
+        case .sampleCount: "sample_count"
+        case .minimum: "minimum"
+        case .maximum: "maximum"
+        case .average: "average"
+        case .percentile: yaceSnake(statistic.cloudWatchName)
+        }
     }
 
     /// YACE's label for a CloudWatch dimension: `dimension_` + the name with invalid characters
@@ -103,8 +116,33 @@ public enum PrometheusNaming {
     /// digit, separators to `_`, `%` to `_percent`, everything lowercased.
     /// `HTTPCode_Backend_4XX` → `httpcode_backend_4_xx`.
     public static func yaceSnake(_ text: String) -> String {
-        var out = ""
+        var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count + 4)
+        var previous: UInt8 = 0
+        for b in text.utf8 {
+            if b >= 0x80 {
+                // Non-ASCII: take the general (Unicode-aware) path; CloudWatch names are ASCII.
+                return yaceSnakeUnicode(text)
+            }
+            let isUpper = b >= 0x41 && b <= 0x5A
+            if isUpper, (previous >= 0x61 && previous <= 0x7A) || (previous >= 0x30 && previous <= 0x39) {
+                out.append(UInt8(ascii: "_"))
+            }
+            previous = b
+            switch b {
+            case UInt8(ascii: " "), UInt8(ascii: ","), UInt8(ascii: "\t"), UInt8(ascii: "/"), UInt8(ascii: "\\"),
+                UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: ":"), UInt8(ascii: "="), UInt8(ascii: "@"),
+                UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "("), UInt8(ascii: ")"):
+                out.append(UInt8(ascii: "_"))
+            case UInt8(ascii: "%"): out += Array("_percent".utf8)
+            default: out.append(isUpper ? b + 0x20 : b)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func yaceSnakeUnicode(_ text: String) -> String {
+        var out = ""
         var previous: Character? = nil
         for ch in text {
             if ch.isASCII, ch.isUppercase, let p = previous, p.isASCII, p.isLowercase || p.isNumber {
@@ -283,10 +321,9 @@ public enum PrometheusNaming {
         for q in point.quantiles.sorted(by: { $0.quantile < $1.quantile }) where q.quantile > 0 && q.quantile < 1 {
             stats.append((.percentile(q.quantile), q.value))
         }
+        let base = cloudWatchBaseName(namespace: point.namespace, metric: point.name)
         return stats.map { stat, value in
-            Series(
-                name: cloudWatchMetricName(namespace: point.namespace, metric: point.name, statistic: stat),
-                labels: labels, value: value)
+            Series(name: base + "_" + statisticSuffix(stat), labels: labels, value: value)
         }
     }
 
