@@ -1,0 +1,335 @@
+// Firefly Function: one function's metrics, cold starts, async and stream health, traces and service map.
+
+enum FunctionDashboard {
+    static let uid = "firefly-function"
+
+    static var spec: DashboardSpec {
+        DashboardSpec(
+            uid: uid, title: "Firefly Function",
+            description: "One function: invocations, errors, duration, throttles, concurrency, cold starts, async and stream health, traces.",
+            tags: ["firefly", "lambda"],
+            variables: [
+                VariableSpec(
+                    name: "function", label: "Function",
+                    kind: .query(
+                        sql: """
+                            SELECT DISTINCT p.function FROM \(LambdaSQL.lambdaPoints(["Invocations"], .all))
+                            UNION SELECT DISTINCT sp.function FROM \(LambdaSQL.spans(.all)) WHERE sp.function <> ''
+                            ORDER BY 1
+                            """,
+                        prom: "label_values(\(LambdaPromQL.name("Invocations", .sum)), \(LambdaPromQL.functionLabel))")),
+                VariableSpec(name: "traceId", label: "Trace ID", kind: .textbox, postgresOnly: true),
+            ],
+            linkedDashboards: [("Firefly Overview", OverviewDashboard.uid)],
+            items: [.row("Summary")] + stats.map { .panel($0) } + [.row("Invocations")] + series.map { .panel($0) }
+                + [.row("Async invocations and streams")] + asyncAndStreams.map { .panel($0) }
+                + [.row("Traces")] + traces.map { .panel($0) })
+    }
+
+    // MARK: - Summary
+
+    /// A stat from one SQL value and one instant PromQL value over the dashboard range.
+    static func stat(_ title: String, unit: String = "short", decimals: Int? = nil, description: String, sql: String, prom: String?)
+        -> PanelSpec
+    {
+        PanelSpec(
+            title, .stat, width: 3, height: 4, unit: unit, decimals: decimals, description: description,
+            sql: [SQLTarget("A", .table, sql)], prom: prom.map { [PromTarget("A", $0, instant: true)] })
+    }
+
+    static func lambdaTotal(_ metric: String, column: String = "sum") -> String {
+        "SELECT sum(p.\(column)) AS \"value\" FROM \(LambdaSQL.lambdaPoints([metric], .selected))"
+    }
+
+    static var stats: [PanelSpec] {
+        let r = "$__range"
+        return [
+            stat(
+                "Invocations", decimals: 0, description: "Invocations in the range.", sql: lambdaTotal("Invocations"),
+                prom: LambdaPromQL.total("Invocations", .selected, window: r)),
+            stat(
+                "Errors", decimals: 0, description: "Function errors in the range.", sql: lambdaTotal("Errors"),
+                prom: LambdaPromQL.total("Errors", .selected, window: r)),
+            stat(
+                "Error rate", unit: "percentunit", decimals: 2, description: "Errors / invocations in the range.",
+                sql: """
+                    SELECT sum(p.sum) FILTER (WHERE p.metric = 'Errors')
+                             / NULLIF(sum(p.sum) FILTER (WHERE p.metric = 'Invocations'), 0) AS "value"
+                      FROM \(LambdaSQL.lambdaPoints(["Invocations", "Errors"], .selected))
+                    """,
+                prom: LambdaPromQL.errorRate(.selected, window: r)),
+            stat(
+                "Throttles", decimals: 0, description: "Throttled requests in the range.", sql: lambdaTotal("Throttles"),
+                prom: LambdaPromQL.total("Throttles", .selected, window: r)),
+            stat(
+                "Avg duration", unit: "ms", decimals: 1, description: "Average invocation duration in the range.",
+                sql: """
+                    SELECT sum(p.sum) / NULLIF(sum(p.count), 0) AS "value"
+                      FROM \(LambdaSQL.lambdaPoints(["Duration"], .selected))
+                    """,
+                prom: LambdaPromQL.average("Duration", .selected, window: r)),
+            stat(
+                "p99 duration", unit: "ms", decimals: 1, description: "Highest one-minute p99 duration in the range.",
+                sql: "SELECT max(p.p99) AS \"value\" FROM \(LambdaSQL.lambdaPoints(["Duration"], .selected))",
+                prom: LambdaPromQL.maximum("Duration", .percentile(0.99), .selected, window: r)),
+            stat(
+                "Max concurrency", decimals: 0, description: "Highest ConcurrentExecutions in the range.",
+                sql: lambdaTotal("ConcurrentExecutions", column: "max").replacingPrefix("SELECT sum(", "SELECT max("),
+                prom: LambdaPromQL.maximum("ConcurrentExecutions", .maximum, .selected, window: r)),
+            stat(
+                "Cold starts", decimals: 0,
+                description: "Cold starts in the range: Lambda Insights init_duration samples, or spans with faas.coldstart = true, whichever is higher.",
+                sql: """
+                    SELECT GREATEST(
+                             (SELECT COALESCE(sum(p.count), 0) FROM \(LambdaSQL.insightsPoints(["init_duration"], .selected))),
+                             (SELECT count(*) FROM \(LambdaSQL.spans(.selected)) WHERE sp.cold_start)) AS "value"
+                    """,
+                prom: LambdaPromQL.insightsColdStarts(.selected, window: r)),
+        ]
+    }
+
+    // MARK: - Time series
+
+    static func timeseries(
+        _ title: String, width: Int = 12, unit: String = "short", bars: Bool = false, description: String, sql: String,
+        prom: [PromTarget]?
+    ) -> PanelSpec {
+        PanelSpec(
+            title, .timeseries, width: width, height: 8, unit: unit, description: description,
+            sql: [SQLTarget("A", .timeSeries, sql)], prom: prom
+        ).with { $0.bars = bars }
+    }
+
+    static var series: [PanelSpec] {
+        let i = "$__interval"
+        return [
+            timeseries(
+                "Invocations and errors", bars: true, description: "Invocations and function errors per interval.",
+                sql: """
+                    SELECT $__timeGroupAlias(p.time, $__interval),
+                           sum(p.sum) FILTER (WHERE p.metric = 'Invocations') AS "invocations",
+                           sum(p.sum) FILTER (WHERE p.metric = 'Errors') AS "errors"
+                      FROM \(LambdaSQL.lambdaPoints(["Invocations", "Errors"], .selected))
+                     GROUP BY 1
+                     ORDER BY 1
+                    """,
+                prom: [
+                    PromTarget("A", LambdaPromQL.total("Invocations", .selected, window: i), legend: "invocations"),
+                    PromTarget("B", LambdaPromQL.total("Errors", .selected, window: i), legend: "errors"),
+                ]),
+            timeseries(
+                "Error rate", unit: "percentunit", description: "Errors / invocations per interval.",
+                sql: """
+                    SELECT $__timeGroupAlias(p.time, $__interval),
+                           sum(p.sum) FILTER (WHERE p.metric = 'Errors')
+                             / NULLIF(sum(p.sum) FILTER (WHERE p.metric = 'Invocations'), 0) AS "error rate"
+                      FROM \(LambdaSQL.lambdaPoints(["Invocations", "Errors"], .selected))
+                     GROUP BY 1
+                     ORDER BY 1
+                    """,
+                prom: [PromTarget("A", LambdaPromQL.errorRate(.selected, window: i), legend: "error rate")]),
+            timeseries(
+                "Duration", unit: "ms",
+                description: "Average, p50, p95, p99 and maximum invocation duration (percentiles: highest one-minute value in each interval).",
+                sql: """
+                    SELECT $__timeGroupAlias(p.time, $__interval),
+                           sum(p.sum) / NULLIF(sum(p.count), 0) AS "avg",
+                           max(p.p50) AS "p50", max(p.p95) AS "p95", max(p.p99) AS "p99", max(p.max) AS "max"
+                      FROM \(LambdaSQL.lambdaPoints(["Duration"], .selected))
+                     GROUP BY 1
+                     ORDER BY 1
+                    """,
+                prom: [
+                    PromTarget("A", LambdaPromQL.average("Duration", .selected, window: i), legend: "avg"),
+                    PromTarget("B", LambdaPromQL.maximum("Duration", .percentile(0.5), .selected, window: i), legend: "p50"),
+                    PromTarget("C", LambdaPromQL.maximum("Duration", .percentile(0.95), .selected, window: i), legend: "p95"),
+                    PromTarget("D", LambdaPromQL.maximum("Duration", .percentile(0.99), .selected, window: i), legend: "p99"),
+                    PromTarget("E", LambdaPromQL.maximum("Duration", .maximum, .selected, window: i), legend: "max"),
+                ]),
+            timeseries(
+                "Throttles", bars: true, description: "Throttled requests per interval.",
+                sql: """
+                    SELECT $__timeGroupAlias(p.time, $__interval), sum(p.sum) AS "throttles"
+                      FROM \(LambdaSQL.lambdaPoints(["Throttles"], .selected))
+                     GROUP BY 1
+                     ORDER BY 1
+                    """,
+                prom: [PromTarget("A", LambdaPromQL.total("Throttles", .selected, window: i), legend: "throttles")]),
+            timeseries(
+                "Concurrent executions", description: "Highest ConcurrentExecutions in each interval.",
+                sql: """
+                    SELECT $__timeGroupAlias(p.time, $__interval), max(p.max) AS "concurrent executions"
+                      FROM \(LambdaSQL.lambdaPoints(["ConcurrentExecutions"], .selected))
+                     GROUP BY 1
+                     ORDER BY 1
+                    """,
+                prom: [
+                    PromTarget(
+                        "A", LambdaPromQL.maximum("ConcurrentExecutions", .maximum, .selected, window: i),
+                        legend: "concurrent executions")
+                ]),
+            timeseries(
+                "Cold starts", bars: true,
+                description: "Cold starts per interval: spans with faas.coldstart = true, and Lambda Insights init_duration samples when Insights is enabled.",
+                sql: """
+                    SELECT "time", sum(spans) AS "cold starts (spans)", sum(insights) AS "cold starts (Lambda Insights)"
+                      FROM (SELECT $__timeGroupAlias(sp.start_time, $__interval), count(*) AS spans, NULL::float8 AS insights
+                              FROM \(LambdaSQL.spans(.selected)) WHERE sp.cold_start GROUP BY 1
+                            UNION ALL
+                            SELECT $__timeGroupAlias(p.time, $__interval), NULL, sum(p.count)
+                              FROM \(LambdaSQL.insightsPoints(["init_duration"], .selected)) GROUP BY 1) AS c
+                     GROUP BY 1
+                     ORDER BY 1
+                    """,
+                prom: [
+                    PromTarget(
+                        "A", LambdaPromQL.insightsColdStarts(.selected, window: i), legend: "cold starts (Lambda Insights)")
+                ]),
+        ]
+    }
+
+    static var asyncAndStreams: [PanelSpec] {
+        let i = "$__interval"
+        return [
+            timeseries(
+                "Async event age", width: 8, unit: "ms",
+                description: "Time from queueing an asynchronous event to invoking the function: average and maximum.",
+                sql: """
+                    SELECT $__timeGroupAlias(p.time, $__interval),
+                           sum(p.sum) / NULLIF(sum(p.count), 0) AS "avg", max(p.max) AS "max"
+                      FROM \(LambdaSQL.lambdaPoints(["AsyncEventAge"], .selected))
+                     GROUP BY 1
+                     ORDER BY 1
+                    """,
+                prom: [
+                    PromTarget("A", LambdaPromQL.average("AsyncEventAge", .selected, window: i), legend: "avg"),
+                    PromTarget("B", LambdaPromQL.maximum("AsyncEventAge", .maximum, .selected, window: i), legend: "max"),
+                ]),
+            timeseries(
+                "Async events dropped", width: 8, bars: true,
+                description: "Asynchronous events dropped without a successful invocation.",
+                sql: """
+                    SELECT $__timeGroupAlias(p.time, $__interval), sum(p.sum) AS "dropped"
+                      FROM \(LambdaSQL.lambdaPoints(["AsyncEventsDropped"], .selected))
+                     GROUP BY 1
+                     ORDER BY 1
+                    """,
+                prom: [PromTarget("A", LambdaPromQL.total("AsyncEventsDropped", .selected, window: i), legend: "dropped")]),
+            timeseries(
+                "Iterator age", width: 8, unit: "ms",
+                description: "Stream event sources (Kinesis, DynamoDB): age of the last record in each batch, average and maximum.",
+                sql: """
+                    SELECT $__timeGroupAlias(p.time, $__interval),
+                           sum(p.sum) / NULLIF(sum(p.count), 0) AS "avg", max(p.max) AS "max"
+                      FROM \(LambdaSQL.lambdaPoints(["IteratorAge"], .selected))
+                     GROUP BY 1
+                     ORDER BY 1
+                    """,
+                prom: [
+                    PromTarget("A", LambdaPromQL.average("IteratorAge", .selected, window: i), legend: "avg"),
+                    PromTarget("B", LambdaPromQL.maximum("IteratorAge", .maximum, .selected, window: i), legend: "max"),
+                ]),
+        ]
+    }
+
+    // MARK: - Traces
+
+    static var traces: [PanelSpec] {
+        let openTrace = DataLink(
+            title: "Show trace",
+            url: "\(DashboardBuilder.path(uid: uid))?var-function=${function}&var-traceId=${__value.raw}&${__url_time_range}")
+        let recent = PanelSpec(
+            "Recent traces", .table, width: 24, height: 9,
+            description: "The latest traces the function took part in. Click a trace id to show its waterfall below.",
+            sql: [
+                SQLTarget(
+                    "A", .table,
+                    """
+                    WITH ids AS (
+                      SELECT sp.trace_id FROM \(LambdaSQL.spans(.selected))
+                       GROUP BY sp.trace_id
+                       ORDER BY min(sp.start_time) DESC
+                       LIMIT 50)
+                    SELECT s.trace_id AS "trace id",
+                           COALESCE((array_agg(s.name ORDER BY s.start_time) FILTER (WHERE s.parent_span_id IS NULL))[1],
+                                    (array_agg(s.name ORDER BY s.start_time))[1]) AS "root operation",
+                           min(s.start_time) AS "start",
+                           extract(epoch FROM max(s.end_time) - min(s.start_time)) * 1000 AS "duration",
+                           count(*) AS "spans",
+                           bool_or(s.status_code = 2) AS "error"
+                      FROM firefly_spans s JOIN ids ON ids.trace_id = s.trace_id
+                     GROUP BY s.trace_id
+                     ORDER BY 3 DESC
+                    """)
+            ], prom: nil
+        ).with {
+            $0.columns = [
+                ColumnSpec("trace id", link: openTrace, width: 300), ColumnSpec("duration", unit: "ms", decimals: 1),
+                ColumnSpec("start", unit: "dateTimeAsIso"),
+            ]
+        }
+        let waterfall = PanelSpec(
+            "Trace", .traces, width: 24, height: 14,
+            description: "The spans of the trace chosen in Recent traces (or typed into Trace ID).",
+            sql: [
+                SQLTarget(
+                    "A", .table,
+                    """
+                    SELECT s.trace_id AS "traceID",
+                           s.span_id AS "spanID",
+                           s.parent_span_id AS "parentSpanID",
+                           s.name AS "operationName",
+                           s.service AS "serviceName",
+                           COALESCE((SELECT jsonb_agg(jsonb_build_object('key', k, 'value', v) ORDER BY k)
+                                       FROM jsonb_each(s.resource) AS r(k, v)), '[]'::jsonb) AS "serviceTags",
+                           extract(epoch FROM s.start_time) * 1000 AS "startTime",
+                           extract(epoch FROM s.end_time - s.start_time) * 1000 AS "duration",
+                           COALESCE((SELECT jsonb_agg(jsonb_build_object('key', k, 'value', v) ORDER BY k)
+                                       FROM jsonb_each(s.attributes) AS a(k, v)), '[]'::jsonb) AS "tags",
+                           CASE s.kind WHEN 1 THEN 'internal' WHEN 2 THEN 'server' WHEN 3 THEN 'client'
+                                       WHEN 4 THEN 'producer' WHEN 5 THEN 'consumer' ELSE 'unspecified' END AS "kind",
+                           s.status_code AS "statusCode",
+                           s.status_message AS "statusMessage"
+                      FROM firefly_spans s
+                     WHERE s.trace_id = '$traceId'
+                     ORDER BY s.start_time
+                    """)
+            ], prom: nil)
+        let serviceMap = PanelSpec(
+            "Service map", .nodeGraph, width: 24, height: 12,
+            description: "Services calling and called by the function in the range, from parent/child spans that cross services.",
+            sql: [
+                SQLTarget(
+                    "nodes", .table,
+                    """
+                    WITH traces AS (SELECT DISTINCT sp.trace_id FROM \(LambdaSQL.spans(.selected))),
+                    spans AS (SELECT s.* FROM firefly_spans s JOIN traces t ON t.trace_id = s.trace_id)
+                    SELECT s.service AS id, s.service AS title, count(*) AS mainstat,
+                           avg(extract(epoch FROM s.end_time - s.start_time) * 1000) AS secondarystat
+                      FROM spans s
+                     GROUP BY s.service
+                     ORDER BY 1
+                    """),
+                SQLTarget(
+                    "edges", .table,
+                    """
+                    WITH traces AS (SELECT DISTINCT sp.trace_id FROM \(LambdaSQL.spans(.selected))),
+                    spans AS (SELECT s.* FROM firefly_spans s JOIN traces t ON t.trace_id = s.trace_id)
+                    SELECT parent.service || '->' || child.service AS id, parent.service AS source,
+                           child.service AS target, count(*) AS mainstat
+                      FROM spans child JOIN spans parent
+                        ON parent.trace_id = child.trace_id AND parent.span_id = child.parent_span_id
+                     WHERE parent.service <> child.service
+                     GROUP BY parent.service, child.service
+                     ORDER BY 1
+                    """),
+            ], prom: nil)
+        return [recent, waterfall, serviceMap]
+    }
+}
+
+extension String {
+    fileprivate func replacingPrefix(_ prefix: String, _ replacement: String) -> String {
+        hasPrefix(prefix) ? replacement + dropFirst(prefix.count) : self
+    }
+}

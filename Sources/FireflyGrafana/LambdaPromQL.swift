@@ -1,0 +1,133 @@
+// PromQL for Lambda's CloudWatch metrics, with every metric and label name taken from PrometheusNaming.
+import FireflyModel
+import Foundation
+
+/// Builds PromQL over the series the remote-write exporter writes for CloudWatch Metric Stream data.
+///
+/// Metric Stream values are one-minute deltas written as gauges, so totals are `sum_over_time`
+/// (never `rate`/`increase`), maxima `max_over_time`. Series carrying a `Resource` dimension (alias
+/// or version) are excluded so each invocation is counted once, under its `FunctionName` series.
+enum LambdaPromQL {
+    static let lambda = "AWS/Lambda"
+    static let insights = "LambdaInsights"
+
+    /// `dimension_FunctionName`.
+    static let functionLabel = PrometheusNaming.cloudWatchDimensionLabel("FunctionName")
+    static let resourceLabel = PrometheusNaming.cloudWatchDimensionLabel("Resource")
+    /// Lambda Insights' dimensions: `function_name` (+ `version`).
+    static let insightsFunctionLabel = PrometheusNaming.cloudWatchDimensionLabel("function_name")
+    static let insightsVersionLabel = PrometheusNaming.cloudWatchDimensionLabel("version")
+
+    /// `aws_lambda_<metric>_<statistic>`.
+    static func name(_ metric: String, _ statistic: PrometheusNaming.CloudWatchStatistic) -> String {
+        PrometheusNaming.cloudWatchMetricName(namespace: lambda, metric: metric, statistic: statistic)
+    }
+
+    static func insightsName(_ metric: String, _ statistic: PrometheusNaming.CloudWatchStatistic) -> String {
+        PrometheusNaming.cloudWatchMetricName(namespace: insights, metric: metric, statistic: statistic)
+    }
+
+    /// Which functions a query covers.
+    enum Scope {
+        /// Every function, grouped by function.
+        case all
+        /// The dashboard's `$function`.
+        case selected
+    }
+
+    static func selector(_ metric: String, _ statistic: PrometheusNaming.CloudWatchStatistic, _ scope: Scope) -> String {
+        let function = scope == .all ? "\(functionLabel)!=\"\"" : "\(functionLabel)=\"$function\""
+        return "\(name(metric, statistic)){\(function), \(resourceLabel)=\"\"}"
+    }
+
+    static func insightsSelector(_ metric: String, _ statistic: PrometheusNaming.CloudWatchStatistic, _ scope: Scope)
+        -> String
+    {
+        let function = scope == .all ? "\(insightsFunctionLabel)!=\"\"" : "\(insightsFunctionLabel)=\"$function\""
+        return "\(insightsName(metric, statistic)){\(function), \(insightsVersionLabel)=\"\"}"
+    }
+
+    static func by(_ scope: Scope) -> String { scope == .all ? " by (\(functionLabel))" : "" }
+
+    /// Total of a per-minute delta over `window` (`$__interval` for series, `$__range` for totals).
+    static func total(
+        _ metric: String, _ scope: Scope, statistic: PrometheusNaming.CloudWatchStatistic = .sum, window: String
+    ) -> String {
+        "sum\(by(scope)) (sum_over_time(\(selector(metric, statistic, scope))[\(window)]))"
+    }
+
+    /// Largest per-minute value over `window`.
+    static func maximum(_ metric: String, _ statistic: PrometheusNaming.CloudWatchStatistic, _ scope: Scope, window: String)
+        -> String
+    {
+        "max\(by(scope)) (max_over_time(\(selector(metric, statistic, scope))[\(window)]))"
+    }
+
+    /// Sum / SampleCount over `window`: the average per invocation (or per record).
+    static func average(_ metric: String, _ scope: Scope, window: String) -> String {
+        "\(total(metric, scope, window: window)) / \(total(metric, scope, statistic: .sampleCount, window: window))"
+    }
+
+    static func errorRate(_ scope: Scope, window: String) -> String {
+        "\(total("Errors", scope, window: window)) / \(total("Invocations", scope, window: window))"
+    }
+
+    /// Share of requests throttled: Throttles / (Invocations + Throttles), which stays within 0–1.
+    static func throttleRate(_ scope: Scope, window: String) -> String {
+        let throttles = total("Throttles", scope, window: window)
+        return "\(throttles) / (\(total("Invocations", scope, window: window)) + \(throttles))"
+    }
+
+    /// Cold starts from Lambda Insights: `init_duration` is only emitted on a cold start, so its
+    /// sample count counts them. Relabelled to the Lambda function label for joins and tables.
+    static func insightsColdStarts(_ scope: Scope, window: String) -> String {
+        let inner = "sum_over_time(\(insightsSelector("init_duration", .sampleCount, scope))[\(window)])"
+        switch scope {
+        case .selected: return "sum (\(inner))"
+        case .all:
+            return "sum by (\(functionLabel)) (label_replace(\(inner), \"\(functionLabel)\", \"$1\", \"\(insightsFunctionLabel)\", \"(.*)\"))"
+        }
+    }
+
+    /// Estimated cost: requests plus GB-seconds at the configured memory. Memory comes from Lambda
+    /// Insights' `total_memory` when present, else `Pricing.defaultMemoryMB` is assumed.
+    static func estimatedCost(_ scope: Scope, window: String) -> String {
+        let memory =
+            "label_replace(max by (\(insightsFunctionLabel)) (max_over_time(\(insightsSelector("total_memory", .maximum, scope))[\(window)])), \"\(functionLabel)\", \"$1\", \"\(insightsFunctionLabel)\", \"(.*)\")"
+        let durationSum = total("Duration", .all, window: window)
+        let scoped = scope == .all ? durationSum : durationSum.replacingFunction()
+        let memoryOrDefault =
+            "(max by (\(functionLabel)) (\(memory)) or on (\(functionLabel)) (\(scoped) * 0 + \(Pricing.defaultMemoryMB)))"
+        let gbSeconds = "\(scoped) / 1000 * on (\(functionLabel)) \(memoryOrDefault) / 1024"
+        let requests = scope == .all ? total("Invocations", .all, window: window) : total("Invocations", .all, window: window).replacingFunction()
+        let cost = "\(requests) * \(Pricing.perRequest) + \(gbSeconds) * \(Pricing.perGBSecond)"
+        return scope == .all ? cost : "sum (\(cost))"
+    }
+}
+
+/// AWS Lambda on-demand prices (x86, us-east-1) used for the estimated-cost column.
+enum Pricing {
+    /// USD per request ($0.20 per million).
+    static let perRequest = "0.0000002"
+    /// USD per GB-second.
+    static let perGBSecond = "0.0000166667"
+    /// Memory assumed when no Lambda Insights or span data says otherwise (Lambda's default size).
+    static let defaultMemoryMB = 128
+}
+
+extension String {
+    /// Narrows an all-functions selector to the dashboard's `$function`, keeping the `by` grouping
+    /// the joins need.
+    fileprivate func replacingFunction() -> String {
+        let all = "\(LambdaPromQL.functionLabel)!=\"\""
+        let one = "\(LambdaPromQL.functionLabel)=\"$function\""
+        var out = ""
+        var rest = Substring(self)
+        while let r = rest.range(of: all) {
+            out += rest[..<r.lowerBound]
+            out += one
+            rest = rest[r.upperBound...]
+        }
+        return out + rest
+    }
+}

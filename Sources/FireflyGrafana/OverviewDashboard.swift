@@ -1,0 +1,206 @@
+// Firefly Overview: every function at a glance, each row linking to the Function dashboard.
+
+enum OverviewDashboard {
+    static let uid = "firefly-overview"
+
+    /// Link from a function (table cell or series) to its dashboard, keeping the time range.
+    static func functionLink(_ value: String) -> DataLink {
+        DataLink(
+            title: "Open function",
+            url: "\(DashboardBuilder.path(uid: FunctionDashboard.uid))?var-function=\(value)&${__url_time_range}")
+    }
+
+    static var spec: DashboardSpec {
+        DashboardSpec(
+            uid: uid, title: "Firefly Overview",
+            description: "All functions: invocations, errors, throttles, duration, cold starts and estimated cost.",
+            tags: ["firefly", "lambda"], variables: [],
+            linkedDashboards: [("Firefly Function", FunctionDashboard.uid)],
+            items: [.panel(functionsTable), .row("Trends")] + trends.map { .panel($0) })
+    }
+
+    // MARK: - Functions table
+
+    static let tableColumns: [(name: String, unit: String?, decimals: Int?)] = [
+        ("invocations", "short", 0), ("errors", "short", 0), ("error rate", "percentunit", 2),
+        ("throttles", "short", 0), ("throttle rate", "percentunit", 2), ("avg duration", "ms", 1),
+        ("p95 duration", "ms", 1), ("p99 duration", "ms", 1), ("cold starts", "short", 0),
+        ("estimated cost", "currencyUSD", 4),
+    ]
+
+    static var functionsTable: PanelSpec {
+        let m = { (metric: String) in "p.metric = '\(metric)'" }
+        let sql = """
+            WITH metrics AS (
+              SELECT p.function,
+                     sum(p.sum) FILTER (WHERE \(m("Invocations"))) AS invocations,
+                     sum(p.sum) FILTER (WHERE \(m("Errors"))) AS errors,
+                     sum(p.sum) FILTER (WHERE \(m("Throttles"))) AS throttles,
+                     sum(p.sum) FILTER (WHERE \(m("Duration"))) AS duration_sum,
+                     sum(p.count) FILTER (WHERE \(m("Duration"))) AS duration_count,
+                     max(p.p95) FILTER (WHERE \(m("Duration"))) AS p95,
+                     max(p.p99) FILTER (WHERE \(m("Duration"))) AS p99
+                FROM \(LambdaSQL.lambdaPoints(["Invocations", "Errors", "Throttles", "Duration"], .all))
+               GROUP BY p.function),
+            insights AS (
+              SELECT p.function,
+                     sum(p.count) FILTER (WHERE \(m("init_duration"))) AS cold_starts,
+                     max(p.max) FILTER (WHERE \(m("total_memory"))) AS memory_mb
+                FROM \(LambdaSQL.insightsPoints(["init_duration", "total_memory"], .all))
+               GROUP BY p.function),
+            traced AS (
+              SELECT sp.function,
+                     count(*) FILTER (WHERE sp.cold_start) AS cold_starts,
+                     max((sp.resource->>'faas.max_memory')::float8) / 1048576 AS memory_mb
+                FROM \(LambdaSQL.spans(.all))
+               WHERE sp.function <> ''
+               GROUP BY sp.function)
+            SELECT f.function AS "function",
+                   COALESCE(m.invocations, 0) AS "invocations",
+                   COALESCE(m.errors, 0) AS "errors",
+                   m.errors / NULLIF(m.invocations, 0) AS "error rate",
+                   COALESCE(m.throttles, 0) AS "throttles",
+                   m.throttles / NULLIF(m.invocations + m.throttles, 0) AS "throttle rate",
+                   m.duration_sum / NULLIF(m.duration_count, 0) AS "avg duration",
+                   m.p95 AS "p95 duration",
+                   m.p99 AS "p99 duration",
+                   GREATEST(COALESCE(i.cold_starts, 0), COALESCE(t.cold_starts, 0)) AS "cold starts",
+                   COALESCE(m.invocations, 0) * \(Pricing.perRequest)
+                     + COALESCE(m.duration_sum, 0) / 1000
+                       * COALESCE(i.memory_mb, t.memory_mb, \(Pricing.defaultMemoryMB)) / 1024 * \(Pricing.perGBSecond)
+                     AS "estimated cost"
+              FROM (SELECT function FROM metrics UNION SELECT function FROM traced) f
+              LEFT JOIN metrics m ON m.function = f.function
+              LEFT JOIN insights i ON i.function = f.function
+              LEFT JOIN traced t ON t.function = f.function
+             ORDER BY 2 DESC, 1
+            """
+        let r = "$__range"
+        let prom: [PromTarget] = [
+            PromTarget("A", LambdaPromQL.total("Invocations", .all, window: r), instant: true),
+            PromTarget("B", LambdaPromQL.total("Errors", .all, window: r), instant: true),
+            PromTarget("C", LambdaPromQL.errorRate(.all, window: r), instant: true),
+            PromTarget("D", LambdaPromQL.total("Throttles", .all, window: r), instant: true),
+            PromTarget("E", LambdaPromQL.throttleRate(.all, window: r), instant: true),
+            PromTarget("F", LambdaPromQL.average("Duration", .all, window: r), instant: true),
+            PromTarget("G", LambdaPromQL.maximum("Duration", .percentile(0.95), .all, window: r), instant: true),
+            PromTarget("H", LambdaPromQL.maximum("Duration", .percentile(0.99), .all, window: r), instant: true),
+            PromTarget("I", LambdaPromQL.insightsColdStarts(.all, window: r), instant: true),
+            PromTarget("J", LambdaPromQL.estimatedCost(.all, window: r), instant: true),
+        ]
+        var renames: [(String, GrafanaJSON)] = [(LambdaPromQL.functionLabel, "function")]
+        var order: [(String, GrafanaJSON)] = [(LambdaPromQL.functionLabel, 0)]
+        for (i, column) in tableColumns.enumerated() {
+            let refId = String(UnicodeScalar(UInt8(ascii: "A") + UInt8(i)))
+            renames.append(("Value #\(refId)", .string(column.name)))
+            order.append(("Value #\(refId)", .int(i + 1)))
+        }
+        return PanelSpec(
+            "Functions", .table, width: 24, height: 10,
+            description:
+                "Totals over the selected range. p95/p99: the highest one-minute percentile. Cold starts: Lambda Insights init_duration samples or spans with faas.coldstart, whichever is higher. Estimated cost: requests at $0.20 per million plus GB-seconds at $0.0000166667, with memory from Lambda Insights or the faas.max_memory resource attribute, else 128 MB.",
+            sql: [SQLTarget("A", .table, sql)], prom: prom
+        ).with {
+            $0.columns =
+                [ColumnSpec("function", link: functionLink("${__value.raw}"), width: 240)]
+                + tableColumns.map { ColumnSpec($0.name, unit: $0.unit, decimals: $0.decimals) }
+            $0.sortBy = "invocations"
+            $0.promTransformations = [
+                ["id": "merge", "options": [:]],
+                [
+                    "id": "organize",
+                    "options": [
+                        "excludeByName": ["Time": true], "indexByName": .object(order),
+                        "renameByName": .object(renames),
+                    ],
+                ],
+            ]
+        }
+    }
+
+    // MARK: - Trends
+
+    /// Per-function series of one metric's per-interval total (`metric` column: one series per function).
+    static func perFunction(_ title: String, metric: String, unit: String = "short", description: String) -> PanelSpec {
+        PanelSpec(
+            title, .timeseries, width: 12, height: 8, unit: unit, description: description,
+            sql: [
+                SQLTarget(
+                    "A", .timeSeries,
+                    """
+                    SELECT $__timeGroupAlias(p.time, $__interval), p.function AS metric, sum(p.sum) AS "value"
+                      FROM \(LambdaSQL.lambdaPoints([metric], .all))
+                     GROUP BY 1, 2
+                     ORDER BY 1
+                    """)
+            ],
+            prom: [
+                PromTarget("A", LambdaPromQL.total(metric, .all, window: "$__interval"), legend: "{{\(LambdaPromQL.functionLabel)}}")
+            ]
+        ).with {
+            $0.bars = true
+            $0.links = [functionLink("${__series.name}")]
+        }
+    }
+
+    static var trends: [PanelSpec] {
+        let i = "$__interval"
+        let fn = "{{\(LambdaPromQL.functionLabel)}}"
+        return [
+            perFunction("Invocations", metric: "Invocations", description: "Invocations per interval, by function."),
+            perFunction("Errors", metric: "Errors", description: "Function errors (including timeouts) per interval, by function."),
+            PanelSpec(
+                "Error rate", .timeseries, width: 12, height: 8, unit: "percentunit",
+                description: "Errors / invocations per interval, by function.",
+                sql: [
+                    SQLTarget(
+                        "A", .timeSeries,
+                        """
+                        SELECT $__timeGroupAlias(p.time, $__interval), p.function AS metric,
+                               sum(p.sum) FILTER (WHERE p.metric = 'Errors')
+                                 / NULLIF(sum(p.sum) FILTER (WHERE p.metric = 'Invocations'), 0) AS "value"
+                          FROM \(LambdaSQL.lambdaPoints(["Invocations", "Errors"], .all))
+                         GROUP BY 1, 2
+                         ORDER BY 1
+                        """)
+                ],
+                prom: [PromTarget("A", LambdaPromQL.errorRate(.all, window: i), legend: fn)]
+            ).with { $0.links = [functionLink("${__series.name}")] },
+            PanelSpec(
+                "Duration percentiles", .timeseries, width: 12, height: 8, unit: "ms",
+                description: "p50 / p95 / p99 of invocation duration per function (highest one-minute value in each interval).",
+                sql: [
+                    SQLTarget(
+                        "A", .timeSeries,
+                        """
+                        SELECT $__timeGroupAlias(p.time, $__interval), p.function AS "function",
+                               max(p.p50) AS "p50", max(p.p95) AS "p95", max(p.p99) AS "p99"
+                          FROM \(LambdaSQL.lambdaPoints(["Duration"], .all))
+                         GROUP BY 1, 2
+                         ORDER BY 1
+                        """)
+                ],
+                prom: [
+                    PromTarget("A", LambdaPromQL.maximum("Duration", .percentile(0.5), .all, window: i), legend: "\(fn) p50"),
+                    PromTarget("B", LambdaPromQL.maximum("Duration", .percentile(0.95), .all, window: i), legend: "\(fn) p95"),
+                    PromTarget("C", LambdaPromQL.maximum("Duration", .percentile(0.99), .all, window: i), legend: "\(fn) p99"),
+                ]),
+            perFunction("Throttles", metric: "Throttles", description: "Throttled requests per interval, by function."),
+            PanelSpec(
+                "Max concurrent executions", .timeseries, width: 12, height: 8,
+                description: "Highest ConcurrentExecutions in each interval, by function.",
+                sql: [
+                    SQLTarget(
+                        "A", .timeSeries,
+                        """
+                        SELECT $__timeGroupAlias(p.time, $__interval), p.function AS metric, max(p.max) AS "value"
+                          FROM \(LambdaSQL.lambdaPoints(["ConcurrentExecutions"], .all))
+                         GROUP BY 1, 2
+                         ORDER BY 1
+                        """)
+                ],
+                prom: [PromTarget("A", LambdaPromQL.maximum("ConcurrentExecutions", .maximum, .all, window: i), legend: fn)]
+            ).with { $0.links = [functionLink("${__series.name}")] },
+        ]
+    }
+}

@@ -1,0 +1,162 @@
+// A dashboard panel defined once: its presentation, its SQL and (for metric panels) its PromQL.
+
+/// Grafana panel plugin ids Firefly uses.
+public enum PanelType: String, Sendable {
+    case timeseries, stat, table, traces, nodeGraph
+}
+
+/// A PostgreSQL datasource query: raw SQL with Grafana macros (`$__timeFilter`, `$__timeGroupAlias`…).
+public struct SQLTarget: Sendable {
+    public enum Format: String, Sendable {
+        case timeSeries = "time_series"
+        case table
+    }
+
+    public var refId: String
+    public var format: Format
+    public var sql: String
+
+    public init(_ refId: String = "A", _ format: Format, _ sql: String) {
+        self.refId = refId
+        self.format = format
+        self.sql = sql
+    }
+}
+
+/// A Prometheus datasource query.
+public struct PromTarget: Sendable {
+    public var refId: String
+    public var expr: String
+    public var legend: String
+    /// Instant query over the dashboard range (stats, table columns) instead of a range query.
+    public var instant: Bool
+
+    public init(_ refId: String = "A", _ expr: String, legend: String = "", instant: Bool = false) {
+        self.refId = refId
+        self.expr = expr
+        self.legend = legend
+        self.instant = instant
+    }
+}
+
+/// A field data link (table cell, series point).
+public struct DataLink: Sendable {
+    public var title: String
+    public var url: String
+
+    public init(title: String, url: String) {
+        self.title = title
+        self.url = url
+    }
+
+    var json: GrafanaJSON { ["title": .string(title), "url": .string(url)] }
+}
+
+/// Per-column settings of a table (unit, link, width), matched by field name.
+public struct ColumnSpec: Sendable {
+    public var name: String
+    public var unit: String?
+    public var decimals: Int?
+    public var link: DataLink?
+    public var width: Int?
+
+    public init(_ name: String, unit: String? = nil, decimals: Int? = nil, link: DataLink? = nil, width: Int? = nil) {
+        self.name = name
+        self.unit = unit
+        self.decimals = decimals
+        self.link = link
+        self.width = width
+    }
+}
+
+/// One panel. `prom == nil` means the panel has no Prometheus form (traces, spans): it is left out of
+/// dashboards generated for the Prometheus backend.
+public struct PanelSpec: Sendable {
+    public var title: String
+    public var description: String
+    public var type: PanelType
+    public var width: Int
+    public var height: Int
+    public var unit: String
+    public var decimals: Int?
+    public var sql: [SQLTarget]
+    public var prom: [PromTarget]?
+    /// Stat panels: how the returned values are reduced.
+    public var statCalc: String = "lastNotNull"
+    /// Time series drawn as bars (counts per interval) instead of lines.
+    public var bars: Bool = false
+    /// Series links (time series) or a link on every cell (tables: see `columns`).
+    public var links: [DataLink] = []
+    public var columns: [ColumnSpec] = []
+    /// Table sort: the column to sort by, descending.
+    public var sortBy: String?
+    /// Transformations applied to the Prometheus result (tables assemble columns from several queries).
+    public var promTransformations: [GrafanaJSON] = []
+    /// Transformations applied to the SQL result.
+    public var sqlTransformations: [GrafanaJSON] = []
+
+    public init(
+        _ title: String, _ type: PanelType, width: Int, height: Int, unit: String = "short", decimals: Int? = nil,
+        description: String, sql: [SQLTarget], prom: [PromTarget]?
+    ) {
+        self.title = title
+        self.type = type
+        self.width = width
+        self.height = height
+        self.unit = unit
+        self.decimals = decimals
+        self.description = description
+        self.sql = sql
+        self.prom = prom
+    }
+
+    /// A copy with changes applied (keeps the catalog declarative).
+    func with(_ change: (inout PanelSpec) -> Void) -> PanelSpec {
+        var copy = self
+        change(&copy)
+        return copy
+    }
+}
+
+/// A dashboard's content in display order: section rows and the panels under them.
+public enum DashboardItem: Sendable {
+    case row(String)
+    case panel(PanelSpec)
+}
+
+/// A template variable in both backends' forms.
+public struct VariableSpec: Sendable {
+    public enum Kind: Sendable {
+        /// Values from a query: SQL (one column) or a PromQL `label_values(...)`.
+        case query(sql: String, prom: String?)
+        /// A free-text box (filled by links, e.g. a trace id).
+        case textbox
+    }
+
+    public var name: String
+    public var label: String
+    public var kind: Kind
+    /// Only meaningful with the PostgreSQL backend (traces).
+    public var postgresOnly: Bool
+
+    public init(name: String, label: String, kind: Kind, postgresOnly: Bool = false) {
+        self.name = name
+        self.label = label
+        self.kind = kind
+        self.postgresOnly = postgresOnly
+    }
+}
+
+/// A dashboard: fixed uid, variables, links and items.
+public struct DashboardSpec: Sendable {
+    public var uid: String
+    public var title: String
+    public var description: String
+    public var tags: [String]
+    public var variables: [VariableSpec]
+    /// Links in the dashboard header to other generated dashboards (by uid), keeping time and variables.
+    public var linkedDashboards: [(title: String, uid: String)]
+    public var items: [DashboardItem]
+    /// The file name under `dashboards/`.
+    public var fileName: String { "\(uid).json" }
+}
