@@ -94,10 +94,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "FireflyGrafana", dependencies: ["FireflyModel", "FireflyCore"], swiftSettings: swiftSettings),
+        .target(
+            name: "FireflyDemo",
+            dependencies: [
+                "FireflyModel", "CZlib",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "firefly",
             dependencies: [
-                "FireflyCore", "FireflyGrafana",
+                "FireflyCore", "FireflyGrafana", "FireflyDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -118,6 +128,23 @@ let package = Package(
         .testTarget(name: "FireflyPluginKitTests", dependencies: ["FireflyPluginKit", "FireflyModel", "CFireflyPlugin"]),
         .testTarget(name: "FireflyCoreTests", dependencies: ["FireflyCore", "FireflyModel"]),
         .testTarget(name: "IntegrationTests", dependencies: ["FireflyModel"]),
+        .testTarget(
+            name: "FireflyGrafanaTests",
+            dependencies: ["FireflyGrafana", "FireflyCore", "FireflyModel", "PostgresExporter", "RemoteWriteExporter"],
+            exclude: ["schemas"]),
+        .testTarget(name: "FireflyDemoTests", dependencies: ["FireflyDemo", "FireflyModel", "FirehoseAdapter"]),
+        .executableTarget(
+            name: "firefly-bench",
+            dependencies: [
+                "FireflyDemo", "FireflyModel", "FireflyPluginKit", "FirehoseAdapter", "OTLPAdapter", "RemoteWriteExporter",
+                "PostgresExporter",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Benchmarks/FireflyBench",
+            swiftSettings: swiftSettings
+        ),
     ]
         + plugin("debug", folder: "debug", logic: "DebugExporter", entry: "DebugPluginEntry")
         + plugin("firehose", folder: "firehose", logic: "FirehoseAdapter", entry: "FirehosePluginEntry")

@@ -1,0 +1,2 @@
+// firefly-bench: the `make bench` driver (being written).
+print("firefly-bench")

@@ -1,0 +1,88 @@
+// The demo's deterministic core: what to send at each moment, with no clock or network inside.
+public import FireflyModel
+
+/// Which CloudWatch metric stream output formats the demo sends.
+public enum MetricStreamFormats: String, Sendable, CaseIterable {
+    case json, otel, both
+}
+
+/// Everything the demo sends, as a function of the seed and the times it is asked about.
+///
+/// Metrics: each minute, one Firehose delivery per stream format. With `both`, even-numbered
+/// functions go through a `json` stream and odd-numbered ones through an `opentelemetry1.0`
+/// stream (two metric streams, as an account migrating between formats would have), so no
+/// data point is delivered twice.
+public struct DemoScenario: Sendable {
+    public static let jsonStream = "firefly-demo-json"
+    public static let otelStream = "firefly-demo-otel"
+
+    public let topology: DemoTopology
+    public let formats: MetricStreamFormats
+    public let accessKey: String
+    public private(set) var traces: TraceSimulator
+    public let metrics: LambdaMetricsSimulator
+    private var ids: SeededGenerator
+
+    public init(
+        functions: Int, tracesPerSecond: Double, seed: UInt64, formats: MetricStreamFormats = .both,
+        region: String = "us-east-1", accountID: String = "123456789012", accessKey: String = ""
+    ) {
+        topology = DemoTopology(functions: functions, seed: seed, region: region, accountID: accountID)
+        self.formats = formats
+        self.accessKey = accessKey
+        traces = TraceSimulator(topology: topology, seed: seed)
+        metrics = LambdaMetricsSimulator(topology: topology, tracesPerSecond: tracesPerSecond, seed: seed)
+        ids = SeededGenerator(seed: seed ^ 0x6669_7265_686F_7365)  // "firehose"
+    }
+
+    /// The stream that carries function `index`'s metrics.
+    public func stream(of index: Int) -> String {
+        switch formats {
+        case .json: Self.jsonStream
+        case .otel: Self.otelStream
+        case .both: index % 2 == 0 ? Self.jsonStream : Self.otelStream
+        }
+    }
+
+    /// The metric stream deliveries for one minute: one per stream that has points.
+    /// `nowMs` is the envelope's `timestamp`.
+    public mutating func metricDeliveries(minuteStartMs: UInt64, nowMs: UInt64) throws(Gzip.Failure) -> [(request: FirehoseRequest, points: Int)] {
+        var jsonRecords: [[UInt8]] = []
+        var otelRecords: [[UInt8]] = []
+        var jsonPoints = 0
+        var otelPoints = 0
+        for i in topology.functions.indices {
+            let stream = stream(of: i)
+            let points = metrics.points(function: i, minuteStartMs: minuteStartMs, streamName: stream)
+            if points.isEmpty { continue }
+            if stream == Self.jsonStream {
+                jsonRecords.append(CloudWatchJSONEncoder.record(points))
+                jsonPoints += points.count
+            } else {
+                // One request per metric: records hold several length-delimited messages.
+                otelRecords.append(MetricStreamOTelEncoder.record(points.map { MetricStreamOTelEncoder.request([$0]) }))
+                otelPoints += points.count
+            }
+        }
+        var out: [(FirehoseRequest, Int)] = []
+        for (stream, records, count) in [(Self.jsonStream, jsonRecords, jsonPoints), (Self.otelStream, otelRecords, otelPoints)]
+        where !records.isEmpty {
+            let request = try FirehoseRequest(
+                requestId: ids.uuid(), timestampMs: nowMs, records: records,
+                sourceArn: "arn:aws:firehose:\(topology.region):\(topology.accountID):deliverystream/\(stream)",
+                accessKey: accessKey)
+            out.append((request, count))
+        }
+        return out
+    }
+
+    /// Spans of the traces started up to `until` (see `TraceSimulator.advance`).
+    public mutating func spans(until: UInt64, newTraces: Int) -> [Span] {
+        traces.advance(to: until, newTraces: newTraces)
+    }
+
+    /// Spans of deliveries still queued at the end.
+    public mutating func remainingSpans() -> [Span] {
+        traces.drain()
+    }
+}

@@ -1,0 +1,111 @@
+// The AWS/Lambda CloudWatch metrics a metric stream would deliver for the simulated functions.
+import Foundation
+
+/// Produces one data point per function, metric and minute: Invocations, Errors, Throttles,
+/// Duration (with p50/p90/p99), ConcurrentExecutions, and — where Lambda publishes them —
+/// AsyncEventAge and AsyncEventsDropped (SNS-triggered functions) and IteratorAge (stream consumers).
+///
+/// The volumes follow the trace simulation's expected invocation rates and the same latency
+/// model, so the metrics and the traces tell one story. A minute's values depend only on the
+/// seed, the function and the minute, not on what was generated before.
+public struct LambdaMetricsSimulator: Sendable {
+    public let topology: DemoTopology
+    public let tracesPerSecond: Double
+    public let seed: UInt64
+    private let rates: [Double]
+
+    public init(topology: DemoTopology, tracesPerSecond: Double, seed: UInt64) {
+        self.topology = topology
+        self.tracesPerSecond = tracesPerSecond
+        self.seed = seed
+        rates = topology.expectedRates(tracesPerSecond: tracesPerSecond)
+    }
+
+    /// The data points of function `index` for the minute starting at `minuteStartMs`, written
+    /// as by the metric stream `streamName`. Empty when the function had no invocations.
+    public func points(function index: Int, minuteStartMs: UInt64, streamName: String) -> [CloudWatchDatapoint] {
+        let fn = topology.functions[index]
+        let model = LatencyModel(fn)
+        var rng = SeededGenerator(seed: seed ^ (minuteStartMs &* 0x9E37_79B9) ^ (UInt64(index) &* 0xC2B2_AE3D_27D4_EB4F))
+        let t = minuteStartMs * 1_000_000 + 30_000_000_000  // mid-minute
+        let volumeWave = 1 + 0.25 * sin(2 * Double.pi * Double(minuteStartMs / 1000) / (fn.driftPeriodSeconds * 2.3) + fn.driftPhase)
+        let demand = Int((rates[index] * 60 * volumeWave * (1 + 0.05 * rng.gaussian())).rounded())
+        guard demand > 0 else { return [] }
+
+        // Durations: a sample of the minute's invocations from the latency model.
+        let n = min(demand, 600)
+        let coldShare = 0.02
+        var durations = (0..<n).map { _ in
+            model.sample(at: t, &rng) + (rng.chance(coldShare) ? model.coldStart(&rng) : 0)
+        }
+        durations.sort()
+        let meanMs = durations.reduce(0, +) / Double(n)
+
+        // Concurrency: per-second samples around rate × duration, bursty; reserved concurrency caps it.
+        let average = Double(demand) / 60 * meanMs / 1000
+        var perSecond = (0..<60).map { _ in max(0, (average * (1 + 0.6 * rng.gaussian())).rounded(.up)) }
+        var throttles = 0
+        if let reserved = fn.reservedConcurrency {
+            let peak = perSecond.max() ?? 0
+            if peak > Double(reserved) {
+                throttles = Int((Double(demand) * (peak - Double(reserved)) / peak * 0.5).rounded())
+                perSecond = perSecond.map { min($0, Double(reserved)) }
+            }
+        }
+        let invocations = max(0, demand - throttles)
+        guard invocations > 0 else { return [] }
+        let errors = min(
+            invocations,
+            max(0, Int((Double(invocations) * model.errorProbability(at: t) + rng.gaussian()).rounded())))
+
+        let name = fn.name
+        func point(_ metric: String, _ unit: String, min: Double, max: Double, sum: Double, count: Double, p: [(String, Double)] = []) -> CloudWatchDatapoint {
+            CloudWatchDatapoint(
+                metricStreamName: streamName, accountID: topology.accountID, region: topology.region,
+                metricName: metric, dimensions: [("FunctionName", name)], timestampMs: minuteStartMs,
+                min: min, max: max, sum: sum, count: count, percentiles: p.map { (name: $0.0, value: $0.1) }, unit: unit)
+        }
+        let inv = Double(invocations)
+        func percentile(_ q: Double) -> Double {
+            Self.round(durations[Swift.min(n - 1, Int((q * Double(n)).rounded(.up)) - 1)])
+        }
+        var out: [CloudWatchDatapoint] = [
+            point("Invocations", "Count", min: 1, max: 1, sum: inv, count: inv),
+            point("Errors", "Count", min: 0, max: errors > 0 ? 1 : 0, sum: Double(errors), count: inv),
+            point("Throttles", "Count", min: 0, max: throttles > 0 ? 1 : 0, sum: Double(throttles), count: inv + Double(throttles)),
+            point(
+                "Duration", "Milliseconds", min: Self.round(durations[0]), max: Self.round(durations[n - 1]),
+                sum: Self.round(meanMs * inv), count: inv,
+                p: [("p50", percentile(0.5)), ("p90", percentile(0.9)), ("p99", percentile(0.99))]),
+            point(
+                "ConcurrentExecutions", "Count", min: perSecond.min() ?? 0, max: perSecond.max() ?? 0,
+                sum: perSecond.reduce(0, +), count: 60),
+        ]
+        if fn.trigger.isAsync {
+            // Time events wait in Lambda's internal queue; retries after errors make it grow.
+            let ages = (0..<Swift.min(invocations, 200)).map { _ in
+                Self.round(15 * exp(0.5 * rng.gaussian()) + (rng.chance(Double(errors) / inv) ? 60_000 * rng.unit() : 0))
+            }
+            let dropped = errors > 0 && rng.chance(0.3) ? 1 + Int(rng.next() % UInt64(Swift.min(errors, 3))) : 0
+            out.append(
+                point(
+                    "AsyncEventAge", "Milliseconds", min: ages.min() ?? 0, max: ages.max() ?? 0,
+                    sum: Self.round(ages.reduce(0, +) / Double(ages.count) * inv), count: inv))
+            out.append(point("AsyncEventsDropped", "Count", min: 0, max: dropped > 0 ? 1 : 0, sum: Double(dropped), count: inv))
+        }
+        if case .kinesis = fn.trigger {
+            // Age of the last record of each batch; drifts with the function's latency.
+            let ages = (0..<Swift.min(invocations, 200)).map { _ in
+                Self.round(250 * model.drift(at: t) * model.drift(at: t) * exp(0.4 * rng.gaussian()))
+            }
+            out.append(
+                point(
+                    "IteratorAge", "Milliseconds", min: ages.min() ?? 0, max: ages.max() ?? 0,
+                    sum: Self.round(ages.reduce(0, +) / Double(ages.count) * inv), count: inv))
+        }
+        return out
+    }
+
+    /// CloudWatch reports durations with two decimals.
+    static func round(_ v: Double) -> Double { (v * 100).rounded() / 100 }
+}

@@ -1,0 +1,144 @@
+import ArgumentParser
+import FireflyDemo
+import Foundation
+
+/// `firefly demo`: sends synthetic serverless telemetry to a running collector.
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send realistic synthetic Lambda telemetry to a running collector.",
+        discussion: """
+            CloudWatch Metric Stream deliveries over the Firehose receiver (JSON and OpenTelemetry 1.0 \
+            records, gzip, one data point per function and metric every demo minute) and OTLP/HTTP \
+            protobuf traces of call chains through SQS, SNS and direct invokes, with cold starts, \
+            errors and drifting latency. The same --seed sends the same telemetry.
+            """)
+
+    @Option(help: "Base URL of the collector.")
+    var target = "http://127.0.0.1:4318"
+
+    @Option(help: "Number of simulated functions.")
+    var functions = 10
+
+    @Option(help: "How long to run, e.g. 90s, 5m, 1h (a bare number is seconds).", transform: Demo.parseDuration)
+    var duration: Duration = .seconds(60)
+
+    @Option(help: "Traces started per second.")
+    var rate = 5.0
+
+    @Option(help: "Random seed; the same seed sends the same telemetry.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Firehose access key (default: $FIREHOSE_ACCESS_KEY).")
+    var accessKey: String?
+
+    @Option(help: "Metric stream output formats: json, otel or both.")
+    var formats: String = "both"
+
+    @Option(help: "AWS region written on the telemetry.")
+    var region = "us-east-1"
+
+    @Option(help: "Path of the Firehose receiver.")
+    var firehosePath = "/firehose"
+
+    @Option(help: "Path of the OTLP traces endpoint.")
+    var tracesPath = "/v1/traces"
+
+    @Flag(help: "Send no metrics.")
+    var noMetrics = false
+
+    @Flag(help: "Send no traces.")
+    var noTraces = false
+
+    func validate() throws {
+        guard functions >= 1, functions <= 10_000 else { throw ValidationError("--functions must be between 1 and 10000") }
+        guard rate >= 0, rate <= 100_000 else { throw ValidationError("--rate must be between 0 and 100000 traces per second") }
+        guard MetricStreamFormats(rawValue: formats) != nil else { throw ValidationError("--formats must be json, otel or both") }
+        guard URL(string: target)?.scheme?.hasPrefix("http") == true else { throw ValidationError("--target must be an http(s) URL") }
+    }
+
+    func run() async throws {
+        var options = DemoOptions()
+        options.target = target
+        options.functions = functions
+        options.duration = duration
+        options.rate = rate
+        options.seed = seed
+        options.accessKey = accessKey ?? ProcessInfo.processInfo.environment["FIREHOSE_ACCESS_KEY"] ?? ""
+        options.formats = MetricStreamFormats(rawValue: formats) ?? .both
+        options.region = region
+        options.firehosePath = firehosePath
+        options.tracesPath = tracesPath
+        options.sendMetrics = !noMetrics
+        options.sendTraces = !noTraces
+
+        let interactive = isatty(STDERR_FILENO) != 0
+        let err = FileHandle.standardError
+        err.write(Data("firefly demo: \(functions) functions, \(rate) traces/s for \(duration) → \(target) (seed \(seed))\n".utf8))
+        let stop = StopFlag()
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT)
+        source.setEventHandler { stop.set() }
+        source.resume()
+
+        let lastLine = LastLine()
+        let runner = DemoRunner(options: options) { report, elapsed in
+            let seconds = Int(elapsed.components.seconds)
+            let line = "[\(seconds)s] \(report.progressLine)"
+            if interactive {
+                err.write(Data("\r\u{1B}[K\(line)".utf8))
+            } else if lastLine.due(seconds) {
+                err.write(Data("\(line)\n".utf8))
+            }
+        }
+        let report = await runner.run { stop.isSet }
+        source.cancel()
+        if interactive { err.write(Data("\n".utf8)) }
+
+        let statuses = report.statuses.sorted { $0.key < $1.key }.map { "\($0.value)×\($0.key)" }.joined(separator: ", ")
+        print("""
+            demo summary
+              requests     \(report.requests) (\(report.accepted) accepted, \(report.refused) refused, \(report.failed) unanswered)\(statuses.isEmpty ? "" : "; status \(statuses)")
+              metrics      \(report.points) data points accepted
+              traces       \(report.traces) traces, \(report.spans) spans accepted
+              cold starts  \(report.coldStarts)
+              failures     \(report.failedInvocations) failed invocations (spans with status ERROR)
+              sent         \(report.bytesSent) bytes
+            """)
+        if let problem = report.lastProblem { print("  last problem \(problem)") }
+        if report.nothingAccepted {
+            FileHandle.standardError.write(Data("firefly demo: the collector at \(target) accepted nothing\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    /// `90s`, `5m`, `1h`, `250ms` or a bare number of seconds.
+    static func parseDuration(_ text: String) throws -> Duration {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            if let v = Double(text.dropLast(suffix.count)), v >= 0 { return .milliseconds(Int64(v * scale * 1000)) }
+        }
+        if let v = Double(text), v >= 0 { return .milliseconds(Int64(v * 1000)) }
+        throw ValidationError("cannot read '\(text)' as a duration (examples: 90s, 5m, 1h)")
+    }
+}
+
+/// Set from the SIGINT handler; read by the run loop.
+private final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
+}
+
+/// Rate-limits progress lines when standard error is not a terminal.
+private final class LastLine: @unchecked Sendable {
+    private let lock = NSLock()
+    private var last = -1
+    func due(_ seconds: Int) -> Bool {
+        lock.withLock {
+            if last >= 0, seconds - last < 10 { return false }
+            last = seconds
+            return true
+        }
+    }
+}

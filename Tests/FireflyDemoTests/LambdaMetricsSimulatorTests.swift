@@ -1,0 +1,53 @@
+import Testing
+@testable import FireflyDemo
+
+@Suite struct LambdaMetricsSimulatorTests {
+    static let minute: UInt64 = 1_700_000_040_000
+
+    @Test func everyFunctionGetsTheDashboardMetricsOncePerMinute() throws {
+        let topology = DemoTopology(functions: 10, seed: 3)
+        let sim = LambdaMetricsSimulator(topology: topology, tracesPerSecond: 50, seed: 3)
+        for (i, fn) in topology.functions.enumerated() {
+            let points = sim.points(function: i, minuteStartMs: Self.minute, streamName: "s")
+            var expected = ["Invocations", "Errors", "Throttles", "Duration", "ConcurrentExecutions"]
+            if case .sns = fn.trigger { expected += ["AsyncEventAge", "AsyncEventsDropped"] }
+            if case .kinesis = fn.trigger { expected += ["IteratorAge"] }
+            #expect(points.map(\.metricName) == expected, "\(fn.name)")
+            for p in points {
+                #expect(p.timestampMs == Self.minute)
+                #expect(p.dimensions.map(\.value) == [fn.name])
+                #expect(p.min <= p.max)
+                #expect(p.count > 0)
+            }
+            let invocations = try #require(points.first { $0.metricName == "Invocations" })
+            let errors = try #require(points.first { $0.metricName == "Errors" })
+            #expect(errors.sum <= invocations.sum)
+            let duration = try #require(points.first { $0.metricName == "Duration" })
+            #expect(duration.count == invocations.sum)
+            #expect(duration.percentiles.map(\.name) == ["p50", "p90", "p99"])
+            let values = [duration.min] + duration.percentiles.map(\.value) + [duration.max]
+            #expect(values == values.sorted(), "\(fn.name): min ≤ p50 ≤ p90 ≤ p99 ≤ max")
+            let average = duration.sum / duration.count
+            #expect(average >= duration.min && average <= duration.max)
+        }
+    }
+
+    @Test func aMinutesPointsDependOnlyOnSeedFunctionAndMinute() {
+        let topology = DemoTopology(functions: 4, seed: 5)
+        let sim = LambdaMetricsSimulator(topology: topology, tracesPerSecond: 10, seed: 5)
+        let a = sim.points(function: 2, minuteStartMs: Self.minute, streamName: "s")
+        _ = sim.points(function: 1, minuteStartMs: Self.minute + 60_000, streamName: "s")
+        #expect(sim.points(function: 2, minuteStartMs: Self.minute, streamName: "s") == a)
+        #expect(sim.points(function: 2, minuteStartMs: Self.minute + 60_000, streamName: "s") != a)
+    }
+
+    @Test func expectedRatesFollowTheCallGraph() {
+        let topology = DemoTopology(functions: 10, seed: 1)
+        let rates = topology.expectedRates(tracesPerSecond: 15.1)
+        // Entry weights 5, 6, 3, 0.1 of 14.1 … scaled to 15.1 traces/s.
+        #expect(abs(rates[0] - 15.1 * 5 / 14.1) < 1e-9)
+        #expect(abs(rates[1] - rates[0]) < 1e-9)  // payment-service: invoked on every checkout
+        #expect(abs(rates[2] - rates[0] * 0.9) < 1e-9)  // order-processor: 90 % of checkouts
+        #expect(abs(rates[4] - (rates[2] + rates[9])) < 1e-9)  // email-notifier: SNS + nightly-report
+    }
+}
