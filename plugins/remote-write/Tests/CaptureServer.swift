@@ -2,6 +2,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// Records every request (head and body) and answers each with the next scripted response
@@ -28,19 +29,39 @@ final class CaptureServer: Sendable {
     let replies: Mutex<[Reply]>
     private let channel: Mutex<Channel?> = Mutex(nil)
 
-    init(replies: [Reply]) {
+    private let tls: NIOSSLContext?
+
+    /// `tls`: serve HTTPS with this certificate and key (PEM files).
+    init(replies: [Reply], tls: (cert: String, key: String)? = nil) throws {
         self.replies = Mutex(replies)
+        if let tls {
+            let configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(tls.cert).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: tls.key, format: .pem)))
+            self.tls = try NIOSSLContext(configuration: configuration)
+        } else {
+            self.tls = nil
+        }
+    }
+
+    convenience init(replies: [Reply]) {
+        try! self.init(replies: replies, tls: nil)
     }
 
     var port: Int { channel.withLock { $0?.localAddress?.port ?? 0 } }
-    var url: String { "http://127.0.0.1:\(port)/api/v1/write" }
+    var url: String { "\(tls == nil ? "http" : "https")://127.0.0.1:\(port)/api/v1/write" }
 
     func start() async throws {
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline().flatMap {
-                    channel.pipeline.addHandler(Handler(server: self))
+            .childChannelInitializer { [tls] channel in
+                do {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(Handler(server: self))
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
                 }
             }
         let ch = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()

@@ -45,8 +45,11 @@ import Testing
         let histogram = MetricPoint(
             name: "http.server.request.duration", unit: "s", kind: .histogram, labels: otelLabels, timeUnixNano: Self.ns(t1),
             count: 6, sum: 2.5, bounds: [0.1, 1], bucketCounts: [2, 3, 1])
+        let summary = MetricPoint(
+            name: "rpc.latency", unit: "ms", kind: .summary, labels: otelLabels, timeUnixNano: Self.ns(t1), count: 4, sum: 10,
+            quantiles: [Quantile(0, 1), Quantile(0.99, 4.5), Quantile(1, 5)])
         // Out of time order on purpose: the exporter orders samples per series.
-        let batch = TelemetryBatch(points: [counter2, cloudWatch, gauge, counter1, histogram])
+        let batch = TelemetryBatch(points: [counter2, cloudWatch, gauge, counter1, histogram, summary])
         #expect(await exporter.export(batch) == .ok)
         await exporter.shutdown()
 
@@ -74,6 +77,12 @@ import Testing
         #expect(buckets.allSatisfy { $0.metric.filter { $0.key != "le" } == otel.merging(["__name__": "http_server_request_duration_seconds_bucket"]) { $1 } })
         #expect(try await prometheus.query("http_server_request_duration_seconds_sum", at: at1).map(\.value) == ["2.5"])
         #expect(try await prometheus.query("http_server_request_duration_seconds_count", at: at1).map(\.value) == ["6"])
+        let quantiles = try await prometheus.query("rpc_latency_milliseconds", at: at1)
+        #expect(quantiles.map { "\($0.metric["quantile"] ?? "?")=\($0.value)" }.sorted() == ["0.99=4.5", "0=1", "1=5"])
+        #expect(try await prometheus.query("rpc_latency_milliseconds_sum", at: at1) == [
+            .init(metric: otel.merging(["__name__": "rpc_latency_milliseconds_sum"]) { $1 }, value: "10")
+        ])
+        #expect(try await prometheus.query("rpc_latency_milliseconds_count", at: at1).map(\.value) == ["4"])
     }
 
     @Test func rejectedWritesArePermanentAndOutagesAreRetryableUntilPrometheusIsBack() async throws {
