@@ -29,41 +29,61 @@ final class ExporterWorker: Sendable {
         self.deadLetters = deadLetters
     }
 
-    /// Runs until the queue is closed and drained, or `deadline` passes after closing.
+    /// Runs until the queue is closed and drained, or the stop deadline passes.
     func run(stopDeadline: @escaping @Sendable () -> ContinuousClock.Instant?) async {
         var cursor = queue.cursor(consumer: exporter.name)
+        let maxItems = settings.batchMaxItems
         while true {
-            var records = await queue.read(after: cursor, maxRecords: settings.batchMaxItems)
-            if records.isEmpty { break }  // closed and drained
+            if let deadline = stopDeadline(), ContinuousClock.now >= deadline { return }
+            let first = await queue.read(after: cursor, maxRecords: 64)
+            if first.isEmpty { return }  // closed and drained
             var batch = TelemetryBatch()
-            var items = 0
-            func add(_ rs: [QueueRecord]) {
-                for r in rs {
-                    let share = router.share(of: r.entry, for: exporter.name)
+            var through = cursor
+            // Take whole records until the batch holds maxItems, waiting up to batchMaxWait for more.
+            var available = first[...]
+            let fillUntil = ContinuousClock.now + settings.batchMaxWait
+            while batch.points.count + batch.spans.count < maxItems {
+                if let record = available.popFirst() {
+                    let share = router.share(of: record.entry, for: exporter.name)
                     batch.points += share.points
                     batch.spans += share.spans
-                    items += share.points.count + share.spans.count
+                    through = record.sequence
+                    continue
+                }
+                guard ContinuousClock.now < fillUntil, stopDeadline() == nil else { break }
+                let more = queue.readAvailable(after: through, maxRecords: 64)
+                if more.isEmpty {
+                    try? await Task.sleep(for: .milliseconds(10))
+                } else {
+                    available = more[...]
                 }
             }
-            add(records)
-            // Fill the batch for up to batchMaxWait while it is small.
-            let fillUntil = ContinuousClock.now + settings.batchMaxWait
-            while items < settings.batchMaxItems, ContinuousClock.now < fillUntil, stopDeadline() == nil {
-                try? await Task.sleep(for: .milliseconds(10))
-                let more = queue.readAvailable(after: records.last!.sequence, maxRecords: settings.batchMaxItems)
-                if !more.isEmpty {
-                    records += more
-                    add(more)
-                }
-            }
-            let through = records.last!.sequence
-            if !batch.isEmpty {
-                let delivered = await deliver(batch, stopDeadline: stopDeadline)
-                if !delivered { return }  // shutting down with this batch still queued
+            // One record can exceed maxItems (a huge request): export it in slices, acknowledge once all are in.
+            for slice in Self.slices(of: batch, maxItems: maxItems) {
+                let delivered = await deliver(slice, stopDeadline: stopDeadline)
+                if !delivered { return }  // shutting down with this batch still queued: replayed after restart
             }
             queue.acknowledge(consumer: exporter.name, through: through)
             cursor = through
         }
+    }
+
+    /// Splits a batch into batches of at most `maxItems` points + spans (none when empty).
+    static func slices(of batch: TelemetryBatch, maxItems: Int) -> [TelemetryBatch] {
+        if batch.isEmpty { return [] }
+        if batch.points.count + batch.spans.count <= maxItems { return [batch] }
+        var out: [TelemetryBatch] = []
+        var i = 0
+        while i < batch.points.count {
+            out.append(TelemetryBatch(points: Array(batch.points[i..<min(batch.points.count, i + maxItems)])))
+            i += maxItems
+        }
+        i = 0
+        while i < batch.spans.count {
+            out.append(TelemetryBatch(spans: Array(batch.spans[i..<min(batch.spans.count, i + maxItems)])))
+            i += maxItems
+        }
+        return out
     }
 
     /// Exports with retries; false when shutdown cut the retries short.

@@ -86,3 +86,16 @@ import Testing
         #expect(router.routes(receiver: "fh", signal: .metrics))
     }
 }
+
+@Suite struct BatchSlicingTests {
+    @Test func slicesBigBatchesAndKeepsSmallOnesWhole() {
+        let p = (0..<5).map { MetricPoint(name: "m\($0)", kind: .gauge, timeUnixNano: 1) }
+        let s = (0..<3).map { Span(traceID: TraceID(high: 1, low: 1), spanID: SpanID(UInt64($0 + 1)), name: "s", startTimeUnixNano: 0, endTimeUnixNano: 1) }
+        #expect(ExporterWorker.slices(of: TelemetryBatch(points: p, spans: s), maxItems: 10) == [TelemetryBatch(points: p, spans: s)])
+        let sliced = ExporterWorker.slices(of: TelemetryBatch(points: p, spans: s), maxItems: 2)
+        #expect(sliced.map { $0.points.count } == [2, 2, 1, 0, 0])
+        #expect(sliced.map { $0.spans.count } == [0, 0, 0, 2, 1])
+        #expect(sliced.flatMap(\.points) == p && sliced.flatMap(\.spans) == s)
+        #expect(ExporterWorker.slices(of: TelemetryBatch(), maxItems: 2).isEmpty)
+    }
+}
