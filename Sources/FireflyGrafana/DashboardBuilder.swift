@@ -175,7 +175,7 @@ public struct DashboardBuilder: Sendable {
             defaults.append(("color", ["mode": "thresholds"]))
             defaults.append(("thresholds", ["mode": "absolute", "steps": [["color": "green", "value": .null]]]))
         case .table:
-            defaults.append(("custom", ["align": "auto", "cellOptions": ["type": "auto"], "filterable": false]))
+            defaults.append(("custom", ["align": "auto", "filterable": false, "inspect": false]))
             for column in p.columns {
                 var properties: [GrafanaJSON] = []
                 if let unit = column.unit { properties.append(["id": "unit", "value": .string(unit)]) }
@@ -232,7 +232,7 @@ public struct DashboardBuilder: Sendable {
         case .query(let sql, let prom):
             let query = backend == .postgres ? sql : (prom ?? "")
             return [
-                "current": [:], "datasource": datasource, "definition": .string(query), "hide": 0,
+                "current": ["text": "", "value": ""], "datasource": datasource, "definition": .string(query), "hide": 0,
                 "includeAll": false, "label": .string(v.label), "multi": false, "name": .string(v.name),
                 "options": [], "query": .string(query), "refresh": 2, "regex": "", "skipUrlSync": false, "sort": 1,
                 "type": "query",

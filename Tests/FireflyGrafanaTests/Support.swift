@@ -1,0 +1,103 @@
+import FireflyCore
+import FireflyGrafana
+import Foundation
+
+/// Paths in the repository and shared fixtures.
+enum Repo {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
+
+    /// Where the package's build products are: `FIREFLY_BUILD_DIR` (set by `make test`), else `.build/debug`.
+    static var buildDirectory: String {
+        if let dir = ProcessInfo.processInfo.environment["FIREFLY_BUILD_DIR"], !dir.isEmpty { return dir }
+        return path(".build/debug")
+    }
+}
+
+/// Configurations for each backend the dashboards support.
+enum Configs {
+    static let postgresOnly = """
+        exporters:
+          postgres: {plugin: postgres, url: "postgres://firefly@127.0.0.1:54329/firefly"}
+        pipelines:
+          metrics: {receivers: [firehose], exporters: [postgres]}
+        receivers:
+          firehose: {plugin: firehose}
+        """
+    static let prometheusOnly = """
+        exporters:
+          remote_write: {plugin: remote-write, url: "http://127.0.0.1:9090/api/v1/write"}
+        pipelines:
+          metrics: {receivers: [firehose], exporters: [remote_write]}
+        receivers:
+          firehose: {plugin: firehose}
+        """
+    static let both = """
+        exporters:
+          postgres: {plugin: postgres, url: "postgres://firefly:secret@db:5432/firefly?sslmode=require"}
+          remote_write: {plugin: remote-write, url: "http://prometheus:9090/api/v1/write"}
+        pipelines:
+          metrics: {receivers: [firehose], exporters: [postgres, remote_write]}
+        receivers:
+          firehose: {plugin: firehose}
+        """
+
+    static func generator(_ text: String) throws -> GrafanaGenerator {
+        try GrafanaGenerator(config: ConfigLoader(environment: [:]).parse(text))
+    }
+
+    /// The generated dashboards parsed with Foundation, by uid.
+    static func dashboards(_ generator: GrafanaGenerator) throws -> [(uid: String, json: [String: Any], text: String)] {
+        try generator.dashboardJSON().map { spec, json in
+            let text = json.prettyText
+            let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any]
+            return (spec.uid, object, text)
+        }
+    }
+}
+
+/// Runs a program and collects its output.
+struct ProcessResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+func run(_ executable: String, _ arguments: [String], stdin: String? = nil, cwd: String? = nil) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+    let out = Pipe()
+    let errFile = NSTemporaryDirectory() + "firefly-grafana-stderr-\(UUID().uuidString)"
+    FileManager.default.createFile(atPath: errFile, contents: nil)
+    defer { try? FileManager.default.removeItem(atPath: errFile) }
+    let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errFile))
+    let input = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = input
+    try process.run()
+    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+    try input.fileHandleForWriting.close()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    try err.close()
+    let errData = FileManager.default.contents(atPath: errFile) ?? Data()
+    return ProcessResult(
+        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// `python3 -c script args…` (jsonschema and PyYAML are installed by `make test`'s bootstrap).
+func python(_ script: String, _ arguments: [String] = [], stdin: String? = nil) throws -> ProcessResult {
+    try run("/usr/bin/env", ["python3", "-c", script] + arguments, stdin: stdin)
+}
+
+func temporaryDirectory() throws -> String {
+    let dir = NSTemporaryDirectory() + "firefly-grafana-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
