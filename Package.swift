@@ -154,7 +154,10 @@ let package = Package(
             dependencies: [.product(name: "PostgresNIO", package: "postgres-nio")])
         + plugin(
             "remote-write", folder: "remote-write", logic: "RemoteWriteExporter", entry: "RemoteWritePluginEntry",
-            dependencies: ["CSnappy", .product(name: "AsyncHTTPClient", package: "async-http-client")])
+            dependencies: [
+                "CSnappy", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ])
         + plugin(
             "webhook", folder: "webhook", logic: "WebhookAdapter", entry: "WebhookPluginEntry",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")])
