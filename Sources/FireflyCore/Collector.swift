@@ -231,6 +231,20 @@ public final class Collector: @unchecked Sendable {
     /// `onListening` receives the bound port (useful with `listen: 127.0.0.1:0`).
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         try openQueue()
+        var started: [AdapterInstance] = []
+        for adapter in adapters {
+            do {
+                try adapter.start()
+                started.append(adapter)
+            } catch {
+                for a in started { a.stop() }
+                queue.close()
+                throw ConfigError(problems: error.lines.map {
+                    ConfigProblem(file: config.file, location: config.receivers.first { $0.name == adapter.name }?.location,
+                                  path: "receivers.\(adapter.name)", message: "cannot start: \($0)")
+                })
+            }
+        }
         let threadPool = NIOThreadPool(numberOfThreads: config.server.workerThreads)
         threadPool.start()
         let state = ServerState()
@@ -306,6 +320,7 @@ struct PipelineService: Service {
             group.addTask {
                 try? await gracefulShutdown()
                 state.setReady(false)
+                for a in c.adapters { a.stop() }
                 deadline.set(.now + c.config.queue.drainTimeout)
                 c.queue.close()
             }

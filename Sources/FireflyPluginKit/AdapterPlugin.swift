@@ -97,38 +97,24 @@ public protocol AdapterPlugin: AnyObject, Sendable {
     /// Formats an error the host found before `handle` (413 too large, 400 bad gzip, 415 unknown
     /// encoding) in the adapter's protocol. `request.body` is empty.
     func reject(_ request: PluginRequest, status: Int, message: String) -> PluginResponse
+
+    /// Starts listeners of the plugin's own (e.g. another port) when the collector starts serving;
+    /// `sink` stays valid until `stop()` returns. Throw to refuse to start (the message is shown).
+    func start(sink: any TelemetrySink) throws
+
+    /// Stops what `start` started; afterwards the plugin must not call the sink.
+    func stop()
 }
 
 extension AdapterPlugin {
+    public func start(sink: any TelemetrySink) throws {}
+    public func stop() {}
+
     /// Default: `{"errorMessage": "..."}`.
     public func reject(_ request: PluginRequest, status: Int, message: String) -> PluginResponse {
         PluginResponse(status: status, contentType: "application/json", body: Array(JSONText.object(["errorMessage": message]).utf8))
     }
 }
 
-/// Minimal JSON text building for plugin responses.
-public enum JSONText {
-    /// A JSON string literal with the required escapes.
-    public static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
-
-    /// An object of string values, keys sorted.
-    public static func object(_ fields: [String: String]) -> String {
-        "{" + fields.keys.sorted().map { quote($0) + ":" + quote(fields[$0]!) }.joined(separator: ",") + "}"
-    }
-}
+/// JSON text helpers (defined in FireflyModel, shared by the collector and plugins).
+public typealias JSONText = FireflyModel.JSONText

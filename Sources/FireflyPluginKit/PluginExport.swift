@@ -34,6 +34,8 @@ public enum PluginExport {
                 descriptor!.pointee.handle = adapterHandle
                 descriptor!.pointee.release_response = adapterReleaseResponse
                 descriptor!.pointee.reject = adapterReject
+                descriptor!.pointee.start = adapterStart
+                descriptor!.pointee.stop = adapterStop
             }
             return UnsafeRawPointer(descriptor!)
         }
@@ -276,4 +278,23 @@ private let exporterFlush: @convention(c) (UnsafeMutableRawPointer?) -> Void = {
     guard let instance else { return }
     let plugin = Unmanaged<ExporterInstance>.fromOpaque(instance).takeUnretainedValue().plugin
     runBlocking { await plugin.flush() }
+}
+
+private let adapterStart: @convention(c) (
+    UnsafeMutableRawPointer?, UnsafePointer<firefly_sink>?, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+) -> Int32 = { instance, sink, errorOut in
+    guard let instance, let sink else { return FIREFLY_ERROR }
+    let box = Unmanaged<AdapterInstance>.fromOpaque(instance).takeUnretainedValue()
+    do {
+        try box.plugin.start(sink: HostSink(sink: sink))
+        return FIREFLY_OK
+    } catch {
+        errorOut?.pointee = strdup("\(error)")
+        return FIREFLY_ERROR
+    }
+}
+
+private let adapterStop: @convention(c) (UnsafeMutableRawPointer?) -> Void = { instance in
+    guard let instance else { return }
+    Unmanaged<AdapterInstance>.fromOpaque(instance).takeUnretainedValue().plugin.stop()
 }

@@ -57,8 +57,12 @@ struct Serve: AsyncParsableCommand {
             throw fail(error)
         }
         let portFile = self.portFile
-        try await collector.run { port in
-            if let portFile { try? "\(port)\n".write(toFile: portFile, atomically: true, encoding: .utf8) }
+        do {
+            try await collector.run { port in
+                if let portFile { try? "\(port)\n".write(toFile: portFile, atomically: true, encoding: .utf8) }
+            }
+        } catch let error as ConfigError {
+            throw fail(error)
         }
     }
 }

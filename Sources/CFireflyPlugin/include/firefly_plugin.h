@@ -379,6 +379,17 @@ typedef struct firefly_plugin {
     void (*export_batch)(void *instance, const firefly_batch *batch, firefly_export_done done, void *done_ctx);
     /** Push out anything buffered; blocks until done. Called before `destroy` on shutdown. */
     void (*flush)(void *instance);
+
+    /* Adapters with listeners of their own (optional, may be NULL). */
+    /**
+     * Called once when the collector starts serving. `sink` stays valid until `stop` returns; the
+     * plugin may start its own listeners (e.g. OTLP/gRPC on another port) and call `sink->emit` from
+     * any thread. On failure (e.g. the port is in use) return FIREFLY_ERROR with *error_out set
+     * (plugin-owned, freed with `release_string`); the collector then refuses to start.
+     */
+    int32_t (*start)(void *instance, const firefly_sink *sink, char **error_out);
+    /** Stops what `start` started; when it returns, no more `emit` calls happen. */
+    void (*stop)(void *instance);
 } firefly_plugin;
 
 /** The one symbol every plugin exports. */

@@ -1,4 +1,4 @@
-import Foundation
+import FireflyModel
 
 /// A small JSON writer for handing configuration subtrees to plugins (key order preserved).
 enum JSON {
@@ -58,19 +58,6 @@ enum JSON {
     }
 
     static func quote(_ s: String, into out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
+        out += JSONText.quote(s)
     }
 }

@@ -100,6 +100,25 @@ final class AdapterInstance: @unchecked Sendable {
         return answer
     }
 
+    /// Starts the plugin's own listeners, if it has any; throws the plugin's message.
+    func start() throws(PluginCreateError) {
+        guard let start = library.descriptor.pointee.start else { return }
+        var error: UnsafeMutablePointer<CChar>?
+        if start(instance, UnsafePointer(sink), &error) != FIREFLY_OK {
+            var message = "start failed"
+            if let error {
+                message = String(cString: error)
+                library.descriptor.pointee.release_string?(error)
+            }
+            throw PluginCreateError(lines: [message])
+        }
+    }
+
+    /// Blocking: stops the plugin's own listeners.
+    func stop() {
+        library.descriptor.pointee.stop?(instance)
+    }
+
     func destroy() {
         library.descriptor.pointee.destroy!(instance)
         sink.deinitialize(count: 1)
