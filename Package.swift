@@ -65,6 +65,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
     ],
     targets: [
         .target(name: "CFireflyPlugin", path: "Sources/CFireflyPlugin"),
@@ -148,7 +150,12 @@ let package = Package(
     ]
         + plugin("debug", folder: "debug", logic: "DebugExporter", entry: "DebugPluginEntry")
         + plugin("firehose", folder: "firehose", logic: "FirehoseAdapter", entry: "FirehosePluginEntry")
-        + plugin("otlp", folder: "otlp", logic: "OTLPAdapter", entry: "OTLPPluginEntry")
+        + plugin(
+            "otlp", folder: "otlp", logic: "OTLPAdapter", entry: "OTLPPluginEntry",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+            ])
         + plugin(
             "postgres", folder: "postgres", logic: "PostgresExporter", entry: "PostgresPluginEntry",
             dependencies: [.product(name: "PostgresNIO", package: "postgres-nio")])
