@@ -153,10 +153,10 @@ struct CloudWatchJSONDecoder {
             throw LineError(reason: .invalidJSON, detail: relative.description)
         }
         if let problem = l.problem { throw problem }
-        return try point(l)
+        return try point(&l)
     }
 
-    private func point(_ l: Line) throws(LineError) -> MetricPoint {
+    private func point(_ l: inout Line) throws(LineError) -> MetricPoint {
         guard let namespace = l.namespace else { throw LineError(reason: .missingField, detail: "namespace is missing") }
         guard let name = l.metricName else { throw LineError(reason: .missingField, detail: "metric_name is missing") }
         guard let ms = l.timestamp else { throw LineError(reason: .missingField, detail: "timestamp is missing") }
@@ -169,15 +169,17 @@ struct CloudWatchJSONDecoder {
         guard ms >= 0, ms <= 18_446_744_073_709, ms.rounded(.towardZero) == ms else {
             throw LineError(reason: .invalidField, detail: "timestamp is not a whole number of milliseconds since 1970")
         }
+        let function = FunctionResolver.function(cloudWatchDimensions: l.dimensions)
+        // Take the dimensions' storage (reserved with room for these) instead of copying it.
         var labels = l.dimensions
+        l.dimensions = []
         labels.reserveCapacity(labels.count + 2 + commonLabels.count)
         if let a = l.accountID, !a.isEmpty { labels.append(Label("cloud.account.id", a)) }
         if let r = l.region, !r.isEmpty { labels.append(Label("cloud.region", r)) }
         Self.addCommon(commonLabels, to: &labels)
         return MetricPoint(
             name: name, namespace: namespace, unit: l.unit.flatMap { $0.isEmpty ? nil : $0 } ?? "None",
-            function: FunctionResolver.function(cloudWatchDimensions: l.dimensions),
-            kind: .summary, hasMinMax: true, isDelta: true, labels: labels,
+            function: function, kind: .summary, hasMinMax: true, isDelta: true, labels: labels,
             timeUnixNano: UInt64(ms) * 1_000_000,
             count: count, sum: sum, min: min, max: max,
             quantiles: Self.quantiles(min: min, max: max, percentiles: l.stats.percentiles))
@@ -246,6 +248,8 @@ struct CloudWatchJSONDecoder {
             let name = s.string(key)
             // A repeated key: the last value wins, as in any JSON object reader.
             if let i = dims.firstIndex(where: { $0.key == name }) { dims.remove(at: i) }
+            // Room for the account and region labels added later, so they need no reallocation.
+            if dims.capacity == 0 { dims.reserveCapacity(4) }
             dims.append(Label(name, value))
         }
     }

@@ -105,7 +105,7 @@ public struct FirehoseRequestDecoder: Sendable {
                                     return
                                 }
                                 if try s.peek() == UInt8(ascii: "\"") {
-                                    data = try s.readRawString()
+                                    data = try s.readOpaqueString()
                                 } else {
                                     data = nil
                                     try s.skipValue()
@@ -127,7 +127,8 @@ public struct FirehoseRequestDecoder: Sendable {
             delivery.requestId = requestId
             guard sawRecords else { throw FirehoseEnvelopeError("missing records array in body", requestId: requestId) }
             delivery.recordCount = records.count
-            delivery.points.reserveCapacity(records.count)
+            // About one point per 400 bytes of base64 (a ~300-byte JSON line), at least one per record.
+            delivery.points.reserveCapacity(Swift.max(records.count, bytes.count / 400))
 
             var scratch: [UInt8] = []
             for (i, token) in records.enumerated() {
@@ -176,9 +177,28 @@ public struct FirehoseRequestDecoder: Sendable {
             return true  // blank: nothing to decode either way
         }
         guard first == UInt8(ascii: "{") else { return false }
-        guard record[0] == UInt8(ascii: "{"), let messages = try? ProtobufReader.delimitedMessages(in: record) else {
-            return true
+        return record[0] != UInt8(ascii: "{") || !isDelimitedMetricsRequests(record)
+    }
+
+    /// Whether `record` is exactly a sequence of varint-length-delimited messages that each start
+    /// with tag 0x0A. Does not throw: it runs for every JSON record in `auto` mode.
+    static func isDelimitedMetricsRequests(_ record: [UInt8]) -> Bool {
+        var i = 0
+        let n = record.count
+        while i < n {
+            var length = 0
+            var shift = 0
+            while true {
+                guard i < n, shift < 35 else { return false }
+                let b = record[i]
+                i += 1
+                length |= Int(b & 0x7F) << shift
+                if b < 0x80 { break }
+                shift += 7
+            }
+            guard length > 0, length <= n - i, record[i] == 0x0A else { return false }
+            i += length
         }
-        return !messages.allSatisfy { !$0.isEmpty && record[$0.lowerBound] == 0x0A }
+        return true
     }
 }

@@ -152,6 +152,21 @@ struct JSONScanner {
         var escaped = false
         var nonASCII = false
         while true {
+            // Sixteen, then eight, plain ASCII bytes at a time (base64 record data is hundreds of
+            // them): stop at a chunk holding a quote, a backslash, a control character or a
+            // non-ASCII byte, which the byte loop below handles.
+            let raw = UnsafeRawPointer(bytes.baseAddress!)
+            while end - index >= 16 {
+                let a = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                let b = raw.loadUnaligned(fromByteOffset: index + 8, as: UInt64.self)
+                if Self.needsAttention(a) || Self.needsAttention(b) { break }
+                index += 16
+            }
+            while end - index >= 8 {
+                let x = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                if Self.needsAttention(x) { break }
+                index += 8
+            }
             guard index < end else { throw JSONSyntaxError(reason: .unexpectedEnd, offset: index) }
             let b = bytes[index]
             if b == UInt8(ascii: "\"") { break }
@@ -170,6 +185,40 @@ struct JSONScanner {
             throw JSONSyntaxError(reason: .invalidUnicode, offset: start)
         }
         return JSONKey(start: start, end: stringEnd, escaped: escaped)
+    }
+
+    private static let ones: UInt64 = 0x0101_0101_0101_0101
+    private static let highs: UInt64 = 0x8080_8080_8080_8080
+
+    /// Whether any byte of `x` is `"`, `\`, below 0x20 or above 0x7F (SWAR: a byte b is zero
+    /// exactly when (b - 1) & ~b has its high bit set, without borrows for ASCII input).
+    @inline(__always)
+    static func needsAttention(_ x: UInt64) -> Bool {
+        func hasZero(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
+        let quote = hasZero(x ^ (ones &* 0x22))
+        let backslash = hasZero(x ^ (ones &* 0x5C))
+        let control = (x &- ones &* 0x20) & ~x & highs
+        return (x & highs) | quote | backslash | control != 0
+    }
+
+    /// Reads a string token expected to be long and escape-free (base64 record data): `memchr` to
+    /// the closing quote, then one to make sure no backslash precedes it, else the full
+    /// `readRawString`. Control and non-ASCII bytes are not checked here: the caller decodes the
+    /// content as base64, whose alphabet excludes them, and refuses the request either way.
+    mutating func readOpaqueString() throws(JSONSyntaxError) -> JSONKey {
+        try expect(UInt8(ascii: "\""))
+        let start = index
+        let base = bytes.baseAddress!
+        guard let quote = memchr(base + start, 0x22, end - start) else {
+            throw JSONSyntaxError(reason: .unexpectedEnd, offset: end)
+        }
+        let stringEnd = base.distance(to: quote.assumingMemoryBound(to: UInt8.self))
+        if memchr(base + start, 0x5C, stringEnd - start) != nil {
+            index = start - 1
+            return try readRawString()
+        }
+        index = stringEnd + 1
+        return JSONKey(start: start, end: stringEnd, escaped: false)
     }
 
     /// Checks the escape at `index` (which holds the backslash) and moves past it.
