@@ -1,0 +1,415 @@
+// Owns the connection pool, the schema migrations and the series-id cache; writes one batch at a time.
+import FireflyModel
+import FireflyPluginKit
+import PostgresNIO
+import Synchronization
+
+/// What one successful write did.
+struct WriteOutcome: Sendable {
+    var newIDs: [String: Int64] = [:]
+    var pointsInserted = 0
+    var spansInserted = 0
+    var timescale: Bool?
+}
+
+/// The exporter's state. An actor: the host sends one batch at a time per instance, and the cache and
+/// client must not be raced by `shutdown`.
+actor PostgresWriter {
+    let settings: PostgresSettings
+    let schema: Schema
+    let context: PluginContext
+    private let logger = Logger(label: "firefly.postgres")
+
+    private var client: PostgresClient?
+    private var runTask: Task<Void, Never>?
+    private var migrated = false
+    private var timescale = false
+    private var seriesCache: [String: Int64] = [:]
+    private var lastRetentionUnixNano: UInt64 = 0
+    private var loggedFailureKinds: Set<String> = []
+
+    /// The series cache is dropped when it grows past this many series (high-cardinality guard).
+    static let maximumCachedSeries = 200_000
+    /// How often plain PostgreSQL deletes rows older than `retention`.
+    static let retentionInterval: UInt64 = 3600 * 1_000_000_000
+
+    init(settings: PostgresSettings, context: PluginContext) {
+        self.settings = settings
+        self.schema = Schema(name: settings.schema)
+        self.context = context
+    }
+
+    var server: String { settings.url.redacted }
+
+    func write(_ batch: TelemetryBatch) async -> ExportResult {
+        if batch.isEmpty { return .ok }
+        let prepared: PreparedBatch
+        do {
+            prepared = try PreparedBatch(batch, cache: seriesCache)
+        } catch {
+            return report(PostgresFailure.classify(error, server: server))
+        }
+        let client = ensureClient()
+        let schema = schema
+        let needsMigration = !migrated
+        let retentionSeconds = settings.retention.map { $0.components.seconds }
+        let context = context
+        let logger = logger
+        do {
+            let outcome = try await Self.withLease(client: client, timeout: settings.connectTimeout) { connection in
+                var outcome = WriteOutcome()
+                if needsMigration {
+                    outcome.timescale = try await Self.migrate(
+                        connection, schema: schema, retentionSeconds: retentionSeconds, context: context, logger: logger)
+                }
+                try await Self.write(prepared, schema: schema, on: connection, logger: logger, outcome: &outcome)
+                return outcome
+            }
+            if let ts = outcome.timescale {
+                migrated = true
+                timescale = ts
+            }
+            if seriesCache.count + outcome.newIDs.count > Self.maximumCachedSeries { seriesCache = [:] }
+            seriesCache.merge(outcome.newIDs) { _, new in new }
+            count(prepared, outcome)
+            loggedFailureKinds = []
+            await applyRetentionIfDue(client: client)
+            return .ok
+        } catch {
+            var failure = PostgresFailure.classify(error, server: server)
+            if error is LeaseTimeout, let cause = await Self.probe(settings, logger: logger) {
+                failure.message = PostgresFailure.limit("no connection to \(server) within connect_timeout: \(cause)")
+            }
+            if failure.resetsConnection { resetClient() }
+            if failure.resetsSchema {
+                migrated = false
+                seriesCache = [:]
+            }
+            return report(failure)
+        }
+    }
+
+    /// Logs the first failure of each kind until a write succeeds again, and counts every one.
+    private func report(_ failure: PostgresFailure) -> ExportResult {
+        let kind = failure.kind == .permanent ? "permanent" : "retryable"
+        context.count("export_failures", labels: [("kind", kind), ("sqlstate", failure.sqlState ?? "")])
+        if loggedFailureKinds.insert(kind + (failure.sqlState ?? "")).inserted {
+            context.log(failure.kind == .permanent ? .error : .warning, "postgres exporter: \(failure.message)")
+        }
+        return failure.result
+    }
+
+    private func count(_ prepared: PreparedBatch, _ outcome: WriteOutcome) {
+        context.count("points_written", by: UInt64(outcome.pointsInserted))
+        context.count("points_duplicate", by: UInt64(prepared.points.count - outcome.pointsInserted))
+        context.count("spans_written", by: UInt64(outcome.spansInserted))
+        context.count("spans_duplicate", by: UInt64(prepared.spanCount - outcome.spansInserted))
+        context.count("series_created", by: UInt64(prepared.newSeries.count))
+    }
+
+    // MARK: Client lifecycle
+
+    private func ensureClient() -> PostgresClient {
+        if let client { return client }
+        let client = PostgresClient(configuration: Self.clientConfiguration(settings))
+        self.client = client
+        runTask = Task { await client.run() }
+        return client
+    }
+
+    /// Drops the pool: its connections are gone, and a fresh pool retries at once instead of after
+    /// the backoff (up to a minute) an old pool reaches during a long outage.
+    private func resetClient() {
+        runTask?.cancel()
+        runTask = nil
+        client = nil
+    }
+
+    func shutdown() async {
+        let task = runTask
+        resetClient()
+        task?.cancel()
+        await task?.value
+    }
+
+    static func clientConfiguration(_ settings: PostgresSettings) -> PostgresClient.Configuration {
+        let url = settings.url
+        var configuration: PostgresClient.Configuration
+        if let socket = url.unixSocketPath {
+            configuration = .init(
+                unixSocketPath: socket, username: url.user, password: url.password, database: url.database)
+        } else {
+            configuration = .init(
+                host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
+                tls: clientTLS(settings.tls))
+        }
+        configuration.options.minimumConnections = 0
+        configuration.options.maximumConnections = settings.poolSize
+        configuration.options.connectTimeout = settings.connectTimeout
+        configuration.options.additionalStartupParameters = [
+            ("application_name", "firefly"), ("client_min_messages", "warning"),
+        ]
+        return configuration
+    }
+
+    private static func tlsConfiguration(_ mode: PostgresTLSMode) -> TLSConfiguration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        // libpq's prefer and require encrypt without checking who answers; verify-full checks.
+        if mode != .verifyFull { tls.certificateVerification = .none }
+        return tls
+    }
+
+    static func clientTLS(_ mode: PostgresTLSMode) -> PostgresClient.Configuration.TLS {
+        switch mode {
+        case .disable: .disable
+        case .prefer: .prefer(tlsConfiguration(mode))
+        case .require, .verifyFull: .require(tlsConfiguration(mode))
+        }
+    }
+
+    /// After a lease timed out: one direct connection attempt, to say why (refused, password, no database).
+    static func probe(_ settings: PostgresSettings, logger: Logger) async -> String? {
+        let url = settings.url
+        do {
+            var configuration: PostgresConnection.Configuration
+            if let socket = url.unixSocketPath {
+                configuration = .init(
+                    unixSocketPath: socket, username: url.user, password: url.password, database: url.database)
+            } else {
+                let tls: PostgresConnection.Configuration.TLS
+                switch settings.tls {
+                case .disable: tls = .disable
+                case .prefer: tls = .prefer(try NIOSSLContext(configuration: tlsConfiguration(settings.tls)))
+                case .require, .verifyFull: tls = .require(try NIOSSLContext(configuration: tlsConfiguration(settings.tls)))
+                }
+                configuration = .init(
+                    host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
+                    tls: tls)
+            }
+            configuration.options.connectTimeout = .nanoseconds(
+                settings.connectTimeout.components.seconds * 1_000_000_000
+                    + settings.connectTimeout.components.attoseconds / 1_000_000_000)
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            try? await connection.close()
+            return nil
+        } catch {
+            let failure = PostgresFailure.classify(error, server: url.redacted)
+            let prefix = "\(url.redacted): "
+            return failure.message.hasPrefix(prefix) ? String(failure.message.dropFirst(prefix.count)) : failure.message
+        }
+    }
+
+    /// Leases a connection for `body`, giving up when none comes within `timeout` (the pool would
+    /// otherwise queue the request for as long as connection attempts keep failing).
+    static func withLease<T: Sendable>(
+        client: PostgresClient, timeout: Duration, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let leased = LeaseFlag()
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await client.withConnection { connection in
+                    leased.set()
+                    return try await body(connection)
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                if leased.isSet { return nil }
+                throw LeaseTimeout()
+            }
+            while let result = try await group.next() {
+                if let result {
+                    group.cancelAll()
+                    return result
+                }
+            }
+            throw LeaseTimeout()
+        }
+    }
+
+    final class LeaseFlag: Sendable {
+        private let value = Mutex(false)
+        func set() { value.withLock { $0 = true } }
+        var isSet: Bool { value.withLock { $0 } }
+    }
+
+    // MARK: Schema
+
+    /// Creates or upgrades the schema; safe to run from several collectors at once (advisory lock).
+    /// Returns whether TimescaleDB is in use.
+    static func migrate(
+        _ connection: PostgresConnection, schema: Schema, retentionSeconds: Int64?, context: PluginContext,
+        logger: Logger
+    ) async throws -> Bool {
+        var available = false
+        for try await _ in try await connection.query(
+            "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'", logger: logger)
+        {
+            available = true
+        }
+        if available {
+            // Outside the migration's transaction: failing here (no privilege, library not preloaded)
+            // must leave plain PostgreSQL working.
+            do {
+                try await connection.query("CREATE EXTENSION IF NOT EXISTS timescaledb", logger: logger)
+            } catch {
+                let why = PostgresFailure.classify(error, server: "").message
+                context.log(.warning, "postgres exporter: TimescaleDB is available but cannot be enabled (\(why)); using plain PostgreSQL")
+            }
+        }
+        var timescale = false
+        for try await _ in try await connection.query(
+            "SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'", logger: logger)
+        {
+            timescale = true
+        }
+        let applied: [Int] = try await connection.withTransaction(logger: logger) { tx in
+            try await tx.query(PostgresQuery(unsafeSQL: schema.lock), logger: logger)
+            try await tx.query(PostgresQuery(unsafeSQL: schema.createSchema), logger: logger)
+            try await tx.query(PostgresQuery(unsafeSQL: schema.createMigrationsTable), logger: logger)
+            var done: Set<Int> = []
+            for try await version in try await tx.query(PostgresQuery(unsafeSQL: schema.appliedVersions), logger: logger)
+                .decode(Int.self)
+            {
+                done.insert(version)
+            }
+            var applied: [Int] = []
+            for migration in schema.migrations where !done.contains(migration.version) {
+                for statement in migration.sql {
+                    try await tx.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await tx.query(
+                    PostgresQuery(unsafeSQL: schema.recordMigration(migration.version, migration.name)), logger: logger)
+                applied.append(migration.version)
+            }
+            if timescale {
+                for statement in schema.timescaleSetup(retentionSeconds: retentionSeconds) {
+                    try await tx.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+            }
+            return applied
+        }
+        if !applied.isEmpty {
+            context.log(
+                .info,
+                "postgres exporter: schema \(schema.name) migrated to version \(applied.last!)"
+                    + (timescale ? " (TimescaleDB hypertables)" : " (plain PostgreSQL)"))
+        }
+        return timescale
+    }
+
+    // MARK: Rows
+
+    static func write(
+        _ batch: PreparedBatch, schema: Schema, on connection: PostgresConnection, logger: Logger,
+        outcome: inout WriteOutcome
+    ) async throws {
+        var ids = batch.knownIDs
+        if !batch.newSeries.isEmpty {
+            let resolved = try await resolveSeries(batch.newSeries, schema: schema, on: connection, logger: logger)
+            outcome.newIDs = resolved
+            ids.merge(resolved) { _, new in new }
+        }
+        var pointRows = RowEncoder(capacity: batch.points.count * 96)
+        for (point, key) in zip(batch.points, batch.pointKeys) {
+            guard let id = ids[key] else { throw SeriesMissing() }
+            PreparedBatch.encode(point, seriesID: id, into: &pointRows)
+        }
+        let pointBytes = pointRows.bytes
+        let counts: (Int, Int) = try await connection.withTransaction(logger: logger) { tx in
+            var points = 0
+            var spans = 0
+            if !batch.points.isEmpty {
+                try await tx.query(PostgresQuery(unsafeSQL: Schema.createPointStage), logger: logger)
+                try await copy(pointBytes, into: "firefly_stage_points", columns: Schema.pointStageColumns, on: tx, logger: logger)
+                points = try await single(PostgresQuery(unsafeSQL: schema.insertPoints), on: tx, logger: logger)
+            }
+            if batch.spanCount > 0 {
+                try await tx.query(PostgresQuery(unsafeSQL: Schema.createSpanStage), logger: logger)
+                try await copy(batch.spanRows, into: "firefly_stage_spans", columns: Schema.spanStageColumns, on: tx, logger: logger)
+                spans = try await single(PostgresQuery(unsafeSQL: schema.insertSpans), on: tx, logger: logger)
+            }
+            return (points, spans)
+        }
+        outcome.pointsInserted = counts.0
+        outcome.spansInserted = counts.1
+    }
+
+    static func resolveSeries(
+        _ rows: [SeriesRow], schema: Schema, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [String: Int64] {
+        var insert = PostgresBindings(capacity: 9)
+        insert.append(rows.map(\.key))
+        insert.append(rows.map(\.name))
+        insert.append(rows.map(\.namespace))
+        insert.append(rows.map(\.unit))
+        insert.append(rows.map(\.function))
+        insert.append(rows.map(\.kind))
+        insert.append(rows.map(\.isMonotonic))
+        insert.append(rows.map(\.isDelta))
+        insert.append(rows.map(\.labels))
+        try await connection.query(PostgresQuery(unsafeSQL: schema.insertSeries, binds: insert), logger: logger)
+        var select = PostgresBindings(capacity: 1)
+        select.append(rows.map(\.key))
+        var ids: [String: Int64] = [:]
+        ids.reserveCapacity(rows.count)
+        for try await (key, id) in try await connection.query(
+            PostgresQuery(unsafeSQL: schema.selectSeriesIDs, binds: select), logger: logger
+        ).decode((String, Int64).self) {
+            ids[key] = id
+        }
+        return ids
+    }
+
+    /// Streams COPY text in chunks of about 1 MiB.
+    static func copy(
+        _ bytes: [UInt8], into table: String, columns: [String], on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
+            let chunk = 1 << 20
+            var start = 0
+            while start < bytes.count {
+                var end = min(start + chunk, bytes.count)
+                // Cut after a newline so each chunk holds whole rows (easier to read in server errors).
+                while end < bytes.count && bytes[end - 1] != 0x0A { end += 1 }
+                var buffer = ByteBufferAllocator().buffer(capacity: end - start)
+                buffer.writeBytes(bytes[start..<end])
+                try await writer.write(buffer)
+                start = end
+            }
+        }
+    }
+
+    static func single(_ query: PostgresQuery, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        for try await value in try await connection.query(query, logger: logger).decode(Int.self) {
+            return value
+        }
+        return 0
+    }
+
+    // MARK: Retention
+
+    /// Plain PostgreSQL only (TimescaleDB runs its own retention policy): at most once an hour,
+    /// delete points and spans older than `retention`. Failures are logged and retried next hour.
+    private func applyRetentionIfDue(client: PostgresClient) async {
+        guard let retention = settings.retention, !timescale else { return }
+        let now = context.nowUnixNano()
+        guard now &- lastRetentionUnixNano >= Self.retentionInterval || lastRetentionUnixNano == 0 else { return }
+        lastRetentionUnixNano = now
+        let seconds = Double(retention.components.seconds)
+        let schema = schema
+        let logger = logger
+        do {
+            let deleted = try await Self.withLease(client: client, timeout: settings.connectTimeout) { connection in
+                var binds = PostgresBindings(capacity: 1)
+                binds.append(seconds)
+                try await connection.query(PostgresQuery(unsafeSQL: schema.deleteExpiredPoints, binds: binds), logger: logger)
+                try await connection.query(PostgresQuery(unsafeSQL: schema.deleteExpiredSpans, binds: binds), logger: logger)
+                return true
+            }
+            _ = deleted
+        } catch {
+            context.log(.warning, "postgres exporter: retention delete failed: \(PostgresFailure.classify(error, server: server).message)")
+        }
+    }
+}
