@@ -75,12 +75,16 @@ final class FireflyServer: @unchecked Sendable {
         self.workspace = workspace
         let configFile = try workspace.write("firefly.yaml", config)
         let portFile = workspace.path + "/port"
+        try? FileManager.default.removeItem(atPath: portFile)
         process.executableURL = URL(fileURLWithPath: Build.firefly)
         process.arguments = ["serve", "--config", configFile, "--port-file", portFile]
         process.currentDirectoryURL = URL(fileURLWithPath: workspace.path)
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        _ = FileManager.default.createFile(atPath: workspace.path + "/server.log", contents: nil)
+        if !FileManager.default.fileExists(atPath: workspace.path + "/server.log") {
+            _ = FileManager.default.createFile(atPath: workspace.path + "/server.log", contents: nil)
+        }
         log = FileHandle(forWritingAtPath: workspace.path + "/server.log")!
+        log.seekToEndOfFile()
         process.standardOutput = log
         process.standardError = log
         try process.run()
@@ -115,6 +119,13 @@ final class FireflyServer: @unchecked Sendable {
         let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
         return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
+    /// SIGKILL: the crash the durable queue must survive.
+    func kill9() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        try? log.close()
     }
 
     /// SIGTERM, then wait for a graceful exit; returns the exit status.
@@ -162,4 +173,55 @@ func eventually(_ seconds: Double = 10, _ condition: () throws -> Bool) rethrows
         usleep(50_000)
     }
     return try condition()
+}
+
+/// The test PostgreSQL started by `make test` (`FIREFLY_TEST_POSTGRES_URL`).
+enum TestPostgres {
+    static var url: String? {
+        let v = ProcessInfo.processInfo.environment["FIREFLY_TEST_POSTGRES_URL"]
+        return (v?.isEmpty ?? true) ? nil : v
+    }
+
+    static var available: Bool { url != nil }
+
+    /// Runs SQL with psql; returns rows as arrays of fields (unaligned, tab-separated).
+    static func query(_ sql: String) throws -> [[String]] {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        p.arguments = [url!, "-X", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql]
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw FireflyServer.ServerError(message: "psql failed: " + String(decoding: errors, as: UTF8.self))
+        }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+    }
+
+    /// A schema name of its own for one test.
+    static func freshSchema(_ prefix: String) -> String {
+        "\(prefix)_\(UInt32.random(in: 0...UInt32.max))"
+    }
+
+    static func drop(schema: String) {
+        _ = try? query("DROP SCHEMA IF EXISTS \(schema) CASCADE")
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (bound then released).
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = 0
+    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    return Int(UInt16(bigEndian: addr.sin_port))
 }

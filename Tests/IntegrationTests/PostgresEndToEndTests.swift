@@ -1,0 +1,242 @@
+import FireflyModel
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Firehose and OTLP through a running `firefly serve` into a real PostgreSQL, including crashes
+/// (SIGKILL) and a PostgreSQL outage: every acknowledged record must end up stored exactly once.
+@Suite(.serialized, .enabled(if: TestPostgres.available, "needs FIREFLY_TEST_POSTGRES_URL (make test sets it)"))
+struct PostgresEndToEndTests {
+    static func config(schema: String, url: String = TestPostgres.url ?? "", port: Int = 0, queueBytes: Int = 1 << 30) -> String {
+        """
+        server:
+          listen: 127.0.0.1:\(port)
+        plugins:
+          paths: [plugins]
+        queue:
+          max_bytes: \(queueBytes)
+          batch_max_wait: 20ms
+          retry_initial: 100ms
+          retry_max: 1s
+        receivers:
+          firehose:
+          otlp:
+        exporters:
+          postgres:
+            url: \(url)
+            schema: \(schema)
+        pipelines:
+          metrics: {receivers: [firehose, otlp], exporters: [postgres]}
+          traces: {receivers: [otlp], exporters: [postgres]}
+        """
+    }
+
+    static let plugins = ["FireflyFirehosePlugin", "FireflyOTLPPlugin", "FireflyPostgresPlugin"]
+
+    /// One Firehose delivery holding one CloudWatch JSON record identified by `seq`.
+    static func firehoseBody(seq: Int, requestId: String) -> Data {
+        let line = #"{"metric_stream_name":"s","account_id":"123456789012","region":"eu-west-1","namespace":"Firefly/Test","metric_name":"Sequence","dimensions":{"FunctionName":"kill-test","Seq":"\#(seq)"},"timestamp":1700000000000,"value":{"max":\#(seq),"min":0,"sum":\#(seq),"count":1},"unit":"Count"}"#
+        let record = Data(line.utf8).base64EncodedString()
+        return Data(#"{"requestId":"\#(requestId)","timestamp":1700000000000,"records":[{"data":"\#(record)"}]}"#.utf8)
+    }
+
+    /// One OTLP/JSON request holding one span named `seq-<seq>`.
+    static func otlpBody(seq: Int) -> Data {
+        let trace = String(format: "%032x", seq + 1), span = String(format: "%016x", seq + 1)
+        let start = 1_700_000_000_000_000_000 + UInt64(seq) * 1000
+        return Data("""
+            {"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"kill-test"}}]},
+            "scopeSpans":[{"scope":{"name":"t"},"spans":[{"traceId":"\(trace)","spanId":"\(span)","name":"seq-\(seq)","kind":2,
+            "startTimeUnixNano":"\(start)","endTimeUnixNano":"\(start + 5000)"}]}]}]}
+            """.utf8)
+    }
+
+    static func post(_ url: String, _ body: Data, headers: [String: String], timeout: TimeInterval = 5) -> Int {
+        var request = URLRequest(url: URL(string: url)!)
+        request.httpMethod = "POST"
+        request.httpBody = body
+        request.timeoutInterval = timeout
+        for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var status = 0
+        URLSession.shared.dataTask(with: request) { _, response, _ in
+            status = (response as? HTTPURLResponse)?.statusCode ?? 0
+            done.signal()
+        }.resume()
+        done.wait()
+        return status
+    }
+
+    static func stored(schema: String) throws -> (points: [String: Int], spans: [String: Int]) {
+        var points: [String: Int] = [:], spans: [String: Int] = [:]
+        for row in try TestPostgres.query("SELECT s.labels->>'Seq', count(*) FROM \(schema).points p JOIN \(schema).series s ON s.id = p.series_id WHERE s.name = 'Sequence' GROUP BY 1") {
+            points[row[0]] = Int(row[1])
+        }
+        for row in try TestPostgres.query("SELECT name, count(*) FROM \(schema).spans GROUP BY 1") {
+            spans[row[0]] = Int(row[1])
+        }
+        return (points, spans)
+    }
+
+    @Test func firehoseAndOTLPLandInPostgreSQLAndRedeliveryDoesNotDoubleCount() async throws {
+        let schema = TestPostgres.freshSchema("e2e")
+        defer { TestPostgres.drop(schema: schema) }
+        let ws = try Workspace(plugins: Self.plugins)
+        let server = try FireflyServer(workspace: ws, config: Self.config(schema: schema))
+        defer { server.stop() }
+        let body = Self.firehoseBody(seq: 7, requestId: "same-request")
+        for _ in 0..<3 {  // Firehose re-delivers with the same request id after a lost answer
+            #expect(Self.post(server.baseURL + "/firehose", body, headers: ["X-Amz-Firehose-Request-Id": "same-request"]) == 200)
+        }
+        #expect(Self.post(server.baseURL + "/v1/traces", Self.otlpBody(seq: 1), headers: ["Content-Type": "application/json"]) == 200)
+        #expect(try eventually(20) { try Self.stored(schema: schema).spans["seq-1"] == 1 && Self.stored(schema: schema).points["7"] != nil })
+        let stored = try Self.stored(schema: schema)
+        #expect(stored.points == ["7": 1])
+        #expect(stored.spans == ["seq-1": 1])
+        let row = try TestPostgres.query("SELECT s.function, s.namespace, p.sum, p.count, p.max FROM \(schema).points p JOIN \(schema).series s ON s.id = p.series_id")
+        #expect(row == [["kill-test", "Firefly/Test", "7", "1", "7"]])
+        let span = try TestPostgres.query("SELECT trace_id, span_id, function, kind, duration_ms FROM \(schema).spans")
+        #expect(span == [[String(format: "%032x", 2), String(format: "%016x", 2), "kill-test", span.first?[3] ?? "", "0.005"]])
+    }
+
+    @Test func everyAcknowledgedRecordSurvivesTenSIGKILLsExactlyOnce() async throws {
+        let schema = TestPostgres.freshSchema("kill")
+        defer { TestPostgres.drop(schema: schema) }
+        let ws = try Workspace(plugins: Self.plugins)
+        let port = freePort()
+        let config = Self.config(schema: schema, port: port)
+        var server = try FireflyServer(workspace: ws, config: config)
+        let base = "http://127.0.0.1:\(port)"
+
+        final class Acks: @unchecked Sendable {
+            let lock = NSLock()
+            var firehose: [Int] = []
+            var otlp: [Int] = []
+            var failed = 0
+            var stop = false
+        }
+        let acks = Acks()
+        let client = Thread {
+            var seq = 0
+            while !acks.lock.withLock({ acks.stop }) && seq < 5000 {
+                let isFirehose = seq % 2 == 0
+                let status = isFirehose
+                    ? Self.post(base + "/firehose", Self.firehoseBody(seq: seq, requestId: "r\(seq)"), headers: [:], timeout: 3)
+                    : Self.post(base + "/v1/traces", Self.otlpBody(seq: seq), headers: ["Content-Type": "application/json"], timeout: 3)
+                acks.lock.withLock {
+                    if status == 200 {
+                        if isFirehose { acks.firehose.append(seq) } else { acks.otlp.append(seq) }
+                    } else {
+                        acks.failed += 1
+                    }
+                }
+                if status == 0 { usleep(20_000) }  // down: don't spin
+                seq += 1
+            }
+        }
+        client.start()
+        var kills = 0
+        while kills < 10 {
+            usleep(UInt32.random(in: 300_000...900_000))
+            server.kill9()
+            kills += 1
+            server = try FireflyServer(workspace: ws, config: config)
+        }
+        usleep(500_000)
+        acks.lock.withLock { acks.stop = true }
+        while client.isExecuting { usleep(10_000) }
+        let (firehose, otlp, failed) = acks.lock.withLock { (acks.firehose, acks.otlp, acks.failed) }
+        #expect(firehose.count + otlp.count > 50, "too few acknowledged requests: \(firehose.count + otlp.count), \(failed) failed")
+        // Let the restarted collector drain its queue into PostgreSQL.
+        let complete = try eventually(60) {
+            let s = try Self.stored(schema: schema)
+            return firehose.allSatisfy { s.points["\($0)"] != nil } && otlp.allSatisfy { s.spans["seq-\($0)"] != nil }
+        }
+        #expect(complete)
+        let stored = try Self.stored(schema: schema)
+        let missingPoints = firehose.filter { stored.points["\($0)"] != 1 }
+        let missingSpans = otlp.filter { stored.spans["seq-\($0)"] != 1 }
+        #expect(missingPoints.isEmpty, "acknowledged Firehose records not stored exactly once: \(missingPoints.prefix(20))")
+        #expect(missingSpans.isEmpty, "acknowledged OTLP spans not stored exactly once: \(missingSpans.prefix(20))")
+        #expect(stored.points.values.allSatisfy { $0 == 1 } && stored.spans.values.allSatisfy { $0 == 1 }, "duplicates stored")
+        #expect(server.stop() == 0)
+    }
+
+    @Test func aPostgreSQLOutageFillsTheQueueThen503sAndTheBacklogDrainsAfterwards() async throws {
+        // A PostgreSQL of its own, so stopping it disturbs no other test.
+        let dir = NSTemporaryDirectory() + "firefly-outage-pg-\(UUID().uuidString)"
+        let pgPort = freePort()
+        func pg(_ verb: String) throws -> String {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/bash")
+            p.arguments = [Build.packageRoot.appendingPathComponent("scripts/postgres.sh").path, verb]
+            p.environment = ProcessInfo.processInfo.environment.merging(["FIREFLY_PG_DIR": dir, "FIREFLY_PG_PORT": "\(pgPort)"]) { $1 }
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            guard p.terminationStatus == 0 else { throw FireflyServer.ServerError(message: "postgres.sh \(verb) failed") }
+            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        _ = try pg("start")
+        defer {
+            _ = try? pg("stop")
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        let url = try pg("url")
+        let schema = "outage"
+        let ws = try Workspace(plugins: Self.plugins)
+        let server = try FireflyServer(workspace: ws, config: Self.config(schema: schema, url: url, queueBytes: 1 << 20))
+        defer { server.stop() }
+        // Healthy: the first record goes through.
+        #expect(Self.post(server.baseURL + "/firehose", Self.firehoseBody(seq: 0, requestId: "r0"), headers: [:]) == 200)
+        _ = try pg("stop")
+        var acked: [Int] = [0]
+        var seq = 1
+        var firstBusy: Int?
+        while seq < 20_000 {
+            let status = Self.post(server.baseURL + "/firehose", Self.firehoseBody(seq: seq, requestId: "r\(seq)"), headers: [:])
+            if status == 200 {
+                #expect(firstBusy == nil, "a 200 after the queue was full")
+                acked.append(seq)
+            } else {
+                #expect(status == 503)
+                firstBusy = firstBusy ?? seq
+                if seq - firstBusy! >= 5 { break }
+            }
+            seq += 1
+        }
+        #expect(firstBusy != nil, "the queue never filled")
+        #expect(acked.count > 100)
+        #expect(server.isRunning)
+        _ = try pg("start")
+        let stored: () throws -> [String: Int] = {
+            var out: [String: Int] = [:]
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+            p.arguments = [url, "-X", "-At", "-F", "\t", "-c", "SELECT s.labels->>'Seq', count(*) FROM \(schema).points p JOIN \(schema).series s ON s.id = p.series_id GROUP BY 1"]
+            let pipe = Pipe()
+            p.standardOutput = pipe
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            for line in text.split(separator: "\n") {
+                let f = line.split(separator: "\t")
+                if f.count == 2 { out[String(f[0])] = Int(f[1]) }
+            }
+            return out
+        }
+        #expect(try eventually(60) { try stored().count >= acked.count })
+        let rows = try stored()
+        let missing = acked.filter { rows["\($0)"] != 1 }
+        #expect(missing.isEmpty, "acknowledged but not stored exactly once: \(missing.prefix(20))")
+        // Accepting again once the backlog drained.
+        #expect(Self.post(server.baseURL + "/firehose", Self.firehoseBody(seq: 99_999, requestId: "after"), headers: [:]) == 200)
+    }
+}
