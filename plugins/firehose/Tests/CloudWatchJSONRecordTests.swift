@@ -47,6 +47,27 @@ import Testing
             ])
     }
 
+    @Test func findsEscapesAndSpecialBytesAtEveryOffsetOfAWord() {
+        // The string scanner reads eight bytes at a time; put each kind of special byte at every
+        // position of the first three words.
+        let specials: [(json: String, text: String)] = [("\\\"", "\""), ("\\\\", "\\"), ("é", "é"), ("\\u00e9", "é"), ("🚀", "🚀")]
+        for (json, text) in specials {
+            for offset in 0..<24 {
+                let pad = String(repeating: "a", count: offset)
+                let line = #"{"namespace":"N","metric_name":"M","timestamp":0,"value":{"min":0,"max":0,"sum":0,"count":0},"dimensions":{"D":""#
+                    + pad + json + "bcdefghijklmnop" + #""}}"#
+                let d = decodeRecord(Array(line.utf8))
+                #expect(d.points.first?.labels == [Label("D", pad + text + "bcdefghijklmnop")], "\(json) at \(offset)")
+            }
+        }
+        for offset in 0..<24 {
+            let line = #"{"namespace":"N","metric_name":"M","timestamp":0,"value":{"min":0,"max":0,"sum":0,"count":0},"dimensions":{"D":""#
+                + String(repeating: "a", count: offset) + "\t" + "bcdefghijklmnop" + #""}}"#
+            let d = decodeRecord(Array(line.utf8))
+            #expect(d.rejections == [RecordRejection(.invalidJSON, record: 0, line: 1, detail: "unescaped control character in string at byte \(112 + offset)")])
+        }
+    }
+
     @Test func fillsMissingOptionalFields() {
         // No dimensions, unit, account, region or stream name: still one point, unit "None".
         let line = #"{"namespace":"Custom","metric_name":"Jobs","timestamp":1700000000000,"value":{"max":5,"min":0,"sum":7,"count":3}}"#

@@ -152,19 +152,16 @@ struct JSONScanner {
         var escaped = false
         var nonASCII = false
         while true {
-            // Sixteen, then eight, plain ASCII bytes at a time (base64 record data is hundreds of
-            // them): stop at a chunk holding a quote, a backslash, a control character or a
-            // non-ASCII byte, which the byte loop below handles.
+            // Eight bytes at a time (base64 and names are long runs of plain ASCII): jump straight
+            // to the first quote, backslash, control character or non-ASCII byte, which the byte
+            // checks below handle.
             let raw = UnsafeRawPointer(bytes.baseAddress!)
-            while end - index >= 16 {
-                let a = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                let b = raw.loadUnaligned(fromByteOffset: index + 8, as: UInt64.self)
-                if Self.needsAttention(a) || Self.needsAttention(b) { break }
-                index += 16
-            }
             while end - index >= 8 {
-                let x = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                if Self.needsAttention(x) { break }
+                let m = Self.attention(raw.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                if m != 0 {
+                    index += m.trailingZeroBitCount >> 3
+                    break
+                }
                 index += 8
             }
             guard index < end else { throw JSONSyntaxError(reason: .unexpectedEnd, offset: index) }
@@ -190,15 +187,16 @@ struct JSONScanner {
     private static let ones: UInt64 = 0x0101_0101_0101_0101
     private static let highs: UInt64 = 0x8080_8080_8080_8080
 
-    /// Whether any byte of `x` is `"`, `\`, below 0x20 or above 0x7F (SWAR: a byte b is zero
-    /// exactly when (b - 1) & ~b has its high bit set, without borrows for ASCII input).
+    /// The high bit of each byte of `x` (little-endian) that is `"`, `\`, below 0x20 or above
+    /// 0x7F. SWAR: (v - 0x01…) & ~v & 0x80… flags zero bytes of v exactly up to the first one (a
+    /// borrow only runs upwards from a true hit), so the lowest flag is always a real hit.
     @inline(__always)
-    static func needsAttention(_ x: UInt64) -> Bool {
-        func hasZero(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
-        let quote = hasZero(x ^ (ones &* 0x22))
-        let backslash = hasZero(x ^ (ones &* 0x5C))
+    static func attention(_ x: UInt64) -> UInt64 {
+        func zeroBytes(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
+        let quote = zeroBytes(x ^ (ones &* 0x22))
+        let backslash = zeroBytes(x ^ (ones &* 0x5C))
         let control = (x &- ones &* 0x20) & ~x & highs
-        return (x & highs) | quote | backslash | control != 0
+        return (x & highs) | quote | backslash | control
     }
 
     /// Reads a string token expected to be long and escape-free (base64 record data): `memchr` to
