@@ -31,3 +31,14 @@ plugins:
 clean-state:
 	-scripts/postgres.sh stop
 	rm -rf .firefly
+
+.PHONY: bench demo
+
+## Benchmarks on loopback (PostgreSQL, Prometheus and the collector are started and stopped for it).
+bench:
+	@scripts/bench.sh
+
+## Send synthetic Lambda telemetry to the collector `make run` serves on 127.0.0.1:4318
+## (DEMO_ARGS="--duration 5m --rate 20" for more).
+demo: build
+	@"$$(swift build -c release --show-bin-path)/firefly" demo --target http://127.0.0.1:4318 $(DEMO_ARGS)

@@ -1,0 +1,55 @@
+// The firefly.yaml files the benchmark collectors run with.
+
+enum BenchConfig {
+    /// Receivers firehose + otlp draining into the debug exporter writing to /dev/null: the
+    /// cheapest real exporter, so the figures are about receiving and queueing.
+    static func ingest(port: Int, plugins: String, queueDirectory: String, queueType: String, maxBytes: Int) -> String {
+        """
+        server:
+          listen: 127.0.0.1:\(port)
+        plugins:
+          paths: [\(plugins)]
+        queue:
+          type: \(queueType)
+          directory: \(queueDirectory)
+          max_bytes: \(maxBytes)
+        receivers:
+          firehose: {plugin: firehose, path: /firehose}
+          otlp: {plugin: otlp}
+        exporters:
+          debug: {plugin: debug, path: /dev/null}
+        pipelines:
+          metrics: {receivers: [firehose, otlp], exporters: [debug]}
+          traces: {receivers: [otlp], exporters: [debug]}
+
+        """
+    }
+
+    /// Every plugin Firefly ships, loaded and instantiated: what "ready" has to wait for.
+    static func allPlugins(port: Int, plugins: String, queueDirectory: String, postgresURL: String, remoteWriteURL: String) -> String {
+        """
+        server:
+          listen: 127.0.0.1:\(port)
+        plugins:
+          paths: [\(plugins)]
+        queue:
+          directory: \(queueDirectory)
+        receivers:
+          firehose: {plugin: firehose, path: /firehose}
+          otlp: {plugin: otlp}
+          webhook:
+            plugin: webhook
+            path: /hooks/bench
+            metrics:
+              - {name: bench_events_total, kind: counter, value_constant: 1}
+        exporters:
+          debug: {plugin: debug, path: /dev/null}
+          postgres: {plugin: postgres, url: "\(postgresURL)"}
+          remote_write: {plugin: remote-write, url: "\(remoteWriteURL)"}
+        pipelines:
+          metrics: {receivers: [firehose, otlp, webhook], exporters: [debug, postgres, remote_write]}
+          traces: {receivers: [otlp], exporters: [debug, postgres]}
+
+        """
+    }
+}

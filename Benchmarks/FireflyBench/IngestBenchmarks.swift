@@ -1,0 +1,150 @@
+// Load against a running collector: Firehose deliveries and OTLP traces over loopback HTTP.
+import AsyncHTTPClient
+import Foundation
+
+/// Starts a collector with the given queue type, measures readiness and memory, and drives
+/// Firehose and OTLP load at several concurrencies.
+struct IngestBenchmarks {
+    var arguments: Arguments
+    var machine: Machine
+    var firehose: [(label: String, workload: FirehoseWorkload)]
+    var otlp: OTLPWorkload
+    let concurrencies = [1, 4, 16]
+
+    func run(queueType: String) async throws -> [BenchResult] {
+        let group = "ingest (\(queueType) queue)"
+        let work = Arguments.absolute(arguments.workDir)
+        let queueDirectory = "\(work)/queue-\(queueType)"
+        try? FileManager.default.removeItem(atPath: queueDirectory)
+        let config = "\(work)/ingest-\(queueType).yaml"
+        // The memory queue's budget is its RAM ceiling; the disk queue's only its disk use.
+        let maxBytes = queueType == "memory" ? 128 << 20 : 4 << 30
+        try BenchConfig.ingest(
+            port: arguments.port, plugins: Arguments.absolute(arguments.plugins), queueDirectory: queueDirectory,
+            queueType: queueType, maxBytes: maxBytes
+        ).write(toFile: config, atomically: true, encoding: .utf8)
+        let serve = try ServeProcess.start(
+            binary: Arguments.absolute(arguments.firefly), config: config, port: arguments.port, directory: work,
+            log: "\(work)/serve-\(queueType).log")
+        defer { serve.stop() }
+        var results: [BenchResult] = []
+        let m = machine.summary
+        try await Task.sleep(for: .seconds(1))
+        let idle = serve.memory()
+        results.append(
+            BenchResult(
+                group: group, name: "ready (firehose, otlp, debug)", value: Self.ms(serve.readyAfter), unit: "ms",
+                detail: "launch → /readyz 200", target: nil, verdict: nil, machine: m))
+        results.append(
+            BenchResult(
+                group: group, name: "RSS idle", value: Double(idle.rssKiB) / 1024, unit: "MiB",
+                detail: "VmRSS 1 s after ready", target: nil, verdict: nil, machine: m))
+
+        let client = LoadGenerator.makeClient(connections: 32)
+        let base = "http://127.0.0.1:\(arguments.port)"
+        var allFirehose = LoadResult()
+        for (label, workload) in firehose {
+            for c in concurrencies {
+                log("\(group): Firehose \(label) × \(c)")
+                let r = await LoadGenerator.run(client: client, concurrency: c, duration: arguments.duration) { n in
+                    workload.request(url: base + "/firehose", n: n, accessKey: "")
+                }
+                allFirehose.merge(r)
+                let pointsPerSecond = Double(r.ok * workload.points) / r.seconds
+                let mib = Double(r.ok * workload.uncompressedBytes) / r.seconds / 1_048_576
+                let gz = Double(r.ok * workload.compressedBytes) / r.seconds / 1_048_576
+                let lag = serve.waitForExporters(limit: .seconds(10))
+                results.append(
+                    BenchResult(
+                        group: group, name: "Firehose \(label) gzip, concurrency \(c)", value: pointsPerSecond,
+                        unit: "records/s",
+                        detail: String(
+                            format: "%.1f MiB/s (%.1f MiB/s gzip), %.1f req/s, ack p50 %.1f ms p99 %.1f ms, %@%@",
+                            mib, gz, Double(r.ok) / r.seconds, r.percentile(0.5), r.percentile(0.99), r.statusSummary,
+                            lag > 0 ? ", exporter \(Int(lag)) records behind after 10 s" : ""),
+                        target: nil, verdict: nil, machine: m,
+                        extra: [
+                            "mib_per_s": mib, "gzip_mib_per_s": gz, "requests": Double(r.requests), "ok": Double(r.ok),
+                            "ack_p50_ms": r.percentile(0.5), "ack_p99_ms": r.percentile(0.99), "concurrency": Double(c),
+                            "records_per_body": Double(workload.points),
+                        ]))
+            }
+        }
+        results.append(
+            BenchResult(
+                group: group, name: "Firehose ack latency p50 / p99", value: allFirehose.percentile(0.5), unit: "ms",
+                detail: String(format: "p99 %.1f ms over %d requests of every Firehose run above", allFirehose.percentile(0.99), allFirehose.requests),
+                target: nil, verdict: nil, machine: m,
+                extra: ["p50_ms": allFirehose.percentile(0.5), "p99_ms": allFirehose.percentile(0.99)]))
+
+        for c in concurrencies {
+            log("\(group): OTLP × \(c)")
+            let r = await LoadGenerator.run(client: client, concurrency: c, duration: arguments.duration) { n in
+                otlp.request(url: base + "/v1/traces", n: n)
+            }
+            let spans = Double(r.ok * otlp.spansPerRequest) / r.seconds
+            let lag = serve.waitForExporters(limit: .seconds(10))
+            results.append(
+                BenchResult(
+                    group: group, name: "OTLP/HTTP protobuf, concurrency \(c)", value: spans, unit: "spans/s",
+                    detail: String(
+                        format: "%d spans/request, %.1f req/s, p50 %.1f ms p99 %.1f ms, %@%@", otlp.spansPerRequest,
+                        Double(r.ok) / r.seconds, r.percentile(0.5), r.percentile(0.99), r.statusSummary,
+                        lag > 0 ? ", exporter \(Int(lag)) records behind after 10 s" : ""),
+                    target: nil, verdict: nil, machine: m,
+                    extra: ["p50_ms": r.percentile(0.5), "p99_ms": r.percentile(0.99), "concurrency": Double(c)]))
+        }
+        try? await client.shutdown()
+        let peak = serve.memory()
+        results.append(
+            BenchResult(
+                group: group, name: "RSS peak", value: Double(peak.peakKiB) / 1024, unit: "MiB",
+                detail: "VmHWM after every run above", target: "≤ 200", verdict: peak.peakKiB <= 200 * 1024 ? "met" : "missed",
+                machine: m))
+        return results
+    }
+
+    /// Ready time and idle memory with every plugin loaded: median of `starts` launches.
+    static func ready(arguments: Arguments, machine: Machine, starts: Int = 3) throws -> [BenchResult] {
+        let work = Arguments.absolute(arguments.workDir)
+        let config = "\(work)/all-plugins.yaml"
+        try BenchConfig.allPlugins(
+            port: arguments.port, plugins: Arguments.absolute(arguments.plugins), queueDirectory: "\(work)/queue-all",
+            postgresURL: arguments.postgresURL ?? "postgres://firefly@127.0.0.1:54349/firefly",
+            remoteWriteURL: (arguments.prometheusURL ?? "http://127.0.0.1:19099") + "/api/v1/write"
+        ).write(toFile: config, atomically: true, encoding: .utf8)
+        var times: [Double] = []
+        var idle = (rssKiB: 0, peakKiB: 0)
+        for i in 0..<starts {
+            let serve = try ServeProcess.start(
+                binary: Arguments.absolute(arguments.firefly), config: config, port: arguments.port, directory: work,
+                log: "\(work)/serve-all-plugins.log")
+            times.append(ms(serve.readyAfter))
+            if i == starts - 1 {
+                sleep(2)
+                idle = serve.memory()
+            }
+            serve.stop()
+        }
+        times.sort()
+        let median = times[times.count / 2]
+        let m = machine.summary
+        return [
+            BenchResult(
+                group: "startup (all 6 plugins)", name: "ready", value: median, unit: "ms",
+                detail: "median of \(starts) launches → /readyz 200 (\(times.map { String(format: "%.0f", $0) }.joined(separator: ", ")) ms)",
+                target: "≤ 150", verdict: median <= 150 ? "met" : "missed", machine: m),
+            BenchResult(
+                group: "startup (all 6 plugins)", name: "RSS idle", value: Double(idle.rssKiB) / 1024, unit: "MiB",
+                detail: "VmRSS 2 s after ready", target: "≤ 40", verdict: idle.rssKiB <= 40 * 1024 ? "met" : "missed", machine: m),
+        ]
+    }
+
+    static func ms(_ d: Duration) -> Double {
+        Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+    }
+}
+
+func log(_ message: String) {
+    FileHandle.standardError.write(Data("firefly-bench: \(message)\n".utf8))
+}
