@@ -72,7 +72,7 @@ func run(_ executable: String, _ arguments: [String], stdin: String? = nil, cwd:
     if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
     let out = Pipe()
     let errFile = NSTemporaryDirectory() + "firefly-grafana-stderr-\(UUID().uuidString)"
-    FileManager.default.createFile(atPath: errFile, contents: nil)
+    _ = FileManager.default.createFile(atPath: errFile, contents: nil)
     defer { try? FileManager.default.removeItem(atPath: errFile) }
     let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errFile))
     let input = Pipe()
