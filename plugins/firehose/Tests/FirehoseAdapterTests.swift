@@ -103,6 +103,12 @@ import Testing
             response.text
                 == #"{"requestId":"req-1","timestamp":1700000070500,"errorMessage":"request body is not valid JSON: unexpected end of input at byte 40"}"#
         )
+        let empty = try makeAdapter().handle(firehoseRequest([]), sink: sink)
+        #expect(empty.status == 400)
+        #expect(
+            empty.text
+                == #"{"requestId":"req-1","timestamp":1700000070500,"errorMessage":"request body is not valid JSON: unexpected end of input at byte 0"}"#
+        )
         #expect(sink.batches.isEmpty)
     }
 

@@ -379,7 +379,7 @@ struct JSONScanner {
 
     /// Reads a number. Up to 19 significant digits and a small exponent take the exact fast path
     /// (an exactly representable integer mantissa times or divided by an exact power of ten is
-    /// correctly rounded); anything else goes to `strtod`, which rounds correctly too.
+    /// correctly rounded); anything else goes to `Double(String)`, which rounds correctly too.
     mutating func readNumber() throws(JSONSyntaxError) -> Double {
         skipWhitespace()
         let start = index
@@ -458,11 +458,11 @@ struct JSONScanner {
         return try slowNumber(from: start)
     }
 
+    /// The standard library's parser: correctly rounded and, unlike `strtod`, independent of the
+    /// C locale's decimal separator. The text was already checked against the JSON grammar.
     private func slowNumber(from start: Int) throws(JSONSyntaxError) -> Double {
-        var text = [CChar](repeating: 0, count: index - start + 1)
-        for i in start..<index { text[i - start] = CChar(bitPattern: bytes[i]) }
-        let v = strtod(text, nil)
-        guard v.isFinite else { throw JSONSyntaxError(reason: .invalidNumber, offset: start) }
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        guard let v = Double(text), v.isFinite else { throw JSONSyntaxError(reason: .invalidNumber, offset: start) }
         return v
     }
 }
