@@ -26,7 +26,7 @@ final class ServeProcess {
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["serve", "--config", config, "--log-level", "warning"]
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let handle = FileHandle(forWritingAtPath: log)
         process.standardOutput = handle
         process.standardError = handle

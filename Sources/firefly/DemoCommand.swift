@@ -19,7 +19,7 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Number of simulated functions.")
     var functions = 10
 
-    @Option(help: "How long to run, e.g. 90s, 5m, 1h (a bare number is seconds).", transform: Demo.parseDuration)
+    @Option(help: "How long to run, e.g. 90s, 5m, 1h; a bare number is seconds. (default: 60s)", transform: Demo.parseDuration)
     var duration: Duration = .seconds(60)
 
     @Option(help: "Traces started per second.")
