@@ -1,0 +1,340 @@
+// The exporter against a real PostgreSQL (scripts/postgres.sh): round trips, idempotency, odd values,
+// NUL bytes, a server restart mid-stream, concurrent migrations and retention.
+import FireflyModel
+import FireflyPluginKit
+import Foundation
+import PostgresExporter
+import Testing
+
+@Suite(.enabled(if: TestDatabase.isConfigured, TestDatabase.skipReason))
+struct PostgresExporterTests {
+    /// 2023-11-14T22:13:20.123456789Z: the sub-microsecond digits test the exact nanosecond column.
+    static let t0: UInt64 = 1_700_000_000_123_456_789
+
+    static func durationSummary(function: String, time: UInt64, labels extra: [Label] = []) -> MetricPoint {
+        MetricPoint(
+            name: "Duration", namespace: "AWS/Lambda", unit: "Milliseconds", function: function, kind: .summary,
+            hasMinMax: true, isDelta: true,
+            labels: [Label("FunctionName", function), Label("account_id", "123456789012"), Label("region", "eu-west-1")]
+                + extra,
+            startTimeUnixNano: time - 60_000_000_000, timeUnixNano: time, count: 12, sum: 345.25, min: 1.5,
+            max: 99.75,
+            quantiles: [Quantile(0, 1.5), Quantile(0.5, 20.125), Quantile(0.95, 88.5), Quantile(0.99, 97.1), Quantile(1, 99.75)])
+    }
+
+    /// Rebuilds points from SQL alone (series joined to points), for comparison with what was exported.
+    static func readPoints(schema: String) throws -> [MetricPoint] {
+        let columns = [
+            "s.name", "s.namespace", "s.unit", "s.function", "s.kind", "s.is_monotonic", "s.is_delta", "s.labels",
+            "p.start_time_unix_nano", "p.time_unix_nano", "p.value", "p.count", "p.sum", "p.min", "p.max",
+            "p.quantiles", "p.quantile_values", "p.bounds", "p.bucket_counts",
+            "(extract(epoch FROM p.time) * 1000000)::bigint", "(extract(epoch FROM p.start_time) * 1000000)::bigint",
+        ]
+        let rows = try TestDatabase.rows(
+            columns, "FROM \(schema).points p JOIN \(schema).series s ON s.id = p.series_id ORDER BY p.time_unix_nano, s.id")
+        return try rows.map { r in
+            let kinds: [String: MetricKind] = [
+                "gauge": .gauge, "cumulative_sum": .cumulativeSum, "delta_sum": .deltaSum, "summary": .summary,
+                "histogram": .histogram,
+            ]
+            let labels = try JSONDecoder().decode([String: String].self, from: Data(r[7]!.utf8))
+            let time = UInt64(r[9]!)!
+            // The timestamptz columns hold the same instant, truncated to microseconds.
+            #expect(r[19] == String(time / 1000))
+            #expect(r[20] == String(UInt64(r[8]!)! / 1000))
+            let quantiles = zip(doubles(r[15]), doubles(r[16])).map { Quantile($0, $1) }
+            return MetricPoint(
+                name: r[0]!, namespace: r[1]!, unit: r[2]!, function: r[3]!, kind: kinds[r[4]!]!,
+                isMonotonic: r[5] == "true", hasMinMax: r[13] != nil, isDelta: r[6] == "true",
+                labels: labels.map { Label($0.key, $0.value) }, startTimeUnixNano: UInt64(r[8]!)!, timeUnixNano: time,
+                value: r[10].flatMap(Double.init) ?? 0, count: r[11].flatMap(Double.init) ?? 0,
+                sum: r[12].flatMap(Double.init) ?? 0, min: r[13].flatMap(Double.init) ?? 0,
+                max: r[14].flatMap(Double.init) ?? 0, quantiles: quantiles, bounds: doubles(r[17]),
+                bucketCounts: doubles(r[18]).map { UInt64($0) })
+        }
+    }
+
+    /// `{1.5,2,NaN}` → [1.5, 2, nan]; NULL → [].
+    static func doubles(_ text: String?) -> [Double] {
+        guard let text, text.count > 2 else { return [] }
+        return text.dropFirst().dropLast().split(separator: ",").map { Double(String($0))! }
+    }
+
+    @Test func summaryPointsRoundTripExactly() async throws {
+        try await TestDatabase.withExporter { (exporter: PostgresExporter, schema: String) async throws in
+            let points = [
+                Self.durationSummary(function: "checkout", time: Self.t0),
+                Self.durationSummary(function: "payments", time: Self.t0 + 60_000_000_000),
+                MetricPoint(
+                    name: "Invocations", namespace: "AWS/Lambda", unit: "Count", function: "checkout", kind: .summary,
+                    hasMinMax: true, isDelta: true, labels: [Label("FunctionName", "checkout")],
+                    startTimeUnixNano: Self.t0 + 60_000_000_001, timeUnixNano: Self.t0 + 120_000_000_001, count: 3,
+                    sum: 3, min: 1, max: 1, quantiles: [Quantile(0, 1), Quantile(1, 1)]),
+                MetricPoint(
+                    name: "process.runtime.memory", unit: "By", function: "checkout", kind: .gauge,
+                    labels: [Label("service.name", "checkout")], timeUnixNano: Self.t0 + 180_000_000_000,
+                    value: 1.0e-7),
+                MetricPoint(
+                    name: "http.server.duration", unit: "ms", function: "checkout", kind: .histogram, hasMinMax: true,
+                    isDelta: false, labels: [Label("http.route", "/cart")], startTimeUnixNano: Self.t0,
+                    timeUnixNano: Self.t0 + 240_000_000_000, count: 7, sum: 1234.5678901234567, min: 0.25, max: 900,
+                    bounds: [5, 10, 100, 1000], bucketCounts: [1, 2, 3, 1, 0]),
+                MetricPoint(
+                    name: "requests", function: "checkout", kind: .cumulativeSum, isMonotonic: true,
+                    labels: [Label("code", "200")], startTimeUnixNano: Self.t0, timeUnixNano: Self.t0 + 300_000_000_000,
+                    value: 42),
+            ]
+            #expect(await exporter.export(TelemetryBatch(points: points)) == .ok)
+            #expect(try Self.readPoints(schema: schema) == points)
+            // The p95 the README's dashboard query computes, straight from the stored quantiles.
+            let p95 = try TestDatabase.psql(
+                """
+                SELECT s.function, p.quantile_values[array_position(p.quantiles, 0.95)]
+                FROM \(schema).points p JOIN \(schema).series s ON s.id = p.series_id
+                WHERE s.name = 'Duration' ORDER BY 1
+                """)
+            #expect(p95 == ["checkout|88.5", "payments|88.5"])
+        }
+    }
+
+    static let traceID = TraceID(hex: "5b8efff798038103d269b633813fc60c")!
+
+    static func checkoutSpans() -> [Span] {
+        [
+            Span(
+                traceID: traceID, spanID: SpanID(hex: "eee19b7ec3c1b174")!, traceState: "rojo=00f067aa0ba902b7",
+                name: "checkout", kind: .server, statusCode: .error, statusMessage: "card \"declined\"\n(retry)",
+                startTimeUnixNano: t0, endTimeUnixNano: t0 + 1_234_567_891, function: "checkout", service: "checkout-svc",
+                scopeName: "opentelemetry.instrumentation.aws_lambda", scopeVersion: "0.48b0",
+                attributes: [
+                    Attribute("faas.coldstart", .bool(true)), Attribute("http.status_code", .int(402)),
+                    Attribute("big", .int(9_007_199_254_740_993)), Attribute("ratio", .double(0.1)),
+                    Attribute("payload", .bytes([0, 1, 0xFE, 0xFF])), Attribute("tags", .json(#"["a","b",{"c":1}]"#)),
+                    Attribute("path", .string("C:\\tmp\\x\t\"y\"")), Attribute("faas.coldstart", .bool(false)),
+                ],
+                resourceAttributes: [Attribute("service.name", .string("checkout-svc")), Attribute("faas.name", .string("checkout"))],
+                events: [
+                    SpanEvent(
+                        timeUnixNano: t0 + 5, name: "exception",
+                        attributes: [Attribute("exception.message", .string("Ünïcödé ✓ 🚀"))])
+                ],
+                links: [
+                    SpanLink(
+                        traceID: TraceID(hex: "0af7651916cd43dd8448eb211c80319c")!, spanID: SpanID(hex: "b7ad6b7169203331")!,
+                        traceState: "congo=t61rcWkgMzE", attributes: [Attribute("link.kind", .string("queue"))])
+                ]),
+            Span(
+                traceID: traceID, spanID: SpanID(hex: "00f067aa0ba902b7")!, parentSpanID: SpanID(hex: "eee19b7ec3c1b174")!,
+                name: "GET /cart", kind: .client, startTimeUnixNano: t0 + 1000, endTimeUnixNano: t0 + 1000,
+                function: "checkout"),
+        ]
+    }
+
+    @Test func spansRoundTripExactly() async throws {
+        try await TestDatabase.withExporter { (exporter: PostgresExporter, schema: String) async throws in
+            let spans = Self.checkoutSpans()
+            #expect(await exporter.export(TelemetryBatch(spans: spans)) == .ok)
+            let columns = [
+                "trace_id", "span_id", "parent_span_id", "trace_state", "name", "kind", "status_code", "status_message",
+                "start_time_unix_nano", "end_time_unix_nano", "(extract(epoch FROM start_time) * 1000000)::bigint",
+                "(extract(epoch FROM end_time) * 1000000)::bigint", "duration_ms", "function", "service", "scope_name",
+                "scope_version", "cold_start",
+            ]
+            let rows = try TestDatabase.rows(columns, "FROM \(schema).spans ORDER BY start_time_unix_nano")
+            #expect(
+                rows == [
+                    [
+                        "5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b174", nil, "rojo=00f067aa0ba902b7", "checkout",
+                        "server", "2", "card \"declined\"\n(retry)", String(Self.t0), String(Self.t0 + 1_234_567_891),
+                        String(Self.t0 / 1000), String((Self.t0 + 1_234_567_891) / 1000), "1234.567891", "checkout",
+                        "checkout-svc", "opentelemetry.instrumentation.aws_lambda", "0.48b0", "true",
+                    ],
+                    [
+                        "5b8efff798038103d269b633813fc60c", "00f067aa0ba902b7", "eee19b7ec3c1b174", "", "GET /cart",
+                        "client", "0", "", String(Self.t0 + 1000), String(Self.t0 + 1000), String((Self.t0 + 1000) / 1000),
+                        String((Self.t0 + 1000) / 1000), "0", "checkout", "", "", "", "false",
+                    ],
+                ])
+            // JSON columns compared as jsonb values (exact numbers, key order irrelevant). A repeated key
+            // keeps its first value; bytes are base64; JSON-valued attributes are embedded as JSON.
+            let json = try TestDatabase.rows(
+                [
+                    #"attributes = '{"faas.coldstart": true, "http.status_code": 402, "big": 9007199254740993, "ratio": 0.1, "payload": "AAH+/w==", "tags": ["a", "b", {"c": 1}], "path": "C:\\tmp\\x\t\"y\""}'::jsonb"#,
+                    #"resource_attributes = '{"service.name": "checkout-svc", "faas.name": "checkout"}'::jsonb"#,
+                    #"events = '[{"time_unix_nano": 1700000000123456794, "name": "exception", "attributes": {"exception.message": "Ünïcödé ✓ 🚀"}}]'::jsonb"#,
+                    #"links = '[{"trace_id": "0af7651916cd43dd8448eb211c80319c", "span_id": "b7ad6b7169203331", "trace_state": "congo=t61rcWkgMzE", "attributes": {"link.kind": "queue"}}]'::jsonb"#,
+                    "attributes->>'big'", "attributes->>'path'",
+                ], "FROM \(schema).spans WHERE parent_span_id IS NULL")
+            #expect(json == [["true", "true", "true", "true", "9007199254740993", "C:\\tmp\\x\t\"y\""]])
+            let child = try TestDatabase.rows(
+                ["attributes::text", "resource_attributes::text", "events::text", "links::text"],
+                "FROM \(schema).spans WHERE parent_span_id IS NOT NULL")
+            #expect(child == [["{}", "{}", "[]", "[]"]])
+        }
+    }
+
+    @Test func theSameBatchWrittenTwiceLeavesOneCopy() async throws {
+        try await TestDatabase.withExporter { (exporter: PostgresExporter, schema: String) async throws in
+            let batch = TelemetryBatch(
+                points: (0..<50).map { Self.durationSummary(function: "f\($0 % 5)", time: Self.t0 + UInt64($0 / 5) * 60_000_000_000) },
+                spans: Self.checkoutSpans())
+            #expect(await exporter.export(batch) == .ok)
+            #expect(await exporter.export(batch) == .ok)
+            // A second exporter has an empty series cache: it must find the same series, not add new ones.
+            let second = try TestDatabase.exporter(schema: schema)
+            #expect(await second.export(batch) == .ok)
+            await second.shutdown()
+            #expect(try TestDatabase.count("points", schema: schema) == 50)
+            #expect(try TestDatabase.count("series", schema: schema) == 5)
+            #expect(try TestDatabase.count("spans", schema: schema) == 2)
+            #expect(try TestDatabase.psql("SELECT version FROM \(schema).firefly_schema_migrations") == ["1"])
+        }
+    }
+
+    @Test func quotesUnicodeAndLongLabelValuesAreStoredVerbatim() async throws {
+        try await TestDatabase.withExporter { (exporter: PostgresExporter, schema: String) async throws in
+            let long = String(repeating: "0123456789abcdef\\\t\n'\"é", count: 100 * 1024 / 24)
+            let values = [
+                "it's \"quoted\"", "back\\slash \\N \\\\", "tab\there\nnewline\r\n", "Ünïcödé ✓ 🚀 中文 e\u{301}",
+                "{\"json\": [1, 2]}", "", long,
+            ]
+            let points = values.enumerated().map { i, v in
+                MetricPoint(
+                    name: "m", function: "f", kind: .gauge, labels: [Label("v", v), Label("i", String(i))],
+                    timeUnixNano: Self.t0, value: Double(i))
+            }
+            #expect(long.utf8.count >= 100 * 1024 - 24)
+            #expect(await exporter.export(TelemetryBatch(points: points)) == .ok)
+            let stored = try TestDatabase.rows(["labels->>'v'"], "FROM \(schema).series ORDER BY (labels->>'i')::int")
+            #expect(stored == values.map { [$0] })
+            #expect(try Self.readPoints(schema: schema).sorted { $0.value < $1.value } == points)
+            // Replaying finds the same series (key hash over the canonical text), long value included.
+            #expect(await exporter.export(TelemetryBatch(points: points)) == .ok)
+            #expect(try TestDatabase.count("series", schema: schema) == values.count)
+        }
+    }
+
+    @Test func aNulByteIsRejectedAsPermanentWithoutWritingAnything() async throws {
+        try await TestDatabase.withExporter { (exporter: PostgresExporter, schema: String) async throws in
+            let good = Self.durationSummary(function: "checkout", time: Self.t0)
+            let bad = Self.durationSummary(function: "checkout", time: Self.t0, labels: [Label("version", "1\u{0}2")])
+            let result = await exporter.export(TelemetryBatch(points: [good, bad]))
+            guard case .permanent(let message) = result else {
+                Issue.record("expected .permanent, got \(result)")
+                return
+            }
+            #expect(message == #"label 'version' of metric 'Duration' contains a NUL byte (0x00), which PostgreSQL text cannot store; batch not written"#)
+            var span = Self.checkoutSpans()[1]
+            span.attributes = [Attribute("db.statement", .string("SELECT '\u{0}'"))]
+            let spanResult = await exporter.export(TelemetryBatch(spans: [span]))
+            #expect(
+                spanResult
+                    == .permanent(
+                        message: "attribute of span 'GET /cart' (trace 5b8efff798038103d269b633813fc60c, span 00f067aa0ba902b7) "
+                            + "'db.statement' contains a NUL byte (0x00), which PostgreSQL text cannot store; batch not written"))
+            // Nothing reached the server: not even the schema was created.
+            #expect(try TestDatabase.psql("SELECT count(*) FROM pg_namespace WHERE nspname = '\(schema)'") == ["0"])
+            // The exporter still works.
+            #expect(await exporter.export(TelemetryBatch(points: [good])) == .ok)
+            #expect(try TestDatabase.count("points", schema: schema) == 1)
+        }
+    }
+
+    @Test func collectorsStartingTogetherMigrateOnce() async throws {
+        let schema = TestDatabase.newSchemaName()
+        let exporters = try (0..<4).map { _ in try TestDatabase.exporter(schema: schema) }
+        let results = await withTaskGroup(of: ExportResult.self) { group in
+            for (i, exporter) in exporters.enumerated() {
+                group.addTask {
+                    await exporter.export(TelemetryBatch(points: [Self.durationSummary(function: "f\(i)", time: Self.t0)]))
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        for exporter in exporters { await exporter.shutdown() }
+        #expect(results == Array(repeating: .ok, count: 4))
+        #expect(try TestDatabase.psql("SELECT version, name FROM \(schema).firefly_schema_migrations") == ["1|series, points and spans"])
+        #expect(try TestDatabase.count("points", schema: schema) == 4)
+        try TestDatabase.psql("DROP SCHEMA \(schema) CASCADE")
+    }
+
+    @Test func retentionDeletesOldRowsOnPlainPostgreSQL() async throws {
+        try await TestDatabase.withExporter(extra: ["retention": .string("1h")]) { (exporter: PostgresExporter, schema: String) async throws in
+            let now = UInt64(Date().timeIntervalSince1970) * 1_000_000_000
+            let old = now - 2 * 86_400 * 1_000_000_000
+            var oldSpan = Self.checkoutSpans()[1]
+            oldSpan.startTimeUnixNano = old
+            oldSpan.endTimeUnixNano = old + 1
+            var newSpan = Self.checkoutSpans()[0]
+            newSpan.startTimeUnixNano = now - 60_000_000_000
+            newSpan.endTimeUnixNano = now
+            let batch = TelemetryBatch(
+                points: [Self.durationSummary(function: "f", time: old), Self.durationSummary(function: "f", time: now - 60_000_000_000)],
+                spans: [oldSpan, newSpan])
+            #expect(await exporter.export(batch) == .ok)
+            #expect(try TestDatabase.psql("SELECT time_unix_nano FROM \(schema).points") == [String(now - 60_000_000_000)])
+            #expect(try TestDatabase.psql("SELECT span_id FROM \(schema).spans") == ["eee19b7ec3c1b174"])
+        }
+    }
+
+    static func restartBatch(_ b: Int) -> TelemetryBatch {
+        var points: [MetricPoint] = []
+        for i in 0..<100 {
+            let minute = UInt64(b * 10 + i / 10)
+            points.append(durationSummary(function: "f\(i % 10)", time: t0 + minute * 60_000_000_000))
+        }
+        var spans: [Span] = []
+        for i in 0..<10 {
+            spans.append(
+                Span(
+                    traceID: TraceID(high: UInt64(b + 1), low: UInt64(i + 1)), spanID: SpanID(UInt64(i + 1)), name: "s",
+                    startTimeUnixNano: t0, endTimeUnixNano: t0 + 1))
+        }
+        return TelemetryBatch(points: points, spans: spans)
+    }
+
+    @Test func exportsAreRetryableWhilePostgreSQLIsDownAndNothingIsLost() async throws {
+        let port = Int(ProcessInfo.processInfo.environment["FIREFLY_TEST_PG_RESTART_PORT"] ?? "") ?? 54349
+        let cluster = ScriptCluster(directory: NSTemporaryDirectory() + "firefly-pg-restart-\(UUID().uuidString)", port: port)
+        defer {
+            try? cluster.run("stop")
+            try? FileManager.default.removeItem(atPath: cluster.directory)
+        }
+        try cluster.run("start")
+        let schema = TestDatabase.newSchemaName()
+        let exporter = try TestDatabase.exporter(schema: schema, url: cluster.url, extra: ["connect_timeout": .string("2s")])
+        let batches = (0..<4).map(Self.restartBatch)
+        #expect(await exporter.export(batches[0]) == .ok)
+        try cluster.run("stop")
+        for batch in batches[1...2] {
+            let result = await exporter.export(batch)
+            guard case .retryable(_, let message) = result else {
+                Issue.record("expected .retryable while PostgreSQL is stopped, got \(result)")
+                continue
+            }
+            #expect(message.contains("127.0.0.1:\(port)"))
+        }
+        try cluster.run("start")
+        // The host retries with backoff; the first attempts after a restart may still fail.
+        for batch in batches[1...] {
+            var result = await exporter.export(batch)
+            for _ in 0..<20 where result != ExportResult.ok {
+                try await Task.sleep(for: .milliseconds(500))
+                result = await exporter.export(batch)
+            }
+            #expect(result == .ok)
+        }
+        await exporter.shutdown()
+        #expect(try TestDatabase.psql("SELECT count(*) FROM \(schema).points", url: cluster.url) == ["400"])
+        #expect(try TestDatabase.psql("SELECT count(*) FROM \(schema).spans", url: cluster.url) == ["40"])
+    }
+
+    @Test func theWriteBenchmarkWritesWhatItReports() async throws {
+        let result = try await PostgresWriteBenchmark.run(url: TestDatabase.url!, points: 500, spans: 300, batchSize: 200, series: 10)
+        #expect(result.points == 500)
+        #expect(result.spans == 300)
+        #expect(result.pointsPerSecond > 0 && result.spansPerSecond > 0)
+        // It cleans up after itself.
+        #expect(try TestDatabase.psql("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'bench\\_%'") == ["0"])
+    }
+}
