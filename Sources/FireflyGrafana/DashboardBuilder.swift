@@ -1,4 +1,5 @@
 // Turns a DashboardSpec into Grafana's classic dashboard JSON for one backend: layout, datasource refs, targets.
+import Foundation
 
 /// Grafana dashboard JSON (classic model, schemaVersion 42) for file provisioning. Datasources are
 /// referenced by the fixed uids Firefly provisions, never by `${DS_…}` import placeholders.
@@ -8,8 +9,18 @@ public struct DashboardBuilder: Sendable {
     public static let gridColumns = 24
 
     public var backend: DashboardBackend
+    /// The PostgreSQL schema holding the exporter's tables.
+    public var schema: String
 
-    public init(backend: DashboardBackend) { self.backend = backend }
+    public init(backend: DashboardBackend, schema: String = PostgresDatasource.defaultSchema) {
+        self.backend = backend
+        self.schema = schema
+    }
+
+    /// SQL with the exporter's schema filled in.
+    func sql(_ text: String) -> String {
+        text.replacingOccurrences(of: LambdaSQL.schemaToken, with: schema)
+    }
 
     var datasource: GrafanaJSON {
         switch backend {
@@ -139,7 +150,7 @@ public struct DashboardBuilder: Sendable {
             return p.sql.map { t in
                 [
                     "datasource": datasource, "editorMode": "code", "format": .string(t.format.rawValue),
-                    "rawQuery": true, "rawSql": .string(t.sql), "refId": .string(t.refId),
+                    "rawQuery": true, "rawSql": .string(sql(t.sql)), "refId": .string(t.refId),
                 ]
             }
         case .prometheus:
@@ -230,7 +241,7 @@ public struct DashboardBuilder: Sendable {
     func variable(_ v: VariableSpec) -> GrafanaJSON {
         switch v.kind {
         case .query(let sql, let prom):
-            let query = backend == .postgres ? sql : (prom ?? "")
+            let query = backend == .postgres ? self.sql(sql) : (prom ?? "")
             return [
                 "current": ["text": "", "value": ""], "datasource": datasource, "definition": .string(query), "hide": 0,
                 "includeAll": false, "label": .string(v.label), "multi": false, "name": .string(v.name),

@@ -257,7 +257,7 @@ enum FunctionDashboard {
                            extract(epoch FROM max(s.end_time) - min(s.start_time)) * 1000 AS "duration",
                            count(*) AS "spans",
                            bool_or(s.status_code = 2) AS "error"
-                      FROM firefly_spans s JOIN ids ON ids.trace_id = s.trace_id
+                      FROM \(LambdaSQL.table("spans")) s JOIN ids ON ids.trace_id = s.trace_id
                      GROUP BY s.trace_id
                      ORDER BY 3 DESC
                     """)
@@ -281,17 +281,16 @@ enum FunctionDashboard {
                            s.name AS "operationName",
                            s.service AS "serviceName",
                            COALESCE((SELECT jsonb_agg(jsonb_build_object('key', k, 'value', v) ORDER BY k)
-                                       FROM jsonb_each(s.resource) AS r(k, v)), '[]'::jsonb) AS "serviceTags",
+                                       FROM jsonb_each(s.resource_attributes) AS r(k, v)), '[]'::jsonb) AS "serviceTags",
                            extract(epoch FROM s.start_time) * 1000 AS "startTime",
-                           extract(epoch FROM s.end_time - s.start_time) * 1000 AS "duration",
+                           s.duration_ms AS "duration",
                            COALESCE((SELECT jsonb_agg(jsonb_build_object('key', k, 'value', v) ORDER BY k)
                                        FROM jsonb_each(s.attributes) AS a(k, v)), '[]'::jsonb) AS "tags",
-                           CASE s.kind WHEN 1 THEN 'internal' WHEN 2 THEN 'server' WHEN 3 THEN 'client'
-                                       WHEN 4 THEN 'producer' WHEN 5 THEN 'consumer' ELSE 'unspecified' END AS "kind",
+                           s.kind AS "kind",
                            s.status_code AS "statusCode",
                            s.status_message AS "statusMessage"
-                      FROM firefly_spans s
-                     WHERE s.trace_id = '$traceId'
+                      FROM \(LambdaSQL.table("spans")) s
+                     WHERE s.trace_id = lower('$traceId')
                      ORDER BY s.start_time
                     """)
             ], prom: nil)
@@ -303,9 +302,9 @@ enum FunctionDashboard {
                     "nodes", .table,
                     """
                     WITH traces AS (SELECT DISTINCT sp.trace_id FROM \(LambdaSQL.spans(.selected))),
-                    spans AS (SELECT s.* FROM firefly_spans s JOIN traces t ON t.trace_id = s.trace_id)
+                    spans AS (SELECT s.* FROM \(LambdaSQL.table("spans")) s JOIN traces t ON t.trace_id = s.trace_id)
                     SELECT s.service AS id, s.service AS title, count(*) AS mainstat,
-                           avg(extract(epoch FROM s.end_time - s.start_time) * 1000) AS secondarystat
+                           avg(s.duration_ms) AS secondarystat
                       FROM spans s
                      GROUP BY s.service
                      ORDER BY 1
@@ -314,7 +313,7 @@ enum FunctionDashboard {
                     "edges", .table,
                     """
                     WITH traces AS (SELECT DISTINCT sp.trace_id FROM \(LambdaSQL.spans(.selected))),
-                    spans AS (SELECT s.* FROM firefly_spans s JOIN traces t ON t.trace_id = s.trace_id)
+                    spans AS (SELECT s.* FROM \(LambdaSQL.table("spans")) s JOIN traces t ON t.trace_id = s.trace_id)
                     SELECT parent.service || '->' || child.service AS id, parent.service AS source,
                            child.service AS target, count(*) AS mainstat
                       FROM spans child JOIN spans parent

@@ -23,6 +23,10 @@ public struct PostgresDatasource: Sendable, Hashable {
     public var user: String
     public var sslmode: String
     public var hasPassword: Bool
+    /// The exporter's `schema` key: where its tables are.
+    public var schema: String = Self.defaultSchema
+
+    public static let defaultSchema = "firefly"
 
     public init(host: String, port: Int, database: String, user: String, sslmode: String, hasPassword: Bool) {
         self.host = host
@@ -103,7 +107,9 @@ public struct GrafanaDatasources: Sendable, Hashable {
         for exporter in config.exporters {
             switch exporter.plugin {
             case "postgres" where postgres == nil:
-                postgres = try PostgresDatasource(url: Self.url(exporter))
+                var datasource = try PostgresDatasource(url: Self.url(exporter))
+                if let schema = Self.settings(exporter)["schema"] as? String, !schema.isEmpty { datasource.schema = schema }
+                postgres = datasource
             case "remote-write" where prometheus == nil:
                 prometheus = try PrometheusDatasource(remoteWriteURL: Self.url(exporter))
             default: break
@@ -123,9 +129,12 @@ public struct GrafanaDatasources: Sendable, Hashable {
         (postgres != nil ? [PostgresDatasource.uid] : []) + (prometheus != nil ? [PrometheusDatasource.uid] : [])
     }
 
+    private static func settings(_ exporter: InstanceConfig) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(exporter.settingsJSON.utf8))) as? [String: Any] ?? [:]
+    }
+
     private static func url(_ exporter: InstanceConfig) throws(GrafanaError) -> String {
-        let object = (try? JSONSerialization.jsonObject(with: Data(exporter.settingsJSON.utf8))) as? [String: Any]
-        guard let url = object?["url"] as? String, !url.isEmpty else {
+        guard let url = settings(exporter)["url"] as? String, !url.isEmpty else {
             throw GrafanaError("exporters.\(exporter.name).url is missing")
         }
         return url

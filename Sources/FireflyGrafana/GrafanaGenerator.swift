@@ -42,7 +42,8 @@ public struct GrafanaGenerator: Sendable {
 
     /// The dashboard JSON documents by uid.
     public func dashboardJSON() -> [(spec: DashboardSpec, json: GrafanaJSON)] {
-        let builder = DashboardBuilder(backend: backend)
+        let builder = DashboardBuilder(
+            backend: backend, schema: datasources.postgres?.schema ?? PostgresDatasource.defaultSchema)
         return Self.dashboards.map { ($0, builder.build($0)) }
     }
 

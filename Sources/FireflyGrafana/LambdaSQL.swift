@@ -1,57 +1,63 @@
-// SQL fragments over the postgres exporter's schema: the only file that knows its table and column names.
+// SQL fragments over the postgres exporter's schema (plugins/postgres): the one file that knows its tables.
 
-/// Subqueries that give the dashboards one stable shape whatever the storage layout:
+/// Subqueries that give the dashboards one stable shape over the exporter's tables
+/// (`<schema>.metrics` — the view joining `series` and `points` — and `<schema>.spans`):
 ///
-/// * `lambdaPoints` — CloudWatch `AWS/Lambda` points at function level (series with a `Resource`
-///   dimension — aliases, versions — are left out so every invocation counts once), columns
-///   `time, function, metric, sum, count, max, p50, p95, p99`.
-/// * `insightsPoints` — `LambdaInsights` points at function level, same columns.
-/// * `spans` — spans, columns `trace_id, span_id, parent_span_id, name, kind, status, start_time,
-///   end_time, duration_ms, function, service, cold_start, attributes, resource`.
+/// * `lambdaPoints` — CloudWatch `AWS/Lambda` summary points at function level. Series with a
+///   `Resource` dimension (an alias or version) are left out so every invocation counts once.
+///   Columns `time, function, metric, sum, count, max, p50, p95, p99`.
+/// * `insightsPoints` — `LambdaInsights` points at function level (no `version` dimension); the
+///   function comes from the `function_name` dimension. Same columns.
+/// * `spans` — spans that started in the dashboard range, all columns of `<schema>.spans`.
 ///
 /// Metric Stream values are one-minute deltas: dashboards `sum` them per time bucket.
+/// Table names carry `schemaToken`, which the dashboard builder replaces with the exporter's
+/// configured `schema` (default `firefly`).
 enum LambdaSQL {
+    static let schemaToken = "⟨schema⟩"
+
+    static func table(_ name: String) -> String { "\(schemaToken).\(name)" }
+
     enum Scope {
         case all
         case selected
-    }
-
-    static func functionFilter(_ scope: Scope, column: String) -> String {
-        scope == .all ? "" : " AND \(column) = '$function'"
     }
 
     static func quoted(_ names: [String]) -> String {
         names.map { "'\($0)'" }.joined(separator: ", ")
     }
 
+    static func quantile(_ q: String) -> String {
+        "m.quantile_values[array_position(m.quantiles, \(q)::float8)]"
+    }
+
     /// `(SELECT …) AS p` over the dashboard range.
     static func lambdaPoints(_ metrics: [String], _ scope: Scope) -> String {
-        points(namespace: "AWS/Lambda", dimension: "Resource", metrics, scope)
+        points(namespace: "AWS/Lambda", function: "m.function", excluding: "Resource", metrics, scope)
     }
 
     static func insightsPoints(_ metrics: [String], _ scope: Scope) -> String {
-        points(namespace: "LambdaInsights", dimension: "version", metrics, scope)
+        points(
+            namespace: "LambdaInsights", function: "COALESCE(NULLIF(m.function, ''), m.labels->>'function_name')",
+            excluding: "version", metrics, scope)
     }
 
-    private static func points(namespace: String, dimension: String, _ metrics: [String], _ scope: Scope) -> String {
-        """
-        (SELECT pt.time, s.function, s.name AS metric, pt.sum, pt.count, pt.max,
-                (pt.quantiles->>'0.5')::float8 AS p50, (pt.quantiles->>'0.95')::float8 AS p95,
-                (pt.quantiles->>'0.99')::float8 AS p99
-           FROM firefly_metric_points pt JOIN firefly_metric_series s ON s.id = pt.series_id
-          WHERE $__timeFilter(pt.time) AND s.namespace = '\(namespace)' AND s.name IN (\(quoted(metrics)))
-            AND NOT s.labels ? '\(dimension)'\(functionFilter(scope, column: "s.function"))) AS p
-        """
+    private static func points(
+        namespace: String, function: String, excluding dimension: String, _ metrics: [String], _ scope: Scope
+    ) -> String {
+        let filter = scope == .all ? "" : " AND \(function) = '$function'"
+        return """
+            (SELECT m.time, \(function) AS function, m.name AS metric, m.sum, m.count, m.max,
+                    \(quantile("0.5")) AS p50, \(quantile("0.95")) AS p95, \(quantile("0.99")) AS p99
+               FROM \(table("metrics")) m
+              WHERE $__timeFilter(m.time) AND m.namespace = '\(namespace)' AND m.name IN (\(quoted(metrics)))
+                AND NOT m.labels ? '\(dimension)'\(filter)) AS p
+            """
     }
 
     /// `(SELECT …) AS sp` — spans that started in the dashboard range.
     static func spans(_ scope: Scope) -> String {
-        """
-        (SELECT trace_id, span_id, parent_span_id, name, kind, status_code AS status, start_time, end_time,
-                extract(epoch FROM end_time - start_time) * 1000 AS duration_ms, function, service,
-                COALESCE((attributes->>'faas.coldstart')::boolean, false) AS cold_start, attributes, resource
-           FROM firefly_spans
-          WHERE $__timeFilter(start_time)\(functionFilter(scope, column: "function"))) AS sp
-        """
+        let filter = scope == .all ? "" : " AND s.function = '$function'"
+        return "(SELECT s.* FROM \(table("spans")) s WHERE $__timeFilter(s.start_time)\(filter)) AS sp"
     }
 }

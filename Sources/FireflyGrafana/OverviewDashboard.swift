@@ -51,7 +51,7 @@ enum OverviewDashboard {
             traced AS (
               SELECT sp.function,
                      count(*) FILTER (WHERE sp.cold_start) AS cold_starts,
-                     max((sp.resource->>'faas.max_memory')::float8) / 1048576 AS memory_mb
+                     max((sp.resource_attributes->>'faas.max_memory')::float8) / 1048576 AS memory_mb
                 FROM \(LambdaSQL.spans(.all))
                WHERE sp.function <> ''
                GROUP BY sp.function)

@@ -1,0 +1,48 @@
+import Foundation
+
+/// Runs SQL through `psql` (UTC session) and returns column names, PostgreSQL types and rows.
+struct PostgresQueryRunner {
+    var url: String
+
+    struct Result {
+        var columns: [(name: String, type: String)]
+        var rows: [[String]]
+
+        func column(_ name: String) -> Int? { columns.firstIndex { $0.name == name } }
+        func values(_ name: String) -> [String] {
+            guard let i = column(name) else { return [] }
+            return rows.map { $0[i] }
+        }
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    private func psql(_ arguments: [String], _ input: String) throws -> String {
+        let result = try run(
+            "/usr/bin/env",
+            ["PGTZ=UTC", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url] + arguments + ["-f", "-"], stdin: input)
+        if result.status != 0 { throw Failure(description: result.stderr) }
+        return result.stdout
+    }
+
+    func execute(_ sql: String) throws {
+        _ = try psql([], sql)
+    }
+
+    /// Describes (`\gdesc`) then runs `sql`; fields are separated by U+001F, rows by newlines.
+    func query(_ sql: String) throws -> Result {
+        let body = sql.trimmingCharacters(in: .whitespacesAndNewlines)
+        let described = try psql(["-A", "-t", "-F", "\u{1F}"], body + "\n\\gdesc\n")
+        let columns = described.split(separator: "\n").map { line in
+            let parts = line.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
+            return (name: parts[0], type: parts.count > 1 ? parts[1] : "")
+        }
+        let output = try psql(["-A", "-t", "-F", "\u{1F}", "-P", "null=NULL"], body + ";\n")
+        let rows = output.split(separator: "\n", omittingEmptySubsequences: true).map {
+            $0.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
+        }
+        return Result(columns: columns, rows: rows)
+    }
+}

@@ -1,0 +1,199 @@
+import FireflyGrafana
+import FireflyModel
+import FireflyPluginKit
+import Foundation
+import PostgresExporter
+import Testing
+
+/// Every SQL query of every generated panel and variable, run against a real PostgreSQL holding
+/// data the postgres exporter wrote, with Grafana's macros expanded by `SQLMacroExpander`.
+/// Checks the columns each panel type needs and the values for the seeded function.
+@Suite struct SQLPanelTests {
+    static var url: String? { ProcessInfo.processInfo.environment["FIREFLY_TEST_POSTGRES_URL"] }
+
+    static let numeric: Set<String> = ["numeric", "double precision", "bigint", "integer", "smallint", "real"]
+
+    struct Run {
+        var dashboard: String
+        var panel: String
+        var type: String
+        var refId: String
+        var format: String
+        var result: PostgresQueryRunner.Result
+    }
+
+    @Test(
+        .enabled(
+            if: url != nil,
+            "FIREFLY_TEST_POSTGRES_URL is unset: `bash scripts/postgres.sh start` and export FIREFLY_TEST_POSTGRES_URL=$(bash scripts/postgres.sh url) (make test does both)"
+        ))
+    func everyPanelQueryRunsOnExportedData() async throws {
+        let url = try #require(Self.url)
+        let schema = "grafana_test_" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        let runner = PostgresQueryRunner(url: url)
+        let now = Date()
+        let exporter = try PostgresExporter(
+            context: .standalone(instanceName: "postgres"),
+            config: PluginConfig(["url": .string(url), "schema": .string(schema), "tls": .string("disable")]))
+        let exported = await exporter.export(TelemetryBatch(points: Seed.points(now: now), spans: Seed.spans(now: now)))
+        await exporter.shutdown()
+        defer { try? runner.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE") }
+        try #require(exported == .ok, "export: \(exported)")
+
+        let generator = try Configs.generator(
+            """
+            exporters:
+              postgres: {plugin: postgres, url: "\(url)", schema: \(schema)}
+            receivers:
+              otlp: {plugin: otlp}
+            pipelines:
+              traces: {receivers: [otlp], exporters: [postgres]}
+            """)
+        #expect(generator.datasources.postgres?.schema == schema)
+        let expander = SQLMacroExpander(
+            from: now.addingTimeInterval(-3600), to: now.addingTimeInterval(60), intervalSeconds: 60,
+            variables: ["function": "checkout", "traceId": Seed.coldTrace.description])
+
+        var runs: [Run] = []
+        var variableValues: [String] = []
+        for d in try Configs.dashboards(generator) {
+            let variables = (d.json["templating"] as! [String: Any])["list"] as! [[String: Any]]
+            for v in variables where v["type"] as? String == "query" {
+                let result = try runner.query(try expander.expand(v["query"] as! String))
+                #expect(result.columns.count == 1, "variable \(v["name"]!): \(result.columns)")
+                variableValues = result.rows.map { $0[0] }
+            }
+            for panel in DashboardStructureTests.panels(d.json) where panel["type"] as? String != "row" {
+                for target in panel["targets"] as! [[String: Any]] {
+                    let sql = try expander.expand(target["rawSql"] as! String)
+                    let result: PostgresQueryRunner.Result
+                    do {
+                        result = try runner.query(sql)
+                    } catch {
+                        Issue.record("\(d.uid) / \(panel["title"]!) \(target["refId"]!): \(error)\n\(sql)")
+                        continue
+                    }
+                    runs.append(
+                        Run(
+                            dashboard: d.uid, panel: panel["title"] as! String, type: panel["type"] as! String,
+                            refId: target["refId"] as! String, format: target["format"] as! String, result: result))
+                }
+            }
+        }
+        #expect(variableValues == ["checkout", "frontend", "inventory"])
+        #expect(runs.count == 27, "\(runs.count) queries ran")
+
+        for run in runs {
+            let r = run.result
+            let what = "\(run.dashboard) / \(run.panel) \(run.refId)"
+            #expect(!r.rows.isEmpty, "\(what) returned no rows")
+            switch run.type {
+            case "timeseries":
+                #expect(run.format == "time_series")
+                #expect(r.columns.first?.name == "time", "\(what): \(r.columns.map(\.name))")
+                #expect(r.columns.dropFirst().contains { Self.numeric.contains($0.type) }, "\(what): no value column")
+                let times = r.values("time").compactMap(Double.init)
+                #expect(times == times.sorted(), "\(what): rows not ordered by time")
+            case "stat":
+                #expect(r.rows.count == 1 && r.columns.count == 1 && Self.numeric.contains(r.columns[0].type), "\(what)")
+                #expect(r.rows.first?.first != "NULL", "\(what) is NULL for the seeded function")
+            case "table", "traces", "nodeGraph":
+                #expect(run.format == "table")
+            default:
+                Issue.record("\(what): unexpected panel type \(run.type)")
+            }
+        }
+
+        func run(_ dashboard: String, _ panel: String, _ refId: String = "A") throws -> PostgresQueryRunner.Result {
+            try #require(runs.first { $0.dashboard == dashboard && $0.panel == panel && $0.refId == refId }).result
+        }
+        func stat(_ panel: String) throws -> Double {
+            try #require(Double(run("firefly-function", panel).rows[0][0]))
+        }
+
+        // Summary stats of `checkout`: 20 minutes × 10 invocations (the alias series is not counted again).
+        #expect(try stat("Invocations") == 200)
+        #expect(try stat("Errors") == 4)
+        #expect(try stat("Error rate") == 0.02)
+        #expect(try stat("Throttles") == 4)
+        #expect(try stat("Avg duration") == 120)
+        #expect(try stat("p99 duration") == 250)
+        #expect(try stat("Max concurrency") == 6)
+        #expect(try stat("Cold starts") == 2)
+
+        // The overview table, one row per function, in the column order the panel shows.
+        let table = try run("firefly-overview", "Functions")
+        #expect(
+            table.columns.map(\.name) == [
+                "function", "invocations", "errors", "error rate", "throttles", "throttle rate", "avg duration",
+                "p95 duration", "p99 duration", "cold starts", "estimated cost",
+            ])
+        #expect(table.values("function") == ["checkout", "inventory", "frontend"])
+        let checkout = try #require(table.rows.first)
+        #expect(checkout.dropFirst().prefix(9).map { Double($0)! } == [200, 4, 0.02, 4, 4.0 / 204, 120, 200, 250, 2])
+        // 200 requests at $0.20/M + 24 s × 0.5 GB (Lambda Insights total_memory 512 MB) at $0.0000166667/GB-s.
+        #expect(abs(Double(checkout[10])! - (200 * 0.0000002 + 24 * 0.5 * 0.0000166667)) < 1e-12)
+
+        // Duration time series: one row per minute, avg/p50/p95/p99/max.
+        let duration = try run("firefly-function", "Duration")
+        #expect(duration.columns.map(\.name) == ["time", "avg", "p50", "p95", "p99", "max"])
+        #expect(duration.rows.count == Seed.minutes)
+        #expect(duration.rows[0].dropFirst().map { Double($0)! } == [120, 110, 200, 250, 300])
+        let cold = try run("firefly-function", "Cold starts")
+        #expect(cold.columns.map(\.name) == ["time", "cold starts (spans)", "cold starts (Lambda Insights)"])
+        #expect(cold.values("cold starts (spans)").compactMap(Double.init).reduce(0, +) == 1)
+        #expect(cold.values("cold starts (Lambda Insights)").compactMap(Double.init).reduce(0, +) == 2)
+        let perFunction = try run("firefly-overview", "Invocations")
+        #expect(perFunction.columns.map(\.name) == ["time", "metric", "value"])
+        #expect(Set(perFunction.values("metric")) == ["checkout", "inventory"])
+
+        // Recent traces: the two traces checkout took part in, newest first.
+        let recent = try run("firefly-function", "Recent traces")
+        #expect(recent.columns.map(\.name) == ["trace id", "root operation", "start", "duration", "spans", "error"])
+        #expect(recent.values("trace id") == [Seed.errorTrace.description, Seed.coldTrace.description])
+        #expect(recent.values("root operation") == ["GET /checkout", "GET /checkout"])
+        #expect(recent.values("duration").map { Double($0)! } == [300, 300])
+        #expect(recent.values("spans") == ["5", "5"])
+        #expect(recent.values("error") == ["t", "f"])
+
+        // The trace waterfall: the names and types Grafana's traces panel reads.
+        let trace = try run("firefly-function", "Trace")
+        let expected: [(String, String)] = [
+            ("traceID", "text"), ("spanID", "text"), ("parentSpanID", "text"), ("operationName", "text"),
+            ("serviceName", "text"), ("serviceTags", "jsonb"), ("startTime", "numeric"), ("duration", "double precision"),
+            ("tags", "jsonb"), ("kind", "text"), ("statusCode", "smallint"), ("statusMessage", "text"),
+        ]
+        #expect(trace.columns.map(\.name) == expected.map(\.0))
+        #expect(trace.columns.map(\.type) == expected.map(\.1))
+        #expect(trace.rows.count == 5)
+        #expect(Set(trace.values("traceID")) == [Seed.coldTrace.description])
+        #expect(trace.values("parentSpanID")[0] == "NULL")
+        #expect(trace.values("serviceName") == ["frontend", "frontend", "checkout", "checkout", "inventory"])
+        #expect(trace.values("duration").map { Double($0)! } == [300, 280, 260, 100, 80])
+        let tags = try JSONSerialization.jsonObject(with: Data(trace.values("tags")[2].utf8)) as! [[String: Any]]
+        #expect(tags.contains { $0["key"] as? String == "faas.coldstart" && $0["value"] as? Bool == true })
+
+        // Service map: nodes and edges frames from parent/child spans across services.
+        let nodes = try run("firefly-function", "Service map", "nodes")
+        #expect(nodes.columns.map(\.name) == ["id", "title", "mainstat", "secondarystat"])
+        #expect(nodes.values("id") == ["checkout", "frontend", "inventory"])
+        let edges = try run("firefly-function", "Service map", "edges")
+        #expect(edges.columns.map(\.name) == ["id", "source", "target", "mainstat"])
+        #expect(edges.values("id") == ["checkout->inventory", "frontend->checkout"])
+        #expect(edges.values("mainstat") == ["2", "2"])
+    }
+
+    @Test func expanderMatchesGrafanasPostgresMacros() throws {
+        let from = Date(timeIntervalSince1970: 1_700_000_000)
+        let expander = SQLMacroExpander(
+            from: from, to: from.addingTimeInterval(3600), intervalSeconds: 300, variables: ["function": "checkout"])
+        #expect(
+            try expander.expand("SELECT $__timeGroupAlias(p.time, $__interval), x FROM t WHERE $__timeFilter(p.time) AND f = '$function'")
+                == "SELECT floor(extract(epoch from p.time)/300)*300 AS \"time\", x FROM t WHERE p.time BETWEEN '2023-11-14T22:13:20.000Z' AND '2023-11-14T23:13:20.000Z' AND f = 'checkout'")
+        #expect(try expander.expand("$__timeFrom() $__timeTo() ${function} [[function]] $__range $__interval_ms")
+            == "'2023-11-14T22:13:20.000Z' '2023-11-14T23:13:20.000Z' checkout checkout 3600s 300000")
+        #expect(try expander.expand("$__timeGroup(t, '1h')") == "floor(extract(epoch from t)/3600)*3600")
+        #expect(throws: SQLMacroExpander.MacroError.self) { try expander.expand("$__timeGroup(t)") }
+        #expect(throws: SQLMacroExpander.MacroError.self) { try expander.expand("$__nope(t)") }
+    }
+}

@@ -1,0 +1,125 @@
+import FireflyModel
+import Foundation
+
+/// Telemetry for the query tests, shaped like what the firehose and otlp adapters emit:
+/// CloudWatch Metric Stream summaries (one per metric, dimension set and minute; values are
+/// one-minute deltas) and OpenTelemetry spans of a call chain frontend → checkout → inventory.
+enum Seed {
+    static let minutes = 20
+    static let account = Label("cloud.account.id", "123456789012")
+    static let region = Label("cloud.region", "eu-west-1")
+
+    /// The minute timestamps, oldest first, ending one minute before `now`.
+    static func times(now: Date) -> [UInt64] {
+        let minute = UInt64(now.timeIntervalSince1970 / 60) * 60
+        return (1...minutes).reversed().map { (minute - UInt64($0) * 60) * 1_000_000_000 }
+    }
+
+    static func lambda(
+        _ metric: String, function: String, at t: UInt64, count: Double, sum: Double, min: Double, max: Double,
+        quantiles: [Quantile] = [], resource: String? = nil, unit: String = "Count"
+    ) -> MetricPoint {
+        var labels = [Label("FunctionName", function), account, region]
+        if let resource { labels.append(Label("Resource", resource)) }
+        return MetricPoint(
+            name: metric, namespace: "AWS/Lambda", unit: unit, function: function, kind: .summary, hasMinMax: true,
+            isDelta: true, labels: labels, startTimeUnixNano: t - 60_000_000_000, timeUnixNano: t, count: count, sum: sum,
+            min: min, max: max, quantiles: [Quantile(0, min)] + quantiles + [Quantile(1, max)])
+    }
+
+    static func insights(_ metric: String, function: String, at t: UInt64, count: Double, sum: Double, max: Double, unit: String)
+        -> MetricPoint
+    {
+        MetricPoint(
+            name: metric, namespace: "LambdaInsights", unit: unit, function: "", kind: .summary, hasMinMax: true,
+            isDelta: true, labels: [Label("function_name", function), account, region],
+            startTimeUnixNano: t - 60_000_000_000, timeUnixNano: t, count: count, sum: sum, min: 0, max: max,
+            quantiles: [Quantile(0, 0), Quantile(1, max)])
+    }
+
+    /// Per minute for `checkout`: 10 invocations (plus an alias series that must not be counted
+    /// twice), an error every 5th minute, 2 throttles every 10th, durations avg 120 ms / p50 110 /
+    /// p95 200 / p99 250 / max 300, concurrency 3…6, async and stream metrics. `inventory`: 5 per minute.
+    static func points(now: Date) -> [MetricPoint] {
+        var out: [MetricPoint] = []
+        for (i, t) in times(now: now).enumerated() {
+            let fn = "checkout"
+            out.append(lambda("Invocations", function: fn, at: t, count: 10, sum: 10, min: 1, max: 1))
+            out.append(lambda("Invocations", function: fn, at: t, count: 10, sum: 10, min: 1, max: 1, resource: "checkout:live"))
+            let errors: Double = i % 5 == 0 ? 1 : 0
+            out.append(lambda("Errors", function: fn, at: t, count: 10, sum: errors, min: 0, max: errors))
+            let throttles: Double = i % 10 == 0 ? 2 : 0
+            out.append(lambda("Throttles", function: fn, at: t, count: 2, sum: throttles, min: 0, max: throttles))
+            out.append(
+                lambda(
+                    "Duration", function: fn, at: t, count: 10, sum: 1200, min: 50, max: 300,
+                    quantiles: [Quantile(0.5, 110), Quantile(0.95, 200), Quantile(0.99, 250)], unit: "Milliseconds"))
+            let concurrency = Double(3 + i % 4)
+            out.append(lambda("ConcurrentExecutions", function: fn, at: t, count: 1, sum: concurrency, min: concurrency, max: concurrency))
+            out.append(lambda("AsyncEventAge", function: fn, at: t, count: 5, sum: 500, min: 20, max: 300, unit: "Milliseconds"))
+            out.append(lambda("AsyncEventsDropped", function: fn, at: t, count: 1, sum: i % 4 == 0 ? 1 : 0, min: 0, max: 1))
+            out.append(lambda("IteratorAge", function: fn, at: t, count: 2, sum: 2000, min: 500, max: 1500, unit: "Milliseconds"))
+            out.append(lambda("Invocations", function: "inventory", at: t, count: 5, sum: 5, min: 1, max: 1))
+            out.append(
+                lambda(
+                    "Duration", function: "inventory", at: t, count: 5, sum: 200, min: 20, max: 80,
+                    quantiles: [Quantile(0.5, 35), Quantile(0.95, 70), Quantile(0.99, 78)], unit: "Milliseconds"))
+            if i == 3 || i == 12 {
+                out.append(insights("init_duration", function: fn, at: t, count: 1, sum: 480, max: 480, unit: "Milliseconds"))
+            }
+            out.append(insights("total_memory", function: fn, at: t, count: 1, sum: 512, max: 512, unit: "Megabytes"))
+        }
+        return out
+    }
+
+    static let coldTrace = TraceID(hex: "4bf92f3577b34da6a3ce929d0e0e4736")!
+    static let errorTrace = TraceID(hex: "0af7651916cd43dd8448eb211c80319c")!
+    static let inventoryTrace = TraceID(hex: "11112222333344445555666677778888")!
+
+    /// frontend (server, client) → checkout (server, client) → inventory (server), twice: the first
+    /// a cold start, the second failing in checkout; plus one trace of inventory alone.
+    static func spans(now: Date) -> [Span] {
+        let base = UInt64((now.timeIntervalSince1970 - 600) * 1e9)
+        func ms(_ v: UInt64) -> UInt64 { v * 1_000_000 }
+        func chain(_ trace: TraceID, at start: UInt64, salt: UInt64, coldStart: Bool, error: Bool) -> [Span] {
+            let frontend = [Attribute("service.name", .string("frontend"))]
+            let checkout = [
+                Attribute("service.name", .string("checkout")), Attribute("faas.name", .string("checkout")),
+                Attribute("cloud.provider", .string("aws")), Attribute("faas.max_memory", .int(536_870_912)),
+            ]
+            let inventory = [Attribute("service.name", .string("inventory")), Attribute("faas.name", .string("inventory"))]
+            return [
+                Span(
+                    traceID: trace, spanID: SpanID(salt + 1), name: "GET /checkout", kind: .server,
+                    startTimeUnixNano: start, endTimeUnixNano: start + ms(300), function: "frontend", service: "frontend",
+                    attributes: [Attribute("http.request.method", .string("GET"))], resourceAttributes: frontend),
+                Span(
+                    traceID: trace, spanID: SpanID(salt + 2), parentSpanID: SpanID(salt + 1), name: "POST checkout",
+                    kind: .client, startTimeUnixNano: start + ms(10), endTimeUnixNano: start + ms(290), function: "frontend",
+                    service: "frontend", resourceAttributes: frontend),
+                Span(
+                    traceID: trace, spanID: SpanID(salt + 3), parentSpanID: SpanID(salt + 2), name: "checkout-handler",
+                    kind: .server, statusCode: error ? .error : .unset, statusMessage: error ? "payment declined" : "",
+                    startTimeUnixNano: start + ms(20), endTimeUnixNano: start + ms(280), function: "checkout",
+                    service: "checkout",
+                    attributes: [Attribute("faas.coldstart", .bool(coldStart)), Attribute("faas.trigger", .string("http"))],
+                    resourceAttributes: checkout),
+                Span(
+                    traceID: trace, spanID: SpanID(salt + 4), parentSpanID: SpanID(salt + 3), name: "GET inventory",
+                    kind: .client, startTimeUnixNano: start + ms(50), endTimeUnixNano: start + ms(150), function: "checkout",
+                    service: "checkout", resourceAttributes: checkout),
+                Span(
+                    traceID: trace, spanID: SpanID(salt + 5), parentSpanID: SpanID(salt + 4), name: "reserve",
+                    kind: .server, startTimeUnixNano: start + ms(60), endTimeUnixNano: start + ms(140), function: "inventory",
+                    service: "inventory", attributes: [Attribute("faas.coldstart", .bool(false))],
+                    resourceAttributes: inventory),
+            ]
+        }
+        let alone = Span(
+            traceID: inventoryTrace, spanID: SpanID(0x901), name: "restock", kind: .server,
+            startTimeUnixNano: base + ms(5000), endTimeUnixNano: base + ms(5040), function: "inventory", service: "inventory",
+            resourceAttributes: [Attribute("service.name", .string("inventory"))])
+        return chain(coldTrace, at: base, salt: 0x100, coldStart: true, error: false)
+            + chain(errorTrace, at: base + ms(60_000), salt: 0x200, coldStart: false, error: true) + [alone]
+    }
+}
