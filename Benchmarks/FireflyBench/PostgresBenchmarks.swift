@@ -1,13 +1,164 @@
-// PostgreSQL export next to psql \copy of the same rows.
+// PostgreSQL: the exporter's write rates, next to psql \copy of the very rows it wrote.
+import FireflyDemo
+import FireflyModel
+import FireflyPluginKit
+import FirehoseAdapter
 import Foundation
+import PostgresExporter
 
 enum PostgresBenchmarks {
     static func run(arguments: Arguments, machine: Machine) async -> [BenchResult] {
-        let reason = "PostgresWriteBenchmark is not in plugins/postgres yet"
-        return ["points", "spans"].map {
-            BenchResult(
-                group: "postgres", name: "export \($0)", value: nil, unit: "\($0)/s", detail: "n/a (\(reason))",
-                target: "≥ 0.8 × psql \\copy", verdict: nil, machine: machine.summary)
+        let m = machine.summary
+        guard let url = arguments.postgresURL else {
+            return [BenchResult(group: "postgres", name: "export", value: nil, unit: "rows/s", detail: "n/a (no --postgres-url)", target: nil, verdict: nil, machine: m)]
         }
+        var results: [BenchResult] = []
+
+        // 1. The plugin's own benchmark (its synthetic rows, schema created and dropped by it).
+        do {
+            let r = try await PostgresWriteBenchmark.run(url: url, points: 50_000, spans: 20_000, batchSize: 5000)
+            results.append(
+                BenchResult(
+                    group: "postgres", name: "PostgresWriteBenchmark points", value: r.pointsPerSecond, unit: "points/s",
+                    detail: "\(r.points) summary points in batches of 5000", target: nil, verdict: nil, machine: m))
+            results.append(
+                BenchResult(
+                    group: "postgres", name: "PostgresWriteBenchmark spans", value: r.spansPerSecond, unit: "spans/s",
+                    detail: "\(r.spans) spans in batches of 5000", target: nil, verdict: nil, machine: m))
+        } catch {
+            results.append(
+                BenchResult(
+                    group: "postgres", name: "PostgresWriteBenchmark", value: nil, unit: "rows/s", detail: "n/a (\(error))",
+                    target: nil, verdict: nil, machine: m))
+        }
+
+        // 2. Demo data through the exporter, then the same rows through psql \copy into identical tables.
+        do {
+            results += try await compareWithCopy(url: url, arguments: arguments, machine: machine)
+        } catch {
+            results.append(
+                BenchResult(
+                    group: "postgres", name: "export vs psql \\copy", value: nil, unit: "×", detail: "n/a (\(error))",
+                    target: "≥ 0.8", verdict: nil, machine: m))
+        }
+        return results
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func compareWithCopy(url: String, arguments: Arguments, machine: Machine) async throws -> [BenchResult] {
+        let schema = "bench_copy_" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let exporter = try PostgresExporter(
+            context: .standalone(instanceName: "bench"),
+            config: PluginConfig(["url": .string(url), "schema": .string(schema), "tls": .string("disable")]))
+        defer { _ = try? psql(arguments, url, "DROP SCHEMA IF EXISTS \(schema) CASCADE") }
+        let points = try demoPoints(minutes: 20)
+        let spans = demoSpans(count: 30_000)
+        let batch = 5000
+
+        // Warm-up: migrations run on the first export; series ids get created. Not measured.
+        try check(await exporter.export(TelemetryBatch(points: Array(points.prefix(1)))))
+        let clock = ContinuousClock()
+        var start = clock.now
+        for i in stride(from: 1, to: points.count, by: batch) {
+            try check(await exporter.export(TelemetryBatch(points: Array(points[i..<min(i + batch, points.count)]))))
+        }
+        let pointSeconds = seconds(clock.now - start)
+        start = clock.now
+        for i in stride(from: 0, to: spans.count, by: batch) {
+            try check(await exporter.export(TelemetryBatch(spans: Array(spans[i..<min(i + batch, spans.count)]))))
+        }
+        let spanSeconds = seconds(clock.now - start)
+        await exporter.shutdown()
+
+        let work = Arguments.absolute(arguments.workDir)
+        var rows: [String: Int] = [:]
+        var copySeconds: [String: Double] = [:]
+        for table in ["points", "spans"] {
+            let file = "\(work)/\(table).copy"
+            try psql(arguments, url, "\\copy \(schema).\(table) TO '\(file)' (FORMAT binary)")
+            rows[table] = Int(try psql(arguments, url, "SELECT count(*) FROM \(schema).\(table)").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+            try psql(arguments, url, "CREATE TABLE \(schema).\(table)_copy (LIKE \(schema).\(table) INCLUDING ALL)")
+            let t0 = clock.now
+            try psql(arguments, url, "\\copy \(schema).\(table)_copy FROM '\(file)' (FORMAT binary)")
+            copySeconds[table] = seconds(clock.now - t0)
+            try? FileManager.default.removeItem(atPath: file)
+        }
+        let pointRows = rows["points"] ?? 0
+        let spanRows = rows["spans"] ?? 0
+        guard pointRows == points.count, spanRows == spans.count else {
+            throw Failure(description: "the exporter wrote \(pointRows)/\(points.count) points and \(spanRows)/\(spans.count) spans")
+        }
+        let m = machine.summary
+        func row(_ what: String, _ n: Int, _ exportSeconds: Double, _ copy: Double) -> BenchResult {
+            let export = Double(n - (what == "points" ? 1 : 0)) / exportSeconds
+            let baseline = Double(n) / copy
+            let ratio = export / baseline
+            return BenchResult(
+                group: "postgres", name: "export \(what) (demo data) vs psql \\copy", value: ratio, unit: "×",
+                detail: String(format: "exporter %.0f %@/s, psql \\copy (binary) of the same %d rows into an identical table %.0f rows/s", export, what, n, baseline),
+                target: "≥ 0.8", verdict: ratio >= 0.8 ? "met" : "missed", machine: m,
+                extra: ["export_per_s": export, "copy_per_s": baseline, "rows": Double(n)])
+        }
+        return [
+            row("points", pointRows, pointSeconds, copySeconds["points"] ?? .infinity),
+            row("spans", spanRows, spanSeconds, copySeconds["spans"] ?? .infinity),
+        ]
+    }
+
+    /// CloudWatch data points as the firehose receiver makes them: demo JSON lines decoded by the
+    /// receiver's own decoder (500 functions × `minutes`).
+    static func demoPoints(minutes: Int) throws -> [MetricPoint] {
+        let topology = DemoTopology(functions: 500, seed: 3)
+        let metrics = LambdaMetricsSimulator(topology: topology, tracesPerSecond: 500, seed: 3)
+        var points: [MetricPoint] = []
+        for minute in 0..<minutes {
+            let ms = UInt64(1_700_000_040_000 + minute * 60_000)
+            let records = topology.functions.indices.map { CloudWatchJSONEncoder.record(metrics.points(function: $0, minuteStartMs: ms, streamName: "bench")) }
+            let body = FirehoseRequest.envelope(requestId: "bench-\(minute)", timestampMs: ms, records: records)
+            points += try FirehoseRequestDecoder().decode(body: body).points
+        }
+        return points
+    }
+
+    static func demoSpans(count: Int) -> [Span] {
+        var sim = TraceSimulator(topology: DemoTopology(functions: 10, seed: 3), seed: 3)
+        var spans: [Span] = []
+        var t: UInt64 = 1_700_000_000_000_000_000
+        while spans.count < count {
+            t += 1_000_000_000
+            spans += sim.advance(to: t, newTraces: 200)
+        }
+        return Array(spans.prefix(count))
+    }
+
+    static func check(_ result: ExportResult) throws {
+        if result != .ok { throw Failure(description: "export failed: \(result)") }
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    /// Runs one psql command; returns its output (tuples only, unaligned).
+    @discardableResult
+    static func psql(_ arguments: Arguments, _ url: String, _ command: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: arguments.psql.hasPrefix("/") ? arguments.psql : "/usr/bin/env")
+        process.arguments = (arguments.psql.hasPrefix("/") ? [] : [arguments.psql]) + [url, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", command]
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw Failure(description: "psql \(command.prefix(60)): \(String(decoding: errors, as: UTF8.self))")
+        }
+        return String(decoding: output, as: UTF8.self)
     }
 }
