@@ -13,7 +13,7 @@ bin=$(swift build -c release --show-bin-path)
 work=.firefly/bench
 mkdir -p "$work"
 export FIREFLY_PG_DIR="$PWD/.firefly/bench-postgres"
-export FIREFLY_PG_PORT=54349
+export FIREFLY_PG_PORT="${FIREFLY_BENCH_PG_PORT:-54349}"   # another port when 54349 is taken
 prometheus_port=19099
 prometheus_dir=$(mktemp -d /tmp/firefly-bench-prometheus.XXXXXX)
 prometheus_pid=""
