@@ -1,6 +1,7 @@
-// The `otlp` receiver: OTLP/HTTP traces and metrics (protobuf and JSON) into the Firefly pipeline.
+// The `otlp` receiver: OTLP/HTTP and OTLP/gRPC traces and metrics into the Firefly pipeline.
 import FireflyModel
 public import FireflyPluginKit
+import Synchronization
 
 /// Receives OTLP/HTTP exports from OpenTelemetry SDKs, the ADOT Lambda layer and collectors.
 ///
@@ -12,11 +13,15 @@ public import FireflyPluginKit
 public final class OTLPAdapter: AdapterPlugin {
     public static let pluginName = "otlp"
     public static let pluginVersion = "0.1.0"
-    public static let pluginDescription = "OTLP/HTTP receiver for traces and metrics (protobuf and JSON)"
+    public static let pluginDescription = "OTLP receiver for traces and metrics (HTTP protobuf/JSON and gRPC)"
 
     public let config: OTLPConfig
     private let context: PluginContext
     private let token: [UInt8]
+    private let listener = Mutex<OTLPGRPCListener?>(nil)
+
+    /// Threads that run `sink.emit` for gRPC calls (the HTTP path uses the host's workers).
+    static let grpcEmitThreads = 16
 
     public init(context: PluginContext, config: PluginConfig) throws {
         self.context = context
@@ -26,6 +31,37 @@ public final class OTLPAdapter: AdapterPlugin {
             context.log(.info, "otlp receiver '\(context.instanceName)' accepts unauthenticated requests (bearer_token is empty)")
         }
     }
+
+    /// Starts the OTLP/gRPC listener (unless `grpc.enabled: false`); throws when the port cannot
+    /// be bound, so the collector refuses to start with the reason.
+    public func start(sink: any TelemetrySink) throws {
+        guard config.grpc.enabled else { return }
+        try listener.withLock { current in
+            guard current == nil else { return }
+            let emitter = BlockingEmitter(sink: sink, threads: Self.grpcEmitThreads)
+            let exporter = OTLPGRPCExporter(
+                token: token, retryAfterSeconds: config.retryAfterSeconds, context: context, emitter: emitter)
+            do {
+                current = try OTLPGRPCListener(settings: config.grpc, exporter: exporter, context: context)
+            } catch {
+                emitter.close()
+                throw error
+            }
+            context.log(.info, "otlp receiver '\(context.instanceName)' serves OTLP/gRPC on \(config.grpc.host):\(current!.port)")
+        }
+    }
+
+    /// Stops the gRPC server and waits until it has stopped and no emit is in flight.
+    public func stop() {
+        let running = listener.withLock { current -> OTLPGRPCListener? in
+            defer { current = nil }
+            return current
+        }
+        running?.stop()
+    }
+
+    /// The bound OTLP/gRPC port while started (the kernel's choice for `grpc.listen: host:0`).
+    public var grpcPort: Int? { listener.withLock { $0?.port } }
 
     public var routes: [Route] {
         var r = [Route("POST", config.tracesPath), Route("POST", config.metricsPath)]
@@ -139,8 +175,14 @@ public final class OTLPAdapter: AdapterPlugin {
     /// `Authorization: Bearer <token>` compared in constant time (no early exit on the first
     /// differing byte, so response timing does not reveal how much of a guess was right).
     private func isAuthorized(_ request: PluginRequest) -> Bool {
+        Self.isAuthorized(header: request.header("authorization"), token: token)
+    }
+
+    /// The bearer check shared by OTLP/HTTP (`Authorization` header) and OTLP/gRPC
+    /// (`authorization` metadata); an empty token accepts everything.
+    static func isAuthorized(header: String?, token: [UInt8]) -> Bool {
         guard !token.isEmpty else { return true }
-        guard let header = request.header("authorization") else { return false }
+        guard let header else { return false }
         let utf8 = Array(header.utf8)
         let scheme = Array("bearer ".utf8)
         guard utf8.count >= scheme.count,

@@ -57,16 +57,7 @@ enum OTLPResponses {
         let body: [UInt8]
         switch encoding {
         case .protobuf:
-            if rejected == 0 && message.isEmpty {
-                body = []
-            } else {
-                var w = ProtoWriter()
-                w.message(1) { p in
-                    if rejected != 0 { p.varintField(1, UInt64(rejected)) }
-                    if !message.isEmpty { p.stringField(2, message) }
-                }
-                body = w.bytes
-            }
+            body = exportResponseProto(rejected: rejected, message: message)
         case .json:
             if rejected == 0 && message.isEmpty {
                 body = Array("{}".utf8)
@@ -78,6 +69,19 @@ enum OTLPResponses {
             }
         }
         return PluginResponse(status: 200, contentType: encoding.contentType, body: body)
+    }
+
+    /// `Export<Signal>ServiceResponse` in protobuf (both signals share the layout): zero bytes on
+    /// full success, else `partial_success` (field 1) {rejected (1), error_message (2)}.
+    /// `message` must already be trimmed.
+    static func exportResponseProto(rejected: Int, message: String) -> [UInt8] {
+        if rejected == 0 && message.isEmpty { return [] }
+        var w = ProtoWriter()
+        w.message(1) { p in
+            if rejected != 0 { p.varintField(1, UInt64(rejected)) }
+            if !message.isEmpty { p.stringField(2, message) }
+        }
+        return w.bytes
     }
 
     /// An error status with a `google.rpc.Status {code, message}` body in the request's encoding.

@@ -1,0 +1,211 @@
+// OTLP/gRPC: the TraceService and MetricsService Export methods, with hand-written (de)serializers.
+import FireflyModel
+import FireflyPluginKit
+public import GRPCCore
+import NIOPosix
+
+/// A decoded `Export*ServiceRequest`: what the HTTP path's decoder produces, ready to emit.
+struct OTLPDecodedExport: Sendable {
+    var batch: TelemetryBatch
+    /// Items dropped while decoding (reported in `partial_success`).
+    var rejected: Int
+    /// `partial_success.error_message` ("" when nothing was dropped).
+    var problemSummary: String
+}
+
+/// An `Export*ServiceResponse` (both signals have the same layout: `partial_success` = field 1).
+public struct OTLPExportResponse: Sendable, Equatable {
+    public var rejected: Int
+    public var errorMessage: String
+
+    public init(rejected: Int = 0, errorMessage: String = "") {
+        self.rejected = rejected
+        self.errorMessage = errorMessage
+    }
+}
+
+/// Request bytes → the Firefly model, through the plugin's own protobuf decoder. A malformed
+/// message throws INVALID_ARGUMENT (the OTLP spec's "not retryable" answer for bad data).
+struct OTLPRequestDeserializer: MessageDeserializer {
+    let signal: Signal
+
+    func deserialize<Bytes: GRPCContiguousBytes>(_ serializedMessageBytes: Bytes) throws -> OTLPDecodedExport {
+        let bytes = serializedMessageBytes.withUnsafeBytes { Array($0) }
+        do {
+            let outcome = try OTLPAdapter.decode(bytes, signal: signal, encoding: .protobuf)
+            return OTLPDecodedExport(batch: outcome.batch, rejected: outcome.rejected, problemSummary: outcome.problemSummary)
+        } catch {
+            let what = signal == .traces ? "ExportTraceServiceRequest" : "ExportMetricsServiceRequest"
+            throw RPCError(code: .invalidArgument, message: OTLPResponses.trimmed("cannot decode \(what) (protobuf): \(error.message)"))
+        }
+    }
+}
+
+/// `Export*ServiceResponse` → bytes (empty on full success, `partial_success` otherwise).
+struct OTLPResponseSerializer: MessageSerializer {
+    func serialize<Bytes: GRPCContiguousBytes>(_ message: OTLPExportResponse) throws -> Bytes {
+        Bytes(OTLPResponses.exportResponseProto(rejected: message.rejected, message: OTLPResponses.trimmed(message.errorMessage)))
+    }
+}
+
+/// The fully qualified gRPC methods of OTLP (opentelemetry-proto `collector/*/v1/*_service.proto`).
+public enum OTLPGRPCMethods {
+    public static let traces = MethodDescriptor(
+        fullyQualifiedService: "opentelemetry.proto.collector.trace.v1.TraceService", method: "Export")
+    public static let metrics = MethodDescriptor(
+        fullyQualifiedService: "opentelemetry.proto.collector.metrics.v1.MetricsService", method: "Export")
+    /// Not registered: the server answers UNIMPLEMENTED, as OTLP/HTTP answers 404 for `/v1/logs`.
+    public static let logs = MethodDescriptor(
+        fullyQualifiedService: "opentelemetry.proto.collector.logs.v1.LogsService", method: "Export")
+}
+
+/// Runs `sink.emit` (which blocks until the batch is durable) on threads of its own, never on
+/// the gRPC event loops or Swift's cooperative pool; `close()` waits for every emit in flight and
+/// refuses new ones, so nothing reaches the sink after it returns.
+final class BlockingEmitter: Sendable {
+    private let sink: any TelemetrySink
+    private let pool: NIOThreadPool
+
+    init(sink: any TelemetrySink, threads: Int) {
+        self.sink = sink
+        pool = NIOThreadPool(numberOfThreads: threads)
+        pool.start()
+    }
+
+    func emit(_ batch: TelemetryBatch) async -> EmitStatus {
+        let sink = self.sink
+        do {
+            return try await pool.runIfActive { sink.emit(batch) }
+        } catch {
+            return .closed(retryAfterMilliseconds: 0)  // the pool was shut down: stopping
+        }
+    }
+
+    func close() {
+        try? pool.syncShutdownGracefully()
+    }
+}
+
+/// Answers one Export call: authentication, decoding (in the deserializer), emitting, counting.
+final class OTLPGRPCExporter: Sendable {
+    let token: [UInt8]
+    let retryAfterSeconds: Int
+    let context: PluginContext
+    let emitter: BlockingEmitter
+
+    init(token: [UInt8], retryAfterSeconds: Int, context: PluginContext, emitter: BlockingEmitter) {
+        self.token = token
+        self.retryAfterSeconds = retryAfterSeconds
+        self.context = context
+        self.emitter = emitter
+    }
+
+    func export(
+        _ request: StreamingServerRequest<OTLPDecodedExport>, signal: Signal
+    ) async throws -> StreamingServerResponse<OTLPExportResponse> {
+        do {
+            let response = try await answer(request, signal: signal)
+            context.count("grpc_requests", labels: [("signal", signal.rawValue), ("code", "OK")])
+            return StreamingServerResponse(single: ServerResponse(message: response))
+        } catch let error as RPCError {
+            context.count("grpc_requests", labels: [("signal", signal.rawValue), ("code", Self.name(error.code))])
+            throw error
+        }
+    }
+
+    private func answer(_ request: StreamingServerRequest<OTLPDecodedExport>, signal: Signal) async throws -> OTLPExportResponse {
+        var header: String?
+        for value in request.metadata[stringValues: "authorization"] {
+            header = value
+            break
+        }
+        guard OTLPAdapter.isAuthorized(header: header, token: token) else {
+            throw RPCError(code: .unauthenticated, message: "missing or invalid bearer token (send metadata 'authorization: Bearer <token>')")
+        }
+        // Reads the one request message; the deserializer decodes it (INVALID_ARGUMENT when malformed).
+        let single = try await ServerRequest(stream: request)
+        let decoded = single.message
+        if !decoded.batch.isEmpty {
+            switch await emitter.emit(decoded.batch) {
+            case .ok:
+                break
+            case .busy(let hint):
+                throw unavailable("the collector's queue is full; retry later", hint)
+            case .closed(let hint):
+                throw unavailable("the collector is shutting down; retry later", hint)
+            case .invalid:
+                context.log(.error, "the collector rejected a decoded \(signal.rawValue) batch as invalid")
+                throw RPCError(code: .internalError, message: "the collector rejected the decoded batch")
+            }
+        }
+        let unit = signal == .traces ? "spans" : "data_points"
+        let kept = signal == .traces ? decoded.batch.spans.count : decoded.batch.points.count
+        context.count("\(unit)_accepted", by: UInt64(kept))
+        if decoded.rejected > 0 { context.count("\(unit)_rejected", by: UInt64(decoded.rejected)) }
+        return OTLPExportResponse(rejected: decoded.rejected, errorMessage: decoded.problemSummary)
+    }
+
+    /// UNAVAILABLE (retryable per OTLP) with a `google.rpc.RetryInfo` delay: the sink's hint, else
+    /// `retry_after_seconds`. Sent both inside `grpc-status-details-bin` (a `google.rpc.Status` with
+    /// the RetryInfo as an `Any` detail — read by Go and Java clients and the OpenTelemetry
+    /// Collector) and as `google.rpc.retryinfo-bin` (read by the OpenTelemetry Python SDK).
+    private func unavailable(_ message: String, _ hintMilliseconds: UInt32) -> RPCError {
+        let milliseconds = hintMilliseconds > 0 ? UInt64(hintMilliseconds) : UInt64(retryAfterSeconds) * 1000
+        var metadata = Metadata()
+        metadata.addBinary(Self.statusDetails(code: 14, message: message, retryAfterMilliseconds: milliseconds), forKey: "grpc-status-details-bin")
+        metadata.addBinary(Self.retryInfo(milliseconds: milliseconds), forKey: "google.rpc.retryinfo-bin")
+        return RPCError(code: .unavailable, message: message, metadata: metadata)
+    }
+
+    /// `google.rpc.RetryInfo {retry_delay (1): google.protobuf.Duration {seconds (1), nanos (2)}}`.
+    static func retryInfo(milliseconds: UInt64) -> [UInt8] {
+        var w = ProtoWriter()
+        w.message(1) { d in
+            let seconds = milliseconds / 1000, nanos = (milliseconds % 1000) * 1_000_000
+            if seconds != 0 { d.varintField(1, seconds) }
+            if nanos != 0 { d.varintField(2, nanos) }
+        }
+        return w.bytes
+    }
+
+    /// `google.rpc.Status {code (1), message (2), details (3): [Any {type_url (1), value (2)}]}`.
+    static func statusDetails(code: UInt64, message: String, retryAfterMilliseconds: UInt64) -> [UInt8] {
+        var w = ProtoWriter()
+        w.varintField(1, code)
+        w.stringField(2, message)
+        w.message(3) { any in
+            any.stringField(1, "type.googleapis.com/google.rpc.RetryInfo")
+            any.bytesField(2, retryInfo(milliseconds: retryAfterMilliseconds))
+        }
+        return w.bytes
+    }
+
+    static func name(_ code: RPCError.Code) -> String {
+        switch code {
+        case .invalidArgument: return "INVALID_ARGUMENT"
+        case .unauthenticated: return "UNAUTHENTICATED"
+        case .unavailable: return "UNAVAILABLE"
+        case .resourceExhausted: return "RESOURCE_EXHAUSTED"
+        case .internalError: return "INTERNAL"
+        case .cancelled: return "CANCELLED"
+        case .deadlineExceeded: return "DEADLINE_EXCEEDED"
+        default: return String(describing: code).uppercased()
+        }
+    }
+}
+
+/// The two OTLP services on one router.
+struct OTLPGRPCService: RegistrableRPCService {
+    let exporter: OTLPGRPCExporter
+
+    func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
+        for (signal, method) in [(Signal.traces, OTLPGRPCMethods.traces), (.metrics, OTLPGRPCMethods.metrics)] {
+            let exporter = self.exporter
+            router.registerHandler(
+                forMethod: method, deserializer: OTLPRequestDeserializer(signal: signal), serializer: OTLPResponseSerializer()
+            ) { request, _ in
+                try await exporter.export(request, signal: signal)
+            }
+        }
+    }
+}
