@@ -2,7 +2,8 @@
 
 enum BenchConfig {
     /// Receivers firehose + otlp draining into the debug exporter writing to /dev/null: the
-    /// cheapest real exporter, so the figures are about receiving and queueing.
+    /// cheapest real exporter, so the figures are about receiving and queueing. Every run gets a
+    /// fresh collector and queue, so one run's backlog never slows the next.
     static func ingest(port: Int, plugins: String, queueDirectory: String, queueType: String, maxBytes: Int) -> String {
         """
         server:
@@ -13,6 +14,7 @@ enum BenchConfig {
           type: \(queueType)
           directory: \(queueDirectory)
           max_bytes: \(maxBytes)
+          drain_timeout: 1s
         receivers:
           firehose: {plugin: firehose, path: /firehose}
           otlp: {plugin: otlp}

@@ -20,12 +20,16 @@ enum DecodeBenchmarks {
                     target: "≥ 1 000 000", verdict: r.recordsPerSecond >= 1_000_000 ? "met" : "missed", machine: machine.summary))
         }
 
-        let otel = firehoseOpenTelemetry(minimum: half)
-        results.append(
-            BenchResult(
-                group: "decode", name: "Firehose OpenTelemetry 1.0 records", value: otel.rate, unit: "points/s/core",
-                detail: "\(otel.points) summary points per body (demo data), \(otel.runs) runs", target: nil, verdict: nil,
-                machine: machine.summary))
+        for perMetric in [true, false] {
+            let otel = firehoseOpenTelemetry(requestPerMetric: perMetric, minimum: half)
+            results.append(
+                BenchResult(
+                    group: "decode",
+                    name: "Firehose OpenTelemetry 1.0, one request per \(perMetric ? "data point" : "function")",
+                    value: otel.rate, unit: "points/s/core",
+                    detail: "\(otel.points) summary points per body (demo data), \(otel.runs) runs", target: nil, verdict: nil,
+                    machine: machine.summary))
+        }
 
         // OTLPDecodeBenchmark takes an iteration count: calibrate it to about half the measurement time.
         let probe = OTLPDecodeBenchmark.run(spansPerRequest: 1000, iterations: 5)
@@ -48,7 +52,9 @@ enum DecodeBenchmarks {
 
     /// The firehose receiver's decoder on OpenTelemetry 1.0 records (no benchmark API in the
     /// plugin for this format, so the body comes from the demo's encoder).
-    static func firehoseOpenTelemetry(minimum: Duration) -> (rate: Double, points: Int, runs: Int) {
+    /// `requestPerMetric`: each data point in its own length-delimited request (the demo's
+    /// layout), else one request per function holding all its metrics.
+    static func firehoseOpenTelemetry(requestPerMetric: Bool, minimum: Duration) -> (rate: Double, points: Int, runs: Int) {
         let topology = DemoTopology(functions: 500, seed: 1)
         let metrics = LambdaMetricsSimulator(topology: topology, tracesPerSecond: 500, seed: 1)
         var records: [[UInt8]] = []
@@ -56,7 +62,9 @@ enum DecodeBenchmarks {
         for f in topology.functions.indices {
             let p = metrics.points(function: f, minuteStartMs: 1_700_000_040_000, streamName: "firefly-bench")
             points += p.count
-            records.append(MetricStreamOTelEncoder.record(p.map { MetricStreamOTelEncoder.request([$0]) }))
+            records.append(
+                MetricStreamOTelEncoder.record(
+                    requestPerMetric ? p.map { MetricStreamOTelEncoder.request([$0]) } : [MetricStreamOTelEncoder.request(p)]))
         }
         let body = FirehoseRequest.envelope(requestId: "bench", timestampMs: 1_700_000_100_000, records: records)
         let decoder = FirehoseRequestDecoder()

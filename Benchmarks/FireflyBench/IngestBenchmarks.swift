@@ -2,8 +2,8 @@
 import AsyncHTTPClient
 import Foundation
 
-/// Starts a collector with the given queue type, measures readiness and memory, and drives
-/// Firehose and OTLP load at several concurrencies.
+/// Drives Firehose and OTLP load at several concurrencies against `firefly serve`, one fresh
+/// collector (and empty queue) per run, and records readiness and memory of each.
 struct IngestBenchmarks {
     var arguments: Arguments
     var machine: Machine
@@ -11,101 +11,146 @@ struct IngestBenchmarks {
     var otlp: OTLPWorkload
     let concurrencies = [1, 4, 16]
 
+    /// One load run's collector: started on a new queue, stopped after.
+    struct Run {
+        var load: LoadResult
+        var readyMs: Double
+        var idleKiB: Int
+        var peakKiB: Int
+        var afterKiB: Int
+        var lagRecords: Double
+    }
+
     func run(queueType: String) async throws -> [BenchResult] {
         let group = "ingest (\(queueType) queue)"
-        let work = Arguments.absolute(arguments.workDir)
-        let queueDirectory = "\(work)/queue-\(queueType)"
-        try? FileManager.default.removeItem(atPath: queueDirectory)
-        let config = "\(work)/ingest-\(queueType).yaml"
-        // The memory queue's budget is its RAM ceiling; the disk queue's only its disk use.
-        let maxBytes = queueType == "memory" ? 128 << 20 : 4 << 30
-        try BenchConfig.ingest(
-            port: arguments.port, plugins: Arguments.absolute(arguments.plugins), queueDirectory: queueDirectory,
-            queueType: queueType, maxBytes: maxBytes
-        ).write(toFile: config, atomically: true, encoding: .utf8)
-        let serve = try ServeProcess.start(
-            binary: Arguments.absolute(arguments.firefly), config: config, port: arguments.port, directory: work,
-            log: "\(work)/serve-\(queueType).log")
-        defer { serve.stop() }
-        var results: [BenchResult] = []
         let m = machine.summary
-        try await Task.sleep(for: .seconds(1))
-        let idle = serve.memory()
-        results.append(
-            BenchResult(
-                group: group, name: "ready (firehose, otlp, debug)", value: Self.ms(serve.readyAfter), unit: "ms",
-                detail: "launch → /readyz 200", target: nil, verdict: nil, machine: m))
-        results.append(
-            BenchResult(
-                group: group, name: "RSS idle", value: Double(idle.rssKiB) / 1024, unit: "MiB",
-                detail: "VmRSS 1 s after ready", target: nil, verdict: nil, machine: m))
-
-        let client = LoadGenerator.makeClient(connections: 32)
         let base = "http://127.0.0.1:\(arguments.port)"
+        let client = LoadGenerator.makeClient(connections: 32)
+        do {
+            let results = try await runAll(queueType: queueType, client: client, group: group, m: m, base: base)
+            try? await client.shutdown()
+            return results
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    private func runAll(queueType: String, client: HTTPClient, group: String, m: String, base: String) async throws -> [BenchResult] {
+        var results: [BenchResult] = []
+        var runs: [Run] = []
         var allFirehose = LoadResult()
+
         for (label, workload) in firehose {
             for c in concurrencies {
                 log("\(group): Firehose \(label) × \(c)")
-                let r = await LoadGenerator.run(client: client, concurrency: c, duration: arguments.duration) { n in
-                    workload.request(url: base + "/firehose", n: n, accessKey: "")
+                let run = try await measure(queueType: queueType, client: client) {
+                    await LoadGenerator.run(client: client, concurrency: c, duration: arguments.duration) { n in
+                        workload.request(url: base + "/firehose", n: n, accessKey: "")
+                    }
                 }
+                runs.append(run)
+                let r = run.load
                 allFirehose.merge(r)
                 let pointsPerSecond = Double(r.ok * workload.points) / r.seconds
                 let mib = Double(r.ok * workload.uncompressedBytes) / r.seconds / 1_048_576
                 let gz = Double(r.ok * workload.compressedBytes) / r.seconds / 1_048_576
-                let lag = serve.waitForExporters(limit: .seconds(10))
                 results.append(
                     BenchResult(
                         group: group, name: "Firehose \(label) gzip, concurrency \(c)", value: pointsPerSecond,
                         unit: "records/s",
                         detail: String(
-                            format: "%.1f MiB/s (%.1f MiB/s gzip), %.1f req/s, ack p50 %.1f ms p99 %.1f ms, %@%@",
+                            format: "%.1f MiB/s (%.1f MiB/s gzip), %.1f req/s, ack p50 %.1f ms p99 %.1f ms, %@; RSS peak %.0f MiB",
                             mib, gz, Double(r.ok) / r.seconds, r.percentile(0.5), r.percentile(0.99), r.statusSummary,
-                            lag > 0 ? ", exporter \(Int(lag)) records behind after 10 s" : ""),
+                            Double(run.peakKiB) / 1024),
                         target: nil, verdict: nil, machine: m,
                         extra: [
                             "mib_per_s": mib, "gzip_mib_per_s": gz, "requests": Double(r.requests), "ok": Double(r.ok),
                             "ack_p50_ms": r.percentile(0.5), "ack_p99_ms": r.percentile(0.99), "concurrency": Double(c),
-                            "records_per_body": Double(workload.points),
+                            "records_per_body": Double(workload.points), "rss_peak_mib": Double(run.peakKiB) / 1024,
+                            "exporter_lag_records": run.lagRecords,
                         ]))
             }
         }
         results.append(
             BenchResult(
                 group: group, name: "Firehose ack latency p50 / p99", value: allFirehose.percentile(0.5), unit: "ms",
-                detail: String(format: "p99 %.1f ms over %d requests of every Firehose run above", allFirehose.percentile(0.99), allFirehose.requests),
+                detail: String(format: "p99 %.1f ms, over the %d requests of every Firehose run above", allFirehose.percentile(0.99), allFirehose.requests),
                 target: nil, verdict: nil, machine: m,
                 extra: ["p50_ms": allFirehose.percentile(0.5), "p99_ms": allFirehose.percentile(0.99)]))
 
         for c in concurrencies {
             log("\(group): OTLP × \(c)")
-            let r = await LoadGenerator.run(client: client, concurrency: c, duration: arguments.duration) { n in
-                otlp.request(url: base + "/v1/traces", n: n)
+            let run = try await measure(queueType: queueType, client: client) {
+                await LoadGenerator.run(client: client, concurrency: c, duration: arguments.duration) { n in
+                    otlp.request(url: base + "/v1/traces", n: n)
+                }
             }
+            runs.append(run)
+            let r = run.load
             let spans = Double(r.ok * otlp.spansPerRequest) / r.seconds
-            let lag = serve.waitForExporters(limit: .seconds(10))
             results.append(
                 BenchResult(
                     group: group, name: "OTLP/HTTP protobuf, concurrency \(c)", value: spans, unit: "spans/s",
                     detail: String(
-                        format: "%d spans/request, %.1f req/s, p50 %.1f ms p99 %.1f ms, %@%@", otlp.spansPerRequest,
-                        Double(r.ok) / r.seconds, r.percentile(0.5), r.percentile(0.99), r.statusSummary,
-                        lag > 0 ? ", exporter \(Int(lag)) records behind after 10 s" : ""),
+                        format: "%d spans/request, %.1f req/s, p50 %.1f ms p99 %.1f ms, %@; RSS peak %.0f MiB",
+                        otlp.spansPerRequest, Double(r.ok) / r.seconds, r.percentile(0.5), r.percentile(0.99), r.statusSummary,
+                        Double(run.peakKiB) / 1024),
                     target: nil, verdict: nil, machine: m,
-                    extra: ["p50_ms": r.percentile(0.5), "p99_ms": r.percentile(0.99), "concurrency": Double(c)]))
+                    extra: [
+                        "p50_ms": r.percentile(0.5), "p99_ms": r.percentile(0.99), "concurrency": Double(c),
+                        "rss_peak_mib": Double(run.peakKiB) / 1024,
+                    ]))
         }
-        try? await client.shutdown()
-        let peak = serve.memory()
+
+        let ready = runs.map(\.readyMs).sorted()
+        let idle = runs.map(\.idleKiB).sorted()
+        let worst = runs.max { $0.peakKiB < $1.peakKiB }
         results.append(
             BenchResult(
-                group: group, name: "RSS peak", value: Double(peak.peakKiB) / 1024, unit: "MiB",
-                detail: "VmHWM after every run above", target: "≤ 200", verdict: peak.peakKiB <= 200 * 1024 ? "met" : "missed",
-                machine: m))
+                group: group, name: "ready (firehose, otlp, debug)", value: ready[ready.count / 2], unit: "ms",
+                detail: "median of \(ready.count) launches → /readyz 200 (min \(Int(ready.first ?? 0)), max \(Int(ready.last ?? 0)))",
+                target: nil, verdict: nil, machine: m))
+        results.append(
+            BenchResult(
+                group: group, name: "RSS idle", value: Double(idle[idle.count / 2]) / 1024, unit: "MiB",
+                detail: "VmRSS once ready, median of \(idle.count) launches", target: nil, verdict: nil, machine: m))
+        let peak = worst?.peakKiB ?? 0
+        results.append(
+            BenchResult(
+                group: group, name: "RSS peak", value: Double(peak) / 1024, unit: "MiB",
+                detail: String(
+                    format: "largest VmHWM of the runs above; VmRSS %.0f MiB when that run ended", Double(worst?.afterKiB ?? 0) / 1024),
+                target: "≤ 200", verdict: peak <= 200 * 1024 ? "met" : "missed", machine: m))
         return results
     }
 
+    /// Starts a collector on an empty queue, waits 1 s idle, runs `load`, reads memory, stops it.
+    func measure(queueType: String, client: HTTPClient, _ load: () async -> LoadResult) async throws -> Run {
+        let work = Arguments.absolute(arguments.workDir)
+        let queueDirectory = "\(work)/queue-\(queueType)"
+        try? FileManager.default.removeItem(atPath: queueDirectory)
+        let config = "\(work)/ingest-\(queueType).yaml"
+        try BenchConfig.ingest(
+            port: arguments.port, plugins: Arguments.absolute(arguments.plugins), queueDirectory: queueDirectory,
+            queueType: queueType, maxBytes: 1 << 30
+        ).write(toFile: config, atomically: true, encoding: .utf8)
+        let serve = try ServeProcess.start(
+            binary: Arguments.absolute(arguments.firefly), config: config, port: arguments.port, directory: work,
+            log: "\(work)/serve-\(queueType).log")
+        defer { serve.stop() }
+        try await Task.sleep(for: .seconds(1))
+        let idle = serve.memory()
+        let result = await load()
+        let lag = HTTPProbe.sum("firefly_exporter_lag_records", in: serve.metrics()) ?? 0
+        let after = serve.memory()
+        return Run(
+            load: result, readyMs: Self.ms(serve.readyAfter), idleKiB: idle.rssKiB, peakKiB: after.peakKiB,
+            afterKiB: after.rssKiB, lagRecords: lag)
+    }
+
     /// Ready time and idle memory with every plugin loaded: median of `starts` launches.
-    static func ready(arguments: Arguments, machine: Machine, starts: Int = 3) throws -> [BenchResult] {
+    static func ready(arguments: Arguments, machine: Machine, starts: Int = 5) throws -> [BenchResult] {
         let work = Arguments.absolute(arguments.workDir)
         let config = "\(work)/all-plugins.yaml"
         try BenchConfig.allPlugins(

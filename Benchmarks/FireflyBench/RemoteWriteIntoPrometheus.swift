@@ -14,8 +14,9 @@ enum RemoteWriteIntoPrometheus {
             BenchResult(group: group, name: name, value: nil, unit: "samples/s", detail: "n/a (\(why))", target: nil, verdict: nil, machine: machine.summary)
         }
         guard let url = URL(string: prometheusURL), let port = url.port else { return unavailable("no --prometheus-url") }
+        // The counter has no series until the first sample, so an answer without it means 0.
         func appended() -> Double? {
-            HTTPProbe.get(port: port, path: "/metrics").flatMap { HTTPProbe.sum("prometheus_tsdb_head_samples_appended_total", in: $0.body) }
+            HTTPProbe.get(port: port, path: "/metrics").map { HTTPProbe.sum("prometheus_tsdb_head_samples_appended_total", in: $0.body) ?? 0 }
         }
         guard let before = appended() else { return unavailable("Prometheus does not answer on \(prometheusURL)") }
         let exporter: RemoteWriteExporter
