@@ -2,6 +2,9 @@
 import FireflyModel
 import FireflyPluginKit
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import PostgresExporter
 import Testing
 
@@ -49,29 +52,11 @@ enum TestDatabase {
     /// Runs SQL with psql (UTC session) and returns its unaligned output lines.
     @discardableResult
     static func psql(_ sql: String, url: String? = nil) throws -> [String] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url ?? self.url!, "-f", "-"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["PGTZ"] = "UTC"
-        process.environment = environment
-        let input = Pipe()
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        input.fileHandleForWriting.write(Data(sql.utf8))
-        try input.fileHandleForWriting.close()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw PsqlFailure(description: "psql failed: \(String(decoding: err, as: UTF8.self))")
-        }
-        let text = String(decoding: out, as: UTF8.self)
-        return text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        let result = try Command.run(
+            ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url ?? self.url!, "-c", sql],
+            environment: ["PGTZ": "UTC"])
+        guard result.status == 0 else { throw PsqlFailure(description: "psql failed: \(result.errors)") }
+        return result.output.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
     }
 
     /// Each row of `SELECT json_build_array(<columns>::text…)::text FROM <rest>`, decoded: exact text
@@ -94,23 +79,80 @@ struct ScriptCluster {
     let port: Int
     var url: String { "postgres://firefly@127.0.0.1:\(port)/firefly" }
 
+    /// Stops the cluster and deletes its directory and lock file.
+    func remove() {
+        try? run("stop")
+        let url = URL(fileURLWithPath: directory)
+        try? FileManager.default.removeItem(at: url)
+        try? FileManager.default.removeItem(
+            at: url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).lock"))
+    }
+
     func run(_ command: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [TestDatabase.repositoryRoot.appendingPathComponent("scripts/postgres.sh").path, command]
-        var environment = ProcessInfo.processInfo.environment
-        environment["FIREFLY_PG_DIR"] = directory
-        environment["FIREFLY_PG_PORT"] = String(port)
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw TestDatabase.PsqlFailure(
-                description: "postgres.sh \(command) failed: \(String(decoding: text, as: UTF8.self))")
+        let script = TestDatabase.repositoryRoot.appendingPathComponent("scripts/postgres.sh").path
+        let result = try Command.run(
+            ["bash", script, command], environment: ["FIREFLY_PG_DIR": directory, "FIREFLY_PG_PORT": String(port)])
+        guard result.status == 0 else {
+            throw TestDatabase.PsqlFailure(description: "postgres.sh \(command) failed: \(result.output)\(result.errors)")
         }
     }
+}
+
+/// Runs a program found on PATH and waits for it, with output captured in temporary files.
+/// posix_spawn + waitpid rather than Foundation's Process, whose waitUntilExit was seen to miss the
+/// exit of a script that starts a daemon (postgres.sh start) and hang.
+enum Command {
+    struct Result {
+        var status: Int32
+        var output: String
+        var errors: String
+    }
+
+    static func run(_ arguments: [String], environment extra: [String: String]) throws -> Result {
+        let directory = NSTemporaryDirectory() + "firefly-cmd-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let outPath = directory + "/out"
+        let errPath = directory + "/err"
+        var environment = ProcessInfo.processInfo.environment
+        environment.merge(extra) { _, new in new }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let argv = (["/usr/bin/env"] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for p in argv { free(p) }
+            for p in envp { free(p) }
+        }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/usr/bin/env", &actions, nil, argv, envp)
+        guard spawned == 0 else { throw TestDatabase.PsqlFailure(description: "cannot run \(arguments[0]): errno \(spawned)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let output = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        let errors = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        let exited = status & 0x7F == 0
+        return Result(status: exited ? (status >> 8) & 0xFF : 128 + (status & 0x7F), output: output, errors: errors)
+    }
+}
+
+/// A TCP port nothing listens on right now: the kernel's pick for a socket bound to 127.0.0.1:0.
+func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw TestDatabase.PsqlFailure(description: "socket() failed") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw TestDatabase.PsqlFailure(description: "bind() failed") }
+    return Int(UInt16(bigEndian: address.sin_port))
 }

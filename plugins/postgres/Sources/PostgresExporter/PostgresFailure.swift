@@ -50,6 +50,14 @@ struct PostgresFailure: Sendable, Equatable {
                 kind: .retryable, message: "no connection to \(server) within connect_timeout", resetsConnection: true)
         case let e as PSQLError:
             return classify(e, server: server)
+        case let e as PostgresTransactionError:
+            // The first thing that failed decides; a failed ROLLBACK means the connection is unusable.
+            guard let cause = e.beginError ?? e.closureError ?? e.commitError ?? e.rollbackError else {
+                return PostgresFailure(kind: .retryable, message: "\(server): transaction failed", resetsConnection: true)
+            }
+            var failure = classify(cause, server: server)
+            if e.rollbackError != nil { failure.resetsConnection = true }
+            return failure
         case is SeriesMissing:
             return PostgresFailure(
                 kind: .retryable, message: "\(server): series ids went missing; the schema will be checked again",
