@@ -280,3 +280,50 @@ func httpBatch(_ path: String, _ body: [UInt8]) throws -> TelemetryBatch {
         adapter.stop()
     }
 }
+
+@Suite struct GRPCConfigTests {
+    @Test func defaultsListenOnPort4317WithA4MiBLimit() throws {
+        let grpc = try makeAdapter().config.grpc
+        #expect(grpc.enabled)
+        #expect(grpc.host == "0.0.0.0")
+        #expect(grpc.port == 4317)
+        #expect(grpc.maxMessageBytes == 4_194_304)
+        #expect(grpc.listen == "0.0.0.0:4317")
+    }
+
+    @Test(arguments: [
+        ("127.0.0.1:14317", "127.0.0.1", 14317),
+        (":4317", "0.0.0.0", 4317),
+        ("localhost:0", "127.0.0.1", 0),
+        ("[::]:4317", "::", 4317),
+        ("[::1]:5317", "::1", 5317),
+    ])
+    func listenAddressesAreParsed(text: String, host: String, port: Int) throws {
+        let grpc = try makeAdapter(["grpc": .object(["listen": .string(text)])]).config.grpc
+        #expect(grpc.host == host)
+        #expect(grpc.port == port)
+    }
+
+    @Test func everyGRPCProblemIsReportedWithItsPath() {
+        #expect(throws: PluginConfigError(problems: [
+            "grpc.enabled: expected true or false",
+            "grpc.listen: expected an IP address and port, e.g. 0.0.0.0:4317 or [::]:4317, not 'collector.local:4317'",
+            "grpc.max_message_bytes: must be between 1024 and 1073741824, not 10",
+            "grpc.max_mesage_bytes: unknown key 'max_mesage_bytes' (did you mean 'max_message_bytes'?)",
+        ])) {
+            try makeAdapter([
+                "grpc": .object([
+                    "enabled": .string("yes"), "listen": .string("collector.local:4317"),
+                    "max_message_bytes": .number(10), "max_mesage_bytes": .number(5),
+                ])
+            ])
+        }
+    }
+
+    @Test(arguments: ["4317", "0.0.0.0:70000", "[::1:4317", "1.2.3:4317"])
+    func badListenValuesAreRejected(text: String) {
+        #expect(throws: PluginConfigError.self) {
+            try makeAdapter(["grpc": .object(["listen": .string(text)])])
+        }
+    }
+}
