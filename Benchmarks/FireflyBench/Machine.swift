@@ -8,6 +8,8 @@ struct Machine: Codable, Sendable {
     var memoryMiB: Int
     var kernel: String
     var hostname: String
+    /// /proc/loadavg when the run started: other work on the machine skews every figure.
+    var loadAverage: String
 
     static func current() -> Machine {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
@@ -26,9 +28,12 @@ struct Machine: Codable, Sendable {
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
         }
+        let load = ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "")
+            .split(separator: " ").prefix(3).joined(separator: " ")
         return Machine(
             cores: ProcessInfo.processInfo.activeProcessorCount, cpuModel: model, memoryMiB: kib / 1024,
-            kernel: "\(field(uts.sysname)) \(field(uts.release))", hostname: ProcessInfo.processInfo.hostName)
+            kernel: "\(field(uts.sysname)) \(field(uts.release))", hostname: ProcessInfo.processInfo.hostName,
+            loadAverage: load)
     }
 
     /// `2 cores, AMD EPYC, 23.5 GiB` — printed beside every figure.

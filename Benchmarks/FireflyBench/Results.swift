@@ -61,7 +61,7 @@ enum Table {
         }
         let all = [header] + rows
         let widths = header.indices.map { i in all.map { $0[i].count }.max() ?? 0 }
-        var lines = ["machine: \(machine.summary), \(machine.kernel)"]
+        var lines = ["machine: \(machine.summary), \(machine.kernel), load average at start \(machine.loadAverage)"]
         for row in all {
             lines.append(
                 row.enumerated().map { i, cell in

@@ -18,7 +18,10 @@ final class ServeProcess {
         var description: String
     }
 
-    static func start(binary: String, config: String, port: Int, directory: String, log: String) throws -> ServeProcess {
+    /// `environment` is added to this process's own (e.g. `MALLOC_ARENA_MAX`).
+    static func start(
+        binary: String, config: String, port: Int, directory: String, log: String, environment: [String: String] = [:]
+    ) throws -> ServeProcess {
         if HTTPProbe.get(port: port, path: "/healthz", timeoutSeconds: 1) != nil {
             throw Failure(description: "something already listens on 127.0.0.1:\(port)")
         }
@@ -26,6 +29,9 @@ final class ServeProcess {
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["serve", "--config", config, "--log-level", "warning"]
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         let handle = FileHandle(forWritingAtPath: log)
         process.standardOutput = handle
@@ -49,14 +55,15 @@ final class ServeProcess {
         }
     }
 
-    /// (VmRSS, VmHWM) in KiB from /proc/<pid>/status.
-    func memory() -> (rssKiB: Int, peakKiB: Int) {
+    /// (VmRSS, VmHWM, RssAnon) in KiB from /proc/<pid>/status. RssAnon is the private part;
+    /// the rest of VmRSS is pages of the binary and shared libraries.
+    func memory() -> (rssKiB: Int, peakKiB: Int, anonKiB: Int) {
         let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
         func value(_ key: String) -> Int {
             status.split(separator: "\n").first { $0.hasPrefix(key) }
                 .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") } ?? 0
         }
-        return (value("VmRSS:"), value("VmHWM:"))
+        return (value("VmRSS:"), value("VmHWM:"), value("RssAnon:"))
     }
 
     func metrics() -> String {
