@@ -241,6 +241,38 @@ struct PostgresExporterTests {
         }
     }
 
+    @Test func aDataErrorFromTheServerIsPermanentWithItsMessageAndTheConnectionStaysUsable() async throws {
+        try await TestDatabase.withExporter { (exporter: PostgresExporter, schema: String) async throws in
+            var span = Self.checkoutSpans()[1]
+            span.attributes = [Attribute("broken", .json("{not json"))]
+            let result = await exporter.export(TelemetryBatch(points: [Self.durationSummary(function: "f", time: Self.t0)], spans: [span]))
+            guard case .permanent(let message) = result else {
+                Issue.record("expected .permanent, got \(result)")
+                return
+            }
+            #expect(message.hasPrefix("postgres://firefly@127.0.0.1:"))
+            #expect(message.contains("PostgreSQL error 22P02: invalid input syntax for type json"))
+            #expect(message.contains("COPY firefly_stage_spans, line 1, column attributes"))
+            // The whole batch was rolled back, and the same exporter writes the next batch.
+            #expect(try TestDatabase.count("points", schema: schema) == 0)
+            #expect(await exporter.export(TelemetryBatch(spans: Self.checkoutSpans())) == .ok)
+            #expect(try TestDatabase.count("spans", schema: schema) == 2)
+        }
+    }
+
+    @Test func aMissingDatabaseIsRetryableAndSaysWhy() async throws {
+        var url = URLComponents(string: TestDatabase.url!)!
+        url.path = "/no_such_database"
+        let exporter = try TestDatabase.exporter(schema: "firefly", url: url.string!, extra: ["connect_timeout": .string("1s")])
+        let result = await exporter.export(TelemetryBatch(points: [Self.durationSummary(function: "f", time: Self.t0)]))
+        await exporter.shutdown()
+        guard case .retryable(_, let message) = result else {
+            Issue.record("expected .retryable, got \(result)")
+            return
+        }
+        #expect(message.hasSuffix("within connect_timeout: PostgreSQL error 3D000: database \"no_such_database\" does not exist"))
+    }
+
     @Test func collectorsStartingTogetherMigrateOnce() async throws {
         let schema = TestDatabase.newSchemaName()
         let exporters = try (0..<4).map { _ in try TestDatabase.exporter(schema: schema) }

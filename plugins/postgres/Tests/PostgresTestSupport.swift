@@ -23,7 +23,7 @@ enum TestDatabase {
     }
 
     static func exporter(schema: String, url: String? = nil, extra: [String: JSONValue] = [:]) throws -> PostgresExporter {
-        var config: [String: JSONValue] = ["url": .string(url ?? self.url!), "schema": .string(schema), "tls": .string("disable")]
+        var config: [String: JSONValue] = ["url": .string(url ?? self.url!), "schema": .string(schema)]
         config.merge(extra) { _, new in new }
         return try PostgresExporter(context: .standalone(instanceName: "postgres"), config: PluginConfig(config))
     }

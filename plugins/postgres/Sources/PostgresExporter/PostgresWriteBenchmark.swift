@@ -28,7 +28,7 @@ public enum PostgresWriteBenchmark {
         let schema = "bench_" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
         let context = PluginContext.standalone(instanceName: "postgres-bench")
         let exporter = try PostgresExporter(
-            context: context, config: PluginConfig(["url": .string(url), "schema": .string(schema), "tls": .string("disable")]))
+            context: context, config: PluginConfig(["url": .string(url), "schema": .string(schema)]))
         let base: UInt64 = 1_700_000_000_000_000_000
         do {
             // Warm up: migrations and series ids are not what is measured.
