@@ -1,5 +1,6 @@
 // The firefly.yaml files the benchmark collectors run with.
 
+/// Every listener is on loopback: HTTP on `port`, the OTLP receiver's gRPC on `port - 1`.
 enum BenchConfig {
     /// Receivers firehose + otlp draining into the debug exporter writing to /dev/null: the
     /// cheapest real exporter, so the figures are about receiving and queueing. Every run gets a
@@ -17,7 +18,7 @@ enum BenchConfig {
           drain_timeout: 1s
         receivers:
           firehose: {plugin: firehose, path: /firehose}
-          otlp: {plugin: otlp}
+          otlp: {plugin: otlp, grpc: {listen: "127.0.0.1:\(port - 1)"}}
         exporters:
           debug: {plugin: debug, path: /dev/null}
         pipelines:
@@ -38,7 +39,7 @@ enum BenchConfig {
           directory: \(queueDirectory)
         receivers:
           firehose: {plugin: firehose, path: /firehose}
-          otlp: {plugin: otlp}
+          otlp: {plugin: otlp, grpc: {listen: "127.0.0.1:\(port - 1)"}}
           webhook:
             plugin: webhook
             path: /hooks/bench
