@@ -81,7 +81,8 @@ import Testing
             }
         }
         #expect(variableValues == ["checkout", "frontend", "inventory"])
-        #expect(runs.count == 27, "\(runs.count) queries ran")
+        // Overview: table + 6 series; Function: 8 stats, 9 series, recent traces, trace, nodes + edges.
+        #expect(runs.count == 28, "\(runs.count) queries ran")
 
         for run in runs {
             let r = run.result
@@ -104,8 +105,14 @@ import Testing
             }
         }
 
-        func run(_ dashboard: String, _ panel: String, _ refId: String = "A") throws -> PostgresQueryRunner.Result {
-            try #require(runs.first { $0.dashboard == dashboard && $0.panel == panel && $0.refId == refId }).result
+        func run(_ dashboard: String, _ panel: String, _ refId: String = "A", type: String? = nil) throws
+            -> PostgresQueryRunner.Result
+        {
+            try #require(
+                runs.first {
+                    $0.dashboard == dashboard && $0.panel == panel && $0.refId == refId && (type == nil || $0.type == type)
+                }
+            ).result
         }
         func stat(_ panel: String) throws -> Double {
             try #require(Double(run("firefly-function", panel).rows[0][0]))
@@ -130,16 +137,21 @@ import Testing
             ])
         #expect(table.values("function") == ["checkout", "inventory", "frontend"])
         let checkout = try #require(table.rows.first)
-        #expect(checkout.dropFirst().prefix(9).map { Double($0)! } == [200, 4, 0.02, 4, 4.0 / 204, 120, 200, 250, 2])
+        let checkoutValues: [Double] = checkout.dropFirst().prefix(9).map { Double($0) ?? -1 }
+        let expectedValues: [Double] = [200, 4, 0.02, 4, 4.0 / 204, 120, 200, 250, 2]
+        #expect(checkoutValues == expectedValues)
         // 200 requests at $0.20/M + 24 s × 0.5 GB (Lambda Insights total_memory 512 MB) at $0.0000166667/GB-s.
-        #expect(abs(Double(checkout[10])! - (200 * 0.0000002 + 24 * 0.5 * 0.0000166667)) < 1e-12)
+        let requestCost: Double = 200 * 0.0000002
+        let computeCost: Double = 24 * 0.5 * 0.0000166667
+        let cost = try #require(Double(checkout[10]))
+        #expect(abs(cost - (requestCost + computeCost)) < 1e-12)
 
         // Duration time series: one row per minute, avg/p50/p95/p99/max.
         let duration = try run("firefly-function", "Duration")
         #expect(duration.columns.map(\.name) == ["time", "avg", "p50", "p95", "p99", "max"])
         #expect(duration.rows.count == Seed.minutes)
         #expect(duration.rows[0].dropFirst().map { Double($0)! } == [120, 110, 200, 250, 300])
-        let cold = try run("firefly-function", "Cold starts")
+        let cold = try run("firefly-function", "Cold starts", type: "timeseries")
         #expect(cold.columns.map(\.name) == ["time", "cold starts (spans)", "cold starts (Lambda Insights)"])
         #expect(cold.values("cold starts (spans)").compactMap(Double.init).reduce(0, +) == 1)
         #expect(cold.values("cold starts (Lambda Insights)").compactMap(Double.init).reduce(0, +) == 2)
