@@ -43,6 +43,8 @@ final class RunningAdapter {
             config: .defaults { $0.compression.enabledAlgorithms = .all })
         return try await withGRPCClient(transport: transport) { client in
             var options = CallOptions.defaults
+            options.timeout = .seconds(20)
+            options.waitForReady = false  // fail fast (UNAVAILABLE) when nothing listens
             if gzip { options.compression = .gzip }
             return try await client.unary(
                 request: ClientRequest(message: body, metadata: metadata), descriptor: method,
@@ -225,23 +227,31 @@ func httpBatch(_ path: String, _ body: [UInt8]) throws -> TelemetryBatch {
         #expect(error.code == .unimplemented)
     }
 
-    @Test func messagesOverTheLimitAreRefused() async throws {
+    @Test func messagesOverTheLimitAreResourceExhausted() async throws {
         let sink = RecordingSink()
         let body = try Fixture.bytes("traces.pb")
-        #expect(body.count > 1024)
+        #expect(body.count == 1147)
         let server = try RunningAdapter(
             ["grpc": .object(["listen": .string("127.0.0.1:0"), "max_message_bytes": .number(1024)])], sink: sink)
         defer { server.stop() }
         let error = try #require(await server.failure(OTLPGRPCMethods.traces, body))
         #expect(error.code == .resourceExhausted)
-        // The limit applies after decompression too.
+        #expect(error.message == "message of 1147 bytes exceeds grpc.max_message_bytes (1024)")
+        // The limit applies after decompression: gzip makes the wire message smaller, not acceptable.
         do {
             _ = try await server.call(OTLPGRPCMethods.traces, body, gzip: true)
             Issue.record("a compressed message over the limit was accepted")
         } catch let error as RPCError {
             #expect(error.code == .resourceExhausted)
+            #expect(error.message == "message of 1147 bytes exceeds grpc.max_message_bytes (1024)")
         }
+        // Beyond twice the limit the transport itself resets the stream (clients see UNAVAILABLE).
+        let huge = try #require(await server.failure(OTLPGRPCMethods.traces, body + body))
+        #expect(huge.code == .unavailable)
         #expect(sink.batches.isEmpty)
+        // Under the limit is fine.
+        _ = try await server.call(OTLPGRPCMethods.metrics, try Fixture.bytes("metrics.pb"))
+        #expect(sink.batches.count == 1)
     }
 
     @Test func aTakenPortMakesStartFail() throws {

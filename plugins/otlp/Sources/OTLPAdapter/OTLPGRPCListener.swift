@@ -48,15 +48,17 @@ final class OTLPGRPCListener: Sendable {
         self.port = port
         emitter = exporter.emitter
         let config = HTTP2ServerTransport.Posix.Config.defaults { c in
-            // grpc-encoding gzip/deflate requests are decompressed by the transport; the payload
-            // limit applies to the decompressed message too.
+            // grpc-encoding gzip/deflate requests are decompressed by the transport; its payload
+            // limit applies to the wire and the decompressed size. It is a backstop at twice the
+            // configured limit (it resets the stream); the deserializer answers RESOURCE_EXHAUSTED
+            // at the configured limit itself.
             c.compression.enabledAlgorithms = [.gzip, .deflate]
-            c.rpc.maxRequestPayloadSize = settings.maxMessageBytes
+            c.rpc.maxRequestPayloadSize = Self.transportLimit(settings.maxMessageBytes)
         }
         // The transport owns the descriptor from here on (it closes it when it stops).
         let transport = HTTP2ServerTransport.Posix(
             listeningSocketDescriptor: Int(fd), transportSecurity: .plaintext, config: config)
-        let server = GRPCServer(transport: transport, services: [OTLPGRPCService(exporter: exporter)])
+        let server = GRPCServer(transport: transport, services: [OTLPGRPCService(exporter: exporter, maxMessageBytes: settings.maxMessageBytes)])
         self.server = server
         let finished = DispatchSemaphore(value: 0)
         self.finished = finished
@@ -70,6 +72,8 @@ final class OTLPGRPCListener: Sendable {
             finished.signal()
         }
     }
+
+    static func transportLimit(_ configured: Int) -> Int { min(configured * 2, Int(UInt32.max)) }
 
     /// Graceful shutdown (GOAWAY, in-flight calls finish), cancelling after the grace period;
     /// then waits for every emit to return.

@@ -26,10 +26,20 @@ public struct OTLPExportResponse: Sendable, Equatable {
 
 /// Request bytes → the Firefly model, through the plugin's own protobuf decoder. A malformed
 /// message throws INVALID_ARGUMENT (the OTLP spec's "not retryable" answer for bad data).
+///
+/// It also enforces `grpc.max_message_bytes` on the (decompressed) message with a proper
+/// RESOURCE_EXHAUSTED status: the transport's own limit, set higher as a backstop, resets the
+/// stream instead, which clients see as a retryable UNAVAILABLE.
 struct OTLPRequestDeserializer: MessageDeserializer {
     let signal: Signal
+    let maxMessageBytes: Int
 
     func deserialize<Bytes: GRPCContiguousBytes>(_ serializedMessageBytes: Bytes) throws -> OTLPDecodedExport {
+        guard serializedMessageBytes.count <= maxMessageBytes else {
+            throw RPCError(
+                code: .resourceExhausted,
+                message: "message of \(serializedMessageBytes.count) bytes exceeds grpc.max_message_bytes (\(maxMessageBytes))")
+        }
         let bytes = serializedMessageBytes.withUnsafeBytes { Array($0) }
         do {
             let outcome = try OTLPAdapter.decode(bytes, signal: signal, encoding: .protobuf)
@@ -197,12 +207,13 @@ final class OTLPGRPCExporter: Sendable {
 /// The two OTLP services on one router.
 struct OTLPGRPCService: RegistrableRPCService {
     let exporter: OTLPGRPCExporter
+    let maxMessageBytes: Int
 
     func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
         for (signal, method) in [(Signal.traces, OTLPGRPCMethods.traces), (.metrics, OTLPGRPCMethods.metrics)] {
             let exporter = self.exporter
             router.registerHandler(
-                forMethod: method, deserializer: OTLPRequestDeserializer(signal: signal), serializer: OTLPResponseSerializer()
+                forMethod: method, deserializer: OTLPRequestDeserializer(signal: signal, maxMessageBytes: maxMessageBytes), serializer: OTLPResponseSerializer()
             ) { request, _ in
                 try await exporter.export(request, signal: signal)
             }
