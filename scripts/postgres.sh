@@ -83,21 +83,26 @@ start() {
         rm -f "$log"
         echo "include_if_exists = 'firefly.conf'" >>"$dir/postgresql.conf"
     fi
-    # Rewritten on every start so FIREFLY_PG_PORT can change; nothing ever listens beyond loopback.
-    local socket_dir="$dir"
-    ((${#dir} + 20 < 107)) || socket_dir=""   # unix socket paths are limited to 107 bytes
-    cat >"$dir/firefly.conf" <<EOF
+    if is_running; then
+        local running_port
+        running_port=$(sed -n 4p "$dir/postmaster.pid" 2>/dev/null || true)
+        if [[ -n "$running_port" && "$running_port" != "$port" ]]; then
+            echo "postgres.sh: already running on port $running_port, not $port; stop it first to change the port" >&2
+            port="$running_port"
+        fi
+        echo "postgres.sh: already running ($dir)"
+    else
+        # Rewritten on every (re)start so FIREFLY_PG_PORT can change; nothing ever listens beyond loopback.
+        local socket_dir="$dir"
+        ((${#dir} + 20 < 107)) || socket_dir=""   # unix socket paths are limited to 107 bytes
+        cat >"$dir/firefly.conf" <<EOF
 # Written by scripts/postgres.sh on every start; edits are lost.
 listen_addresses = '$host'
 port = $port
 unix_socket_directories = '$socket_dir'
 unix_socket_permissions = 0700
 EOF
-    [[ $(id -u) -eq 0 ]] && chown "$os_user:$os_user" "$dir/firefly.conf"
-
-    if is_running; then
-        echo "postgres.sh: already running ($dir)"
-    else
+        [[ $(id -u) -eq 0 ]] && chown "$os_user:$os_user" "$dir/firefly.conf"
         as_owner "$bindir/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 start >/dev/null \
             || { tail -n 20 "$dir/server.log" >&2; die "PostgreSQL did not start (log: $dir/server.log)"; }
         echo "postgres.sh: started on $host:$port ($dir)"
