@@ -11,6 +11,7 @@ import Testing
           paths: [plugins]
         receivers:
           otlp:
+            grpc: {listen: 127.0.0.1:0}
         exporters:
           debug:
             path: out.jsonl

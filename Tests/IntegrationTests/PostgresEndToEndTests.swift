@@ -24,6 +24,7 @@ struct PostgresEndToEndTests {
         receivers:
           firehose:
           otlp:
+            grpc: {listen: 127.0.0.1:0}
         exporters:
           postgres:
             url: \(url)
@@ -173,22 +174,29 @@ struct PostgresEndToEndTests {
         let dir = NSTemporaryDirectory() + "firefly-outage-pg-\(UUID().uuidString)"
         let pgPort = freePort()
         func pg(_ verb: String) throws -> String {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/bash")
-            p.arguments = [Build.packageRoot.appendingPathComponent("scripts/postgres.sh").path, verb]
-            p.environment = ProcessInfo.processInfo.environment.merging(["FIREFLY_PG_DIR": dir, "FIREFLY_PG_PORT": "\(pgPort)"]) { $1 }
-            // A file, not a pipe: the server pg_ctl starts inherits stdout and would keep a pipe open.
-            let outFile = dir + ".\(verb).out"
-            _ = FileManager.default.createFile(atPath: outFile, contents: nil)
-            let out = FileHandle(forWritingAtPath: outFile)!
-            p.standardOutput = out
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            p.waitUntilExit()
-            try? out.close()
-            let data = FileManager.default.contents(atPath: outFile) ?? Data()
-            guard p.terminationStatus == 0 else { throw FireflyServer.ServerError(message: "postgres.sh \(verb) failed") }
-            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            // posix_spawn + waitpid: Foundation's Process was seen to hang waiting for a script that starts a daemon.
+            let outPath = dir + ".\(verb).out"
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+            let script = Build.packageRoot.appendingPathComponent("scripts/postgres.sh").path
+            let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/bash"), strdup(script), strdup(verb), nil]
+            var env = ProcessInfo.processInfo.environment
+            env["FIREFLY_PG_DIR"] = dir
+            env["FIREFLY_PG_PORT"] = "\(pgPort)"
+            let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+            defer { for p in argv + envp { free(p) } }
+            var pid: pid_t = 0
+            guard posix_spawn(&pid, "/bin/bash", &actions, nil, argv, envp) == 0 else {
+                throw FireflyServer.ServerError(message: "cannot run postgres.sh")
+            }
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            guard status == 0 else { throw FireflyServer.ServerError(message: "postgres.sh \(verb) failed") }
+            return ((try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         }
         _ = try pg("start")
         defer {
