@@ -18,7 +18,8 @@ if grep -E "^$PWD/(Sources|plugins|Tests)/.*: warning:" .firefly/build.log; then
 fi
 bin=$(swift build --show-bin-path)
 
-export FIREFLY_PG_DIR="$PWD/.firefly/test-postgres"
+# Under /tmp: as root the server runs as a system user that may not reach a checkout under /root.
+export FIREFLY_PG_DIR="${TMPDIR:-/tmp}/firefly-test-postgres-$(printf %s "$PWD" | md5sum | cut -c1-8)"
 export FIREFLY_PG_PORT="${FIREFLY_TEST_PG_PORT:-54339}"
 cleanup() { scripts/postgres.sh stop >/dev/null 2>&1 || true; }
 trap cleanup EXIT
