@@ -1,5 +1,7 @@
 // Writes data points in the metric streams `json` output format (newline-delimited objects).
 
+import FireflyModel
+
 /// The `json` format: one object per data point, the way CloudWatch writes them (field order,
 /// `count` as a float such as `12.0`, percentiles beside max/min/sum/count in `value`).
 public enum CloudWatchJSONEncoder {
@@ -33,20 +35,5 @@ public enum CloudWatchJSONEncoder {
         return "\(v)"
     }
 
-    static func quoted(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += "\\u" + String(scalar.value, radix: 16).leftPadded(to: 4)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    static func quoted(_ s: String) -> String { JSONText.quote(s) }
 }

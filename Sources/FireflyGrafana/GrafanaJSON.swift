@@ -1,5 +1,7 @@
 // An ordered JSON value and the pretty printer that writes dashboards byte-for-byte reproducibly.
 
+import FireflyModel
+
 /// JSON with object keys kept in the order they were written, so generated dashboards diff cleanly
 /// and the committed output can be compared byte for byte.
 public indirect enum GrafanaJSON: Sendable, Hashable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral,
@@ -89,23 +91,6 @@ public indirect enum GrafanaJSON: Sendable, Hashable, ExpressibleByStringLiteral
     }
 
     static func quote(_ s: String, into out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
+        out += JSONText.quote(s)
     }
 }
