@@ -192,6 +192,22 @@ struct PostgresExporterTests {
         }
     }
 
+    @Test func aReplayMixedWithNewRowsKeepsEveryNewRowOnce() async throws {
+        try await TestDatabase.withExporter { (exporter: PostgresExporter, schema: String) async throws in
+            let points = (0..<50).map { Self.durationSummary(function: "f\($0 % 5)", time: Self.t0 + UInt64($0 / 5) * 60_000_000_000) }
+            let spans = Self.checkoutSpans()
+            #expect(await exporter.export(TelemetryBatch(points: Array(points[0..<30]), spans: [spans[0]])) == .ok)
+            // Rows 20..<30 and the first span again, beside new rows: the duplicates are skipped, the rest kept.
+            #expect(await exporter.export(TelemetryBatch(points: Array(points[20..<50]), spans: spans)) == .ok)
+            // A row repeated inside one batch is stored once.
+            let late = Self.durationSummary(function: "f0", time: Self.t0 + 100 * 60_000_000_000)
+            #expect(await exporter.export(TelemetryBatch(points: [late, late])) == .ok)
+            #expect(try TestDatabase.count("points", schema: schema) == 51)
+            #expect(try TestDatabase.count("spans", schema: schema) == 2)
+            #expect(try Self.readPoints(schema: schema) == points + [late])
+        }
+    }
+
     @Test func quotesUnicodeAndLongLabelValuesAreStoredVerbatim() async throws {
         try await TestDatabase.withExporter { (exporter: PostgresExporter, schema: String) async throws in
             let long = String(repeating: "0123456789abcdef\\\t\n'\"é", count: 4500)
@@ -252,7 +268,7 @@ struct PostgresExporterTests {
             }
             #expect(message.hasPrefix("postgres://firefly@127.0.0.1:"))
             #expect(message.contains("PostgreSQL error 22P02: invalid input syntax for type json"))
-            #expect(message.contains("COPY firefly_stage_spans, line 1, column attributes"))
+            #expect(message.contains("COPY spans, line 1, column attributes"))
             // The whole batch was rolled back, and the same exporter writes the next batch.
             #expect(try TestDatabase.count("points", schema: schema) == 0)
             #expect(await exporter.export(TelemetryBatch(spans: Self.checkoutSpans())) == .ok)

@@ -1,5 +1,6 @@
 // COPY text and JSON encoding, byte for byte.
 import FireflyModel
+import Foundation
 @testable import PostgresExporter
 import Testing
 
@@ -27,6 +28,40 @@ import Testing
         var plain = RowEncoder(copyEscaping: false)
         try plain.jsonString("say \"hi\"\n\u{1}", field: "f")
         #expect(String(decoding: plain.bytes, as: UTF8.self) == #""say \"hi\"\n\u0001""#)
+    }
+
+    @Test func timestampsAreUTCWithMicrosecondsTruncatedAndZeroStartsAreNull() {
+        var row = RowEncoder()
+        row.timestamp(unixNano: 0)
+        row.timestamp(unixNano: 1_700_000_000_123_456_789)
+        row.timestamp(unixNano: 951_782_400_000_000_999)  // 2000-02-29, a leap day of a century year
+        row.timestamp(unixNano: 4_102_444_799_999_999_999)  // the last microsecond of 2099
+        row.timestamp(unixNano: UInt64.max)  // clamped to Int64.max, as the bigint column beside it
+        row.optionalTimestamp(unixNano: 0)
+        row.optionalTimestamp(unixNano: 1000)
+        row.endRow()
+        #expect(
+            String(decoding: row.bytes, as: UTF8.self)
+                == "1970-01-01 00:00:00.000000+00\t2023-11-14 22:13:20.123456+00\t2000-02-29 00:00:00.000000+00\t"
+                + "2099-12-31 23:59:59.999999+00\t2262-04-11 23:47:16.854775+00\t\\N\t1970-01-01 00:00:00.000001+00\n")
+    }
+
+    @Test func timestampsAgreeWithFoundationsCalendarOverFiveCenturies() {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let seconds = Int64.random(in: 0...9_223_372_035, using: &generator)  // + 999 999 999 ns stays an Int64
+            let micros = Int64.random(in: 0..<1_000_000, using: &generator)
+            var row = RowEncoder()
+            row.timestamp(unixNano: UInt64(seconds) * 1_000_000_000 + UInt64(micros) * 1000 + 999)
+            let c = calendar.dateComponents(
+                [.year, .month, .day, .hour, .minute, .second], from: Date(timeIntervalSince1970: Double(seconds)))
+            let expected = String(
+                format: "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!,
+                Int(micros))
+            #expect(String(decoding: row.bytes, as: UTF8.self) == expected)
+        }
     }
 
     @Test func nulBytesAreRefusedWithTheFieldName() {

@@ -199,38 +199,99 @@ actor PostgresWriter {
         }
     }
 
-    /// Leases a connection for `body`, giving up when none comes within `timeout` (the pool would
-    /// otherwise queue the request for as long as connection attempts keep failing).
+    /// Leases a connection for `body`, giving up when none comes within `timeout`. The pool would
+    /// otherwise queue the request for as long as connection attempts keep failing, and it does not
+    /// always give up a waiting lease when cancelled (seen when the server stopped while the pool was
+    /// connecting), so the timeout answers without waiting for the lease request to end: that request
+    /// is cancelled and, should it still get a connection, runs nothing on it.
     static func withLease<T: Sendable>(
         client: PostgresClient, timeout: Duration, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        let leased = LeaseFlag()
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await client.withConnection { connection in
-                    leased.set()
-                    return try await body(connection)
+        let race = LeaseRace<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                guard race.start(continuation) else { return }
+                let work = Task {
+                    do {
+                        let value = try await client.withConnection { connection in
+                            guard race.leased() else { throw CancellationError() }
+                            return try await body(connection)
+                        }
+                        race.finish(.success(value))
+                    } catch {
+                        race.finish(.failure(error))
+                    }
+                }
+                race.onTimeout { work.cancel() }
+                Task {
+                    try? await Task.sleep(for: timeout)
+                    race.timeOut()
                 }
             }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                if leased.isSet { return nil }
-                throw LeaseTimeout()
-            }
-            while let result = try await group.next() {
-                if let result {
-                    group.cancelAll()
-                    return result
-                }
-            }
-            throw LeaseTimeout()
+        } onCancel: {
+            race.cancel()
         }
     }
 
-    final class LeaseFlag: Sendable {
-        private let value = Mutex(false)
-        func set() { value.withLock { $0 = true } }
-        var isSet: Bool { value.withLock { $0 } }
+    /// Who answers a lease first: the work (with its result) or the timeout (while no connection
+    /// has been leased). Only the first answer resumes the caller.
+    final class LeaseRace<T: Sendable>: Sendable {
+        private enum Phase {
+            case waiting, leased, answered
+        }
+        private struct State {
+            var phase = Phase.waiting
+            var continuation: CheckedContinuation<T, any Error>?
+            var cancelWork: (@Sendable () -> Void)?
+        }
+        private let state = Mutex(State())
+
+        /// False when the caller was cancelled before the lease began (and has been answered).
+        func start(_ continuation: CheckedContinuation<T, any Error>) -> Bool {
+            let cancelled = state.withLock { state in
+                if state.phase == .answered { return true }
+                state.continuation = continuation
+                return false
+            }
+            if cancelled { continuation.resume(throwing: CancellationError()) }
+            return !cancelled
+        }
+
+        func onTimeout(_ cancelWork: @escaping @Sendable () -> Void) {
+            state.withLock { $0.cancelWork = cancelWork }
+        }
+
+        /// A connection was leased; false when the caller was already answered (run nothing).
+        func leased() -> Bool {
+            state.withLock { state in
+                guard state.phase == .waiting else { return false }
+                state.phase = .leased
+                return true
+            }
+        }
+
+        func finish(_ result: Result<T, any Error>) {
+            state.withLock { state -> CheckedContinuation<T, any Error>? in
+                guard state.phase != .answered else { return nil }
+                state.phase = .answered
+                defer { state.continuation = nil }
+                return state.continuation
+            }?.resume(with: result)
+        }
+
+        func timeOut() { fail(LeaseTimeout(), onlyWhileWaiting: true) }
+        func cancel() { fail(CancellationError(), onlyWhileWaiting: false) }
+
+        private func fail(_ error: any Error, onlyWhileWaiting: Bool) {
+            let (continuation, cancelWork) = state.withLock { state -> (CheckedContinuation<T, any Error>?, (@Sendable () -> Void)?) in
+                guard state.phase == .waiting || (!onlyWhileWaiting && state.phase == .leased) else { return (nil, nil) }
+                state.phase = .answered
+                defer { state.continuation = nil }
+                return (state.continuation, state.cancelWork)
+            }
+            cancelWork?()
+            continuation?.resume(throwing: error)
+        }
     }
 
     // MARK: Schema
@@ -317,17 +378,16 @@ actor PostgresWriter {
         }
         let pointBytes = pointRows.bytes
         let counts: (Int, Int) = try await connection.withTransaction(logger: logger) { tx in
+            try await tx.query(PostgresQuery(unsafeSQL: schema.setSearchPath), logger: logger)
             var points = 0
             var spans = 0
             if !batch.points.isEmpty {
-                try await tx.query(PostgresQuery(unsafeSQL: Schema.createPointStage), logger: logger)
-                try await copy(pointBytes, into: "firefly_stage_points", columns: Schema.pointStageColumns, on: tx, logger: logger)
-                points = try await single(PostgresQuery(unsafeSQL: schema.insertPoints), on: tx, logger: logger)
+                points = try await copySkippingDuplicates(
+                    pointBytes, rows: batch.points.count, into: schema.pointsTarget, on: tx, logger: logger)
             }
             if batch.spanCount > 0 {
-                try await tx.query(PostgresQuery(unsafeSQL: Schema.createSpanStage), logger: logger)
-                try await copy(batch.spanRows, into: "firefly_stage_spans", columns: Schema.spanStageColumns, on: tx, logger: logger)
-                spans = try await single(PostgresQuery(unsafeSQL: schema.insertSpans), on: tx, logger: logger)
+                spans = try await copySkippingDuplicates(
+                    batch.spanRows, rows: batch.spanCount, into: schema.spansTarget, on: tx, logger: logger)
             }
             return (points, spans)
         }
@@ -359,6 +419,25 @@ actor PostgresWriter {
             ids[key] = id
         }
         return ids
+    }
+
+    /// Copies `rows` rows into `target` inside the caller's transaction and returns how many were
+    /// new. The first try copies straight into the table, which is as fast as COPY gets; a duplicate
+    /// key (`23505`: a replayed batch) rolls that back and sends the rows through the staging table.
+    static func copySkippingDuplicates(
+        _ bytes: [UInt8], rows: Int, into target: Schema.CopyTarget, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Int {
+        try await connection.query("SAVEPOINT firefly_copy", logger: logger)
+        do {
+            try await copy(bytes, into: target.table, columns: target.columns, on: connection, logger: logger)
+            try await connection.query("RELEASE SAVEPOINT firefly_copy", logger: logger)
+            return rows
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            try await connection.query("ROLLBACK TO SAVEPOINT firefly_copy", logger: logger)
+        }
+        try await connection.query(PostgresQuery(unsafeSQL: target.createStage), logger: logger)
+        try await copy(bytes, into: target.stage, columns: target.columns, on: connection, logger: logger)
+        return try await single(PostgresQuery(unsafeSQL: target.insertFromStage), on: connection, logger: logger)
     }
 
     /// Streams COPY text in chunks of about 1 MiB.

@@ -26,7 +26,7 @@ struct PreparedBatch: Sendable {
     var newSeries: [SeriesRow]
     /// Ids of the batch's series that were already cached.
     var knownIDs: [String: Int64]
-    /// Span rows in COPY text format.
+    /// Span rows in COPY text format, every column of `spans` in table order.
     var spanRows: [UInt8]
     var spanCount: Int
 
@@ -113,11 +113,14 @@ struct PreparedBatch: Sendable {
             labels: String(decoding: json.bytes, as: UTF8.self))
     }
 
-    /// One points row. Columns that do not apply to the point's kind are NULL: `value` for gauges and
+    /// One points row, every column of `points` in table order. Columns that do not apply to the
+    /// point's kind are NULL: `value` for gauges and
     /// sums; `count`, `sum` (and `min`, `max` when known) for summaries and histograms; quantiles for
     /// summaries; bounds and bucket counts for histograms.
     static func encode(_ point: MetricPoint, seriesID: Int64, into row: inout RowEncoder) {
         row.int(seriesID)
+        row.timestamp(unixNano: point.timeUnixNano)
+        row.optionalTimestamp(unixNano: point.startTimeUnixNano)
         row.uint(point.timeUnixNano)
         row.uint(point.startTimeUnixNano)
         switch point.kind {
@@ -160,8 +163,11 @@ struct PreparedBatch: Sendable {
         try row.text(spanKindName(span.kind), field: what())
         row.int(Int64(span.statusCode.rawValue))
         try row.text(span.statusMessage, field: "status message of \(what())")
+        row.timestamp(unixNano: span.startTimeUnixNano)
+        row.timestamp(unixNano: span.endTimeUnixNano)
         row.uint(span.startTimeUnixNano)
         row.uint(span.endTimeUnixNano)
+        row.double(Double(Int64(clamping: span.endTimeUnixNano) - Int64(clamping: span.startTimeUnixNano)) / 1e6)
         try row.text(span.function, field: "function of \(what())")
         try row.text(span.service, field: "service of \(what())")
         try row.text(span.scopeName, field: "scope name of \(what())")

@@ -58,6 +58,43 @@ struct RowEncoder {
         appendDouble(v)
     }
 
+    /// A `timestamptz` in UTC at microsecond resolution: nanoseconds since the epoch, clamped to
+    /// `Int64` like the `bigint` column beside it and truncated to microseconds.
+    mutating func timestamp(unixNano: UInt64) {
+        beginColumn()
+        let micros = Int64(clamping: unixNano) / 1000
+        let (days, micro) = (micros / 86_400_000_000, micros % 86_400_000_000)
+        // Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's civil_from_days).
+        let z = days + 719_468
+        let era = z / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        appendDigits(year, 4)
+        bytes.append(UInt8(ascii: "-"))
+        appendDigits(month, 2)
+        bytes.append(UInt8(ascii: "-"))
+        appendDigits(day, 2)
+        bytes.append(UInt8(ascii: " "))
+        appendDigits(micro / 3_600_000_000, 2)
+        bytes.append(UInt8(ascii: ":"))
+        appendDigits(micro / 60_000_000 % 60, 2)
+        bytes.append(UInt8(ascii: ":"))
+        appendDigits(micro / 1_000_000 % 60, 2)
+        bytes.append(UInt8(ascii: "."))
+        appendDigits(micro % 1_000_000, 6)
+        appendASCII("+00")
+    }
+
+    /// `timestamp(unixNano:)`, or NULL for 0 (an unknown start time).
+    mutating func optionalTimestamp(unixNano: UInt64) {
+        if unixNano == 0 { null() } else { timestamp(unixNano: unixNano) }
+    }
+
     mutating func optionalDouble(_ v: Double?) {
         if let v { double(v) } else { null() }
     }
@@ -180,6 +217,19 @@ struct RowEncoder {
     private mutating func appendBackslash() {
         bytes.append(0x5C)
         if copyEscaping { bytes.append(0x5C) }
+    }
+
+    /// `value` (non-negative) in decimal, zero-padded to `width` digits.
+    private mutating func appendDigits(_ value: Int64, _ width: Int) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0)
+        var v = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            for i in stride(from: width - 1, through: 0, by: -1) {
+                buffer[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+            }
+        }
+        withUnsafeBytes(of: &digits) { bytes.append(contentsOf: $0.prefix(width)) }
     }
 
     private mutating func appendASCII(_ s: String) {

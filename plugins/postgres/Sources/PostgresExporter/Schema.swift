@@ -127,75 +127,57 @@ struct Schema: Sendable {
 
     // MARK: Writes
 
-    /// Staging tables live per connection (`pg_temp`) and empty themselves at commit; COPY cannot
-    /// skip duplicates, so rows go through them into `INSERT … ON CONFLICT DO NOTHING`.
-    static let createPointStage = """
-        CREATE TEMP TABLE IF NOT EXISTS firefly_stage_points (
-            series_id bigint, time_unix_nano bigint, start_time_unix_nano bigint,
-            value float8, count float8, sum float8, min float8, max float8,
-            quantiles float8[], quantile_values float8[], bounds float8[], bucket_counts bigint[]
-        ) ON COMMIT DELETE ROWS
-        """
-    static let pointStageColumns = [
-        "series_id", "time_unix_nano", "start_time_unix_nano", "value", "count", "sum", "min", "max",
-        "quantiles", "quantile_values", "bounds", "bucket_counts",
+    /// One table that batches are copied into: rows are first copied straight into it (inside a
+    /// savepoint); only when that hits a duplicate key (a replay, or a row repeated within the batch)
+    /// do they go again through a staging table into `INSERT … ON CONFLICT DO NOTHING`, since COPY
+    /// cannot skip duplicates. The staging table lives per connection (`pg_temp`), has the target's
+    /// columns and empties itself at commit.
+    struct CopyTarget: Sendable {
+        /// The table's name inside the schema.
+        var table: String
+        /// Every column, in the order the row encoder writes them.
+        var columns: [String]
+        /// The staging table's name in `pg_temp`.
+        var stage: String
+        var createStage: String
+        var insertFromStage: String
+    }
+
+    var pointsTarget: CopyTarget { target("points", Self.pointColumns) }
+    var spansTarget: CopyTarget { target("spans", Self.spanColumns) }
+
+    static let pointColumns = [
+        "series_id", "time", "start_time", "time_unix_nano", "start_time_unix_nano", "value", "count", "sum", "min",
+        "max", "quantiles", "quantile_values", "bounds", "bucket_counts",
     ]
 
-    static let createSpanStage = """
-        CREATE TEMP TABLE IF NOT EXISTS firefly_stage_spans (
-            trace_id text, span_id text, parent_span_id text, trace_state text, name text, kind text,
-            status_code smallint, status_message text, start_time_unix_nano bigint, end_time_unix_nano bigint,
-            function text, service text, scope_name text, scope_version text, cold_start boolean,
-            attributes jsonb, resource_attributes jsonb, events jsonb, links jsonb
-        ) ON COMMIT DELETE ROWS
-        """
-    static let spanStageColumns = [
+    static let spanColumns = [
         "trace_id", "span_id", "parent_span_id", "trace_state", "name", "kind", "status_code", "status_message",
-        "start_time_unix_nano", "end_time_unix_nano", "function", "service", "scope_name", "scope_version",
-        "cold_start", "attributes", "resource_attributes", "events", "links",
+        "start_time", "end_time", "start_time_unix_nano", "end_time_unix_nano", "duration_ms", "function", "service",
+        "scope_name", "scope_version", "cold_start", "attributes", "resource_attributes", "events", "links",
     ]
 
-    /// Nanoseconds to timestamptz without going through a float of seconds (that would round).
-    private static func timestamp(_ column: String) -> String {
-        "timestamptz 'epoch' + (\(column) / 1000) * interval '1 microsecond'"
+    private func target(_ table: String, _ columns: [String]) -> CopyTarget {
+        let stage = "firefly_stage_\(table)"
+        let list = columns.joined(separator: ", ")
+        return CopyTarget(
+            table: table, columns: columns, stage: stage,
+            createStage: "CREATE TEMP TABLE IF NOT EXISTS \(stage) (LIKE \(q).\(table)) ON COMMIT DELETE ROWS",
+            insertFromStage: """
+                WITH inserted AS (
+                    INSERT INTO \(q).\(table) (\(list))
+                    SELECT \(list) FROM pg_temp.\(stage)
+                    ON CONFLICT DO NOTHING
+                    RETURNING 1
+                )
+                SELECT count(*) FROM inserted
+                """)
     }
 
-    var insertPoints: String {
-        """
-        WITH inserted AS (
-            INSERT INTO \(q).points (series_id, time, start_time, time_unix_nano, start_time_unix_nano,
-                value, count, sum, min, max, quantiles, quantile_values, bounds, bucket_counts)
-            SELECT series_id, \(Self.timestamp("time_unix_nano")),
-                CASE WHEN start_time_unix_nano = 0 THEN NULL ELSE \(Self.timestamp("start_time_unix_nano")) END,
-                time_unix_nano, start_time_unix_nano,
-                value, count, sum, min, max, quantiles, quantile_values, bounds, bucket_counts
-            FROM pg_temp.firefly_stage_points
-            ON CONFLICT DO NOTHING
-            RETURNING 1
-        )
-        SELECT count(*) FROM inserted
-        """
-    }
-
-    var insertSpans: String {
-        """
-        WITH inserted AS (
-            INSERT INTO \(q).spans (trace_id, span_id, parent_span_id, trace_state, name, kind, status_code,
-                status_message, start_time, end_time, start_time_unix_nano, end_time_unix_nano, duration_ms,
-                function, service, scope_name, scope_version, cold_start,
-                attributes, resource_attributes, events, links)
-            SELECT trace_id, span_id, parent_span_id, trace_state, name, kind, status_code, status_message,
-                \(Self.timestamp("start_time_unix_nano")), \(Self.timestamp("end_time_unix_nano")),
-                start_time_unix_nano, end_time_unix_nano,
-                (end_time_unix_nano - start_time_unix_nano)::float8 / 1e6,
-                function, service, scope_name, scope_version, cold_start,
-                attributes, resource_attributes, events, links
-            FROM pg_temp.firefly_stage_spans
-            ON CONFLICT DO NOTHING
-            RETURNING 1
-        )
-        SELECT count(*) FROM inserted
-        """
+    /// Makes the unqualified table names of `COPY` (which postgres-nio quotes as one identifier)
+    /// resolve in this schema, for the rest of the transaction.
+    var setSearchPath: String {
+        "SELECT set_config('search_path', '\(q), ' || current_setting('search_path'), true)"
     }
 
     /// New series from parallel arrays ($1 keys … $9 labels); sorted keys keep concurrent writers
