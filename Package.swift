@@ -126,13 +126,18 @@ let package = Package(
             path: "Tests/Fixtures/TestFutureABIPlugin", publicHeadersPath: ".", linkerSettings: pluginLinkerSettings
         ),
 
+        // Helpers shared by test targets (a real Prometheus for the remote-write and Grafana tests).
+        .target(name: "FireflyTestSupport", path: "Tests/FireflyTestSupport", swiftSettings: swiftSettings),
+
         .testTarget(name: "FireflyModelTests", dependencies: ["FireflyModel"]),
         .testTarget(name: "FireflyPluginKitTests", dependencies: ["FireflyPluginKit", "FireflyModel", "CFireflyPlugin"]),
         .testTarget(name: "FireflyCoreTests", dependencies: ["FireflyCore", "FireflyModel"]),
         .testTarget(name: "IntegrationTests", dependencies: ["FireflyModel"]),
         .testTarget(
             name: "FireflyGrafanaTests",
-            dependencies: ["FireflyGrafana", "FireflyCore", "FireflyModel", "PostgresExporter", "RemoteWriteExporter"],
+            dependencies: [
+                "FireflyGrafana", "FireflyCore", "FireflyModel", "PostgresExporter", "RemoteWriteExporter", "FireflyTestSupport",
+            ],
             exclude: ["schemas"]),
         .testTarget(name: "FireflyDemoTests", dependencies: ["FireflyDemo", "FireflyModel", "FirehoseAdapter"]),
         .executableTarget(
@@ -175,7 +180,8 @@ let package = Package(
             .testTarget(
                 name: "PostgresExporterTests", dependencies: ["PostgresExporter"], path: "plugins/postgres/Tests"),
             .testTarget(
-                name: "RemoteWriteExporterTests", dependencies: ["RemoteWriteExporter"], path: "plugins/remote-write/Tests"),
+                name: "RemoteWriteExporterTests", dependencies: ["RemoteWriteExporter", "FireflyTestSupport"],
+                path: "plugins/remote-write/Tests"),
             .testTarget(name: "WebhookAdapterTests", dependencies: ["WebhookAdapter"], path: "plugins/webhook/Tests"),
         ]
 )

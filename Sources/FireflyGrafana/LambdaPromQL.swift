@@ -7,6 +7,7 @@ import Foundation
 /// Metric Stream values are one-minute deltas written as gauges, so totals are `sum_over_time`
 /// (never `rate`/`increase`), maxima `max_over_time`. Series carrying a `Resource` dimension (alias
 /// or version) are excluded so each invocation is counted once, under its `FunctionName` series.
+/// Every range selector is `window(_:)`, so each sample falls in exactly one step of a range query.
 enum LambdaPromQL {
     static let lambda = "AWS/Lambda"
     static let insights = "LambdaInsights"
@@ -47,20 +48,26 @@ enum LambdaPromQL {
         return "\(insightsName(metric, statistic)){\(function), \(insightsVersionLabel)=\"\"}"
     }
 
+    /// A range selector over `duration` ending 1 ms after the evaluation time. Grafana aligns steps to
+    /// the interval and Metric Stream samples sit on whole minutes, so a sample is on the boundary of two
+    /// windows: Prometheus 2 (closed ranges) would count it in both, Prometheus 3 and VictoriaMetrics
+    /// (left-open) in the later one. Shifted by 1 ms, both count it once, in the step at its own time.
+    static func window(_ duration: String) -> String { "[\(duration)] offset -1ms" }
+
     static func by(_ scope: Scope) -> String { scope == .all ? " by (\(functionLabel))" : "" }
 
     /// Total of a per-minute delta over `window` (`$__interval` for series, `$__range` for totals).
     static func total(
         _ metric: String, _ scope: Scope, statistic: PrometheusNaming.CloudWatchStatistic = .sum, window: String
     ) -> String {
-        "sum\(by(scope)) (sum_over_time(\(selector(metric, statistic, scope))[\(window)]))"
+        "sum\(by(scope)) (sum_over_time(\(selector(metric, statistic, scope))\(Self.window(window))))"
     }
 
     /// Largest per-minute value over `window`.
     static func maximum(_ metric: String, _ statistic: PrometheusNaming.CloudWatchStatistic, _ scope: Scope, window: String)
         -> String
     {
-        "max\(by(scope)) (max_over_time(\(selector(metric, statistic, scope))[\(window)]))"
+        "max\(by(scope)) (max_over_time(\(selector(metric, statistic, scope))\(Self.window(window))))"
     }
 
     /// Sum / SampleCount over `window`: the average per invocation (or per record).
@@ -81,7 +88,7 @@ enum LambdaPromQL {
     /// Cold starts from Lambda Insights: `init_duration` is only emitted on a cold start, so its
     /// sample count counts them. Relabelled to the Lambda function label for joins and tables.
     static func insightsColdStarts(_ scope: Scope, window: String) -> String {
-        let inner = "sum_over_time(\(insightsSelector("init_duration", .sampleCount, scope))[\(window)])"
+        let inner = "sum_over_time(\(insightsSelector("init_duration", .sampleCount, scope))\(Self.window(window)))"
         switch scope {
         case .selected: return "sum (\(inner))"
         case .all:
@@ -93,7 +100,7 @@ enum LambdaPromQL {
     /// Insights' `total_memory` when present, else `Pricing.defaultMemoryMB` is assumed.
     static func estimatedCost(_ scope: Scope, window: String) -> String {
         let memory =
-            "label_replace(max by (\(insightsFunctionLabel)) (max_over_time(\(insightsSelector("total_memory", .maximum, scope))[\(window)])), \"\(functionLabel)\", \"$1\", \"\(insightsFunctionLabel)\", \"(.*)\")"
+            "label_replace(max by (\(insightsFunctionLabel)) (max_over_time(\(insightsSelector("total_memory", .maximum, scope))\(Self.window(window)))), \"\(functionLabel)\", \"$1\", \"\(insightsFunctionLabel)\", \"(.*)\")"
         let durationSum = total("Duration", .all, window: window)
         let scoped = scope == .all ? durationSum : durationSum.replacingFunction()
         let memoryOrDefault =

@@ -1,5 +1,6 @@
 import FireflyModel
 import FireflyPluginKit
+import FireflyTestSupport
 import Foundation
 import RemoteWriteExporter
 import Testing
