@@ -126,17 +126,19 @@ let package = Package(
             path: "Tests/Fixtures/TestFutureABIPlugin", publicHeadersPath: ".", linkerSettings: pluginLinkerSettings
         ),
 
-        // Helpers shared by test targets (a real Prometheus for the remote-write and Grafana tests).
+        // Helpers shared by test targets: the built `firefly` as a subprocess, the test PostgreSQL,
+        // a real Prometheus.
         .target(name: "FireflyTestSupport", path: "Tests/FireflyTestSupport", swiftSettings: swiftSettings),
 
         .testTarget(name: "FireflyModelTests", dependencies: ["FireflyModel"]),
         .testTarget(name: "FireflyPluginKitTests", dependencies: ["FireflyPluginKit", "FireflyModel", "CFireflyPlugin"]),
         .testTarget(name: "FireflyCoreTests", dependencies: ["FireflyCore", "FireflyModel"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["FireflyModel"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["FireflyModel", "FireflyTestSupport"]),
         .testTarget(
             name: "FireflyGrafanaTests",
             dependencies: [
-                "FireflyGrafana", "FireflyCore", "FireflyModel", "PostgresExporter", "RemoteWriteExporter", "FireflyTestSupport",
+                "FireflyGrafana", "FireflyCore", "FireflyModel", "FireflyTestSupport", "PostgresExporter",
+                "RemoteWriteExporter",
             ],
             exclude: ["schemas"]),
         .testTarget(name: "FireflyDemoTests", dependencies: ["FireflyDemo", "FireflyModel", "FirehoseAdapter"]),

@@ -85,6 +85,8 @@ public struct DemoFunction: Sendable, Hashable {
     public var driftPhase: Double
     /// Exception types this function's errors use (the runtime's idiom).
     public var exceptions: [(type: String, message: String)]
+    /// The Lambda Insights extension is installed: its `LambdaInsights` metrics are streamed too.
+    public var lambdaInsights = false
 
     public static func == (a: Self, b: Self) -> Bool {
         a.name == b.name && a.trigger == b.trigger && a.calls == b.calls && a.driftPhase == b.driftPhase

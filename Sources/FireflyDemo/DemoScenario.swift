@@ -8,7 +8,8 @@ public enum MetricStreamFormats: String, Sendable, CaseIterable {
 
 /// Everything the demo sends, as a function of the seed and the times it is asked about.
 ///
-/// Metrics: each minute, one Firehose delivery per stream format. With `both`, even-numbered
+/// Metrics: each minute, one Firehose delivery per stream format, holding the `AWS/Lambda` and
+/// (for functions with Lambda Insights) `LambdaInsights` points. With `both`, even-numbered
 /// functions go through a `json` stream and odd-numbered ones through an `opentelemetry1.0`
 /// stream (two metric streams, as an account migrating between formats would have), so no
 /// data point is delivered twice.
@@ -53,7 +54,8 @@ public struct DemoScenario: Sendable {
         var otelPoints = 0
         for i in topology.functions.indices {
             let stream = stream(of: i)
-            let points = metrics.points(function: i, minuteStartMs: minuteStartMs, streamName: stream)
+            let minute = metrics.minute(function: i, minuteStartMs: minuteStartMs, streamName: stream)
+            let points = minute.lambda + minute.insights
             if points.isEmpty { continue }
             if stream == Self.jsonStream {
                 jsonRecords.append(CloudWatchJSONEncoder.record(points))

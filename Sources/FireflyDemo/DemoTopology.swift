@@ -59,13 +59,13 @@ public struct DemoTopology: Sendable {
     static func function(
         _ name: String, _ trigger: DemoTrigger, runtime: String, memory: Int, latency: Double, coldStart: Double,
         errorRate: Double, entryWeight: Double = 0, reserved: Int? = nil, calls: [DemoCall] = [],
-        aws: [DemoAWSCall] = [], exceptions: [(String, String)]
+        aws: [DemoAWSCall] = [], insights: Bool = false, exceptions: [(String, String)]
     ) -> DemoFunction {
         DemoFunction(
             name: name, trigger: trigger, runtime: runtime, memoryMB: memory, baseLatencyMs: latency,
             coldStartMs: coldStart, errorRate: errorRate, entryWeight: entryWeight, reservedConcurrency: reserved,
             calls: calls, awsCalls: aws, driftPeriodSeconds: 300, driftPhase: 0,
-            exceptions: exceptions.map { (type: $0.0, message: $0.1) })
+            exceptions: exceptions.map { (type: $0.0, message: $0.1) }, lambdaInsights: insights)
     }
 
     static let nodeErrors = [
@@ -86,14 +86,15 @@ public struct DemoTopology: Sendable {
             "checkout-api", .http(method: "POST", route: "/checkout"), runtime: "nodejs20.x", memory: 512, latency: 95,
             coldStart: 380, errorRate: 0.02, entryWeight: 5,
             calls: [DemoCall(via: .invoke, targets: [1], probability: 1), DemoCall(via: .sqs(queue: "orders"), targets: [2], probability: 0.9)],
-            aws: [DemoAWSCall(service: "DynamoDB", operation: "GetItem", share: 0.25)], exceptions: nodeErrors),
+            aws: [DemoAWSCall(service: "DynamoDB", operation: "GetItem", share: 0.25)], insights: true, exceptions: nodeErrors),
         function(
             "payment-service", .invoke, runtime: "java21", memory: 1024, latency: 140, coldStart: 1400, errorRate: 0.03,
-            aws: [DemoAWSCall(service: "DynamoDB", operation: "PutItem", share: 0.3)], exceptions: javaErrors),
+            aws: [DemoAWSCall(service: "DynamoDB", operation: "PutItem", share: 0.3)], insights: true, exceptions: javaErrors),
         function(
             "order-processor", .sqs(queue: "orders"), runtime: "python3.12", memory: 256, latency: 60, coldStart: 450,
             errorRate: 0.015, calls: [DemoCall(via: .sns(topic: "order-events"), targets: [3, 4], probability: 1)],
-            aws: [DemoAWSCall(service: "DynamoDB", operation: "UpdateItem", share: 0.4)], exceptions: pythonErrors),
+            aws: [DemoAWSCall(service: "DynamoDB", operation: "UpdateItem", share: 0.4)], insights: true,
+            exceptions: pythonErrors),
         function(
             "inventory-sync", .sns(topic: "order-events"), runtime: "python3.12", memory: 256, latency: 45, coldStart: 420,
             errorRate: 0.01, aws: [DemoAWSCall(service: "DynamoDB", operation: "UpdateItem", share: 0.5)],
@@ -106,12 +107,12 @@ public struct DemoTopology: Sendable {
             "catalog-api", .http(method: "GET", route: "/products/{id}"), runtime: "nodejs20.x", memory: 256, latency: 30,
             coldStart: 350, errorRate: 0.005, entryWeight: 6,
             calls: [DemoCall(via: .sqs(queue: "thumbnails"), targets: [6], probability: 0.15)],
-            aws: [DemoAWSCall(service: "DynamoDB", operation: "Query", share: 0.5)], exceptions: nodeErrors),
+            aws: [DemoAWSCall(service: "DynamoDB", operation: "Query", share: 0.5)], insights: true, exceptions: nodeErrors),
         function(
             "image-resizer", .sqs(queue: "thumbnails"), runtime: "python3.12", memory: 1536, latency: 420,
             coldStart: 900, errorRate: 0.02, reserved: 2,
             aws: [DemoAWSCall(service: "S3", operation: "GetObject", share: 0.2), DemoAWSCall(service: "S3", operation: "PutObject", share: 0.2)],
-            exceptions: pythonErrors),
+            insights: true, exceptions: pythonErrors),
         function(
             "clickstream-ingest", .kinesis(stream: "clickstream"), runtime: "provided.al2023", memory: 128, latency: 12,
             coldStart: 60, errorRate: 0.002, entryWeight: 3,
@@ -119,7 +120,7 @@ public struct DemoTopology: Sendable {
             exceptions: [("runtime.Error", "invalid memory address or nil pointer dereference")]),
         function(
             "search-indexer", .sqs(queue: "search-updates"), runtime: "java21", memory: 512, latency: 75, coldStart: 1600,
-            errorRate: 0.01, aws: [DemoAWSCall(service: "OpenSearch", operation: "Bulk", share: 0.6)], exceptions: javaErrors),
+            errorRate: 0.01, aws: [DemoAWSCall(service: "OpenSearch", operation: "Bulk", share: 0.6)], insights: true, exceptions: javaErrors),
         function(
             "nightly-report", .timer(schedule: "rate(5 minutes)"), runtime: "python3.12", memory: 1024, latency: 850,
             coldStart: 700, errorRate: 0.05, entryWeight: 0.1,

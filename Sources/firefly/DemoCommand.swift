@@ -8,7 +8,8 @@ struct Demo: AsyncParsableCommand {
         abstract: "Send realistic synthetic Lambda telemetry to a running collector.",
         discussion: """
             CloudWatch Metric Stream deliveries over the Firehose receiver (JSON and OpenTelemetry 1.0 \
-            records, gzip, one data point per function and metric every demo minute) and OTLP/HTTP \
+            records, gzip, one data point per function and metric every demo minute: AWS/Lambda metrics, \
+            and Lambda Insights for some functions) and OTLP/HTTP \
             protobuf traces of call chains through SQS, SNS and direct invokes, with cold starts, \
             errors and drifting latency. The same --seed sends the same telemetry.
             """)

@@ -45,7 +45,7 @@ import Testing
             #expect(delivery.requestId == request.requestId)
             decodedPoints += delivery.points
         }
-        // Every function's Duration point decodes with min, p50, p90, p99 and max as quantiles.
+        // Every function's Duration point decodes with min, p50, p90, p95, p99 and max as quantiles.
         for (i, fn) in scenario.topology.functions.enumerated() {
             let expected = scenario.metrics.points(function: i, minuteStartMs: minute, streamName: scenario.stream(of: i))
             let want = try #require(expected.first { $0.metricName == "Duration" })
@@ -54,9 +54,15 @@ import Testing
             #expect(got.count == want.count)
             #expect(got.sum == want.sum)
             #expect(got.timeUnixNano == minute * 1_000_000 || got.timeUnixNano == (minute + 60_000) * 1_000_000)
-            #expect(got.quantiles.map(\.quantile) == [0, 0.5, 0.9, 0.99, 1])
+            #expect(got.quantiles.map(\.quantile) == [0, 0.5, 0.9, 0.95, 0.99, 1])
             #expect(got.quantiles.map(\.value) == [want.min] + want.percentiles.map(\.value) + [want.max])
         }
+        // Lambda Insights points keep their namespace; the function is in the `function_name` dimension.
+        let insights = decodedPoints.filter { $0.namespace == "LambdaInsights" }
+        let withInsights = scenario.topology.functions.filter(\.lambdaInsights).map(\.name)
+        #expect(!withInsights.isEmpty)
+        #expect(Set(insights.compactMap { p in p.labels.first { $0.key == "function_name" }?.value }) == Set(withInsights))
+        #expect(Set(insights.map(\.name)).isSuperset(of: ["total_memory", "used_memory_max", "memory_utilization", "cpu_total_time"]))
     }
 
     /// zlib inflate, independent of the demo's deflate code path.

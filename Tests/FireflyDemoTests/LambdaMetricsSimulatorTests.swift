@@ -24,12 +24,51 @@ import Testing
             #expect(errors.sum <= invocations.sum)
             let duration = try #require(points.first { $0.metricName == "Duration" })
             #expect(duration.count == invocations.sum)
-            #expect(duration.percentiles.map(\.name) == ["p50", "p90", "p99"])
+            #expect(duration.percentiles.map(\.name) == ["p50", "p90", "p95", "p99"])
             let values = [duration.min] + duration.percentiles.map(\.value) + [duration.max]
-            #expect(values == values.sorted(), "\(fn.name): min ≤ p50 ≤ p90 ≤ p99 ≤ max")
+            #expect(values == values.sorted(), "\(fn.name): min ≤ p50 ≤ p90 ≤ p95 ≤ p99 ≤ max")
             let average = duration.sum / duration.count
             #expect(average >= duration.min && average <= duration.max)
         }
+    }
+
+    @Test func functionsWithLambdaInsightsGetItsMetricsBesideTheLambdaOnes() throws {
+        let topology = DemoTopology(functions: 10, seed: 3)
+        let sim = LambdaMetricsSimulator(topology: topology, tracesPerSecond: 50, seed: 3)
+        #expect(topology.functions.contains { $0.lambdaInsights } && topology.functions.contains { !$0.lambdaInsights })
+        var coldStarts = 0.0
+        for minute in 0..<5 {
+            let start = Self.minute + UInt64(minute) * 60_000
+            for (i, fn) in topology.functions.enumerated() {
+                let both = sim.minute(function: i, minuteStartMs: start, streamName: "s")
+                #expect(both.lambda == sim.points(function: i, minuteStartMs: start, streamName: "s"))
+                #expect(both.insights == sim.insightsPoints(function: i, minuteStartMs: start, streamName: "s"))
+                guard fn.lambdaInsights else {
+                    #expect(both.insights.isEmpty, "\(fn.name)")
+                    continue
+                }
+                let names = both.insights.map(\.metricName).filter { $0 != "init_duration" }
+                #expect(names == ["total_memory", "used_memory_max", "memory_utilization", "cpu_total_time"], "\(fn.name)")
+                let invocations = try #require(both.lambda.first { $0.metricName == "Invocations" })
+                for p in both.insights {
+                    #expect(p.namespace == "LambdaInsights")
+                    #expect(p.dimensions.map(\.name) == ["function_name"] && p.dimensions.map(\.value) == [fn.name])
+                    #expect(p.timestampMs == start)
+                    #expect(p.min <= p.max && p.count > 0)
+                }
+                let memory = try #require(both.insights.first { $0.metricName == "total_memory" })
+                #expect(memory.max == Double(fn.memoryMB) && memory.count == invocations.sum)
+                let used = try #require(both.insights.first { $0.metricName == "used_memory_max" })
+                #expect(used.max <= memory.max)
+                if let cold = both.insights.first(where: { $0.metricName == "init_duration" }) {
+                    #expect(both.insights.first?.metricName == "init_duration")
+                    #expect(cold.count <= invocations.sum)
+                    #expect(cold.max <= fn.coldStartMs * 1.3 && cold.min >= fn.coldStartMs * 0.7)
+                    coldStarts += cold.count
+                }
+            }
+        }
+        #expect(coldStarts > 0, "init_duration: cold starts in five busy minutes")
     }
 
     @Test func aMinutesPointsDependOnlyOnSeedFunctionAndMinute() {

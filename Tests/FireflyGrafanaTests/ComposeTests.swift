@@ -1,3 +1,4 @@
+import FireflyTestSupport
 import Foundation
 import Testing
 
@@ -109,14 +110,14 @@ import Testing
         let plugins = "\(dir)/plugins"
         try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
         for product in ["FireflyFirehosePlugin", "FireflyOTLPPlugin", "FireflyPostgresPlugin", "FireflyRemoteWritePlugin"] {
-            try FileManager.default.copyItem(atPath: "\(Repo.buildDirectory)/lib\(product).so", toPath: "\(plugins)/lib\(product).so")
+            try FileManager.default.copyItem(atPath: Build.library(product), toPath: "\(plugins)/lib\(product).so")
         }
         var config = try String(contentsOfFile: Repo.path("compose/firefly.yaml"), encoding: .utf8)
         #expect(config.contains("/usr/lib/firefly/plugins") && config.contains("/var/lib/firefly/queue"))
         config = config.replacingOccurrences(of: "/usr/lib/firefly/plugins", with: plugins)
             .replacingOccurrences(of: "/var/lib/firefly/queue", with: "\(dir)/queue")
         try config.write(toFile: "\(dir)/firefly.yaml", atomically: true, encoding: .utf8)
-        let result = try run("\(Repo.buildDirectory)/firefly", ["check", "--config", "\(dir)/firefly.yaml"], cwd: dir)
+        let result = try run(Build.firefly, ["check", "--config", "\(dir)/firefly.yaml"], cwd: dir)
         #expect(result.status == 0, "firefly check: \(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("ok — 2 receivers, 2 exporters, 2 pipelines"), "\(result.stdout)")
     }

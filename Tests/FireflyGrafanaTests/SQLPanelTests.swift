@@ -11,17 +11,6 @@ import Testing
 @Suite struct SQLPanelTests {
     static var url: String? { ProcessInfo.processInfo.environment["FIREFLY_TEST_POSTGRES_URL"] }
 
-    static let numeric: Set<String> = ["numeric", "double precision", "bigint", "integer", "smallint", "real"]
-
-    struct Run {
-        var dashboard: String
-        var panel: String
-        var type: String
-        var refId: String
-        var format: String
-        var result: PostgresQueryRunner.Result
-    }
-
     @Test(
         .enabled(
             if: url != nil,
@@ -54,55 +43,22 @@ import Testing
             from: now.addingTimeInterval(-3600), to: now.addingTimeInterval(60), intervalSeconds: 60,
             variables: ["function": "checkout", "traceId": Seed.coldTrace.description])
 
-        var runs: [Run] = []
-        var variableValues: [String] = []
+        var runs: [PanelQueries.Run] = []
+        var variables: [PanelQueries.Variable] = []
         for d in try Configs.dashboards(generator) {
-            let variables = (d.json["templating"] as! [String: Any])["list"] as! [[String: Any]]
-            for v in variables where v["type"] as? String == "query" {
-                let result = try runner.query(try expander.expand(v["query"] as! String))
-                #expect(result.columns.count == 1, "variable \(v["name"]!): \(result.columns)")
-                variableValues = result.rows.map { $0[0] }
-            }
-            for panel in DashboardStructureTests.panels(d.json) where panel["type"] as? String != "row" {
-                for target in panel["targets"] as! [[String: Any]] {
-                    let sql = try expander.expand(target["rawSql"] as! String)
-                    let result: PostgresQueryRunner.Result
-                    do {
-                        result = try runner.query(sql)
-                    } catch {
-                        Issue.record("\(d.uid) / \(panel["title"]!) \(target["refId"]!): \(error)\n\(sql)")
-                        continue
-                    }
-                    runs.append(
-                        Run(
-                            dashboard: d.uid, panel: panel["title"] as! String, type: panel["type"] as! String,
-                            refId: target["refId"] as! String, format: target["format"] as! String, result: result))
-                }
-            }
+            let ran = try PanelQueries.run(d, expander: expander, runner: runner)
+            variables += ran.variables
+            runs += ran.runs
         }
-        #expect(variableValues == ["checkout", "frontend", "inventory"])
+        #expect(variables.map(\.name) == ["function"])
+        #expect(variables.first?.values == ["checkout", "frontend", "inventory"])
         // Overview: table + 6 series; Function: 8 stats, 9 series, recent traces, trace, nodes + edges.
         #expect(runs.count == 28, "\(runs.count) queries ran")
 
         for run in runs {
-            let r = run.result
-            let what = "\(run.dashboard) / \(run.panel) \(run.refId)"
-            #expect(!r.rows.isEmpty, "\(what) returned no rows")
-            switch run.type {
-            case "timeseries":
-                #expect(run.format == "time_series")
-                #expect(r.columns.first?.name == "time", "\(what): \(r.columns.map(\.name))")
-                #expect(r.columns.dropFirst().contains { Self.numeric.contains($0.type) }, "\(what): no value column")
-                let times = r.values("time").compactMap(Double.init)
-                #expect(times == times.sorted(), "\(what): rows not ordered by time")
-            case "stat":
-                #expect(r.rows.count == 1 && r.columns.count == 1 && Self.numeric.contains(r.columns[0].type), "\(what)")
-                #expect(r.rows.first?.first != "NULL", "\(what) is NULL for the seeded function")
-            case "table", "traces", "nodeGraph":
-                #expect(run.format == "table")
-            default:
-                Issue.record("\(what): unexpected panel type \(run.type)")
-            }
+            PanelQueries.checkShape(run)
+            #expect(!run.result.rows.isEmpty, "\(run.what) returned no rows")
+            #expect(run.emptyColumns.isEmpty, "\(run.what): only NULL in \(run.emptyColumns) for the seeded function")
         }
 
         func run(_ dashboard: String, _ panel: String, _ refId: String = "A", type: String? = nil) throws

@@ -1,19 +1,13 @@
 import FireflyCore
 import FireflyGrafana
+import FireflyTestSupport
 import Foundation
 
-/// Paths in the repository and shared fixtures.
+/// Paths in the repository (the build products' are `Build`'s, in FireflyTestSupport).
 enum Repo {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    static let root = Build.packageRoot
 
     static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
-
-    /// Where the package's build products are: `FIREFLY_BUILD_DIR` (set by `make test`), else `.build/debug`.
-    static var buildDirectory: String {
-        if let dir = ProcessInfo.processInfo.environment["FIREFLY_BUILD_DIR"], !dir.isEmpty { return dir }
-        return path(".build/debug")
-    }
 }
 
 /// Configurations for each backend the dashboards support.

@@ -1,4 +1,5 @@
 import FireflyModel
+import FireflyTestSupport
 import Foundation
 import Testing
 

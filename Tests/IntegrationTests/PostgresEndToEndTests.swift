@@ -1,4 +1,5 @@
 import FireflyModel
+import FireflyTestSupport
 import Foundation
 import Testing
 
@@ -10,33 +11,6 @@ import FoundationNetworking
 /// (SIGKILL) and a PostgreSQL outage: every acknowledged record must end up stored exactly once.
 @Suite(.serialized, .enabled(if: TestPostgres.available, "needs FIREFLY_TEST_POSTGRES_URL (make test sets it)"))
 struct PostgresEndToEndTests {
-    static func config(schema: String, url: String = TestPostgres.url ?? "", port: Int = 0, queueBytes: Int = 1 << 30) -> String {
-        """
-        server:
-          listen: 127.0.0.1:\(port)
-        plugins:
-          paths: [plugins]
-        queue:
-          max_bytes: \(queueBytes)
-          batch_max_wait: 20ms
-          retry_initial: 100ms
-          retry_max: 1s
-        receivers:
-          firehose:
-          otlp:
-            grpc: {listen: 127.0.0.1:0}
-        exporters:
-          postgres:
-            url: \(url)
-            schema: \(schema)
-        pipelines:
-          metrics: {receivers: [firehose, otlp], exporters: [postgres]}
-          traces: {receivers: [otlp], exporters: [postgres]}
-        """
-    }
-
-    static let plugins = ["FireflyFirehosePlugin", "FireflyOTLPPlugin", "FireflyPostgresPlugin"]
-
     /// One Firehose delivery holding one CloudWatch JSON record identified by `seq`.
     static func firehoseBody(seq: Int, requestId: String) -> Data {
         let line = #"{"metric_stream_name":"s","account_id":"123456789012","region":"eu-west-1","namespace":"Firefly/Test","metric_name":"Sequence","dimensions":{"FunctionName":"kill-test","Seq":"\#(seq)"},"timestamp":1700000000000,"value":{"max":\#(seq),"min":0,"sum":\#(seq),"count":1},"unit":"Count"}"#
@@ -85,8 +59,8 @@ struct PostgresEndToEndTests {
     @Test func firehoseAndOTLPLandInPostgreSQLAndRedeliveryDoesNotDoubleCount() async throws {
         let schema = TestPostgres.freshSchema("e2e")
         defer { TestPostgres.drop(schema: schema) }
-        let ws = try Workspace(plugins: Self.plugins)
-        let server = try FireflyServer(workspace: ws, config: Self.config(schema: schema))
+        let ws = try Workspace(plugins: TestPostgres.collectorPlugins)
+        let server = try FireflyServer(workspace: ws, config: TestPostgres.collectorConfig(schema: schema))
         defer { server.stop() }
         let body = Self.firehoseBody(seq: 7, requestId: "same-request")
         for _ in 0..<3 {  // Firehose re-delivers with the same request id after a lost answer
@@ -109,9 +83,9 @@ struct PostgresEndToEndTests {
     @Test func everyAcknowledgedRecordSurvivesTenSIGKILLsExactlyOnce() async throws {
         let schema = TestPostgres.freshSchema("kill")
         defer { TestPostgres.drop(schema: schema) }
-        let ws = try Workspace(plugins: Self.plugins)
+        let ws = try Workspace(plugins: TestPostgres.collectorPlugins)
         let port = freePort()
-        let config = Self.config(schema: schema, port: port)
+        let config = TestPostgres.collectorConfig(schema: schema, port: port)
         var server = try FireflyServer(workspace: ws, config: config)
         let base = "http://127.0.0.1:\(port)"
 
@@ -205,8 +179,8 @@ struct PostgresEndToEndTests {
         }
         let url = try pg("url")
         let schema = "outage"
-        let ws = try Workspace(plugins: Self.plugins)
-        let server = try FireflyServer(workspace: ws, config: Self.config(schema: schema, url: url, queueBytes: 1 << 20))
+        let ws = try Workspace(plugins: TestPostgres.collectorPlugins)
+        let server = try FireflyServer(workspace: ws, config: TestPostgres.collectorConfig(schema: schema, url: url, queueBytes: 1 << 20))
         defer { server.stop() }
         // Healthy: the first record goes through.
         #expect(Self.post(server.baseURL + "/firehose", Self.firehoseBody(seq: 0, requestId: "r0"), headers: [:]) == 200)

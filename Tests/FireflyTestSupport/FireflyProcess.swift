@@ -1,29 +1,30 @@
-import Foundation
+// Running the built `firefly` in tests: shared by IntegrationTests and FireflyGrafanaTests.
+public import Foundation
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 
 /// Paths to what `swift build` produced: `FIREFLY_BUILD_DIR` (set by `make test`) or `.build/debug`.
-enum Build {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+public enum Build {
+    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
-    static var directory: String {
+    public static var directory: String {
         if let dir = ProcessInfo.processInfo.environment["FIREFLY_BUILD_DIR"], !dir.isEmpty { return dir }
         return packageRoot.appendingPathComponent(".build/debug").path
     }
 
-    static var firefly: String { directory + "/firefly" }
+    public static var firefly: String { directory + "/firefly" }
 
-    static func library(_ product: String) -> String { directory + "/lib\(product).so" }
+    public static func library(_ product: String) -> String { directory + "/lib\(product).so" }
 }
 
 /// A scratch directory per test, with chosen plugins copied into `plugins/`.
-struct Workspace {
-    let path: String
+public struct Workspace {
+    public let path: String
 
-    init(plugins: [String]) throws {
+    public init(plugins: [String]) throws {
         path = NSTemporaryDirectory() + "firefly-it-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: path + "/plugins", withIntermediateDirectories: true)
         for p in plugins {
@@ -31,25 +32,25 @@ struct Workspace {
         }
     }
 
-    func write(_ name: String, _ text: String) throws -> String {
+    public func write(_ name: String, _ text: String) throws -> String {
         let file = "\(path)/\(name)"
         try text.write(toFile: file, atomically: true, encoding: .utf8)
         return file
     }
 
-    func read(_ name: String) -> String {
+    public func read(_ name: String) -> String {
         (try? String(contentsOfFile: "\(path)/\(name)", encoding: .utf8)) ?? ""
     }
 }
 
 /// The result of running the `firefly` CLI to completion.
-struct CommandResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
+public struct CommandResult: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
 }
 
-func runFirefly(_ arguments: [String], in directory: String) throws -> CommandResult {
+public func runFirefly(_ arguments: [String], in directory: String) throws -> CommandResult {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: Build.firefly)
     p.arguments = arguments
@@ -65,13 +66,13 @@ func runFirefly(_ arguments: [String], in directory: String) throws -> CommandRe
 }
 
 /// A running `firefly serve` on a loopback port chosen by the kernel.
-final class FireflyServer: @unchecked Sendable {
-    let process = Process()
-    let port: Int
-    let workspace: Workspace
+public final class FireflyServer: @unchecked Sendable {
+    public let process = Process()
+    public let port: Int
+    public let workspace: Workspace
     private let log: FileHandle
 
-    init(workspace: Workspace, config: String, environment: [String: String] = [:]) throws {
+    public init(workspace: Workspace, config: String, environment: [String: String] = [:]) throws {
         self.workspace = workspace
         let configFile = try workspace.write("firefly.yaml", config)
         let portFile = workspace.path + "/port"
@@ -105,24 +106,26 @@ final class FireflyServer: @unchecked Sendable {
         self.port = port
     }
 
-    struct ServerError: Error, CustomStringConvertible {
-        var message: String
-        var description: String { message }
+    public struct ServerError: Error, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+
+        public init(message: String) { self.message = message }
     }
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
-    var isRunning: Bool { process.isRunning }
-    var logText: String { workspace.read("server.log") }
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var isRunning: Bool { process.isRunning }
+    public var logText: String { workspace.read("server.log") }
 
     /// Resident memory of the server process in KiB.
-    var rssKiB: Int {
+    public var rssKiB: Int {
         let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
         return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
     }
 
     /// SIGKILL: the crash the durable queue must survive.
-    func kill9() {
+    public func kill9() {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         try? log.close()
@@ -130,7 +133,7 @@ final class FireflyServer: @unchecked Sendable {
 
     /// SIGTERM, then wait for a graceful exit; returns the exit status.
     @discardableResult
-    func stop() -> Int32 {
+    public func stop() -> Int32 {
         if process.isRunning {
             kill(process.processIdentifier, SIGTERM)
             let deadline = Date().addingTimeInterval(20)
@@ -146,13 +149,13 @@ final class FireflyServer: @unchecked Sendable {
 }
 
 /// A minimal HTTP client for tests.
-struct HTTPResult {
-    var status: Int
-    var body: String
-    var headers: [String: String]
+public struct HTTPResult: Sendable {
+    public var status: Int
+    public var body: String
+    public var headers: [String: String]
 }
 
-func http(_ method: String, _ url: String, body: Data? = nil, headers: [String: String] = [:]) async throws -> HTTPResult {
+public func http(_ method: String, _ url: String, body: Data? = nil, headers: [String: String] = [:]) async throws -> HTTPResult {
     var request = URLRequest(url: URL(string: url)!)
     request.httpMethod = method
     request.httpBody = body
@@ -166,7 +169,7 @@ func http(_ method: String, _ url: String, body: Data? = nil, headers: [String: 
 }
 
 /// Polls until `condition` holds or `seconds` pass.
-func eventually(_ seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+public func eventually(_ seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if try condition() { return true }
@@ -176,16 +179,16 @@ func eventually(_ seconds: Double = 10, _ condition: () throws -> Bool) rethrows
 }
 
 /// The test PostgreSQL started by `make test` (`FIREFLY_TEST_POSTGRES_URL`).
-enum TestPostgres {
-    static var url: String? {
+public enum TestPostgres {
+    public static var url: String? {
         let v = ProcessInfo.processInfo.environment["FIREFLY_TEST_POSTGRES_URL"]
         return (v?.isEmpty ?? true) ? nil : v
     }
 
-    static var available: Bool { url != nil }
+    public static var available: Bool { url != nil }
 
     /// Runs SQL with psql; returns rows as arrays of fields (unaligned, tab-separated).
-    static func query(_ sql: String) throws -> [[String]] {
+    public static func query(_ sql: String) throws -> [[String]] {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
         p.arguments = [url!, "-X", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql]
@@ -202,18 +205,49 @@ enum TestPostgres {
         return String(decoding: data, as: UTF8.self).split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
     }
 
+    /// The plugins `collectorConfig` uses.
+    public static let collectorPlugins = ["FireflyFirehosePlugin", "FireflyOTLPPlugin", "FireflyPostgresPlugin"]
+
+    /// The default `firefly.yaml`'s shape — receivers firehose and otlp, the postgres exporter,
+    /// pipelines metrics and traces — on loopback ports (`port` 0: the kernel picks) with the
+    /// exporter on `schema`, and a queue that flushes and retries quickly.
+    public static func collectorConfig(schema: String, url: String = TestPostgres.url ?? "", port: Int = 0, queueBytes: Int = 1 << 30) -> String {
+        """
+        server:
+          listen: 127.0.0.1:\(port)
+        plugins:
+          paths: [plugins]
+        queue:
+          max_bytes: \(queueBytes)
+          batch_max_wait: 20ms
+          retry_initial: 100ms
+          retry_max: 1s
+        receivers:
+          firehose:
+          otlp:
+            grpc: {listen: 127.0.0.1:0}
+        exporters:
+          postgres:
+            url: \(url)
+            schema: \(schema)
+        pipelines:
+          metrics: {receivers: [firehose, otlp], exporters: [postgres]}
+          traces: {receivers: [otlp], exporters: [postgres]}
+        """
+    }
+
     /// A schema name of its own for one test.
-    static func freshSchema(_ prefix: String) -> String {
+    public static func freshSchema(_ prefix: String) -> String {
         "\(prefix)_\(UInt32.random(in: 0...UInt32.max))"
     }
 
-    static func drop(schema: String) {
+    public static func drop(schema: String) {
         _ = try? query("DROP SCHEMA IF EXISTS \(schema) CASCADE")
     }
 }
 
 /// A free TCP port on 127.0.0.1 (bound then released).
-func freePort() -> Int {
+public func freePort() -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var addr = sockaddr_in()
