@@ -49,7 +49,8 @@ struct DemoDashboardTests {
         defer { server.stop() }
 
         let started = Date()
-        let demo = try runFirefly(["demo", "--target", server.baseURL] + Self.demoArguments, in: ws.path)
+        let arguments = ["demo", "--target", server.baseURL] + Self.demoArguments, directory = ws.path
+        let demo = try await offThePool { try runFirefly(arguments, in: directory) }
         let ended = Date()
         try #require(demo.status == 0, "firefly demo exited \(demo.status):\n\(demo.stdout)\(demo.stderr)")
         let sent = try Self.summary(demo.stdout)
@@ -58,13 +59,15 @@ struct DemoDashboardTests {
         try #require(sent.points > 0 && sent.spans > 0, "\(demo.stdout)")
 
         // The exporter writes asynchronously: wait until every accepted point and span is stored.
-        func stored() -> (points: Int, spans: Int)? {
+        @Sendable func stored() -> (points: Int, spans: Int)? {
             guard let row = try? TestPostgres.query("SELECT (SELECT count(*) FROM \(schema).points), (SELECT count(*) FROM \(schema).spans)").first,
                 row.count == 2, let points = Int(row[0]), let spans = Int(row[1])
             else { return nil }
             return (points, spans)
         }
-        let written = eventually(60) { stored().map { $0.points >= sent.points && $0.spans >= sent.spans } ?? false }
+        let written = try await offThePool {
+            eventually(60) { stored().map { $0.points >= sent.points && $0.spans >= sent.spans } ?? false }
+        }
         let counts = stored()
         try #require(written, "stored \(String(describing: counts)) of \(sent.points) points, \(sent.spans) spans\n\(server.logText)")
         #expect(counts?.points == sent.points && counts?.spans == sent.spans, "each accepted point and span stored once")
@@ -83,7 +86,7 @@ struct DemoDashboardTests {
         }
 
         let overview = try #require(dashboards.first { $0.uid == "firefly-overview" })
-        let overviewRuns = try PanelQueries.run(overview, expander: expander([:]), runner: runner).runs
+        let overviewRuns = try await PanelQueries.run(overview, expander: expander([:]), runner: runner).runs
         for run in overviewRuns {
             PanelQueries.checkShape(run)
             #expect(!run.result.rows.isEmpty, "\(run.what) has no rows")
@@ -99,7 +102,7 @@ struct DemoDashboardTests {
         for name in functions {
             let trace = try TestPostgres.query(
                 "SELECT trace_id FROM \(schema).spans WHERE function = '\(name)' ORDER BY start_time DESC LIMIT 1")
-            let ran = try PanelQueries.run(
+            let ran = try await PanelQueries.run(
                 function, expander: expander(["function": name, "traceId": trace.first?.first ?? ""]), runner: runner)
             #expect(ran.variables.map(\.name) == ["function"])
             #expect(Set(ran.variables.first?.values ?? []) == Set(functions), "$function offers the overview's functions")

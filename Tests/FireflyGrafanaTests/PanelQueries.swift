@@ -45,12 +45,12 @@ enum PanelQueries {
     static func run(
         _ dashboard: (uid: String, json: [String: Any], text: String), expander: SQLMacroExpander,
         runner: PostgresQueryRunner
-    ) throws -> (variables: [Variable], runs: [Run]) {
+    ) async throws -> (variables: [Variable], runs: [Run]) {
         var variables: [Variable] = []
         var runs: [Run] = []
         let templating = (dashboard.json["templating"] as! [String: Any])["list"] as! [[String: Any]]
         for v in templating where v["type"] as? String == "query" {
-            let result = try runner.query(try expander.expand(v["query"] as! String))
+            let result = try await runner.query(try expander.expand(v["query"] as! String))
             #expect(result.columns.count == 1, "variable \(v["name"]!): \(result.columns)")
             variables.append(Variable(dashboard: dashboard.uid, name: v["name"] as! String, values: result.rows.map { $0[0] }))
         }
@@ -59,7 +59,7 @@ enum PanelQueries {
                 let sql = try expander.expand(target["rawSql"] as! String)
                 let result: PostgresQueryRunner.Result
                 do {
-                    result = try runner.query(sql)
+                    result = try await runner.query(sql)
                 } catch {
                     Issue.record("\(dashboard.uid) / \(panel["title"]!) \(target["refId"]!): \(error)\n\(sql)")
                     continue

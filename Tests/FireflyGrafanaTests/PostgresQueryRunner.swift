@@ -1,3 +1,4 @@
+import FireflyTestSupport
 import Foundation
 
 /// Runs SQL through `psql` (UTC session) and returns column names, PostgreSQL types and rows.
@@ -31,16 +32,22 @@ struct PostgresQueryRunner {
         _ = try psql([], sql)
     }
 
-    /// Describes (`\gdesc`) then runs `sql`; fields are separated by U+001F, rows by newlines.
-    func query(_ sql: String) throws -> Result {
+    /// Describes (`\gdesc`) then runs `sql`, in one psql session; fields are separated by U+001F,
+    /// rows by newlines.
+    func query(_ sql: String) async throws -> Result {
         let body = sql.trimmingCharacters(in: .whitespacesAndNewlines)
-        let described = try psql(["-A", "-t", "-F", "\u{1F}"], body + "\n\\gdesc\n")
-        let columns = described.split(separator: "\n").map { line in
+        let marker = "-- firefly: rows follow --"
+        let input = body + "\n\\gdesc\n\\echo '" + marker + "'\n" + body + ";\n"
+        let runner = self
+        let output = try await offThePool { try runner.psql(["-A", "-t", "-F", "\u{1F}", "-P", "null=NULL"], input) }
+        guard let split = output.range(of: marker + "\n") ?? output.range(of: marker) else {
+            throw Failure(description: "psql printed no row marker:\n\(output)")
+        }
+        let columns = output[..<split.lowerBound].split(separator: "\n").map { line in
             let parts = line.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
             return (name: parts[0], type: parts.count > 1 ? parts[1] : "")
         }
-        let output = try psql(["-A", "-t", "-F", "\u{1F}", "-P", "null=NULL"], body + ";\n")
-        let rows = output.split(separator: "\n", omittingEmptySubsequences: true).map {
+        let rows = output[split.upperBound...].split(separator: "\n", omittingEmptySubsequences: true).map {
             $0.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
         }
         return Result(columns: columns, rows: rows)

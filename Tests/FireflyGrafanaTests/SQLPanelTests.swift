@@ -46,7 +46,7 @@ import Testing
         var runs: [PanelQueries.Run] = []
         var variables: [PanelQueries.Variable] = []
         for d in try Configs.dashboards(generator) {
-            let ran = try PanelQueries.run(d, expander: expander, runner: runner)
+            let ran = try await PanelQueries.run(d, expander: expander, runner: runner)
             variables += ran.variables
             runs += ran.runs
         }
