@@ -11,7 +11,4 @@ if grep -q 'FIREFLY_POSTGRES_URL' "$config" && [[ "$url" == "$managed" ]]; then
     scripts/postgres.sh start
 fi
 bin=$(swift build -c release --show-bin-path)
-# glibc's default of one malloc arena per thread multiplies peak memory under concurrent requests
-# (measured by make bench: 1.2 GiB vs 837 MiB at 5 MiB bodies x 16 connections).
-export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 exec "$bin/firefly" serve --config "$config"

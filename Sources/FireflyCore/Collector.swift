@@ -230,6 +230,7 @@ public final class Collector: @unchecked Sendable {
     /// `queue.drain_timeout`, flushes and destroys every plugin instance.
     /// `onListening` receives the bound port (useful with `listen: 127.0.0.1:0`).
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        MallocArenas.limit()
         try openQueue()
         var started: [AdapterInstance] = []
         for adapter in adapters {
@@ -250,7 +251,7 @@ public final class Collector: @unchecked Sendable {
         let state = ServerState()
         let responder = CollectorResponder(
             adapters: adapters, maxBodyBytes: config.server.maxBodyBytes, threadPool: threadPool,
-            metrics: metrics, state: state, logger: logger)
+            threadPoolSize: config.server.workerThreads, metrics: metrics, state: state, logger: logger)
         let logger = self.logger
         var server: HTTPServerBuilder = .http1()
         if let tls = config.server.tls {

@@ -22,7 +22,7 @@ public struct ServerConfig: Sendable {
     /// Serve HTTPS with this certificate chain and key (PEM files) when set.
     public var tls: TLSFiles?
 
-    public static let `default` = ServerConfig(host: "0.0.0.0", port: 4318, maxBodyBytes: 64 * 1024 * 1024, workerThreads: 16, tls: nil)
+    public static let `default` = ServerConfig(host: "0.0.0.0", port: 4318, maxBodyBytes: 64 * 1024 * 1024, workerThreads: 4, tls: nil)
 }
 
 public struct TLSFiles: Sendable {

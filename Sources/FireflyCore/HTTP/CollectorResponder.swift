@@ -23,11 +23,16 @@ struct CollectorResponder: HTTPResponder {
     let knownPaths: [String: AdapterInstance]
     let maxBodyBytes: Int
     let threadPool: NIOThreadPool
+    /// As many requests as there are worker threads read their bodies and run at once.
+    let gate: RequestGate
     let metrics: SelfMetrics
     let state: ServerState
     let logger: Logger
 
-    init(adapters: [AdapterInstance], maxBodyBytes: Int, threadPool: NIOThreadPool, metrics: SelfMetrics, state: ServerState, logger: Logger) {
+    init(
+        adapters: [AdapterInstance], maxBodyBytes: Int, threadPool: NIOThreadPool, threadPoolSize: Int,
+        metrics: SelfMetrics, state: ServerState, logger: Logger
+    ) {
         var routes: [RouteKey: AdapterInstance] = [:]
         var known: [String: AdapterInstance] = [:]
         for a in adapters {
@@ -40,6 +45,7 @@ struct CollectorResponder: HTTPResponder {
         self.knownPaths = known
         self.maxBodyBytes = maxBodyBytes
         self.threadPool = threadPool
+        self.gate = RequestGate(limit: threadPoolSize)
         self.metrics = metrics
         self.state = state
         self.logger = logger
@@ -63,9 +69,11 @@ struct CollectorResponder: HTTPResponder {
             remoteAddress: "")
         let answer: PluginResponse
         do {
-            pluginRequest.body = try await BodyReader.read(request, limit: maxBodyBytes)
-            let incoming = pluginRequest
-            answer = try await threadPool.runIfActive { adapter.handle(incoming) }
+            answer = try await gate.withSlot {
+                pluginRequest.body = try await BodyReader.read(request, limit: maxBodyBytes)
+                let incoming = pluginRequest
+                return try await threadPool.runIfActive { adapter.handle(incoming) }
+            }
         } catch let failure as BodyReader.Failure {
             let (status, message): (Int, String) =
                 switch failure {
