@@ -3,7 +3,9 @@
 import FireflyModel
 import FireflyPluginKit
 import Foundation
-import PostgresExporter
+import Logging
+@testable import PostgresExporter
+import PostgresNIO
 import Testing
 
 @Suite(.enabled(if: TestDatabase.isConfigured, TestDatabase.skipReason))
@@ -274,6 +276,30 @@ struct PostgresExporterTests {
             #expect(await exporter.export(TelemetryBatch(spans: Self.checkoutSpans())) == .ok)
             #expect(try TestDatabase.count("spans", schema: schema) == 2)
         }
+    }
+
+    @Test func aWriteThatOutlivesItsTimeoutIsAbandonedAsRetryableAndTheCallerIsAnsweredAtOnce() async throws {
+        let settings = try PostgresSettings(PluginConfig(["url": .string(TestDatabase.url!), "tls": .string("disable")]))
+        let client = PostgresClient(configuration: PostgresWriter.clientConfiguration(settings))
+        let run = Task { await client.run() }
+        defer { run.cancel() }
+        let started = ContinuousClock.now
+        await #expect(throws: WriteTimeout.self) {
+            try await PostgresWriter.withLease(client: client, timeout: .seconds(10), writeTimeout: .milliseconds(300)) { connection in
+                try await connection.query("SELECT pg_sleep(20)", logger: Logger(label: "test"))
+                return 1
+            }
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
+        let failure = PostgresFailure.classify(WriteTimeout(), server: "postgres://u@h/d")
+        #expect(failure.kind == .retryable && failure.resetsConnection)
+        #expect(failure.message == "export to postgres://u@h/d did not finish within 30.0 seconds of getting its connection")
+        // A write that finishes in time returns its value.
+        let value = try await PostgresWriter.withLease(client: client, timeout: .seconds(10)) { connection in
+            try await connection.query("SELECT 1", logger: Logger(label: "test"))
+            return 7
+        }
+        #expect(value == 7)
     }
 
     @Test func aMissingDatabaseIsRetryableAndSaysWhy() async throws {

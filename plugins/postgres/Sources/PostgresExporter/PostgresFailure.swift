@@ -6,6 +6,9 @@ import PostgresNIO
 /// No connection was leased within `connect_timeout` (the server is down, unreachable or refusing us).
 struct LeaseTimeout: Error {}
 
+/// A write that had its connection did not finish within `PostgresWriter.writeTimeout`.
+struct WriteTimeout: Error {}
+
 /// A series id the database should have returned is missing (the series table was emptied).
 struct SeriesMissing: Error {}
 
@@ -48,6 +51,11 @@ struct PostgresFailure: Sendable, Equatable {
         case is LeaseTimeout:
             return PostgresFailure(
                 kind: .retryable, message: "no connection to \(server) within connect_timeout", resetsConnection: true)
+        case is WriteTimeout:
+            return PostgresFailure(
+                kind: .retryable,
+                message: "export to \(server) did not finish within \(PostgresWriter.writeTimeout) of getting its connection",
+                resetsConnection: true)
         case let e as PSQLError:
             return classify(e, server: server)
         case let e as PostgresTransactionError:

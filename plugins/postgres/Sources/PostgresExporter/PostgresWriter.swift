@@ -30,6 +30,10 @@ actor PostgresWriter {
 
     /// The series cache is dropped when it grows past this many series (high-cardinality guard).
     static let maximumCachedSeries = 200_000
+    /// How long a write may take once it has its connection. A server that vanished mid-query
+    /// without closing the connection (or a pool that never reports it) would otherwise hold the
+    /// export, and the whole exporter, forever; a batch of a few thousand rows takes well under a second.
+    static let writeTimeout: Duration = .seconds(30)
     /// How often plain PostgreSQL deletes rows older than `retention`.
     static let retentionInterval: UInt64 = 3600 * 1_000_000_000
 
@@ -199,13 +203,15 @@ actor PostgresWriter {
         }
     }
 
-    /// Leases a connection for `body`, giving up when none comes within `timeout`. The pool would
-    /// otherwise queue the request for as long as connection attempts keep failing, and it does not
-    /// always give up a waiting lease when cancelled (seen when the server stopped while the pool was
-    /// connecting), so the timeout answers without waiting for the lease request to end: that request
-    /// is cancelled and, should it still get a connection, runs nothing on it.
+    /// Leases a connection for `body`, giving up when none comes within `timeout`, or when `body`
+    /// has not finished `writeTimeout` after it got one. The pool would otherwise queue the request
+    /// for as long as connection attempts keep failing, and it does not always give up a waiting
+    /// lease when cancelled (seen when the server stopped while the pool was connecting), so either
+    /// timeout answers without waiting for the work to end: the work is cancelled and, should the
+    /// lease still come, runs nothing on it.
     static func withLease<T: Sendable>(
-        client: PostgresClient, timeout: Duration, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        client: PostgresClient, timeout: Duration, writeTimeout: Duration = writeTimeout,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         let race = LeaseRace<T>()
         return try await withTaskCancellationHandler {
@@ -215,6 +221,10 @@ actor PostgresWriter {
                     do {
                         let value = try await client.withConnection { connection in
                             guard race.leased() else { throw CancellationError() }
+                            race.addTimer(Task {
+                                try await Task.sleep(for: writeTimeout)
+                                race.writeTimedOut()
+                            })
                             return try await body(connection)
                         }
                         race.finish(.success(value))
@@ -222,19 +232,20 @@ actor PostgresWriter {
                         race.finish(.failure(error))
                     }
                 }
-                race.onTimeout { work.cancel() }
-                Task {
-                    try? await Task.sleep(for: timeout)
+                race.setCancelWork { work.cancel() }
+                race.addTimer(Task {
+                    try await Task.sleep(for: timeout)
                     race.timeOut()
-                }
+                })
             }
         } onCancel: {
             race.cancel()
         }
     }
 
-    /// Who answers a lease first: the work (with its result) or the timeout (while no connection
-    /// has been leased). Only the first answer resumes the caller.
+    /// Who answers a lease first: the work (with its result), the lease timeout (while no connection
+    /// has been leased), the write timeout (once one has) or the caller's cancellation. Only the
+    /// first answer resumes the caller.
     final class LeaseRace<T: Sendable>: Sendable {
         private enum Phase {
             case waiting, leased, answered
@@ -243,6 +254,8 @@ actor PostgresWriter {
             var phase = Phase.waiting
             var continuation: CheckedContinuation<T, any Error>?
             var cancelWork: (@Sendable () -> Void)?
+            /// Timeouts still sleeping; cancelled once the caller is answered.
+            var timers: [Task<Void, any Error>] = []
         }
         private let state = Mutex(State())
 
@@ -257,8 +270,16 @@ actor PostgresWriter {
             return !cancelled
         }
 
-        func onTimeout(_ cancelWork: @escaping @Sendable () -> Void) {
+        func setCancelWork(_ cancelWork: @escaping @Sendable () -> Void) {
             state.withLock { $0.cancelWork = cancelWork }
+        }
+
+        func addTimer(_ timer: Task<Void, any Error>) {
+            let answered = state.withLock { state in
+                if state.phase != .answered { state.timers.append(timer) }
+                return state.phase == .answered
+            }
+            if answered { timer.cancel() }
         }
 
         /// A connection was leased; false when the caller was already answered (run nothing).
@@ -271,24 +292,29 @@ actor PostgresWriter {
         }
 
         func finish(_ result: Result<T, any Error>) {
-            state.withLock { state -> CheckedContinuation<T, any Error>? in
-                guard state.phase != .answered else { return nil }
+            let (continuation, timers) = state.withLock { state -> (CheckedContinuation<T, any Error>?, [Task<Void, any Error>]) in
+                guard state.phase != .answered else { return (nil, []) }
                 state.phase = .answered
-                defer { state.continuation = nil }
-                return state.continuation
-            }?.resume(with: result)
+                defer { state.continuation = nil; state.timers = [] }
+                return (state.continuation, state.timers)
+            }
+            for timer in timers { timer.cancel() }
+            continuation?.resume(with: result)
         }
 
-        func timeOut() { fail(LeaseTimeout(), onlyWhileWaiting: true) }
-        func cancel() { fail(CancellationError(), onlyWhileWaiting: false) }
+        func timeOut() { fail(LeaseTimeout(), in: [.waiting]) }
+        func writeTimedOut() { fail(WriteTimeout(), in: [.leased]) }
+        func cancel() { fail(CancellationError(), in: [.waiting, .leased]) }
 
-        private func fail(_ error: any Error, onlyWhileWaiting: Bool) {
-            let (continuation, cancelWork) = state.withLock { state -> (CheckedContinuation<T, any Error>?, (@Sendable () -> Void)?) in
-                guard state.phase == .waiting || (!onlyWhileWaiting && state.phase == .leased) else { return (nil, nil) }
+        private func fail(_ error: any Error, in phases: Set<Phase>) {
+            let (continuation, cancelWork, timers) = state.withLock {
+                state -> (CheckedContinuation<T, any Error>?, (@Sendable () -> Void)?, [Task<Void, any Error>]) in
+                guard phases.contains(state.phase) else { return (nil, nil, []) }
                 state.phase = .answered
-                defer { state.continuation = nil }
-                return (state.continuation, state.cancelWork)
+                defer { state.continuation = nil; state.timers = [] }
+                return (state.continuation, state.cancelWork, state.timers)
             }
+            for timer in timers { timer.cancel() }
             cancelWork?()
             continuation?.resume(throwing: error)
         }
