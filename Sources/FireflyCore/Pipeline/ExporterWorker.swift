@@ -35,7 +35,10 @@ final class ExporterWorker: Sendable {
         let maxItems = settings.batchMaxItems
         while true {
             if let deadline = stopDeadline(), ContinuousClock.now >= deadline { return }
-            let first = await queue.read(after: cursor, maxRecords: 64)
+            // One record per read: records are read (and decoded) only as the batch takes them. A read
+            // of many at once held every one of them in memory, however large (a 5 MiB Firehose
+            // request is ~15 000 points), and dropped those the full batch did not take.
+            let first = await queue.read(after: cursor, maxRecords: 1)
             if first.isEmpty { return }  // closed and drained
             var batch = TelemetryBatch()
             var through = cursor
@@ -51,7 +54,7 @@ final class ExporterWorker: Sendable {
                     continue
                 }
                 guard ContinuousClock.now < fillUntil, stopDeadline() == nil else { break }
-                let more = queue.readAvailable(after: through, maxRecords: 64)
+                let more = queue.readAvailable(after: through, maxRecords: 1)
                 if more.isEmpty {
                     try? await Task.sleep(for: .milliseconds(10))
                 } else {
