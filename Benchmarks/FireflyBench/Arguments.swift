@@ -14,7 +14,7 @@ struct Arguments: Sendable {
     var psql = "psql"
     var prometheusURL: String?
     /// Length of each throughput measurement.
-    var seconds = 5.0
+    var seconds = 3.0
     var commit = ""
     /// Only these groups (comma separated): decode, ready, ingest, remote-write, postgres.
     var only: Set<String>?
