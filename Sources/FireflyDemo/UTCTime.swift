@@ -1,22 +1,11 @@
-// Calendar dates from Unix time without a locale or time zone database (deterministic everywhere).
+// The date spellings the demo writes, from Unix time.
+import FireflyModel
 
 enum UTCTime {
     /// (year, month, day, hour, minute, second) of a Unix time in nanoseconds, UTC.
     static func components(_ unixNano: UInt64) -> (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) {
-        let seconds = Int(unixNano / 1_000_000_000)
-        let days = seconds / 86_400
-        let rest = seconds % 86_400
-        // Howard Hinnant's civil_from_days.
-        let z = days + 719_468
-        let era = z / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        return (year, month, day, rest / 3600, rest % 3600 / 60, rest % 60)
+        let f = UTCCalendar.fields(unixSeconds: Int64(unixNano / 1_000_000_000))
+        return (Int(f.year), Int(f.month), Int(f.day), Int(f.hour), Int(f.minute), Int(f.second))
     }
 
     /// `2026/05/01`, as Lambda names log streams and `faas.instance`.

@@ -154,15 +154,7 @@ import Testing
         }
         func values(_ series: PrometheusServer.Series) -> [Double] { series.values.compactMap { Double($0.value) } }
 
-        // Summary stats of `checkout` over the range, as SQLPanelTests has them (spans aside).
-        #expect(try stat("Invocations") == 200)
-        #expect(try stat("Errors") == 4)
-        #expect(try stat("Error rate") == 0.02)
-        #expect(try stat("Throttles") == 4)
-        #expect(try stat("Avg duration") == 120)
-        #expect(try stat("p99 duration") == 250)
-        #expect(try stat("Max concurrency") == 6)
-        #expect(try stat("Cold starts") == 2)
+        for (panel, value) in Seed.checkoutStats { #expect(try stat(panel) == value, "\(panel)") }
 
         // The overview table's columns, one instant query each, by function.
         func column(_ refId: String) throws -> [String: Double] {

@@ -37,6 +37,15 @@ enum Seed {
             quantiles: [Quantile(0, 0), Quantile(1, max)])
     }
 
+    /// The Function dashboard's stat panels for `checkout` over the seeded range, whichever backend
+    /// answers: 20 minutes × 10 invocations (the alias series is not counted again), an error every
+    /// 5th minute, 2 throttles every 10th, the duration summaries below, cold starts from spans
+    /// (SQL) or Lambda Insights (PromQL).
+    static let checkoutStats: [(panel: String, value: Double)] = [
+        ("Invocations", 200), ("Errors", 4), ("Error rate", 0.02), ("Throttles", 4), ("Avg duration", 120),
+        ("p99 duration", 250), ("Max concurrency", 6), ("Cold starts", 2),
+    ]
+
     /// Per minute for `checkout`: 10 invocations (plus an alias series that must not be counted
     /// twice), an error every 5th minute, 2 throttles every 10th, durations avg 120 ms / p50 110 /
     /// p95 200 / p99 250 / max 300, concurrency 3…6, async and stream metrics. `inventory`: 5 per minute.

@@ -52,38 +52,6 @@ enum Configs {
     }
 }
 
-/// Runs a program and collects its output.
-struct ProcessResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-func run(_ executable: String, _ arguments: [String], stdin: String? = nil, cwd: String? = nil) throws -> ProcessResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-    let out = Pipe()
-    let errFile = NSTemporaryDirectory() + "firefly-grafana-stderr-\(UUID().uuidString)"
-    _ = FileManager.default.createFile(atPath: errFile, contents: nil)
-    defer { try? FileManager.default.removeItem(atPath: errFile) }
-    let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errFile))
-    let input = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = input
-    try process.run()
-    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-    try input.fileHandleForWriting.close()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    try err.close()
-    let errData = FileManager.default.contents(atPath: errFile) ?? Data()
-    return ProcessResult(
-        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-        stderr: String(decoding: errData, as: UTF8.self))
-}
 
 /// `python3 -c script args…` (jsonschema and PyYAML are installed by `make test`'s bootstrap).
 func python(_ script: String, _ arguments: [String] = [], stdin: String? = nil) throws -> ProcessResult {

@@ -44,25 +44,42 @@ public struct Workspace {
 }
 
 /// The result of running the `firefly` CLI to completion.
-public struct CommandResult: Sendable {
+public func runFirefly(_ arguments: [String], in directory: String) throws -> ProcessResult {
+    try run(Build.firefly, arguments, cwd: directory)
+}
+
+/// Runs a program to completion and collects its output; stderr goes through a file, so a program
+/// that writes a lot to both cannot block on a full pipe.
+public struct ProcessResult: Sendable {
     public var status: Int32
     public var stdout: String
     public var stderr: String
 }
 
-public func runFirefly(_ arguments: [String], in directory: String) throws -> CommandResult {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: Build.firefly)
-    p.arguments = arguments
-    p.currentDirectoryURL = URL(fileURLWithPath: directory)
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return CommandResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+public func run(_ executable: String, _ arguments: [String], stdin: String? = nil, cwd: String? = nil) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+    let out = Pipe()
+    let errFile = NSTemporaryDirectory() + "firefly-grafana-stderr-\(UUID().uuidString)"
+    _ = FileManager.default.createFile(atPath: errFile, contents: nil)
+    defer { try? FileManager.default.removeItem(atPath: errFile) }
+    let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errFile))
+    let input = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = input
+    try process.run()
+    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+    try input.fileHandleForWriting.close()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    try err.close()
+    let errData = FileManager.default.contents(atPath: errFile) ?? Data()
+    return ProcessResult(
+        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self))
 }
 
 /// A running `firefly serve` on a loopback port chosen by the kernel.
@@ -189,20 +206,9 @@ public enum TestPostgres {
 
     /// Runs SQL with psql; returns rows as arrays of fields (unaligned, tab-separated).
     public static func query(_ sql: String) throws -> [[String]] {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-        p.arguments = [url!, "-X", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw FireflyServer.ServerError(message: "psql failed: " + String(decoding: errors, as: UTF8.self))
-        }
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        let r = try run("/usr/bin/psql", [url!, "-X", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        guard r.status == 0 else { throw FireflyServer.ServerError(message: "psql failed: " + r.stderr) }
+        return r.stdout.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
     }
 
     /// The plugins `collectorConfig` uses.

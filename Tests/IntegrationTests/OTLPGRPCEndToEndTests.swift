@@ -64,17 +64,8 @@ import Testing
 
     func runClient(_ arguments: [String]) throws -> ClientRun {
         let script = Build.packageRoot.appendingPathComponent("Tests/IntegrationTests/clients/otlp_grpc_client.py").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", script] + arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return ClientRun(status: p.terminationStatus, stdout: data, stderr: String(decoding: errors, as: UTF8.self))
+        let r = try run("/usr/bin/env", ["python3", script] + arguments)
+        return ClientRun(status: r.status, stdout: Data(r.stdout.utf8), stderr: r.stderr)
     }
 
     func records(_ ws: Workspace) -> [DebugRecord] {

@@ -84,7 +84,11 @@ actor PostgresWriter {
             if error is LeaseTimeout, let cause = await Self.probe(settings, logger: logger) {
                 failure.message = PostgresFailure.limit("no connection to \(server) within connect_timeout: \(cause)")
             }
-            if failure.resetsConnection { resetClient() }
+            if error is WriteTimeout {
+                abandonClient()
+            } else if failure.resetsConnection {
+                resetClient()
+            }
             if failure.resetsSchema {
                 migrated = false
                 seriesCache = [:]
@@ -125,6 +129,15 @@ actor PostgresWriter {
     /// the backoff (up to a minute) an old pool reaches during a long outage.
     private func resetClient() {
         runTask?.cancel()
+        runTask = nil
+        client = nil
+    }
+
+    /// Starts a new pool without shutting the old one down: shutting down a pool while one of its
+    /// connections was stuck in a COPY was seen to trip a fatal error in postgres-nio 1.33.2
+    /// ("Invalid query state machine action in state: .closing, action: wait"), which ends the
+    /// whole collector. The old pool and its stuck connection are left for the server to close.
+    private func abandonClient() {
         runTask = nil
         client = nil
     }
@@ -404,16 +417,13 @@ actor PostgresWriter {
         }
         let pointBytes = pointRows.bytes
         let counts: (Int, Int) = try await connection.withTransaction(logger: logger) { tx in
-            try await tx.query(PostgresQuery(unsafeSQL: schema.setSearchPath), logger: logger)
             var points = 0
             var spans = 0
             if !batch.points.isEmpty {
-                points = try await copySkippingDuplicates(
-                    pointBytes, rows: batch.points.count, into: schema.pointsTarget, on: tx, logger: logger)
+                points = try await copySkippingDuplicates(pointBytes, into: schema.pointsTarget, on: tx, logger: logger)
             }
             if batch.spanCount > 0 {
-                spans = try await copySkippingDuplicates(
-                    batch.spanRows, rows: batch.spanCount, into: schema.spansTarget, on: tx, logger: logger)
+                spans = try await copySkippingDuplicates(batch.spanRows, into: schema.spansTarget, on: tx, logger: logger)
             }
             return (points, spans)
         }
@@ -447,20 +457,13 @@ actor PostgresWriter {
         return ids
     }
 
-    /// Copies `rows` rows into `target` inside the caller's transaction and returns how many were
-    /// new. The first try copies straight into the table, which is as fast as COPY gets; a duplicate
-    /// key (`23505`: a replayed batch) rolls that back and sends the rows through the staging table.
+    /// Copies rows into `target` through its staging table inside the caller's transaction and
+    /// returns how many were new. COPY cannot skip duplicates, and a COPY the server aborts midway
+    /// (a duplicate key in the target) leaves postgres-nio 1.33.2's connection unusable, so rows are
+    /// copied where no key can clash and moved with `INSERT … ON CONFLICT DO NOTHING`.
     static func copySkippingDuplicates(
-        _ bytes: [UInt8], rows: Int, into target: Schema.CopyTarget, on connection: PostgresConnection, logger: Logger
+        _ bytes: [UInt8], into target: Schema.CopyTarget, on connection: PostgresConnection, logger: Logger
     ) async throws -> Int {
-        try await connection.query("SAVEPOINT firefly_copy", logger: logger)
-        do {
-            try await copy(bytes, into: target.table, columns: target.columns, on: connection, logger: logger)
-            try await connection.query("RELEASE SAVEPOINT firefly_copy", logger: logger)
-            return rows
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
-            try await connection.query("ROLLBACK TO SAVEPOINT firefly_copy", logger: logger)
-        }
         try await connection.query(PostgresQuery(unsafeSQL: target.createStage), logger: logger)
         try await copy(bytes, into: target.stage, columns: target.columns, on: connection, logger: logger)
         return try await single(PostgresQuery(unsafeSQL: target.insertFromStage), on: connection, logger: logger)

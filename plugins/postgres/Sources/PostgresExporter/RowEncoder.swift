@@ -63,30 +63,20 @@ struct RowEncoder {
     mutating func timestamp(unixNano: UInt64) {
         beginColumn()
         let micros = Int64(clamping: unixNano) / 1000
-        let (days, micro) = (micros / 86_400_000_000, micros % 86_400_000_000)
-        // Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's civil_from_days).
-        let z = days + 719_468
-        let era = z / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        appendDigits(year, 4)
+        let t = UTCCalendar.fields(unixSeconds: micros / 1_000_000)
+        appendDigits(t.year, 4)
         bytes.append(UInt8(ascii: "-"))
-        appendDigits(month, 2)
+        appendDigits(t.month, 2)
         bytes.append(UInt8(ascii: "-"))
-        appendDigits(day, 2)
+        appendDigits(t.day, 2)
         bytes.append(UInt8(ascii: " "))
-        appendDigits(micro / 3_600_000_000, 2)
+        appendDigits(t.hour, 2)
         bytes.append(UInt8(ascii: ":"))
-        appendDigits(micro / 60_000_000 % 60, 2)
+        appendDigits(t.minute, 2)
         bytes.append(UInt8(ascii: ":"))
-        appendDigits(micro / 1_000_000 % 60, 2)
+        appendDigits(t.second, 2)
         bytes.append(UInt8(ascii: "."))
-        appendDigits(micro % 1_000_000, 6)
+        appendDigits(micros % 1_000_000, 6)
         appendASCII("+00")
     }
 

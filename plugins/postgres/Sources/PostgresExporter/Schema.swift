@@ -127,14 +127,10 @@ struct Schema: Sendable {
 
     // MARK: Writes
 
-    /// One table that batches are copied into: rows are first copied straight into it (inside a
-    /// savepoint); only when that hits a duplicate key (a replay, or a row repeated within the batch)
-    /// do they go again through a staging table into `INSERT … ON CONFLICT DO NOTHING`, since COPY
-    /// cannot skip duplicates. The staging table lives per connection (`pg_temp`), has the target's
-    /// columns and empties itself at commit.
+    /// A table that batches are written to: rows are copied into a staging table with the same
+    /// columns (per connection, in `pg_temp`, emptied at commit), then moved into the table with
+    /// `INSERT … ON CONFLICT DO NOTHING`, which skips rows already there (replays).
     struct CopyTarget: Sendable {
-        /// The table's name inside the schema.
-        var table: String
         /// Every column, in the order the row encoder writes them.
         var columns: [String]
         /// The staging table's name in `pg_temp`.
@@ -161,7 +157,7 @@ struct Schema: Sendable {
         let stage = "firefly_stage_\(table)"
         let list = columns.joined(separator: ", ")
         return CopyTarget(
-            table: table, columns: columns, stage: stage,
+            columns: columns, stage: stage,
             createStage: "CREATE TEMP TABLE IF NOT EXISTS \(stage) (LIKE \(q).\(table)) ON COMMIT DELETE ROWS",
             insertFromStage: """
                 WITH inserted AS (
@@ -172,12 +168,6 @@ struct Schema: Sendable {
                 )
                 SELECT count(*) FROM inserted
                 """)
-    }
-
-    /// Makes the unqualified table names of `COPY` (which postgres-nio quotes as one identifier)
-    /// resolve in this schema, for the rest of the transaction.
-    var setSearchPath: String {
-        "SELECT set_config('search_path', '\(q), ' || current_setting('search_path'), true)"
     }
 
     /// New series from parallel arrays ($1 keys … $9 labels); sorted keys keep concurrent writers
