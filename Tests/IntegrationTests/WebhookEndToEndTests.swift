@@ -14,31 +14,50 @@ import Testing
         var value: Double
     }
 
-    @Test func aSignedWorkflowRunBecomesThePointsItsMappingDescribes() async throws {
-        let mapping = try String(contentsOf: Self.testdata.appendingPathComponent("github.config.json"), encoding: .utf8)
+    /// The GitHub example mapping as a `webhook/github` receiver on `/hooks/github`, exporting to
+    /// `debug` (out.jsonl) and, with a schema, to the test PostgreSQL too.
+    static func config(postgresSchema: String? = nil) throws -> String {
+        let mapping = try String(contentsOf: testdata.appendingPathComponent("github.config.json"), encoding: .utf8)
         // JSON is YAML: the mapping goes into firefly.yaml as a flow mapping, plus the route.
         let withPath = mapping.replacingOccurrences(of: "{\n  \"auth\"", with: "{\n  \"path\": \"/hooks/github\",\n  \"auth\"")
         let indented = withPath.split(separator: "\n", omittingEmptySubsequences: false).map { "    " + $0 }.joined(separator: "\n")
-        let config = """
+        let postgres = postgresSchema.map { "\n  postgres:\n    url: \(TestPostgres.url ?? "")\n    schema: \($0)" } ?? ""
+        return """
             server:
               listen: 127.0.0.1:0
             plugins:
               paths: [plugins]
+            queue:
+              batch_max_wait: 20ms
             receivers:
               webhook/github:
             \(indented)
             exporters:
               debug:
-                path: out.jsonl
+                path: out.jsonl\(postgres)
             pipelines:
-              metrics: {receivers: [webhook/github], exporters: [debug]}
+              metrics: {receivers: [webhook/github], exporters: [debug\(postgresSchema == nil ? "" : ", postgres")]}
             """
+    }
+
+    static func signedRequest() throws -> (body: Data, headers: [String: String]) {
+        let body = try Data(contentsOf: testdata.appendingPathComponent("github-workflow_run.json"))
+        let signature = try String(contentsOf: testdata.appendingPathComponent("github-workflow_run.json.sig"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        return (body, ["Content-Type": "application/json", "X-Hub-Signature-256": signature])
+    }
+
+    static func expected() throws -> [Expected] {
+        try JSONDecoder().decode([Expected].self, from: Data(contentsOf: testdata.appendingPathComponent("github-workflow_run.expected.json")))
+    }
+
+    @Test func aSignedWorkflowRunBecomesThePointsItsMappingDescribes() async throws {
+        let config = try Self.config()
         let ws = try Workspace(plugins: ["FireflyWebhookPlugin", "FireflyDebugPlugin"])
         let server = try FireflyServer(workspace: ws, config: config)
         defer { server.stop() }
-        let body = try Data(contentsOf: Self.testdata.appendingPathComponent("github-workflow_run.json"))
-        let signature = try String(contentsOf: Self.testdata.appendingPathComponent("github-workflow_run.json.sig"), encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let (body, headers) = try Self.signedRequest()
+        let signature = headers["X-Hub-Signature-256"]!
 
         let unsigned = try await http("POST", server.baseURL + "/hooks/github", body: body, headers: ["Content-Type": "application/json"])
         #expect(unsigned.status == 401)
@@ -49,7 +68,7 @@ import Testing
         let r = try await http("POST", server.baseURL + "/hooks/github", body: body,
                                headers: ["Content-Type": "application/json", "X-Hub-Signature-256": signature])
         #expect(r.status == 200 || r.status == 202)
-        let expected = try JSONDecoder().decode([Expected].self, from: Data(contentsOf: Self.testdata.appendingPathComponent("github-workflow_run.expected.json")))
+        let expected = try Self.expected()
         #expect(r.body.contains("\(expected.count)"))
         #expect(eventually { ws.read("out.jsonl").split(separator: "\n").count == expected.count })
         let points = ws.read("out.jsonl").split(separator: "\n").compactMap { try? JSONDecoder().decode(DebugRecord.self, from: Data($0.utf8)).point }
@@ -57,5 +76,34 @@ import Testing
         #expect(points.map(\.value) == expected.map(\.value))
         #expect(points.map(\.timeUnixNano) == expected.map(\.time_unix_nano))
         #expect(points.map { Dictionary(uniqueKeysWithValues: $0.labels.map { ($0.key, $0.value) }) } == expected.map(\.labels))
+    }
+
+    @Test(.enabled(if: TestPostgres.available, "needs FIREFLY_TEST_POSTGRES_URL (make test sets it)"))
+    func aSignedWorkflowRunLandsInPostgreSQLAsItsMappingDescribes() async throws {
+        let schema = TestPostgres.freshSchema("webhook")
+        defer { TestPostgres.drop(schema: schema) }
+        let ws = try Workspace(plugins: ["FireflyWebhookPlugin", "FireflyDebugPlugin", "FireflyPostgresPlugin"])
+        let server = try FireflyServer(workspace: ws, config: try Self.config(postgresSchema: schema))
+        defer { server.stop() }
+        let (body, headers) = try Self.signedRequest()
+        let r = try await http("POST", server.baseURL + "/hooks/github", body: body, headers: headers)
+        #expect(r.status == 200 || r.status == 202)
+        let expected = try Self.expected()
+        @Sendable func stored() -> [[String]] {
+            (try? TestPostgres.query(
+                """
+                SELECT s.name, p.value, p.time_unix_nano, s.labels::text FROM \(schema).points p
+                JOIN \(schema).series s ON s.id = p.series_id ORDER BY s.name, p.time_unix_nano
+                """)) ?? []
+        }
+        let arrived = try await offThePool { eventually(30) { stored().count == expected.count } }
+        #expect(arrived, "\(stored().count) of \(expected.count) points in PostgreSQL\n\(server.logText)")
+        let rows = stored()
+        let byName = expected.sorted { ($0.name, $0.time_unix_nano) < ($1.name, $1.time_unix_nano) }
+        #expect(rows.map { $0[0] } == byName.map(\.name))
+        #expect(rows.map { Double($0[1]) } == byName.map(\.value))
+        #expect(rows.map { UInt64($0[2]) } == byName.map(\.time_unix_nano))
+        let labels = rows.map { try? JSONDecoder().decode([String: String].self, from: Data($0[3].utf8)) }
+        #expect(labels == byName.map(\.labels))
     }
 }
