@@ -5,9 +5,9 @@ import Glibc
 
 /// glibc gives each thread that meets contention an arena of its own (up to 8 per core) and keeps
 /// what it freed there, so the collector's threads (event loops, workers, queue, exporters) each
-/// end up holding the high-water mark of what they once allocated. Two arenas about halve peak
-/// memory, for some throughput on a single connection (docs/performance.md, "Peak memory").
-/// `MALLOC_ARENA_MAX` in the environment overrides the cap.
+/// end up holding the high-water mark of what they once allocated. Two arenas lower the peak, at
+/// the cost of throughput on a single connection (measured in docs/performance.md, "Peak memory:
+/// malloc arenas"). `MALLOC_ARENA_MAX` in the environment overrides the cap.
 enum MallocArenas {
     static let count: Int32 = 2
     /// `M_ARENA_MAX` of glibc's `<malloc.h>`, which Swift's Glibc module does not import.
