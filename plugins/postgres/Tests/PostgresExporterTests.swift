@@ -294,7 +294,7 @@ struct PostgresExporterTests {
         #expect(ContinuousClock.now - started < .seconds(20))
         let failure = PostgresFailure.classify(WriteTimeout(), server: "postgres://u@h/d")
         #expect(failure.kind == .retryable && failure.resetsConnection)
-        #expect(failure.message == "export to postgres://u@h/d did not finish within 30.0 seconds of getting its connection")
+        #expect(failure.message == "export to postgres://u@h/d did not finish within 15.0 seconds of getting its connection")
         // A write that finishes in time returns its value.
         let value = try await PostgresWriter.withLease(client: client, timeout: .seconds(10)) { connection in
             try await connection.query("SELECT 1", logger: Logger(label: "test"))

@@ -36,6 +36,7 @@ final class OTLPGRPCListener: Sendable {
     /// The bound port (the kernel's choice when configured as 0).
     let port: Int
     private let server: GRPCServer<HTTP2ServerTransport.Posix>
+    private let transport: HTTP2ServerTransport.Posix
     private let serving: Task<Void, Never>
     private let finished: DispatchSemaphore
     private let emitter: BlockingEmitter
@@ -60,6 +61,7 @@ final class OTLPGRPCListener: Sendable {
             listeningSocketDescriptor: Int(fd), transportSecurity: .plaintext, config: config)
         let server = GRPCServer(transport: transport, services: [OTLPGRPCService(exporter: exporter, maxMessageBytes: settings.maxMessageBytes)])
         self.server = server
+        self.transport = transport
         let finished = DispatchSemaphore(value: 0)
         self.finished = finished
         let name = context.instanceName
@@ -78,6 +80,16 @@ final class OTLPGRPCListener: Sendable {
     /// Graceful shutdown (GOAWAY, in-flight calls finish), cancelling after the grace period;
     /// then waits for every emit to return.
     func stop() {
+        // A shutdown that overtakes `serve()` registering the listening socket trips an assertion in
+        // NIO (seen with a start followed at once by a stop): wait until the transport listens, or
+        // has failed to, first.
+        let listening = DispatchSemaphore(value: 0)
+        let transport = self.transport
+        Task.detached {
+            _ = try? await transport.listeningAddress
+            listening.signal()
+        }
+        _ = listening.wait(timeout: .now() + .seconds(Self.gracePeriodSeconds))
         server.beginGracefulShutdown()
         if finished.wait(timeout: .now() + .seconds(Self.gracePeriodSeconds)) == .timedOut {
             serving.cancel()

@@ -33,7 +33,7 @@ actor PostgresWriter {
     /// How long a write may take once it has its connection. A server that vanished mid-query
     /// without closing the connection (or a pool that never reports it) would otherwise hold the
     /// export, and the whole exporter, forever; a batch of a few thousand rows takes well under a second.
-    static let writeTimeout: Duration = .seconds(30)
+    static let writeTimeout: Duration = .seconds(15)
     /// How often plain PostgreSQL deletes rows older than `retention`.
     static let retentionInterval: UInt64 = 3600 * 1_000_000_000
 
@@ -47,11 +47,19 @@ actor PostgresWriter {
 
     func write(_ batch: TelemetryBatch) async -> ExportResult {
         if batch.isEmpty { return .ok }
+        let first = await writeOnce(batch)
+        // A COPY was seen to stall in postgres-nio 1.33.2 before sending its first row (intermittent,
+        // under load); the write timeout cancels it, and one more try on a new pool goes through.
+        guard first.writeTimedOut else { return first.result }
+        return await writeOnce(batch).result
+    }
+
+    private func writeOnce(_ batch: TelemetryBatch) async -> (result: ExportResult, writeTimedOut: Bool) {
         let prepared: PreparedBatch
         do {
             prepared = try PreparedBatch(batch, cache: seriesCache)
         } catch {
-            return report(PostgresFailure.classify(error, server: server))
+            return (report(PostgresFailure.classify(error, server: server)), false)
         }
         let client = ensureClient()
         let schema = schema
@@ -78,7 +86,7 @@ actor PostgresWriter {
             count(prepared, outcome)
             loggedFailureKinds = []
             await applyRetentionIfDue(client: client)
-            return .ok
+            return (.ok, false)
         } catch {
             var failure = PostgresFailure.classify(error, server: server)
             if error is LeaseTimeout, let cause = await Self.probe(settings, logger: logger) {
@@ -93,7 +101,7 @@ actor PostgresWriter {
                 migrated = false
                 seriesCache = [:]
             }
-            return report(failure)
+            return (report(failure), error is WriteTimeout)
         }
     }
 
