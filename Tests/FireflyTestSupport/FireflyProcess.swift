@@ -195,6 +195,17 @@ public func eventually(_ seconds: Double = 10, _ condition: () throws -> Bool) r
     return try condition()
 }
 
+/// `eventually` for async tests: sleeps without holding one of the few threads Swift concurrency
+/// shares among all the tests running at once (a test blocking two of them stalls every other).
+public func eventually(_ seconds: Double = 10, _ condition: () throws -> Bool) async rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return try condition()
+}
+
 /// The test PostgreSQL started by `make test` (`FIREFLY_TEST_POSTGRES_URL`).
 public enum TestPostgres {
     public static var url: String? {

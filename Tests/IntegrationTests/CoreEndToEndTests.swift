@@ -30,7 +30,7 @@ import Testing
         let r = try await http("POST", server.baseURL + "/c-adapter", body: Data("cpu 1.5\nmemory_bytes 2048\n".utf8))
         #expect(r.status == 200)
         #expect(r.body == "accepted 2")
-        #expect(eventually { debugRecords(ws).count == 2 })
+        #expect(await eventually { debugRecords(ws).count == 2 })
         let points = debugRecords(ws).compactMap(\.point)
         #expect(points.map(\.name) == ["cpu", "memory_bytes"])
         #expect(points.map(\.value) == [1.5, 2048])
@@ -50,7 +50,7 @@ import Testing
         let before = try await http("GET", server.baseURL + "/metrics").body
         #expect(!before.contains(#"firefly_http_requests_total{receiver="c-adapter",status="200"}"#))
         for _ in 0..<3 { _ = try await http("POST", server.baseURL + "/c-adapter", body: Data("x 1\n".utf8)) }
-        #expect(try eventually { try syncGet(server.baseURL + "/metrics").contains(#"firefly_exported_points_total{exporter="debug"} 3"#) })
+        #expect(try await eventually { try syncGet(server.baseURL + "/metrics").contains(#"firefly_exported_points_total{exporter="debug"} 3"#) })
         let after = try await http("GET", server.baseURL + "/metrics").body
         #expect(after.contains(#"firefly_http_requests_total{receiver="c-adapter",status="200"} 3"#))
         #expect(after.contains(#"firefly_points_accepted_total{receiver="c-adapter"} 3"#))

@@ -47,7 +47,7 @@ import Testing
         let json = try JSONSerialization.jsonObject(with: Data(r.body.utf8)) as! [String: Any]
         #expect(json["requestId"] as? String == "req-1")
         #expect(json["timestamp"] is Int)
-        #expect(eventually { points(ws).count == 2 })
+        #expect(await eventually { points(ws).count == 2 })
         let got = points(ws)
         let duration = try #require(got.first { $0.name == "Duration" })
         #expect(duration.kind == .summary)

@@ -67,7 +67,7 @@ struct PostgresEndToEndTests {
             #expect(Self.post(server.baseURL + "/firehose", body, headers: ["X-Amz-Firehose-Request-Id": "same-request"]) == 200)
         }
         #expect(Self.post(server.baseURL + "/v1/traces", Self.otlpBody(seq: 1), headers: ["Content-Type": "application/json"]) == 200)
-        #expect(eventually(20) {
+        #expect(await eventually(20) {
             guard let s = try? Self.stored(schema: schema) else { return false }
             return s.spans["seq-1"] == 1 && s.points["7"] != nil
         })
@@ -118,18 +118,18 @@ struct PostgresEndToEndTests {
         client.start()
         var kills = 0
         while kills < 10 {
-            usleep(UInt32.random(in: 300_000...900_000))
+            try await Task.sleep(for: .milliseconds(Int.random(in: 300...900)))
             server.kill9()
             kills += 1
             server = try FireflyServer(workspace: ws, config: config)
         }
-        usleep(500_000)
+        try await Task.sleep(for: .milliseconds(500))
         acks.lock.withLock { acks.stop = true }
-        while client.isExecuting { usleep(10_000) }
+        while client.isExecuting { try await Task.sleep(for: .milliseconds(10)) }
         let (firehose, otlp, failed) = acks.lock.withLock { (acks.firehose, acks.otlp, acks.failed) }
         #expect(firehose.count + otlp.count > 50, "too few acknowledged requests: \(firehose.count + otlp.count), \(failed) failed")
         // Let the restarted collector drain its queue into PostgreSQL.
-        let complete = eventually(60) {
+        let complete = await eventually(60) {
             guard let s = try? Self.stored(schema: schema) else { return false }
             return firehose.allSatisfy { s.points["\($0)"] != nil } && otlp.allSatisfy { s.spans["seq-\($0)"] != nil }
         }
@@ -147,7 +147,7 @@ struct PostgresEndToEndTests {
         // A PostgreSQL of its own, so stopping it disturbs no other test.
         let dir = NSTemporaryDirectory() + "firefly-outage-pg-\(UUID().uuidString)"
         let pgPort = freePort()
-        func pg(_ verb: String) throws -> String {
+        @Sendable func pg(_ verb: String) throws -> String {
             // posix_spawn + waitpid: Foundation's Process was seen to hang waiting for a script that starts a daemon.
             let outPath = dir + ".\(verb).out"
             var actions = posix_spawn_file_actions_t()
@@ -172,7 +172,7 @@ struct PostgresEndToEndTests {
             guard status == 0 else { throw FireflyServer.ServerError(message: "postgres.sh \(verb) failed") }
             return ((try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        _ = try pg("start")
+        _ = try await offThePool { try pg("start") }
         defer {
             _ = try? pg("stop")
             try? FileManager.default.removeItem(atPath: dir)
@@ -184,26 +184,35 @@ struct PostgresEndToEndTests {
         defer { server.stop() }
         // Healthy: the first record goes through.
         #expect(Self.post(server.baseURL + "/firehose", Self.firehoseBody(seq: 0, requestId: "r0"), headers: [:]) == 200)
-        _ = try pg("stop")
-        var acked: [Int] = [0]
-        var seq = 1
-        var firstBusy: Int?
-        while seq < 20_000 {
-            let status = Self.post(server.baseURL + "/firehose", Self.firehoseBody(seq: seq, requestId: "r\(seq)"), headers: [:])
-            if status == 200 {
-                #expect(firstBusy == nil, "a 200 after the queue was full")
-                acked.append(seq)
-            } else {
-                #expect(status == 503)
-                firstBusy = firstBusy ?? seq
-                if seq - firstBusy! >= 5 { break }
+        _ = try await offThePool { try pg("stop") }
+        // Posting blocks on each answer: off Swift concurrency's shared threads.
+        let base = server.baseURL
+        let (acked, firstBusy, unexpected, lateAcks) = try await offThePool { () -> ([Int], Int?, [Int], Int) in
+            var acked: [Int] = [0]
+            var seq = 1
+            var firstBusy: Int?
+            var unexpected: [Int] = []
+            var lateAcks = 0  // 200s after the first 503
+            while seq < 20_000 {
+                let status = Self.post(base + "/firehose", Self.firehoseBody(seq: seq, requestId: "r\(seq)"), headers: [:])
+                if status == 200 {
+                    if firstBusy != nil { lateAcks += 1 }
+                    acked.append(seq)
+                } else {
+                    if status != 503 { unexpected.append(status) }
+                    firstBusy = firstBusy ?? seq
+                    if seq - firstBusy! >= 5 { break }
+                }
+                seq += 1
             }
-            seq += 1
+            return (acked, firstBusy, unexpected, lateAcks)
         }
+        #expect(lateAcks == 0, "a 200 after the queue was full")
+        #expect(unexpected.isEmpty, "statuses other than 200 and 503: \(unexpected)")
         #expect(firstBusy != nil, "the queue never filled")
         #expect(acked.count > 100)
         #expect(server.isRunning)
-        _ = try pg("start")
+        _ = try await offThePool { try pg("start") }
         let stored: () throws -> [String: Int] = {
             var out: [String: Int] = [:]
             let p = Process()
@@ -221,7 +230,7 @@ struct PostgresEndToEndTests {
             }
             return out
         }
-        #expect(eventually(60) { ((try? stored()) ?? [:]).count >= acked.count })
+        #expect(await eventually(60) { ((try? stored()) ?? [:]).count >= acked.count })
         let rows = try stored()
         let missing = acked.filter { rows["\($0)"] != 1 }
         #expect(missing.isEmpty, "acknowledged but not stored exactly once: \(missing.prefix(20))")

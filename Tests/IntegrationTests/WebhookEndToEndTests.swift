@@ -70,7 +70,7 @@ import Testing
         #expect(r.status == 200 || r.status == 202)
         let expected = try Self.expected()
         #expect(r.body.contains("\(expected.count)"))
-        #expect(eventually { ws.read("out.jsonl").split(separator: "\n").count == expected.count })
+        #expect(await eventually { ws.read("out.jsonl").split(separator: "\n").count == expected.count })
         let points = ws.read("out.jsonl").split(separator: "\n").compactMap { try? JSONDecoder().decode(DebugRecord.self, from: Data($0.utf8)).point }
         #expect(points.map(\.name) == expected.map(\.name))
         #expect(points.map(\.value) == expected.map(\.value))
