@@ -59,15 +59,13 @@ struct DemoDashboardTests {
         try #require(sent.points > 0 && sent.spans > 0, "\(demo.stdout)")
 
         // The exporter writes asynchronously: wait until every accepted point and span is stored.
-        @Sendable func stored() -> (points: Int, spans: Int)? {
+        func stored() -> (points: Int, spans: Int)? {
             guard let row = try? TestPostgres.query("SELECT (SELECT count(*) FROM \(schema).points), (SELECT count(*) FROM \(schema).spans)").first,
                 row.count == 2, let points = Int(row[0]), let spans = Int(row[1])
             else { return nil }
             return (points, spans)
         }
-        let written = try await offThePool {
-            eventually(60) { stored().map { $0.points >= sent.points && $0.spans >= sent.spans } ?? false }
-        }
+        let written = await eventually(60) { stored().map { $0.points >= sent.points && $0.spans >= sent.spans } ?? false }
         let counts = stored()
         try #require(written, "stored \(String(describing: counts)) of \(sent.points) points, \(sent.spans) spans\n\(server.logText)")
         #expect(counts?.points == sent.points && counts?.spans == sent.spans, "each accepted point and span stored once")

@@ -89,14 +89,14 @@ import Testing
         let r = try await http("POST", server.baseURL + "/hooks/github", body: body, headers: headers)
         #expect(r.status == 200 || r.status == 202)
         let expected = try Self.expected()
-        @Sendable func stored() -> [[String]] {
+        func stored() -> [[String]] {
             (try? TestPostgres.query(
                 """
                 SELECT s.name, p.value, p.time_unix_nano, s.labels::text FROM \(schema).points p
                 JOIN \(schema).series s ON s.id = p.series_id ORDER BY s.name, p.time_unix_nano
                 """)) ?? []
         }
-        let arrived = try await offThePool { eventually(30) { stored().count == expected.count } }
+        let arrived = await eventually(30) { stored().count == expected.count }
         #expect(arrived, "\(stored().count) of \(expected.count) points in PostgreSQL\n\(server.logText)")
         let rows = stored()
         let byName = expected.sorted { ($0.name, $0.time_unix_nano) < ($1.name, $1.time_unix_nano) }
