@@ -132,7 +132,7 @@ let package = Package(
 
         .testTarget(name: "FireflyModelTests", dependencies: ["FireflyModel"]),
         .testTarget(name: "FireflyPluginKitTests", dependencies: ["FireflyPluginKit", "FireflyModel", "CFireflyPlugin"]),
-        .testTarget(name: "FireflyCoreTests", dependencies: ["FireflyCore", "FireflyModel"]),
+        .testTarget(name: "FireflyCoreTests", dependencies: ["FireflyCore", "FireflyModel", "FireflyTestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["FireflyModel", "FireflyTestSupport"]),
         .testTarget(
             name: "FireflyGrafanaTests",
@@ -141,12 +141,12 @@ let package = Package(
                 "RemoteWriteExporter",
             ],
             exclude: ["schemas"]),
-        .testTarget(name: "FireflyDemoTests", dependencies: ["FireflyDemo", "FireflyModel", "FirehoseAdapter"]),
+        .testTarget(name: "FireflyDemoTests", dependencies: ["FireflyDemo", "FireflyModel", "FirehoseAdapter", "FireflyTestSupport"]),
         .executableTarget(
             name: "firefly-bench",
             dependencies: [
                 "FireflyDemo", "FireflyModel", "FireflyPluginKit", "FirehoseAdapter", "OTLPAdapter", "RemoteWriteExporter",
-                "PostgresExporter",
+                "PostgresExporter", "DebugExporter",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

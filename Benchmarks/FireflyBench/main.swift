@@ -17,6 +17,10 @@ if arguments.wants("decode") {
     log("decode rates (in process, one thread)")
     results += DecodeBenchmarks.run(machine: machine, seconds: arguments.seconds)
 }
+if arguments.wants("queue") {
+    log("queue codec (in process, one thread)")
+    results += QueueCodecBenchmarks.run(machine: machine, seconds: arguments.seconds)
+}
 if arguments.wants("ready") {
     log("startup with every plugin")
     do {

@@ -175,27 +175,37 @@ public final class Collector: @unchecked Sendable {
         receiver: String, cBatch: UnsafePointer<firefly_batch>, router: Router, queue: any TelemetryQueue,
         metrics: SelfMetrics, logger: Logger
     ) -> (firefly_emit_status, UInt32) {
-        var batch: TelemetryBatch
-        do {
-            batch = try BatchBridge.telemetry(from: cBatch)
+        let labels = [("receiver", receiver)]
+        let keepPoints = router.routes(receiver: receiver, signal: .metrics)
+        let keepSpans = router.routes(receiver: receiver, signal: .traces)
+        let result: AppendResult
+        let stored: (points: Int, spans: Int)
+        do throws(BatchBridge.InvalidBatch) {
+            if let records = queue as? any RecordQueue {
+                // The durable queue stores records: write one straight from the C batch.
+                let header = cBatch.pointee
+                var w = records.recordWriter(capacity: 256 * header.point_count + 512 * header.span_count)
+                stored = try BatchRecord.encode(cBatch, receiver: receiver, keepPoints: keepPoints, keepSpans: keepSpans, into: &w)
+                countUnrouted(points: header.point_count - stored.points, spans: header.span_count - stored.spans, labels, metrics)
+                if stored == (0, 0) { return (FIREFLY_EMIT_OK, 0) }
+                result = records.append(record: &w.bytes)
+            } else {
+                var batch = try BatchBridge.telemetry(from: cBatch)
+                countUnrouted(points: keepPoints ? 0 : batch.points.count, spans: keepSpans ? 0 : batch.spans.count, labels, metrics)
+                if !keepPoints { batch.points = [] }
+                if !keepSpans { batch.spans = [] }
+                if batch.isEmpty { return (FIREFLY_EMIT_OK, 0) }
+                stored = (batch.points.count, batch.spans.count)
+                result = queue.append(QueueEntry(receiver: receiver, batch: batch))
+            }
         } catch {
             logger.error("receiver '\(receiver)' emitted an invalid batch: \(error.description)")
             return (FIREFLY_EMIT_INVALID, 0)
         }
-        let labels = [("receiver", receiver)]
-        if !batch.points.isEmpty, !router.routes(receiver: receiver, signal: .metrics) {
-            metrics.increment("firefly_unrouted_points_total", labels, by: Double(batch.points.count))
-            batch.points = []
-        }
-        if !batch.spans.isEmpty, !router.routes(receiver: receiver, signal: .traces) {
-            metrics.increment("firefly_unrouted_spans_total", labels, by: Double(batch.spans.count))
-            batch.spans = []
-        }
-        if batch.isEmpty { return (FIREFLY_EMIT_OK, 0) }
-        switch queue.append(QueueEntry(receiver: receiver, batch: batch)) {
+        switch result {
         case .stored:
-            metrics.increment("firefly_points_accepted_total", labels, by: Double(batch.points.count))
-            metrics.increment("firefly_spans_accepted_total", labels, by: Double(batch.spans.count))
+            metrics.increment("firefly_points_accepted_total", labels, by: Double(stored.points))
+            metrics.increment("firefly_spans_accepted_total", labels, by: Double(stored.spans))
             return (FIREFLY_EMIT_OK, 0)
         case .full(let retry):
             metrics.increment("firefly_queue_rejected_batches_total", labels + [("reason", "full")])
@@ -203,6 +213,11 @@ public final class Collector: @unchecked Sendable {
         case .closed:
             return (FIREFLY_EMIT_CLOSED, 1000)
         }
+    }
+
+    private static func countUnrouted(points: Int, spans: Int, _ labels: [(String, String)], _ metrics: SelfMetrics) {
+        if points > 0 { metrics.increment("firefly_unrouted_points_total", labels, by: Double(points)) }
+        if spans > 0 { metrics.increment("firefly_unrouted_spans_total", labels, by: Double(spans)) }
     }
 
     private func describeMetrics() {

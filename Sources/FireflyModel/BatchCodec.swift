@@ -193,13 +193,15 @@ public struct ByteWriter {
 
     public mutating func string(_ s: String) {
         var s = s
-        s.withUTF8 { buf in
-            varint(UInt64(buf.count))
-            bytes.append(contentsOf: buf)
-        }
+        s.withUTF8 { lengthPrefixed(UnsafeRawBufferPointer($0)) }
     }
 
     public mutating func bytes(_ b: [UInt8]) {
+        b.withUnsafeBytes { lengthPrefixed($0) }
+    }
+
+    /// A varint length, then the bytes.
+    public mutating func lengthPrefixed(_ b: UnsafeRawBufferPointer) {
         varint(UInt64(b.count))
         bytes.append(contentsOf: b)
     }

@@ -5,7 +5,7 @@ public import FireflyModel
 /// The host and the plugin kit share it, so both sides of the ABI agree by construction.
 public enum BatchBridge {
     /// Why a C batch could not be read.
-    public struct InvalidBatch: Error, CustomStringConvertible {
+    public struct InvalidBatch: Error, Equatable, CustomStringConvertible {
         public var description: String
     }
 
@@ -26,6 +26,17 @@ public enum BatchBridge {
 
     /// Copies a C batch into Swift values, checking versions and strides first.
     public static func telemetry(from batch: UnsafePointer<firefly_batch>) throws(InvalidBatch) -> TelemetryBatch {
+        let b = try checkedHeader(batch)
+        var out = TelemetryBatch()
+        out.points.reserveCapacity(b.point_count)
+        for i in 0..<b.point_count { out.points.append(try swiftPoint(point(i, of: b))) }
+        out.spans.reserveCapacity(b.span_count)
+        for i in 0..<b.span_count { out.spans.append(swiftSpan(span(i, of: b))) }
+        return out
+    }
+
+    /// The batch header, once its version and the point and span strides are known to be usable.
+    static func checkedHeader(_ batch: UnsafePointer<firefly_batch>) throws(InvalidBatch) -> firefly_batch {
         let b = batch.pointee
         guard (b.abi_version >> 16) == FIREFLY_ABI_MAJOR else {
             throw InvalidBatch(description: "batch ABI major \((b.abi_version >> 16)), expected \(FIREFLY_ABI_MAJOR)")
@@ -43,20 +54,20 @@ public enum BatchBridge {
                 throw InvalidBatch(description: "batch span_size \(b.span_size) is invalid")
             }
         }
-        var out = TelemetryBatch()
-        out.points.reserveCapacity(b.point_count)
-        for i in 0..<b.point_count {
-            let raw = UnsafeRawPointer(b.points!) + i * b.point_size
-            let p = raw.assumingMemoryBound(to: firefly_metric_point.self).pointee
-            guard let point = try swiftPoint(p) else { continue }
-            out.points.append(point)
-        }
-        out.spans.reserveCapacity(b.span_count)
-        for i in 0..<b.span_count {
-            let raw = UnsafeRawPointer(b.spans!) + i * b.span_size
-            out.spans.append(try swiftSpan(raw.assumingMemoryBound(to: firefly_span.self).pointee))
-        }
-        return out
+        return b
+    }
+
+    /// Point `i` of a checked batch (the plugin's stride may be larger than this host's struct).
+    @inline(__always) static func point(_ i: Int, of b: firefly_batch) -> firefly_metric_point {
+        (UnsafeRawPointer(b.points!) + i * b.point_size).assumingMemoryBound(to: firefly_metric_point.self).pointee
+    }
+
+    @inline(__always) static func span(_ i: Int, of b: firefly_batch) -> firefly_span {
+        (UnsafeRawPointer(b.spans!) + i * b.span_size).assumingMemoryBound(to: firefly_span.self).pointee
+    }
+
+    static func unknownKind(_ p: firefly_metric_point) -> InvalidBatch {
+        InvalidBatch(description: "metric point '\(p.name.string)' has unknown kind \(p.kind)")
     }
 
     // MARK: Swift → C
@@ -140,10 +151,8 @@ public enum BatchBridge {
 
     // MARK: C → Swift
 
-    static func swiftPoint(_ p: firefly_metric_point) throws(InvalidBatch) -> MetricPoint? {
-        guard let kind = MetricKind(rawValue: p.kind) else {
-            throw InvalidBatch(description: "metric point '\(p.name.string)' has unknown kind \(p.kind)")
-        }
+    static func swiftPoint(_ p: firefly_metric_point) throws(InvalidBatch) -> MetricPoint {
+        guard let kind = MetricKind(rawValue: p.kind) else { throw unknownKind(p) }
         return MetricPoint(
             name: p.name.string, namespace: p.namespace_.string, unit: p.unit.string, function: p.function.string,
             kind: kind, isMonotonic: p.flags & FIREFLY_POINT_MONOTONIC != 0,
@@ -175,7 +184,7 @@ public enum BatchBridge {
         }
     }
 
-    static func swiftSpan(_ s: firefly_span) throws(InvalidBatch) -> Span {
+    static func swiftSpan(_ s: firefly_span) -> Span {
         var t = s.trace_id, id = s.span_id, parent = s.parent_span_id
         let traceID = withUnsafeBytes(of: &t) { TraceID(bytes: $0)! }
         let spanID = withUnsafeBytes(of: &id) { SpanID(bytes: $0)! }

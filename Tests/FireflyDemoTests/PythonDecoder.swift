@@ -1,5 +1,6 @@
 // Runs the official OpenTelemetry protobuf classes (python `opentelemetry-proto`, installed by
 // `make test`'s bootstrap) as an independent decoder of the demo's bytes.
+import FireflyTestSupport
 import Foundation
 
 enum PythonDecoder {
@@ -9,29 +10,9 @@ enum PythonDecoder {
 
     /// Runs `script` with the bytes on standard input and parses what it prints as JSON.
     static func run(_ script: String, input: [UInt8]) throws -> Any {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let stdin = Pipe()
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        // Write from another thread so a large output cannot deadlock against a full input pipe.
-        let writer = Thread {
-            stdin.fileHandleForWriting.write(Data(input))
-            try? stdin.fileHandleForWriting.close()
-        }
-        writer.start()
-        let out = stdout.fileHandleForReading.readDataToEndOfFile()
-        let err = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "python3 failed (\(process.terminationStatus)): \(String(decoding: err, as: UTF8.self))")
-        }
-        return try JSONSerialization.jsonObject(with: out)
+        let result = try FireflyTestSupport.run("/usr/bin/env", ["python3", "-c", script], input: Data(input))
+        guard result.status == 0 else { throw Failure(description: "python3 failed (\(result.status)): \(result.stderr)") }
+        return try JSONSerialization.jsonObject(with: result.output)
     }
 
     /// Prints an ExportTraceServiceRequest as plain JSON with hex ids.

@@ -48,38 +48,45 @@ public func runFirefly(_ arguments: [String], in directory: String) throws -> Pr
     try run(Build.firefly, arguments, cwd: directory)
 }
 
-/// Runs a program to completion and collects its output; stderr goes through a file, so a program
-/// that writes a lot to both cannot block on a full pipe.
+/// Runs a program to completion and collects its output. Input and output go through files, not
+/// pipes: a pipe's end is inherited by any other child spawned at the same moment by another test
+/// (Foundation's `Process` does not close it there), so reading a pipe to its end could wait for
+/// that other, long-lived process (seen: a finished `nm` whose output never reached its end while
+/// a `firefly serve` started alongside held the pipe). A file has no end to wait for.
 public struct ProcessResult: Sendable {
     public var status: Int32
-    public var stdout: String
+    public var output: Data
     public var stderr: String
+    public var stdout: String { String(decoding: output, as: UTF8.self) }
 }
 
 public func run(_ executable: String, _ arguments: [String], stdin: String? = nil, cwd: String? = nil) throws -> ProcessResult {
+    try run(executable, arguments, input: Data((stdin ?? "").utf8), cwd: cwd)
+}
+
+public func run(_ executable: String, _ arguments: [String], input: Data, cwd: String? = nil) throws -> ProcessResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-    let out = Pipe()
-    let errFile = NSTemporaryDirectory() + "firefly-grafana-stderr-\(UUID().uuidString)"
-    _ = FileManager.default.createFile(atPath: errFile, contents: nil)
-    defer { try? FileManager.default.removeItem(atPath: errFile) }
-    let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errFile))
-    let input = Pipe()
+    let base = NSTemporaryDirectory() + "firefly-run-\(UUID().uuidString)"
+    let files = (in: base + ".in", out: base + ".out", err: base + ".err")
+    _ = FileManager.default.createFile(atPath: files.in, contents: input)
+    _ = FileManager.default.createFile(atPath: files.out, contents: nil)
+    _ = FileManager.default.createFile(atPath: files.err, contents: nil)
+    defer { for f in [files.in, files.out, files.err] { try? FileManager.default.removeItem(atPath: f) } }
+    let inputFile = try FileHandle(forReadingFrom: URL(fileURLWithPath: files.in))
+    let out = try FileHandle(forWritingTo: URL(fileURLWithPath: files.out))
+    let err = try FileHandle(forWritingTo: URL(fileURLWithPath: files.err))
+    defer { for h in [inputFile, out, err] { try? h.close() } }
+    process.standardInput = inputFile
     process.standardOutput = out
     process.standardError = err
-    process.standardInput = input
     try process.run()
-    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-    try input.fileHandleForWriting.close()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    try err.close()
-    let errData = FileManager.default.contents(atPath: errFile) ?? Data()
     return ProcessResult(
-        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-        stderr: String(decoding: errData, as: UTF8.self))
+        status: process.terminationStatus, output: FileManager.default.contents(atPath: files.out) ?? Data(),
+        stderr: String(decoding: FileManager.default.contents(atPath: files.err) ?? Data(), as: UTF8.self))
 }
 
 /// A running `firefly serve` on a loopback port chosen by the kernel.

@@ -156,18 +156,7 @@ import Testing
 }
 
 func gzip(_ data: Data) throws -> Data {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/bin/gzip")
-    p.arguments = ["-c", "-9"]
-    let input = Pipe(), output = Pipe()
-    p.standardInput = input
-    p.standardOutput = output
-    try p.run()
-    let writer = Thread { input.fileHandleForWriting.write(data); try? input.fileHandleForWriting.close() }
-    writer.start()
-    let out = output.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return out
+    try run("/bin/gzip", ["-c", "-9"], input: data).output
 }
 
 func syncGet(_ url: String) throws -> String {
@@ -189,15 +178,8 @@ func syncGet(_ url: String) throws -> String {
         let server = try FireflyServer(workspace: ws, config: CoreEndToEndTests.config.replacingOccurrences(
             of: "  max_body_bytes: 67108864", with: "  max_body_bytes: 67108864\n  tls: {cert_file: cert.pem, key_file: key.pem}"))
         defer { server.stop() }
-        let curl = Process()
-        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        curl.arguments = ["-s", "--cacert", ws.path + "/cert.pem", "-X", "POST", "--data-binary", "tls 1",
-                          "https://127.0.0.1:\(server.port)/c-adapter"]
-        let out = Pipe()
-        curl.standardOutput = out
-        try curl.run()
-        let body = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        curl.waitUntilExit()
+        let body = try run("/usr/bin/curl", ["-s", "--cacert", ws.path + "/cert.pem", "-X", "POST", "--data-binary", "tls 1",
+                                             "https://127.0.0.1:\(server.port)/c-adapter"]).stdout
         #expect(body == "accepted 1")
     }
 }

@@ -42,15 +42,9 @@ import Testing
         let server = try FireflyServer(workspace: ws, config: Self.config)
         defer { server.stop() }
         let script = Build.packageRoot.appendingPathComponent("Tests/IntegrationTests/clients/otlp_client.py").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", script, server.baseURL]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        let client = try run("/usr/bin/env", ["python3", script, server.baseURL])
+        #expect(client.status == 0, "\(client.stderr)")
+        let data = client.output
         let sent = try JSONDecoder().decode(Sent.self, from: data)
         #expect(eventually(15) { records(ws).compactMap(\.span).count == 3 && records(ws).compactMap(\.point).count >= 5 })
         let spans = records(ws).compactMap(\.span)

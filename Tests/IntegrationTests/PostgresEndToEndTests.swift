@@ -215,15 +215,7 @@ struct PostgresEndToEndTests {
         _ = try await offThePool { try pg("start") }
         let stored: () throws -> [String: Int] = {
             var out: [String: Int] = [:]
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-            p.arguments = [url, "-X", "-At", "-F", "\t", "-c", "SELECT s.labels->>'Seq', count(*) FROM \(schema).points p JOIN \(schema).series s ON s.id = p.series_id GROUP BY 1"]
-            let pipe = Pipe()
-            p.standardOutput = pipe
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
+            let text = try run("/usr/bin/psql", [url, "-X", "-At", "-F", "\t", "-c", "SELECT s.labels->>'Seq', count(*) FROM \(schema).points p JOIN \(schema).series s ON s.id = p.series_id GROUP BY 1"]).stdout
             for line in text.split(separator: "\n") {
                 let f = line.split(separator: "\t")
                 if f.count == 2 { out[String(f[0])] = Int(f[1]) }

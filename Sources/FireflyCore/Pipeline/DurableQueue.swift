@@ -1,4 +1,4 @@
-import FireflyModel
+public import FireflyModel
 import Foundation
 public import Logging
 
@@ -18,14 +18,14 @@ public enum FsyncPolicy: String, Sendable, CaseIterable {
 
 /// The durable `TelemetryQueue`: a segmented append-only log under `queue.directory`.
 ///
-/// - Appends are group-committed by one writer thread: every request waiting when a write starts is
-///   covered by the same `write` + `fsync`, and `append` returns only after it.
+/// - Appends are group-committed by one writer thread: every record waiting when a write starts is
+///   written, then one `fsync` covers them all, and `append` returns only after it.
 /// - Each exporter's cursor is persisted in `cursors/`; a segment is deleted once every exporter has
 ///   passed it. Cursors of exporters no longer configured are released at start.
 /// - On start, records are recovered by checksum: a torn tail is truncated; a corrupt segment is
 ///   truncated at the damage and a copy is kept in `quarantine/` with a log line.
 /// - `max_bytes` bounds the unexported backlog: over it `append` answers `.full`.
-public final class DurableQueue: TelemetryQueue, @unchecked Sendable {
+public final class DurableQueue: RecordQueue, @unchecked Sendable {
     struct IndexEntry {
         var sequence: UInt64
         var segment: UInt64
@@ -98,25 +98,33 @@ public final class DurableQueue: TelemetryQueue, @unchecked Sendable {
     // MARK: Appending
 
     public func append(_ entry: QueueEntry) -> AppendResult {
-        let payload = BatchCodec.encode(entry.batch, receiver: entry.receiver)
+        var w = recordWriter(capacity: 256 * (entry.batch.points.count + entry.batch.spans.count))
+        BatchCodec.encode(entry.batch, receiver: entry.receiver, into: &w)
+        return append(record: &w.bytes)
+    }
+
+    public func recordWriter(capacity: Int) -> ByteWriter { SegmentFormat.writer(capacity: capacity) }
+
+    public func append(record frame: inout [UInt8]) -> AppendResult {
+        let checksum = SegmentFormat.payloadChecksum(frame)  // outside the lock: the costly part of the CRC
         condition.lock()
         defer { condition.unlock() }
         if closed { return .closed }
-        let frameSize = SegmentFormat.headerSize + payload.count
-        if backlogBytes + pendingBytes + frameSize > maxBytes, backlogBytes + pendingBytes > 0 {
+        if backlogBytes + pendingBytes + frame.count > maxBytes, backlogBytes + pendingBytes > 0 {
             return .full(retryAfterMilliseconds: 2000)
         }
         let sequence = nextSequence
         nextSequence += 1
-        pending.append((sequence, SegmentFormat.frame(sequence: sequence, payload: payload)))
-        pendingBytes += frameSize
+        SegmentFormat.seal(&frame, sequence: sequence, payloadChecksum: checksum)
+        pending.append((sequence, frame))
+        pendingBytes += frame.count
         condition.broadcast()
         while committed < sequence && failedThrough < sequence && !writerDone { condition.wait() }
         if committed >= sequence { return .stored(sequence: sequence) }
         return .full(retryAfterMilliseconds: 5000)  // the write failed (disk full, I/O error): not stored
     }
 
-    /// One thread writes every waiting frame with one `write` and one `fsync`: group commit.
+    /// One thread writes every waiting frame, then syncs once for all of them: group commit.
     private func writerLoop() {
         while true {
             condition.lock()
@@ -140,22 +148,26 @@ public final class DurableQueue: TelemetryQueue, @unchecked Sendable {
                 condition.unlock()
                 segment = fresh
             }
-            var buffer: [UInt8] = []
-            buffer.reserveCapacity(batch.reduce(0) { $0 + $1.frame.count })
+            // Each frame is written where it belongs (no concatenated copy), then one fsync covers them all.
             var located: [IndexEntry] = []
+            located.reserveCapacity(batch.count)
+            var offset = segment.size
+            var ok = true
             let now = HostServices.wallClock()
-            for item in batch {
-                located.append(IndexEntry(sequence: item.sequence, segment: segment.id, offset: segment.size + buffer.count,
+            for item in batch where ok {
+                located.append(IndexEntry(sequence: item.sequence, segment: segment.id, offset: offset,
                                           length: item.frame.count, appendedAtNano: now))
-                buffer.append(contentsOf: item.frame)
+                ok = writeFully(segment.fd, item.frame, at: offset)
+                offset += item.frame.count
             }
-            let ok = writeFully(segment.fd, buffer, at: segment.size) && syncIfNeeded(segment.fd)
+            ok = ok && syncIfNeeded(segment.fd)
+            let written = offset - segment.size
             condition.lock()
             if ok {
-                segment.size += buffer.count
+                segment.size += written
                 segment.lastSequence = batch.last!.sequence
                 index.append(contentsOf: located)
-                backlogBytes += buffer.count
+                backlogBytes += written
                 committed = batch.last!.sequence
             } else {
                 logger.error("queue write failed in \(segment.path): \(String(cString: strerror(errno))); senders are told to retry")

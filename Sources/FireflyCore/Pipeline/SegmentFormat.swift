@@ -1,4 +1,5 @@
 import CZlib
+import FireflyModel
 
 /// The on-disk framing of queue records, in segment files of the durable queue:
 ///
@@ -12,13 +13,41 @@ enum SegmentFormat {
     static let maxPayload = 1 << 30
 
     static func frame(sequence: UInt64, payload: [UInt8]) -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(headerSize + payload.count)
-        append(UInt32(payload.count), to: &out)
-        append(payload.withUnsafeBytes { checksum(sequence: sequence, payload: $0) }, to: &out)
-        withUnsafeBytes(of: sequence.littleEndian) { out.append(contentsOf: $0) }
-        out.append(contentsOf: payload)
-        return out
+        var w = writer(capacity: payload.count)
+        w.bytes.append(contentsOf: payload)
+        seal(&w.bytes, sequence: sequence, payloadChecksum: payloadChecksum(w.bytes))
+        return w.bytes
+    }
+
+    /// A writer holding room for the header; the payload is written after it, then `seal` fills it in.
+    static func writer(capacity: Int) -> ByteWriter {
+        var w = ByteWriter(capacity: headerSize + capacity)
+        w.bytes.append(contentsOf: repeatElement(0, count: headerSize))
+        return w
+    }
+
+    /// CRC-32 of the payload after the header room; computed before the sequence is known.
+    static func payloadChecksum(_ frame: [UInt8]) -> UInt32 {
+        frame.withUnsafeBytes { raw in
+            let payload = UnsafeRawBufferPointer(rebasing: raw[headerSize...])
+            guard payload.count > 0 else { return UInt32(truncatingIfNeeded: crc32(0, nil, 0)) }
+            return UInt32(truncatingIfNeeded: crc32(0, payload.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt32(payload.count)))
+        }
+    }
+
+    /// Fills in the header of a frame from `writer`: length, CRC of (sequence + payload), sequence.
+    static func seal(_ frame: inout [UInt8], sequence: UInt64, payloadChecksum: UInt32) {
+        let length = frame.count - headerSize
+        var crc = crc32(0, nil, 0)
+        withUnsafeBytes(of: sequence.littleEndian) { s in
+            crc = crc32(crc, s.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt32(s.count))
+        }
+        crc = crc32_combine(crc, uLong(payloadChecksum), off_t(length))
+        frame.withUnsafeMutableBytes { raw in
+            raw.storeBytes(of: UInt32(length).littleEndian, toByteOffset: 0, as: UInt32.self)
+            raw.storeBytes(of: UInt32(truncatingIfNeeded: crc).littleEndian, toByteOffset: 4, as: UInt32.self)
+            raw.storeBytes(of: sequence.littleEndian, toByteOffset: 8, as: UInt64.self)
+        }
     }
 
     static func checksum(sequence: UInt64, payload: UnsafeRawBufferPointer) -> UInt32 {
@@ -71,9 +100,5 @@ enum SegmentFormat {
             offset += headerSize + length
         }
         return Scan(records: records, validEnd: offset, problem: nil)
-    }
-
-    private static func append(_ v: UInt32, to out: inout [UInt8]) {
-        withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) }
     }
 }

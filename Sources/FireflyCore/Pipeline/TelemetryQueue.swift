@@ -49,6 +49,17 @@ public protocol TelemetryQueue: AnyObject, Sendable {
     var stats: QueueStats { get }
 }
 
+/// A queue that stores `BatchCodec` records (the durable queue). Receivers hand it a record written
+/// straight from the plugin's C batch (`BatchRecord`), skipping the Swift values `append` would
+/// build only to encode them.
+public protocol RecordQueue: TelemetryQueue {
+    /// A writer with room for the queue's framing in front; write one `BatchCodec` record into it.
+    func recordWriter(capacity: Int) -> ByteWriter
+    /// Stores the record in `record` (the bytes of a `recordWriter`), as `append` does; the bytes
+    /// are framed in place.
+    func append(record: inout [UInt8]) -> AppendResult
+}
+
 public struct QueueStats: Sendable {
     public var records: Int
     public var bytes: Int

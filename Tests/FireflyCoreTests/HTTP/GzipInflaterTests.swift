@@ -1,3 +1,4 @@
+import FireflyTestSupport
 import Foundation
 import Testing
 
@@ -6,18 +7,7 @@ import Testing
 @Suite struct GzipInflaterTests {
     /// Compresses with the system gzip tool (an independent implementation).
     func gzip(_ data: [UInt8]) throws -> [UInt8] {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/gzip")
-        p.arguments = ["-c"]
-        let input = Pipe(), output = Pipe()
-        p.standardInput = input
-        p.standardOutput = output
-        try p.run()
-        input.fileHandleForWriting.write(Data(data))
-        try input.fileHandleForWriting.close()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Array(out)
+        Array(try run("/bin/gzip", ["-c"], input: Data(data)).output)
     }
 
     func inflate(_ bytes: [UInt8], limit: Int, chunk: Int = 1000) throws(GzipInflater.Failure) -> [UInt8] {

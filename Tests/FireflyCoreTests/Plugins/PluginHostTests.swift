@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import FireflyTestSupport
 import Testing
 
 @testable import FireflyCore
@@ -107,13 +108,5 @@ import Testing
 }
 
 func run(_ tool: String, _ arguments: [String]) throws -> String {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: tool)
-    p.arguments = arguments
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    try p.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
+    try FireflyTestSupport.run(tool, arguments).stdout
 }

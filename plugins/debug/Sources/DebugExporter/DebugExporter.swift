@@ -10,7 +10,6 @@ public final class DebugExporter: ExporterPlugin, @unchecked Sendable {
     public static let pluginDescription = "Writes points and spans as JSON lines to a file or stdout"
 
     private let handle: FileHandle
-    private let encoder: JSONEncoder
     private let lock = NSLock()
     private let context: PluginContext
 
@@ -18,8 +17,6 @@ public final class DebugExporter: ExporterPlugin, @unchecked Sendable {
         self.context = context
         let path = config.optionalString("path")
         try config.finish()
-        encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         if let path, !path.isEmpty, path != "-" {
             let url = URL(fileURLWithPath: path)
             try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -39,19 +36,7 @@ public final class DebugExporter: ExporterPlugin, @unchecked Sendable {
     }
 
     public func export(_ batch: TelemetryBatch) async -> ExportResult {
-        var out = Data()
-        do {
-            for point in batch.points {
-                out.append(try encoder.encode(DebugRecord(point: point)))
-                out.append(0x0A)
-            }
-            for span in batch.spans {
-                out.append(try encoder.encode(DebugRecord(span: span)))
-                out.append(0x0A)
-            }
-        } catch {
-            return .permanent(message: "cannot encode batch: \(error)")
-        }
+        let out = DebugLines.encode(batch)
         do {
             try lock.withLock { try handle.write(contentsOf: out) }
         } catch {

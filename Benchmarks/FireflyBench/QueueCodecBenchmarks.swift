@@ -1,0 +1,52 @@
+// In-process costs of the steps a Firehose request's batch takes between the receiver and an
+// exporter, on one thread: the durable queue's record encode and decode, and the C-ABI bridge.
+import DebugExporter
+import FireflyModel
+import FireflyPluginKit
+import FirehoseAdapter
+import Foundation
+
+enum QueueCodecBenchmarks {
+    static func run(machine: Machine, seconds: Double) -> [BenchResult] {
+        let body = FirehoseDecodeBenchmark.makeBody(records: 2600, linesPerRecord: 10)
+        guard let points = try? FirehoseRequestDecoder().decode(body: body).points else { return [] }
+        let batch = TelemetryBatch(points: points)
+        let minimum = Duration.milliseconds(Int64(seconds * 250))
+        let encoded = BatchCodec.encode(batch, receiver: "firehose")
+        var results: [BenchResult] = []
+        func add(_ name: String, _ rate: Double, _ detail: String) {
+            results.append(
+                BenchResult(group: "queue codec", name: name, value: rate, unit: "points/s/core", detail: detail,
+                            target: nil, verdict: nil, machine: machine.summary))
+        }
+        add("durable queue record encode", rate(batch.points.count, minimum) { BatchCodec.encode(batch, receiver: "firehose").count },
+            "\(batch.points.count) CloudWatch points → \(encoded.count / 1024) KiB record")
+        add("durable queue record decode", rate(batch.points.count, minimum) { (try? BatchCodec.decode(encoded))?.batch.points.count ?? 0 },
+            "the same record back to a batch")
+        add("C-ABI bridge, batch → C → batch", rate(batch.points.count, minimum) {
+            let arena = CArena()
+            return (try? BatchBridge.telemetry(from: BatchBridge.cBatch(batch, in: arena)))?.points.count ?? 0
+        }, "what every emit and every export crosses")
+        let arena = CArena()
+        let c = BatchBridge.cBatch(batch, in: arena)
+        add("C-ABI bridge, C → batch", rate(batch.points.count, minimum) { (try? BatchBridge.telemetry(from: c))?.points.count ?? 0 },
+            "what every emit crosses")
+        add("debug exporter JSON lines", rate(batch.points.count, minimum) { DebugLines.encode(batch).count },
+            "one JSON line per point")
+        return results
+    }
+
+    static func rate(_ items: Int, _ minimum: Duration, _ work: () -> Int) -> Double {
+        var sink = work()
+        let clock = ContinuousClock()
+        let start = clock.now
+        var runs = 0
+        repeat {
+            sink &+= work()
+            runs += 1
+        } while clock.now - start < minimum
+        let elapsed = clock.now - start
+        if sink == 42 { print("") }
+        return Double(items * runs) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+}
