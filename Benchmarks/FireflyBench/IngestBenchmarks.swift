@@ -208,6 +208,26 @@ struct IngestBenchmarks {
         ]
     }
 
+    /// Firehose throughput with the durable queue over the memory queue's, run by run (same body
+    /// size and concurrency); the figure is the worst ratio, the target that it stays ≥ 0.8.
+    static func durableAgainstMemory(_ results: [BenchResult], machine: Machine) -> BenchResult? {
+        func firehose(_ queue: String) -> [String: Double] {
+            var out: [String: Double] = [:]
+            for r in results where r.group == "ingest (\(queue) queue)" && r.name.hasPrefix("Firehose") && r.unit == "records/s" {
+                if let v = r.value { out[r.name] = v }
+            }
+            return out
+        }
+        let disk = firehose("disk"), memory = firehose("memory")
+        let ratios = disk.keys.sorted().compactMap { name in memory[name].map { (name, disk[name]! / $0) } }
+        guard let worst = ratios.min(by: { $0.1 < $1.1 }) else { return nil }
+        let each = ratios.map { String(format: "%@ %.2f×", $0.0.replacingOccurrences(of: " gzip, concurrency ", with: " × "), $0.1) }
+        return BenchResult(
+            group: "ingest (disk vs memory)", name: "Firehose throughput, durable ÷ memory queue", value: worst.1, unit: "× (worst run)",
+            detail: each.joined(separator: ", "), target: "≥ 0.8", verdict: worst.1 >= 0.8 ? "met" : "missed",
+            machine: machine.summary, extra: Dictionary(uniqueKeysWithValues: ratios))
+    }
+
     static func ms(_ d: Duration) -> Double {
         Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
     }

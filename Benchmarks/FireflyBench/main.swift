@@ -44,6 +44,7 @@ if arguments.wants("ingest") {
             failed = true
         }
     }
+    if let comparison = IngestBenchmarks.durableAgainstMemory(results, machine: machine) { results.append(comparison) }
 }
 if arguments.wants("remote-write") {
     log("remote-write into Prometheus")
