@@ -16,13 +16,13 @@ struct Arguments: Sendable {
     /// Length of each throughput measurement.
     var seconds = 3.0
     var commit = ""
-    /// Only these groups (comma separated): decode, ready, ingest, remote-write, postgres.
+    /// Only these groups (comma separated): decode, queue, ready, ingest, remote-write, postgres.
     var only: Set<String>?
 
     static let usage = """
         usage: firefly-bench [--firefly PATH] [--work-dir DIR] [--plugins DIR] [--port N]
                              [--postgres-url URL] [--psql PATH] [--prometheus-url URL]
-                             [--seconds S] [--commit SHA] [--only decode,ready,ingest,remote-write,postgres]
+                             [--seconds S] [--commit SHA] [--only decode,queue,ready,ingest,remote-write,postgres]
         """
 
     static func parse(_ argv: [String]) -> Arguments {

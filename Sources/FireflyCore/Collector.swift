@@ -183,8 +183,8 @@ public final class Collector: @unchecked Sendable {
         do throws(BatchBridge.InvalidBatch) {
             if let records = queue as? any RecordQueue {
                 // The durable queue stores records: write one straight from the C batch.
-                let header = cBatch.pointee
-                var w = records.recordWriter(capacity: 256 * header.point_count + 512 * header.span_count)
+                let header = cBatch.pointee  // counts not checked yet: capped for the size estimate
+                var w = records.recordWriter(capacity: 256 * min(header.point_count, 1 << 16) + 512 * min(header.span_count, 1 << 16))
                 stored = try BatchRecord.encode(cBatch, receiver: receiver, keepPoints: keepPoints, keepSpans: keepSpans, into: &w)
                 countUnrouted(points: header.point_count - stored.points, spans: header.span_count - stored.spans, labels, metrics)
                 if stored == (0, 0) { return (FIREFLY_EMIT_OK, 0) }
