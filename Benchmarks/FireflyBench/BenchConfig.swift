@@ -4,8 +4,8 @@
 enum BenchConfig {
     /// Receivers firehose + otlp draining into the debug exporter writing to /dev/null: the
     /// cheapest real exporter, so the figures are about receiving and queueing (it still drains
-    /// slower than the receivers accept, and takes its share of the two cores with either queue). Every run gets a
-    /// fresh collector and queue, so one run's backlog never slows the next.
+    /// slower than the receivers accept, and takes its share of the two cores with either queue).
+    /// Every run gets a fresh collector and queue, so one run's backlog never slows the next.
     static func ingest(port: Int, plugins: String, queueDirectory: String, queueType: String, maxBytes: Int) -> String {
         """
         server:

@@ -268,11 +268,13 @@ public final class Collector: @unchecked Sendable {
             adapters: adapters, maxBodyBytes: config.server.maxBodyBytes, threadPool: threadPool,
             threadPoolSize: config.server.workerThreads, metrics: metrics, state: state, logger: logger)
         let logger = self.logger
-        var server: HTTPServerBuilder = .http1()
+        let idle = config.server.idleTimeout.components
+        let http1 = HTTP1Channel.Configuration(idleTimeout: .nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000))
+        var server: HTTPServerBuilder = .http1(configuration: http1)
         if let tls = config.server.tls {
             let chain = try NIOSSLCertificate.fromPEMFile(tls.certFile).map { NIOSSLCertificateSource.certificate($0) }
             let key = try NIOSSLPrivateKey(file: tls.keyFile, format: .pem)
-            server = try .tls(.http1(), tlsConfiguration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+            server = try .tls(.http1(configuration: http1), tlsConfiguration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
         }
         let app = Application(
             responder: responder,

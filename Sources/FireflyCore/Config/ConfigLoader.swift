@@ -215,7 +215,7 @@ private struct Reader {
 
     mutating func readServer(_ node: Node, _ server: inout ServerConfig) {
         guard let items = entries(node, "server") else { return }
-        let known = ["listen", "max_body_bytes", "worker_threads", "tls"]
+        let known = ["listen", "max_body_bytes", "worker_threads", "idle_timeout", "tls"]
         for (key, keyNode, value) in items {
             let path = "server.\(key)"
             switch key {
@@ -229,6 +229,9 @@ private struct Reader {
                 }
             case "max_body_bytes": if let v = int(value, path, min: 1024) { server.maxBodyBytes = v }
             case "worker_threads": if let v = int(value, path, min: 1) { server.workerThreads = v }
+            case "idle_timeout":
+                guard let d = duration(value, path) else { continue }
+                if d < .milliseconds(100) { problem(value, path, "must be at least 100ms") } else { server.idleTimeout = d }
             case "tls": server.tls = readTLS(value, path)
             default: unknownKey(key, keyNode, "server", known: known)
             }

@@ -21,6 +21,9 @@ public struct ServerConfig: Sendable {
     public var workerThreads: Int
     /// Serve HTTPS with this certificate chain and key (PEM files) when set.
     public var tls: TLSFiles?
+    /// A connection that sends nothing for this long is closed, also in the middle of a request
+    /// body, so a stalled upload cannot hold one of the `workerThreads` request slots.
+    public var idleTimeout: Duration = .seconds(60)
 
     public static let `default` = ServerConfig(host: "0.0.0.0", port: 4318, maxBodyBytes: 64 * 1024 * 1024, workerThreads: 4, tls: nil)
 }

@@ -10,6 +10,7 @@ import Testing
             server:
               listen: 127.0.0.1:9999
               max_body_bytes: 2048
+              idle_timeout: 90s
             plugins:
               paths: [a, /b]
             queue:
@@ -32,6 +33,8 @@ import Testing
         #expect(config.server.host == "127.0.0.1")
         #expect(config.server.port == 9999)
         #expect(config.server.maxBodyBytes == 2048)
+        #expect(config.server.idleTimeout == .seconds(90))
+        #expect(ServerConfig.default.idleTimeout == .seconds(60))
         #expect(config.plugins.paths == ["a", "/b"])
         #expect(config.queue.directory == "/tmp/q")
         #expect(config.queue.batchMaxWait == .milliseconds(50))
@@ -132,6 +135,15 @@ import Testing
             #expect(error.problems.map(\.description) == [
                 "firefly.yaml:4:3: error: pipelines.metric: pipeline names start with 'metrics' or 'traces' (optionally '/<suffix>'); did you mean 'metrics'?"
             ])
+        }
+    }
+
+    @Test func anIdleTimeoutBelowATenthOfASecondIsRefused() {
+        do {
+            _ = try loader.parse("server:\n  idle_timeout: 50ms\n")
+            Issue.record("accepted")
+        } catch {
+            #expect(error.problems.map(\.description) == ["firefly.yaml:2:17: error: server.idle_timeout: must be at least 100ms"])
         }
     }
 
