@@ -101,11 +101,14 @@ public enum DebugLines {
             out.append(UInt8(ascii: "\""))
         }
 
-        mutating func numbers(_ values: [Double]) {
+        /// `[a,b,…]`, each element written by `element`.
+        mutating func list<S: Sequence>(_ items: S, _ element: (inout Writer, S.Element) -> Void) {
             out.append(UInt8(ascii: "["))
-            for (i, v) in values.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                number(v)
+            var first = true
+            for item in items {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                element(&self, item)
             }
             out.append(UInt8(ascii: "]"))
         }
@@ -113,35 +116,22 @@ public enum DebugLines {
         /// Keys in `JSONEncoder`'s sorted order (byte order of the property names).
         mutating func point(_ p: MetricPoint) {
             raw("{")
-            key("bounds", first: true); numbers(p.bounds)
-            key("bucketCounts"); raw("[")
-            for (i, c) in p.bucketCounts.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                unsigned(c)
-            }
-            raw("]")
+            key("bounds", first: true); list(p.bounds) { $0.number($1) }
+            key("bucketCounts"); list(p.bucketCounts) { $0.unsigned($1) }
             key("count"); number(p.count)
             key("function"); string(p.function)
             key("hasMinMax"); bool(p.hasMinMax)
             key("isDelta"); bool(p.isDelta)
             key("isMonotonic"); bool(p.isMonotonic)
             key("kind"); unsigned(UInt64(p.kind.rawValue))
-            key("labels"); raw("[")
-            for (i, l) in p.labels.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                raw("{\"key\":"); string(l.key); raw(",\"value\":"); string(l.value); raw("}")
-            }
-            raw("]")
+            key("labels")
+            list(p.labels) { w, l in w.raw("{\"key\":"); w.string(l.key); w.raw(",\"value\":"); w.string(l.value); w.raw("}") }
             key("max"); number(p.max)
             key("min"); number(p.min)
             key("name"); string(p.name)
             key("namespace"); string(p.namespace)
-            key("quantiles"); raw("[")
-            for (i, q) in p.quantiles.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                raw("{\"quantile\":"); number(q.quantile); raw(",\"value\":"); number(q.value); raw("}")
-            }
-            raw("]")
+            key("quantiles")
+            list(p.quantiles) { w, q in w.raw("{\"quantile\":"); w.number(q.quantile); w.raw(",\"value\":"); w.number(q.value); w.raw("}") }
             key("startTimeUnixNano"); unsigned(p.startTimeUnixNano)
             key("sum"); number(p.sum)
             key("timeUnixNano"); unsigned(p.timeUnixNano)
@@ -151,46 +141,39 @@ public enum DebugLines {
         }
 
         mutating func attributes(_ attrs: [Attribute]) {
-            raw("[")
-            for (i, a) in attrs.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                raw("{\"key\":"); string(a.key); raw(",\"value\":{")
+            list(attrs) { w, a in
+                w.raw("{\"key\":"); w.string(a.key); w.raw(",\"value\":{")
                 switch a.value {
-                case .string(let s): raw("\"string\":"); string(s)
-                case .bool(let b): raw("\"bool\":"); bool(b)
-                case .int(let v): raw("\"int\":"); signed(v)
-                case .double(let d): raw("\"double\":"); number(d)
-                case .bytes(let b): raw("\"bytes\":"); hex(b)
-                case .json(let s): raw("\"json\":"); string(s)
+                case .string(let s): w.raw("\"string\":"); w.string(s)
+                case .bool(let b): w.raw("\"bool\":"); w.bool(b)
+                case .int(let v): w.raw("\"int\":"); w.signed(v)
+                case .double(let d): w.raw("\"double\":"); w.number(d)
+                case .bytes(let b): w.raw("\"bytes\":"); w.hex(b)
+                case .json(let s): w.raw("\"json\":"); w.string(s)
                 }
-                raw("}}")
+                w.raw("}}")
             }
-            raw("]")
         }
 
         mutating func span(_ s: Span) {
             raw("{")
             key("attributes", first: true); attributes(s.attributes)
             key("endTimeUnixNano"); unsigned(s.endTimeUnixNano)
-            key("events"); raw("[")
-            for (i, e) in s.events.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                raw("{"); key("attributes", first: true); attributes(e.attributes)
-                key("name"); string(e.name)
-                key("timeUnixNano"); unsigned(e.timeUnixNano); raw("}")
+            key("events")
+            list(s.events) { w, e in
+                w.raw("{"); w.key("attributes", first: true); w.attributes(e.attributes)
+                w.key("name"); w.string(e.name)
+                w.key("timeUnixNano"); w.unsigned(e.timeUnixNano); w.raw("}")
             }
-            raw("]")
             key("function"); string(s.function)
             key("kind"); unsigned(UInt64(s.kind.rawValue))
-            key("links"); raw("[")
-            for (i, l) in s.links.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                raw("{"); key("attributes", first: true); attributes(l.attributes)
-                key("spanID"); hex(l.spanID.bytes)
-                key("traceID"); hex(l.traceID.bytes)
-                key("traceState"); string(l.traceState); raw("}")
+            key("links")
+            list(s.links) { w, l in
+                w.raw("{"); w.key("attributes", first: true); w.attributes(l.attributes)
+                w.key("spanID"); w.hex(l.spanID.bytes)
+                w.key("traceID"); w.hex(l.traceID.bytes)
+                w.key("traceState"); w.string(l.traceState); w.raw("}")
             }
-            raw("]")
             key("name"); string(s.name)
             key("parentSpanID"); hex(s.parentSpanID.bytes)
             key("resourceAttributes"); attributes(s.resourceAttributes)
