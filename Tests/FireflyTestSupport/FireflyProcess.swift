@@ -27,8 +27,15 @@ public struct Workspace {
     public init(plugins: [String]) throws {
         path = NSTemporaryDirectory() + "firefly-it-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: path + "/plugins", withIntermediateDirectories: true)
+        // Hard links, not copies: a debug build's plugins are ~190 MB a workspace, and a test run
+        // makes dozens of workspaces (copies filled a disk). No test writes to them.
         for p in plugins {
-            try FileManager.default.copyItem(atPath: Build.library(p), toPath: "\(path)/plugins/lib\(p).so")
+            let target = "\(path)/plugins/lib\(p).so"
+            do {
+                try FileManager.default.linkItem(atPath: Build.library(p), toPath: target)
+            } catch {
+                try FileManager.default.copyItem(atPath: Build.library(p), toPath: target)  // another file system
+            }
         }
     }
 

@@ -45,7 +45,12 @@ struct CollectorResponder: HTTPResponder {
         self.knownPaths = known
         self.maxBodyBytes = maxBodyBytes
         self.threadPool = threadPool
-        self.gate = RequestGate(limit: threadPoolSize)
+        let gate = RequestGate(limit: threadPoolSize)
+        self.gate = gate
+        metrics.describe("firefly_http_requests_in_flight", type: "gauge", "Receiver requests being read or handled (at most server.worker_threads)")
+        metrics.describe("firefly_http_requests_waiting", type: "gauge", "Receiver requests waiting for a free worker, their bodies unread")
+        metrics.gauge("firefly_http_requests_in_flight") { Double(gate.counts.inFlight) }
+        metrics.gauge("firefly_http_requests_waiting") { Double(gate.counts.waiting) }
         self.metrics = metrics
         self.state = state
         self.logger = logger

@@ -12,10 +12,17 @@ final class RequestGate: Sendable {
     }
 
     private let state: Mutex<State>
+    private let limit: Int
 
     init(limit: Int) {
         precondition(limit > 0)
+        self.limit = limit
         state = Mutex(State(available: limit))
+    }
+
+    /// Requests holding a slot, and requests waiting for one.
+    var counts: (inFlight: Int, waiting: Int) {
+        state.withLock { (limit - $0.available, $0.waiters.count) }
     }
 
     /// Runs `body` once a slot is free; throws `CancellationError` when cancelled while waiting.
