@@ -19,7 +19,7 @@ public final class PrometheusServer: @unchecked Sendable {
     public var writeURL: String { "http://127.0.0.1:\(port)/api/v1/write" }
 
     public init() throws {
-        port = try Self.freePort()
+        port = freePort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("firefly-prom-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("data"), withIntermediateDirectories: true)
         try "global:\n  scrape_interval: 1h\n".write(to: directory.appendingPathComponent("prometheus.yml"), atomically: true, encoding: .utf8)
@@ -177,22 +177,5 @@ public final class PrometheusServer: @unchecked Sendable {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
         public init(_ description: String) { self.description = description }
-    }
-
-    /// A port nobody listens on right now (the kernel's choice for port 0).
-    public static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failure("socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        guard bound == 0 else { throw Failure("bind() failed") }
-        let named = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        guard named == 0 else { throw Failure("getsockname() failed") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

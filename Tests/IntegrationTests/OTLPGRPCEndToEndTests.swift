@@ -24,25 +24,6 @@ import Testing
         """
     }
 
-    /// A loopback port that was free a moment ago (bound to 0, read back, closed).
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.EMFILE) }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        guard ok else { throw POSIXError(.EADDRINUSE) }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     struct Sent: Decodable {
         struct SentSpan: Decodable {
             var name: String
@@ -75,7 +56,7 @@ import Testing
     @Test(arguments: ["none", "gzip"])
     func thePythonSDKsGRPCSpansAndMetricsArriveIntact(compression: String) throws {
         let ws = try Workspace(plugins: ["FireflyOTLPPlugin", "FireflyDebugPlugin"])
-        let grpcPort = try Self.freePort()
+        let grpcPort = freePort()
         let server = try FireflyServer(workspace: ws, config: Self.config(grpcPort: grpcPort, token: "t0ken"))
         defer { server.stop() }
         let run = try runClient(["127.0.0.1:\(grpcPort)", "t0ken", compression])
@@ -142,7 +123,7 @@ import Testing
 
     @Test func aWrongTokenIsRefusedAndNothingIsStored() throws {
         let ws = try Workspace(plugins: ["FireflyOTLPPlugin", "FireflyDebugPlugin"])
-        let grpcPort = try Self.freePort()
+        let grpcPort = freePort()
         let server = try FireflyServer(workspace: ws, config: Self.config(grpcPort: grpcPort, token: "t0ken"))
         defer { server.stop() }
         let run = try runClient(["127.0.0.1:\(grpcPort)", "wrong", "none"])
@@ -156,7 +137,7 @@ import Testing
 
     @Test func aTakenGRPCPortStopsTheCollectorFromStarting() throws {
         let ws = try Workspace(plugins: ["FireflyOTLPPlugin", "FireflyDebugPlugin"])
-        let grpcPort = try Self.freePort()
+        let grpcPort = freePort()
         let first = try FireflyServer(workspace: ws, config: Self.config(grpcPort: grpcPort))
         defer { first.stop() }
         let other = try Workspace(plugins: ["FireflyOTLPPlugin", "FireflyDebugPlugin"])
