@@ -1,7 +1,7 @@
 public import FireflyModel
 
 /// The debug exporter's line format, written by hand: the same JSON that `JSONEncoder` makes of
-/// `DebugRecord` with sorted keys (a test holds the two byte for byte), at ~30× the speed, so
+/// `DebugRecord` with sorted keys (a test holds the two byte for byte), about ten times as fast, so
 /// the debug exporter keeps up with ingest. Non-finite numbers, which JSON has no literal for,
 /// are written as the strings `"NaN"`, `"Infinity"` and `"-Infinity"`.
 public enum DebugLines {
