@@ -63,6 +63,33 @@ import Testing
         #expect(debugRecords(ws).compactMap(\.point).map(\.name).allSatisfy { $0 == "y" })
     }
 
+    /// A client that sends its body a byte at a time, never idle long enough for the idle timeout:
+    /// the body timeout answers 408 and frees the one slot for the next sender.
+    @Test func aTricklingUploadGets408AndGivesItsRequestSlotBack() async throws {
+        let ws = try Workspace(plugins: ["FireflyTestCAdapter", "FireflyDebugPlugin"])
+        let config = Self.config.replacingOccurrences(
+            of: "  max_body_bytes: 67108864\n",
+            with: "  max_body_bytes: 67108864\n  worker_threads: 1\n  idle_timeout: 5s\n  body_timeout: 1s\n")
+        let server = try FireflyServer(workspace: ws, config: config)
+        defer { server.stop() }
+        let trickle = try RawConnection(port: server.port)
+        trickle.send("POST /c-adapter HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n")
+        let reply: String = try await offThePool {
+            for _ in 0..<40 {  // 40 × 200 ms: well past the body timeout, each gap far below the idle timeout
+                trickle.send("x")
+                usleep(200_000)
+                let text = trickle.received()
+                if !text.isEmpty { return text }
+            }
+            return ""
+        }
+        #expect(reply.hasPrefix("HTTP/1.1 408"), "\(reply)")
+        #expect(reply.contains("server.body_timeout"))
+        let next = try await http("POST", server.baseURL + "/c-adapter", body: Data("y 2\n".utf8))
+        #expect(next.status == 200)
+        #expect(next.body == "accepted 1")
+    }
+
     @Test func healthReadinessAndSelfMetricsMoveWithTraffic() async throws {
         let ws = try Workspace(plugins: ["FireflyTestCAdapter", "FireflyDebugPlugin"])
         let server = try FireflyServer(workspace: ws, config: Self.config)

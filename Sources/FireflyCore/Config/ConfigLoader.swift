@@ -185,6 +185,16 @@ private struct Reader {
         return d
     }
 
+    /// A duration of at least 100ms.
+    mutating func timeout(_ node: Node, _ path: String) -> Duration? {
+        guard let d = duration(node, path) else { return nil }
+        guard d >= .milliseconds(100) else {
+            problem(node, path, "must be at least 100ms")
+            return nil
+        }
+        return d
+    }
+
     mutating func stringList(_ node: Node, _ path: String) -> [String]? {
         if case .scalar = node { return string(node, path).map { [$0] } }
         guard case .sequence(let seq) = node else {
@@ -215,7 +225,7 @@ private struct Reader {
 
     mutating func readServer(_ node: Node, _ server: inout ServerConfig) {
         guard let items = entries(node, "server") else { return }
-        let known = ["listen", "max_body_bytes", "worker_threads", "idle_timeout", "tls"]
+        let known = ["listen", "max_body_bytes", "worker_threads", "idle_timeout", "body_timeout", "tls"]
         for (key, keyNode, value) in items {
             let path = "server.\(key)"
             switch key {
@@ -229,9 +239,8 @@ private struct Reader {
                 }
             case "max_body_bytes": if let v = int(value, path, min: 1024) { server.maxBodyBytes = v }
             case "worker_threads": if let v = int(value, path, min: 1) { server.workerThreads = v }
-            case "idle_timeout":
-                guard let d = duration(value, path) else { continue }
-                if d < .milliseconds(100) { problem(value, path, "must be at least 100ms") } else { server.idleTimeout = d }
+            case "idle_timeout": if let d = timeout(value, path) { server.idleTimeout = d }
+            case "body_timeout": if let d = timeout(value, path) { server.bodyTimeout = d }
             case "tls": server.tls = readTLS(value, path)
             default: unknownKey(key, keyNode, "server", known: known)
             }

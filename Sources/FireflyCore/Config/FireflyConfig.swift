@@ -24,6 +24,8 @@ public struct ServerConfig: Sendable {
     /// A connection that sends nothing for this long is closed, also in the middle of a request
     /// body, so a stalled upload cannot hold one of the `workerThreads` request slots.
     public var idleTimeout: Duration = .seconds(60)
+    /// The whole request body must arrive within this long (a sender that trickles gets 408).
+    public var bodyTimeout: Duration = .seconds(300)
 
     public static let `default` = ServerConfig(host: "0.0.0.0", port: 4318, maxBodyBytes: 64 * 1024 * 1024, workerThreads: 4, tls: nil)
 }

@@ -2,15 +2,21 @@ import Hummingbird
 import NIOCore
 
 /// Reads a request body within `server.max_body_bytes`, decompressing `Content-Encoding: gzip`
-/// with the same cap on the decompressed size.
+/// with the same cap on the decompressed size, and within `server.body_timeout` (checked as each
+/// chunk arrives; a sender that stops altogether is closed by `server.idle_timeout`).
 enum BodyReader {
     enum Failure: Error, Equatable {
         case tooLarge(limit: Int)
         case badEncoding(String)
         case unsupportedEncoding(String)
+        case tooSlow(timeout: Duration)
     }
 
-    static func read(_ request: Request, limit: Int) async throws -> [UInt8] {
+    static func read(_ request: Request, limit: Int, timeout: Duration = .seconds(300)) async throws -> [UInt8] {
+        let deadline = ContinuousClock.now + timeout
+        func inTime() throws(Failure) {
+            if ContinuousClock.now > deadline { throw Failure.tooSlow(timeout: timeout) }
+        }
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw Failure.tooLarge(limit: limit)
         }
@@ -19,6 +25,7 @@ enum BodyReader {
         case "", "identity":
             var out: [UInt8] = []
             for try await chunk in request.body {
+                try inTime()
                 if out.count + chunk.readableBytes > limit { throw Failure.tooLarge(limit: limit) }
                 chunk.withUnsafeReadableBytes { out.append(contentsOf: $0) }
             }
@@ -28,6 +35,7 @@ enum BodyReader {
             do { inflater = try GzipInflater(limit: limit) } catch { throw Failure.badEncoding("\(error)") }
             var compressed = 0
             for try await chunk in request.body {
+                try inTime()
                 compressed += chunk.readableBytes
                 if compressed > limit { throw Failure.tooLarge(limit: limit) }
                 do {

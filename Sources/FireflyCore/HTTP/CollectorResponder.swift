@@ -22,6 +22,7 @@ struct CollectorResponder: HTTPResponder {
     let routes: [RouteKey: AdapterInstance]
     let knownPaths: [String: AdapterInstance]
     let maxBodyBytes: Int
+    let bodyTimeout: Duration
     let threadPool: NIOThreadPool
     /// As many requests as there are worker threads read their bodies and run at once.
     let gate: RequestGate
@@ -30,7 +31,7 @@ struct CollectorResponder: HTTPResponder {
     let logger: Logger
 
     init(
-        adapters: [AdapterInstance], maxBodyBytes: Int, threadPool: NIOThreadPool, threadPoolSize: Int,
+        adapters: [AdapterInstance], maxBodyBytes: Int, bodyTimeout: Duration, threadPool: NIOThreadPool, threadPoolSize: Int,
         metrics: SelfMetrics, state: ServerState, logger: Logger
     ) {
         var routes: [RouteKey: AdapterInstance] = [:]
@@ -44,6 +45,7 @@ struct CollectorResponder: HTTPResponder {
         self.routes = routes
         self.knownPaths = known
         self.maxBodyBytes = maxBodyBytes
+        self.bodyTimeout = bodyTimeout
         self.threadPool = threadPool
         let gate = RequestGate(limit: threadPoolSize)
         self.gate = gate
@@ -75,7 +77,7 @@ struct CollectorResponder: HTTPResponder {
         let answer: PluginResponse
         do {
             answer = try await gate.withSlot {
-                pluginRequest.body = try await BodyReader.read(request, limit: maxBodyBytes)
+                pluginRequest.body = try await BodyReader.read(request, limit: maxBodyBytes, timeout: bodyTimeout)
                 let incoming = pluginRequest
                 return try await threadPool.runIfActive { adapter.handle(incoming) }
             }
@@ -85,6 +87,7 @@ struct CollectorResponder: HTTPResponder {
                 case .tooLarge(let limit): (413, "request body exceeds \(limit) bytes (server.max_body_bytes), compressed or decompressed")
                 case .badEncoding(let m): (400, m)
                 case .unsupportedEncoding(let e): (415, "unsupported Content-Encoding '\(e)'; use gzip or identity")
+                case .tooSlow(let timeout): (408, "the request body did not arrive within \(timeout) (server.body_timeout)")
                 }
             answer = adapter.reject(pluginRequest, status: status, message: message)
         } catch is NIOThreadPoolError.ThreadPoolInactive {

@@ -11,6 +11,7 @@ import Testing
               listen: 127.0.0.1:9999
               max_body_bytes: 2048
               idle_timeout: 90s
+              body_timeout: 2m
             plugins:
               paths: [a, /b]
             queue:
@@ -34,7 +35,8 @@ import Testing
         #expect(config.server.port == 9999)
         #expect(config.server.maxBodyBytes == 2048)
         #expect(config.server.idleTimeout == .seconds(90))
-        #expect(ServerConfig.default.idleTimeout == .seconds(60))
+        #expect(config.server.bodyTimeout == .seconds(120))
+        #expect(ServerConfig.default.idleTimeout == .seconds(60) && ServerConfig.default.bodyTimeout == .seconds(300))
         #expect(config.plugins.paths == ["a", "/b"])
         #expect(config.queue.directory == "/tmp/q")
         #expect(config.queue.batchMaxWait == .milliseconds(50))
