@@ -12,7 +12,7 @@ enum BodyReader {
         case tooSlow(timeout: Duration)
     }
 
-    static func read(_ request: Request, limit: Int, timeout: Duration = .seconds(300)) async throws -> [UInt8] {
+    static func read(_ request: Request, limit: Int, timeout: Duration) async throws -> [UInt8] {
         let deadline = ContinuousClock.now + timeout
         func inTime() throws(Failure) {
             if ContinuousClock.now > deadline { throw Failure.tooSlow(timeout: timeout) }
