@@ -47,6 +47,6 @@ enum QueueCodecBenchmarks {
         } while clock.now - start < minimum
         let elapsed = clock.now - start
         if sink == 42 { print("") }
-        return Double(items * runs) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return Double(items * runs) / PostgresBenchmarks.seconds(elapsed)
     }
 }

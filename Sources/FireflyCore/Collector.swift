@@ -268,8 +268,7 @@ public final class Collector: @unchecked Sendable {
             adapters: adapters, maxBodyBytes: config.server.maxBodyBytes, bodyTimeout: config.server.bodyTimeout, threadPool: threadPool,
             threadPoolSize: config.server.workerThreads, metrics: metrics, state: state, logger: logger)
         let logger = self.logger
-        let idle = config.server.idleTimeout.components
-        let http1 = HTTP1Channel.Configuration(idleTimeout: .nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000))
+        let http1 = HTTP1Channel.Configuration(idleTimeout: TimeAmount(config.server.idleTimeout))
         var server: HTTPServerBuilder = .http1(configuration: http1)
         if let tls = config.server.tls {
             let chain = try NIOSSLCertificate.fromPEMFile(tls.certFile).map { NIOSSLCertificateSource.certificate($0) }

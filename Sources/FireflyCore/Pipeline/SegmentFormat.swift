@@ -28,35 +28,29 @@ enum SegmentFormat {
 
     /// CRC-32 of the payload after the header room; computed before the sequence is known.
     static func payloadChecksum(_ frame: [UInt8]) -> UInt32 {
-        frame.withUnsafeBytes { raw in
-            let payload = UnsafeRawBufferPointer(rebasing: raw[headerSize...])
-            guard payload.count > 0 else { return UInt32(truncatingIfNeeded: crc32(0, nil, 0)) }
-            return UInt32(truncatingIfNeeded: crc32(0, payload.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt32(payload.count)))
-        }
+        frame.withUnsafeBytes { crc(UnsafeRawBufferPointer(rebasing: $0[headerSize...])) }
     }
 
     /// Fills in the header of a frame from `writer`: length, CRC of (sequence + payload), sequence.
     static func seal(_ frame: inout [UInt8], sequence: UInt64, payloadChecksum: UInt32) {
         let length = frame.count - headerSize
-        var crc = crc32(0, nil, 0)
-        withUnsafeBytes(of: sequence.littleEndian) { s in
-            crc = crc32(crc, s.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt32(s.count))
-        }
-        crc = crc32_combine(crc, uLong(payloadChecksum), off_t(length))
+        let crc = checksum(sequence: sequence, payloadChecksum: payloadChecksum, length: length)
         frame.withUnsafeMutableBytes { raw in
             raw.storeBytes(of: UInt32(length).littleEndian, toByteOffset: 0, as: UInt32.self)
-            raw.storeBytes(of: UInt32(truncatingIfNeeded: crc).littleEndian, toByteOffset: 4, as: UInt32.self)
+            raw.storeBytes(of: crc.littleEndian, toByteOffset: 4, as: UInt32.self)
             raw.storeBytes(of: sequence.littleEndian, toByteOffset: 8, as: UInt64.self)
         }
     }
 
-    static func checksum(sequence: UInt64, payload: UnsafeRawBufferPointer) -> UInt32 {
-        var crc = crc32(0, nil, 0)
-        withUnsafeBytes(of: sequence.littleEndian) { s in
-            crc = crc32(crc, s.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt32(s.count))
-        }
-        if payload.count > 0 { crc = crc32(crc, payload.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt32(payload.count)) }
-        return UInt32(truncatingIfNeeded: crc)
+    /// The record's CRC: of its sequence's 8 bytes followed by the payload, from the payload's own CRC.
+    static func checksum(sequence: UInt64, payloadChecksum: UInt32, length: Int) -> UInt32 {
+        let head = withUnsafeBytes(of: sequence.littleEndian) { crc($0) }
+        return UInt32(truncatingIfNeeded: crc32_combine(uLong(head), uLong(payloadChecksum), off_t(length)))
+    }
+
+    private static func crc(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return UInt32(truncatingIfNeeded: crc32(0, nil, 0)) }
+        return UInt32(truncatingIfNeeded: crc32(0, base.assumingMemoryBound(to: UInt8.self), UInt32(bytes.count)))
     }
 
     struct Located: Equatable {
@@ -83,13 +77,13 @@ enum SegmentFormat {
                 return Scan(records: records, validEnd: offset, problem: "incomplete record header at offset \(offset)")
             }
             let length = Int(UInt32(littleEndian: data.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
-            let crc = UInt32(littleEndian: data.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))
+            let stored = UInt32(littleEndian: data.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))
             let sequence = UInt64(littleEndian: data.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
             guard length > 0, length <= maxPayload, data.count - offset - headerSize >= length else {
                 return Scan(records: records, validEnd: offset, problem: "incomplete record at offset \(offset)")
             }
             let payload = UnsafeRawBufferPointer(rebasing: data[(offset + headerSize)..<(offset + headerSize + length)])
-            guard checksum(sequence: sequence, payload: payload) == crc else {
+            guard checksum(sequence: sequence, payloadChecksum: crc(payload), length: length) == stored else {
                 return Scan(records: records, validEnd: offset, problem: "checksum mismatch at offset \(offset)")
             }
             guard sequence > lastSequence else {

@@ -92,12 +92,10 @@ public enum DebugLines {
 
         mutating func bool(_ v: Bool) { v ? raw("true") : raw("false") }
 
+        /// Lowercase hex in quotes (ids, bytes values), as `Codable+Model` writes them.
         mutating func hex(_ bytes: [UInt8]) {
             out.append(UInt8(ascii: "\""))
-            for b in bytes {
-                out.append(hexDigit(b >> 4))
-                out.append(hexDigit(b & 0xF))
-            }
+            out.append(contentsOf: Hex.encode(bytes).utf8)
             out.append(UInt8(ascii: "\""))
         }
 
