@@ -118,7 +118,7 @@ let package = Package(
 
         // Test fixture plugins written in plain C: they prove the ABI needs no Swift.
         .target(
-            name: "TestCAdapterPlugin", dependencies: ["CFireflyPlugin"],
+            name: "TestCAdapterPlugin",
             path: "Tests/Fixtures/TestCAdapterPlugin", publicHeadersPath: ".", linkerSettings: pluginLinkerSettings
         ),
         .target(

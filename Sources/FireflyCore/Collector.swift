@@ -265,7 +265,7 @@ public final class Collector: @unchecked Sendable {
         threadPool.start()
         let state = ServerState()
         let responder = CollectorResponder(
-            adapters: adapters, maxBodyBytes: config.server.maxBodyBytes, bodyTimeout: config.server.bodyTimeout, threadPool: threadPool,
+            adapters: adapters, maxBodyBytes: config.server.maxBodyBytes, bodyPace: config.server.bodyPace, threadPool: threadPool,
             threadPoolSize: config.server.workerThreads, metrics: metrics, state: state, logger: logger)
         let logger = self.logger
         let http1 = HTTP1Channel.Configuration(idleTimeout: TimeAmount(config.server.idleTimeout))

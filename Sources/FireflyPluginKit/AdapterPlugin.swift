@@ -94,6 +94,11 @@ public protocol AdapterPlugin: AnyObject, Sendable {
     /// Answers one request; runs on a host worker thread and may block in `sink.emit`.
     func handle(_ request: PluginRequest, sink: any TelemetrySink) -> PluginResponse
 
+    /// Decides on the headers alone, before the host reads the body: `nil` lets the request go on,
+    /// a response (e.g. 401 for a missing or wrong credential) answers at once and the body is never
+    /// read. Runs on an event loop: must not block. `request.body` is empty. Default: `nil`.
+    func authorize(_ request: PluginRequest) -> PluginResponse?
+
     /// Formats an error the host found before `handle` (413 too large, 400 bad gzip, 415 unknown
     /// encoding) in the adapter's protocol. `request.body` is empty.
     func reject(_ request: PluginRequest, status: Int, message: String) -> PluginResponse
@@ -109,6 +114,7 @@ public protocol AdapterPlugin: AnyObject, Sendable {
 extension AdapterPlugin {
     public func start(sink: any TelemetrySink) throws {}
     public func stop() {}
+    public func authorize(_ request: PluginRequest) -> PluginResponse? { nil }
 
     /// Default: `{"errorMessage": "..."}`.
     public func reject(_ request: PluginRequest, status: Int, message: String) -> PluginResponse {

@@ -36,6 +36,7 @@ public enum PluginExport {
                 descriptor!.pointee.reject = adapterReject
                 descriptor!.pointee.start = adapterStart
                 descriptor!.pointee.stop = adapterStop
+                descriptor!.pointee.authorize = adapterAuthorize
             }
             return UnsafeRawPointer(descriptor!)
         }
@@ -201,6 +202,16 @@ private let adapterReject: @convention(c) (
     guard let instance, let request, let response else { return }
     let box = Unmanaged<AdapterInstance>.fromOpaque(instance).takeUnretainedValue()
     fill(response, with: box.plugin.reject(swiftRequest(request.pointee), status: Int(status), message: message.string))
+}
+
+private let adapterAuthorize: @convention(c) (
+    UnsafeMutableRawPointer?, UnsafePointer<firefly_http_request>?, UnsafeMutablePointer<firefly_http_response>?
+) -> Int32 = { instance, request, response in
+    guard let instance, let request, let response else { return 0 }
+    let box = Unmanaged<AdapterInstance>.fromOpaque(instance).takeUnretainedValue()
+    guard let refusal = box.plugin.authorize(swiftRequest(request.pointee)) else { return 0 }
+    fill(response, with: refusal)
+    return 1
 }
 
 private func fill(_ response: UnsafeMutablePointer<firefly_http_response>, with answer: PluginResponse) {

@@ -1,5 +1,6 @@
 // Running the built `firefly` in tests: shared by IntegrationTests and FireflyGrafanaTests.
 public import Foundation
+import Synchronization
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -47,6 +48,21 @@ public struct Workspace {
 
     public func read(_ name: String) -> String {
         (try? String(contentsOfFile: "\(path)/\(name)", encoding: .utf8)) ?? ""
+    }
+}
+
+/// Decodes every complete line of a JSON-lines file that a running exporter appends to. A line
+/// without its newline yet is still being written and is left for the next look; a complete line
+/// that does not decode is an error, never skipped (a test must not pass on output it cannot read).
+public func jsonLines<T: Decodable>(_ text: String, as type: T.Type) throws -> [T] {
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    lines.removeLast()  // "" after the last newline, or the line still being written
+    return try lines.map { line in
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(line.utf8))
+        } catch {
+            throw FireflyServer.ServerError(message: "undecodable output line \(line.prefix(300)): \(error)")
+        }
     }
 }
 
@@ -277,18 +293,50 @@ public enum TestPostgres {
     }
 }
 
-/// A free TCP port on 127.0.0.1 (bound then released).
+/// A TCP port on 127.0.0.1 that is free now and that nothing else in this machine's tests will take
+/// before its caller binds it. A port bound and released is up for grabs again: the kernel hands
+/// ports out for every `listen: 127.0.0.1:0` and every outgoing connection, and another test may
+/// get it in between. So the ports come from below the kernel's ephemeral range
+/// (`net.ipv4.ip_local_port_range`), which it never hands out on its own, each one at most once per
+/// test process, starting at a random place so that two test processes rarely meet.
 public func freePort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    addr.sin_port = 0
-    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-    return Int(UInt16(bigEndian: addr.sin_port))
+    for _ in 0..<TestPorts.count {
+        let port = TestPorts.next()
+        if TestPorts.canBind(port) { return port }
+    }
+    fatalError("no free TCP port below the ephemeral range")
+}
+
+enum TestPorts {
+    static let low = 15000
+    /// The first port of the kernel's ephemeral range (32768 when it cannot be read).
+    static let high: Int = {
+        let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+        let first = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).first.flatMap { Int($0) } ?? 32768
+        return max(first, low + 1000)
+    }()
+    static var count: Int { high - low }
+    private static let cursor = Mutex(Int.random(in: 0..<(high - low)))
+
+    static func next() -> Int {
+        cursor.withLock { c in
+            defer { c = (c + 1) % count }
+            return low + c
+        }
+    }
+
+    static func canBind(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
 }
 
 /// Runs blocking work (a subprocess, a polling loop) on a Dispatch thread and awaits it, so the wait

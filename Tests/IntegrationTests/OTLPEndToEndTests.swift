@@ -33,8 +33,8 @@ import Testing
         var spans: [SentSpan]
     }
 
-    func records(_ ws: Workspace) -> [DebugRecord] {
-        ws.read("out.jsonl").split(separator: "\n").compactMap { try? JSONDecoder().decode(DebugRecord.self, from: Data($0.utf8)) }
+    func records(_ ws: Workspace) throws -> [DebugRecord] {
+        try jsonLines(ws.read("out.jsonl"), as: DebugRecord.self)
     }
 
     @Test func thePythonSDKsSpansAndMetricsArriveIntact() throws {
@@ -46,8 +46,8 @@ import Testing
         #expect(client.status == 0, "\(client.stderr)")
         let data = client.output
         let sent = try JSONDecoder().decode(Sent.self, from: data)
-        #expect(eventually(15) { records(ws).compactMap(\.span).count == 3 && records(ws).compactMap(\.point).count >= 5 })
-        let spans = records(ws).compactMap(\.span)
+        #expect(try eventually(15) { try records(ws).compactMap(\.span).count == 3 && records(ws).compactMap(\.point).count >= 5 })
+        let spans = try records(ws).compactMap(\.span)
         for s in sent.spans {
             let got = try #require(spans.first { $0.spanID.description == s.span_id }, "span \(s.name) missing")
             #expect(got.name == s.name)
@@ -73,7 +73,7 @@ import Testing
         #expect(child.events.first?.attributes[key: "attempt"] == .int(2))
         #expect(child.attributes[key: "tags"] == .json(#"["a","b"]"#))
 
-        let points = records(ws).compactMap(\.point)
+        let points = try records(ws).compactMap(\.point)
         let orders = try #require(points.first { $0.name == "orders" })
         #expect(orders.kind == .cumulativeSum && orders.isMonotonic && orders.value == 3 && orders.label("region") == "eu")
         #expect(orders.unit == "{order}")

@@ -49,8 +49,8 @@ import Testing
         return ClientRun(status: r.status, stdout: Data(r.stdout.utf8), stderr: r.stderr)
     }
 
-    func records(_ ws: Workspace) -> [DebugRecord] {
-        ws.read("out.jsonl").split(separator: "\n").compactMap { try? JSONDecoder().decode(DebugRecord.self, from: Data($0.utf8)) }
+    func records(_ ws: Workspace) throws -> [DebugRecord] {
+        try jsonLines(ws.read("out.jsonl"), as: DebugRecord.self)
     }
 
     @Test(arguments: ["none", "gzip"])
@@ -64,8 +64,8 @@ import Testing
         let sent = try JSONDecoder().decode(Sent.self, from: run.stdout)
         #expect(sent.results == ["SUCCESS", "SUCCESS", "SUCCESS", "SUCCESS"])  // three spans, one metrics export
 
-        #expect(eventually(15) { records(ws).compactMap(\.span).count == 3 && records(ws).compactMap(\.point).count == 2 })
-        let spans = records(ws).compactMap(\.span)
+        #expect(try eventually(15) { try records(ws).compactMap(\.span).count == 3 && records(ws).compactMap(\.point).count == 2 })
+        let spans = try records(ws).compactMap(\.span)
         #expect(spans.count == 3)
         #expect(sent.spans.count == 3)
         for s in sent.spans {
@@ -101,7 +101,7 @@ import Testing
         #expect(grandchild.events.map(\.name) == ["chosen"])
         #expect(grandchild.events.first?.attributes[key: "warehouse"] == .string("w-7"))
 
-        let points = records(ws).compactMap(\.point)
+        let points = try records(ws).compactMap(\.point)
         let orders = try #require(points.first { $0.name == "orders.placed" })
         #expect(orders.kind == .cumulativeSum)
         #expect(orders.isMonotonic)
@@ -132,7 +132,7 @@ import Testing
         #expect(sent.results == ["FAILURE", "FAILURE", "FAILURE", "FAILURE"])
         #expect(run.stderr.contains("StatusCode.UNAUTHENTICATED"))
         usleep(300_000)
-        #expect(records(ws).isEmpty)
+        #expect(try records(ws).isEmpty)
     }
 
     @Test func aTakenGRPCPortStopsTheCollectorFromStarting() throws {

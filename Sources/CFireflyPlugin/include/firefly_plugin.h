@@ -1,5 +1,5 @@
 /*
- * firefly_plugin.h — the Firefly plugin C ABI, version 1.0.
+ * firefly_plugin.h — the Firefly plugin C ABI, version 1.1.
  *
  * This header is the only contract between the Firefly collector (the "host") and a plugin.
  * A plugin is a shared object (.so) that exports exactly one symbol:
@@ -17,6 +17,8 @@
  *   with `abi_version` and `struct_size`, so a reader checks `struct_size` before touching a field
  *   that a newer minor added. Element arrays (points, spans, ...) carry their element stride in the
  *   enclosing struct (`point_size`, `span_size`) for the same reason.
+ *   1.1 appended `authorize` to `firefly_plugin`; plugins built against 1.0 load and work unchanged
+ *   (the host treats the fields they lack as NULL).
  *
  * MEMORY
  *   - Borrowed: every pointer the host passes into a plugin call (requests, batches, config text,
@@ -46,7 +48,7 @@ extern "C" {
 #endif
 
 #define FIREFLY_ABI_MAJOR 1u
-#define FIREFLY_ABI_MINOR 0u
+#define FIREFLY_ABI_MINOR 1u
 #define FIREFLY_ABI_VERSION ((FIREFLY_ABI_MAJOR << 16) | FIREFLY_ABI_MINOR)
 #define FIREFLY_ABI_MAJOR_OF(version) ((uint32_t)(version) >> 16)
 #define FIREFLY_ABI_MINOR_OF(version) ((uint32_t)(version)&0xFFFFu)
@@ -390,7 +392,24 @@ typedef struct firefly_plugin {
     int32_t (*start)(void *instance, const firefly_sink *sink, char **error_out);
     /** Stops what `start` started; when it returns, no more `emit` calls happen. */
     void (*stop)(void *instance);
+
+    /* ---- ABI 1.1 (present when struct_size covers it) */
+
+    /**
+     * Adapters, optional (may be NULL): decide on the request line and headers alone, before the
+     * host reads the body, whether the request may go on. `request` carries the headers with an
+     * empty body. Return 0 to go on: the host then reads the body and calls `handle`. Return
+     * non-zero after filling *response (pre-initialised like for `handle`, freed with
+     * `release_response`) to answer at once — e.g. 401 for a missing or wrong access key — without
+     * reading the body. Runs on an event loop: it must not block. When NULL, or when the plugin's
+     * credentials can only be checked against the body (signatures), the body is read first.
+     */
+    int32_t (*authorize)(void *instance, const firefly_http_request *request, firefly_http_response *response);
 } firefly_plugin;
+
+/** Size of a `firefly_plugin` as ABI 1.0 laid it out: the smallest descriptor the host accepts. */
+#define FIREFLY_PLUGIN_SIZE_1_0 (offsetof(firefly_plugin, stop) + sizeof(void (*)(void *)))
+static const size_t firefly_plugin_size_1_0 = FIREFLY_PLUGIN_SIZE_1_0;
 
 /** The one symbol every plugin exports. */
 typedef const firefly_plugin *(*firefly_plugin_entry)(void);

@@ -40,7 +40,7 @@ public struct ConfigLoader: Sendable {
         config.file = file
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try Yams.compose(yaml: EnvironmentReferences.shield(text))
         } catch let error as YamlError {
             return (config, [reader.yamlProblem(error)])
         } catch {
@@ -126,7 +126,8 @@ private struct Reader {
         return expand(s.string, node, path)
     }
 
-    mutating func expand(_ text: String, _ node: Node, _ path: String) -> String? {
+    mutating func expand(_ shielded: String, _ node: Node, _ path: String) -> String? {
+        let text = EnvironmentReferences.unshield(shielded)
         guard text.contains("${") else { return text }
         var out = ""
         var rest = Substring(text)
@@ -225,7 +226,7 @@ private struct Reader {
 
     mutating func readServer(_ node: Node, _ server: inout ServerConfig) {
         guard let items = entries(node, "server") else { return }
-        let known = ["listen", "max_body_bytes", "worker_threads", "idle_timeout", "body_timeout", "tls"]
+        let known = ["listen", "max_body_bytes", "worker_threads", "idle_timeout", "body_timeout", "body_min_rate", "body_rate_grace", "tls"]
         for (key, keyNode, value) in items {
             let path = "server.\(key)"
             switch key {
@@ -241,6 +242,8 @@ private struct Reader {
             case "worker_threads": if let v = int(value, path, min: 1) { server.workerThreads = v }
             case "idle_timeout": if let d = timeout(value, path) { server.idleTimeout = d }
             case "body_timeout": if let d = timeout(value, path) { server.bodyTimeout = d }
+            case "body_min_rate": if let v = int(value, path, min: 0) { server.bodyMinRate = v }
+            case "body_rate_grace": if let d = timeout(value, path) { server.bodyRateGrace = d }
             case "tls": server.tls = readTLS(value, path)
             default: unknownKey(key, keyNode, "server", known: known)
             }
@@ -464,5 +467,45 @@ public enum DurationText {
             }
         }
         return nil
+    }
+}
+
+/// `${VAR:-default}` references are plain text to YAML only outside flow collections: in
+/// `paths: [${DIR:-x}]` the `{`, `}` and `,` would be read as YAML. Before parsing, the brackets and
+/// commas of each reference become private-use characters of the same width (columns in error
+/// messages stay right); the reader turns them back before expanding.
+enum EnvironmentReferences {
+    private static let pairs: [(Character, Character)] = [("{", "\u{F8F0}"), ("}", "\u{F8F1}"), (",", "\u{F8F2}"), ("[", "\u{F8F3}"), ("]", "\u{F8F4}")]
+
+    static func shield(_ text: String) -> String {
+        guard text.contains("${") else { return text }
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        var rest = Substring(text)
+        while let start = rest.range(of: "${") {
+            out += rest[..<start.lowerBound]
+            let afterOpen = start.upperBound
+            // A reference ends at the first `}` on its line; an unterminated one is left for the reader to report.
+            guard let end = rest[afterOpen...].firstIndex(where: { $0 == "}" || $0.isNewline }), rest[end] == "}" else {
+                out += rest[start]
+                rest = rest[afterOpen...]
+                continue
+            }
+            out += "$" + String(swap("{", to: true))
+            for c in rest[afterOpen..<end] { out.append(swap(c, to: true)) }
+            out.append(swap("}", to: true))
+            rest = rest[rest.index(after: end)...]
+        }
+        return out + rest
+    }
+
+    static func unshield(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { (0xF8F0...0xF8F4).contains($0.value) }) else { return text }
+        return String(text.map { swap($0, to: false) })
+    }
+
+    private static func swap(_ c: Character, to shielded: Bool) -> Character {
+        for (plain, shield) in pairs where (shielded ? plain : shield) == c { return shielded ? shield : plain }
+        return c
     }
 }

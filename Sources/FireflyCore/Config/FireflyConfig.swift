@@ -26,6 +26,12 @@ public struct ServerConfig: Sendable {
     public var idleTimeout: Duration = .seconds(60)
     /// The whole request body must arrive within this long (a sender that trickles gets 408).
     public var bodyTimeout: Duration = .seconds(300)
+    /// After `bodyRateGrace`, a request body must arrive at this many bytes per second on average
+    /// (0: no minimum); slower senders get 408 and give their request slot back.
+    public var bodyMinRate: Int = 65536
+    public var bodyRateGrace: Duration = .seconds(5)
+
+    var bodyPace: BodyPace { BodyPace(timeout: bodyTimeout, minRate: bodyMinRate, grace: bodyRateGrace) }
 
     public static let `default` = ServerConfig(host: "0.0.0.0", port: 4318, maxBodyBytes: 64 * 1024 * 1024, workerThreads: 4, tls: nil)
 }

@@ -22,7 +22,7 @@ struct CollectorResponder: HTTPResponder {
     let routes: [RouteKey: AdapterInstance]
     let knownPaths: [String: AdapterInstance]
     let maxBodyBytes: Int
-    let bodyTimeout: Duration
+    let bodyPace: BodyPace
     let threadPool: NIOThreadPool
     /// As many requests as there are worker threads read their bodies and run at once.
     let gate: RequestGate
@@ -31,7 +31,7 @@ struct CollectorResponder: HTTPResponder {
     let logger: Logger
 
     init(
-        adapters: [AdapterInstance], maxBodyBytes: Int, bodyTimeout: Duration, threadPool: NIOThreadPool, threadPoolSize: Int,
+        adapters: [AdapterInstance], maxBodyBytes: Int, bodyPace: BodyPace, threadPool: NIOThreadPool, threadPoolSize: Int,
         metrics: SelfMetrics, state: ServerState, logger: Logger
     ) {
         var routes: [RouteKey: AdapterInstance] = [:]
@@ -45,7 +45,7 @@ struct CollectorResponder: HTTPResponder {
         self.routes = routes
         self.knownPaths = known
         self.maxBodyBytes = maxBodyBytes
-        self.bodyTimeout = bodyTimeout
+        self.bodyPace = bodyPace
         self.threadPool = threadPool
         let gate = RequestGate(limit: threadPoolSize)
         self.gate = gate
@@ -74,10 +74,16 @@ struct CollectorResponder: HTTPResponder {
         var pluginRequest = PluginRequest(
             method: method, path: path, query: request.uri.query ?? "", headers: headers,
             remoteAddress: "")
+        // Credentials in the headers are checked before the body is read and before a request slot is
+        // taken: a sender without them gets its answer at once and holds nothing while it uploads.
+        if let refusal = adapter.authorize(pluginRequest) {
+            metrics.increment("firefly_http_requests_total", [("receiver", adapter.name), ("status", String(refusal.status))])
+            return Self.response(refusal)
+        }
         let answer: PluginResponse
         do {
             answer = try await gate.withSlot {
-                pluginRequest.body = try await BodyReader.read(request, limit: maxBodyBytes, timeout: bodyTimeout)
+                pluginRequest.body = try await BodyReader.read(request, limit: maxBodyBytes, pace: bodyPace)
                 let incoming = pluginRequest
                 return try await threadPool.runIfActive { adapter.handle(incoming) }
             }
@@ -87,11 +93,16 @@ struct CollectorResponder: HTTPResponder {
                 case .tooLarge(let limit): (413, "request body exceeds \(limit) bytes (server.max_body_bytes), compressed or decompressed")
                 case .badEncoding(let m): (400, m)
                 case .unsupportedEncoding(let e): (415, "unsupported Content-Encoding '\(e)'; use gzip or identity")
-                case .tooSlow(let timeout): (408, "the request body did not arrive within \(timeout) (server.body_timeout)")
+                case .tooSlow(let reason): (408, reason)
                 }
             answer = adapter.reject(pluginRequest, status: status, message: message)
         } catch is NIOThreadPoolError.ThreadPoolInactive {
-            answer = adapter.reject(pluginRequest, status: 503, message: "the collector is shutting down")
+            var refusal = adapter.reject(pluginRequest, status: 503, message: "the collector is shutting down")
+            // Every 503 tells the sender when to come back (the adapters' READMEs promise it).
+            if !refusal.headers.contains(where: { $0.name.lowercased() == "retry-after" }) {
+                refusal.headers.append((name: "Retry-After", value: "1"))
+            }
+            answer = refusal
         }
         metrics.increment("firefly_http_requests_total", [("receiver", adapter.name), ("status", String(answer.status))])
         return Self.response(answer)

@@ -58,7 +58,15 @@ final class AdapterInstance: @unchecked Sendable {
     func handle(_ request: PluginRequest) -> PluginResponse {
         call(request) { req, response in
             library.descriptor.pointee.handle!(instance, req, UnsafePointer(sink), response)
-        }
+            return true
+        }!
+    }
+
+    /// The plugin's verdict on the headers alone (ABI 1.1 `authorize`): `nil` to read the body and
+    /// handle the request, or the answer to send at once. Does not block.
+    func authorize(_ request: PluginRequest) -> PluginResponse? {
+        guard let authorize = library.descriptor.pointee.authorize else { return nil }
+        return call(request) { req, response in authorize(instance, req, response) != 0 }
     }
 
     /// An error the host found before `handle`, in the adapter's protocol when it offers `reject`.
@@ -68,13 +76,18 @@ final class AdapterInstance: @unchecked Sendable {
         }
         let arena = CArena()
         let text = arena.str(message)
-        return call(request) { req, response in reject(instance, req, UInt32(status), text, response) }
+        return call(request) { req, response in
+            reject(instance, req, UInt32(status), text, response)
+            return true
+        }!
     }
 
+    /// Calls the plugin with `request` in C form; `body` says whether the plugin filled the response
+    /// (only a filled response is read and released).
     private func call(
         _ request: PluginRequest,
-        _ body: (UnsafePointer<firefly_http_request>, UnsafeMutablePointer<firefly_http_response>) -> Void
-    ) -> PluginResponse {
+        _ body: (UnsafePointer<firefly_http_request>, UnsafeMutablePointer<firefly_http_response>) -> Bool
+    ) -> PluginResponse? {
         let arena = CArena(chunkSize: 4096)
         var c = firefly_http_request()
         c.abi_version = firefly_abi_version
@@ -88,10 +101,11 @@ final class AdapterInstance: @unchecked Sendable {
         var response = firefly_http_response()
         response.abi_version = firefly_abi_version
         response.struct_size = UInt32(MemoryLayout<firefly_http_response>.size)
-        request.body.withUnsafeBufferPointer { bytes in
+        let filled = request.body.withUnsafeBufferPointer { bytes in
             c.body = firefly_bytes(ptr: bytes.baseAddress, len: bytes.count)
-            withUnsafePointer(to: &c) { req in body(req, &response) }
+            return withUnsafePointer(to: &c) { req in body(req, &response) }
         }
+        guard filled else { return nil }
         let answer = PluginResponse(
             status: Int(response.status), contentType: response.content_type.string,
             headers: BatchBridge.buffer(response.headers, response.header_count).map { (name: $0.key.string, value: $0.value.string) },

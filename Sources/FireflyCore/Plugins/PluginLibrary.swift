@@ -21,6 +21,7 @@ public final class PluginLibrary: @unchecked Sendable {
     public let kind: PluginKind
     /// `major.minor` of the ABI the plugin was built against.
     public let abi: String
+    /// The plugin's descriptor, copied at this ABI's size (libraries are never unloaded).
     let descriptor: UnsafePointer<firefly_plugin>
     private let handle: UnsafeMutableRawPointer
 
@@ -48,10 +49,13 @@ public final class PluginLibrary: @unchecked Sendable {
         guard version >> 16 == FIREFLY_ABI_MAJOR else {
             throw PluginLoadError(file: file, message: "built for plugin ABI \(theirs), but this collector speaks ABI \(ours); rebuild the plugin against firefly_plugin.h \(ours)")
         }
-        guard d.pointee.struct_size >= MemoryLayout<firefly_plugin>.size else {
-            throw PluginLoadError(file: file, message: "descriptor is \(d.pointee.struct_size) bytes, ABI \(ours) needs at least \(MemoryLayout<firefly_plugin>.size)")
+        guard Int(d.pointee.struct_size) >= firefly_plugin_size_1_0 else {
+            throw PluginLoadError(file: file, message: "descriptor is \(d.pointee.struct_size) bytes, ABI \(theirs) needs at least \(firefly_plugin_size_1_0)")
         }
-        let p = d.pointee
+        // A plugin built for an older minor version has a shorter descriptor: read only what it has
+        // into one of this ABI's size, so the fields a later minor appended read as NULL.
+        var p = firefly_plugin()
+        withUnsafeMutableBytes(of: &p) { $0.baseAddress!.copyMemory(from: d, byteCount: min(Int(d.pointee.struct_size), $0.count)) }
         guard let namePtr = p.name, case let name = String(cString: namePtr), PluginLibrary.isValidName(name) else {
             throw PluginLoadError(file: file, message: "plugin name must be lowercase letters, digits and '-'")
         }
@@ -73,7 +77,9 @@ public final class PluginLibrary: @unchecked Sendable {
         guard p.create != nil, p.destroy != nil, p.release_string != nil else {
             throw PluginLoadError(file: file, message: "plugin '\(name)' lacks create/destroy/release_string")
         }
-        self.descriptor = d
+        let copy = UnsafeMutablePointer<firefly_plugin>.allocate(capacity: 1)
+        copy.initialize(to: p)
+        self.descriptor = UnsafePointer(copy)
         self.name = name
         self.version = p.version.map { String(cString: $0) } ?? ""
         self.summary = p.description.map { String(cString: $0) } ?? ""

@@ -54,9 +54,10 @@ import Testing
         var waiters: [Task<Void, any Error>] = []
         for id in 0..<5 {
             waiters.append(Task { try await gate.withSlot { occupancy.enter(id) } })
-            // Let each waiter queue up before the next one arrives.
-            try await Task.sleep(for: .milliseconds(20))
+            // Each waiter is in the queue before the next one arrives.
+            while gate.counts.waiting < id + 1 { await Task.yield() }
         }
+        #expect(gate.counts == (inFlight: 1, waiting: 5))
         release.continuation.yield()
         try await holder.value
         for waiter in waiters { try await waiter.value }
@@ -75,12 +76,13 @@ import Testing
         }
         while started.order.isEmpty { await Task.yield() }
         let waiter = Task { try await gate.withSlot { 1 } }
-        try await Task.sleep(for: .milliseconds(20))
+        while gate.counts.waiting < 1 { await Task.yield() }
         waiter.cancel()
         await #expect(throws: CancellationError.self) { try await waiter.value }
         release.continuation.yield()
         try await holder.value
         // The slot came back: the next request runs at once.
+        #expect(gate.counts == (inFlight: 0, waiting: 0))
         #expect(try await gate.withSlot { 2 } == 2)
     }
 }

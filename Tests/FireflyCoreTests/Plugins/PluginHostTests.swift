@@ -1,3 +1,4 @@
+import CFireflyPlugin
 import Foundation
 import Logging
 import FireflyTestSupport
@@ -14,6 +15,22 @@ import Testing
         #expect(library.abi == "1.0")
     }
 
+    /// The C adapter is built against the released 1.0 header: its descriptor is shorter than 1.1's,
+    /// and the fields 1.1 appended read as absent, not as whatever follows it in the library.
+    @Test func aPluginBuiltForABI1_0LoadsWithTheNewerFieldsAbsent() throws {
+        let library = try PluginLibrary(file: BuildProducts.library("FireflyTestCAdapter"))
+        #expect(library.abi == "1.0")
+        let entry = try #require(dlsym(dlopen(library.file, RTLD_NOW | RTLD_LOCAL), "firefly_plugin_v1"))
+        let raw = unsafeBitCast(entry, to: (@convention(c) () -> UnsafeRawPointer?).self)()
+        let declared = try #require(raw).load(fromByteOffset: 4, as: UInt32.self)
+        #expect(Int(declared) == firefly_plugin_size_1_0)
+        #expect(Int(declared) < MemoryLayout<firefly_plugin>.size)
+        #expect(library.descriptor.pointee.authorize == nil)
+        let swift = try PluginLibrary(file: BuildProducts.library("FireflyFirehosePlugin"))
+        #expect(swift.abi == "1.1")
+        #expect(swift.descriptor.pointee.authorize != nil)
+    }
+
     @Test func loadsTheSwiftDebugExporter() throws {
         let library = try PluginLibrary(file: BuildProducts.library("FireflyDebugPlugin"))
         #expect(library.name == "debug")
@@ -26,7 +43,7 @@ import Testing
             try PluginLibrary(file: file)
         } throws: { error in
             let e = error as! PluginLoadError
-            return e.description == "\(file): built for plugin ABI 2.0, but this collector speaks ABI 1.0; rebuild the plugin against firefly_plugin.h 1.0"
+            return e.description == "\(file): built for plugin ABI 2.0, but this collector speaks ABI 1.1; rebuild the plugin against firefly_plugin.h 1.1"
         }
     }
 
@@ -97,7 +114,7 @@ import Testing
         } throws: { error in
             let lines = (error as! ConfigError).problems.map(\.description)
             return lines == [
-                "\(dir)/libFireflyTestFutureABI.so: error: built for plugin ABI 2.0, but this collector speaks ABI 1.0; rebuild the plugin against firefly_plugin.h 1.0",
+                "\(dir)/libFireflyTestFutureABI.so: error: built for plugin ABI 2.0, but this collector speaks ABI 1.1; rebuild the plugin against firefly_plugin.h 1.1",
                 "firefly.yaml:4:15: error: receivers.c-adapter.fail: this C plugin was asked to fail",
                 "firefly.yaml:5:19: error: receivers.other.plugin: plugin 'debug' (\(dir)/libFireflyDebugPlugin.so) is an exporter, but receivers need an adapter",
                 "firefly.yaml:7:28: error: exporters.debug.colour: unknown key 'colour'",

@@ -3,7 +3,9 @@
  * labelled source="c". Answers 200 "accepted N", 400 on a bad line, 503 when the queue is busy.
  * Config: {"fail": ...} makes create fail (to test error reporting). */
 #define _GNU_SOURCE
-#include "firefly_plugin.h"
+/* Built against the ABI 1.0 header, kept as it was released: a collector speaking a newer minor
+ * version must load and run plugins built for an older one unchanged. */
+#include "abi-1.0/firefly_plugin.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -58,12 +58,7 @@ public final class FirehoseAdapter: AdapterPlugin {
                 errorMessage: "method \(request.method) not allowed; Firehose delivers with POST")
         }
 
-        if !keys.isEmpty && !keys.accepts(request.header("x-amz-firehose-access-key")) {
-            let message =
-                request.header("x-amz-firehose-access-key") == nil
-                ? "missing X-Amz-Firehose-Access-Key header" : "invalid firehose access key"
-            return FirehoseResponse.make(status: 401, requestId: headerRequestId ?? "", timestampMs: nowMs, errorMessage: message)
-        }
+        if let refusal = authorize(request) { return refusal }
 
         let decoder = FirehoseRequestDecoder(
             format: settings.recordFormat,
@@ -118,6 +113,17 @@ public final class FirehoseAdapter: AdapterPlugin {
         var headers: [(name: String, value: String)] = []
         if retryAfterMs > 0 { headers.append((name: "Retry-After", value: String((retryAfterMs + 999) / 1000))) }
         return FirehoseResponse.make(status: 503, requestId: requestId, timestampMs: nowMs, errorMessage: message, headers: headers)
+    }
+
+    /// The access key check, on the headers alone: the host calls it before reading the body, so a
+    /// sender without the key holds no request slot while it uploads.
+    public func authorize(_ request: PluginRequest) -> PluginResponse? {
+        guard !keys.isEmpty, request.method == "POST" else { return nil }
+        let presented = request.header("x-amz-firehose-access-key")
+        if keys.accepts(presented) { return nil }
+        let message = presented == nil ? "missing X-Amz-Firehose-Access-Key header" : "invalid firehose access key"
+        return FirehoseResponse.make(
+            status: 401, requestId: request.header("x-amz-firehose-request-id") ?? "", timestampMs: nowMs, errorMessage: message)
     }
 
     /// Errors the host found before `handle` (413 too large, 400 bad gzip, 415 encoding, 503

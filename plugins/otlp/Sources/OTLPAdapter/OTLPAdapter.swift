@@ -69,6 +69,20 @@ public final class OTLPAdapter: AdapterPlugin {
         return r
     }
 
+    /// The bearer token check, on the headers alone: the host calls it before reading the body.
+    public func authorize(_ request: PluginRequest) -> PluginResponse? {
+        guard let answer = refusal(request) else { return nil }
+        context.count("requests", labels: [("path", request.path), ("status", String(answer.status))])
+        return answer
+    }
+
+    private func refusal(_ request: PluginRequest) -> PluginResponse? {
+        if isAuthorized(request) { return nil }
+        return OTLPResponses.status(
+            401, .unauthenticated, "missing or invalid bearer token", OTLPEncoding(contentType: request.header("content-type")) ?? .json,
+            headers: [(name: "WWW-Authenticate", value: "Bearer")])
+    }
+
     public func handle(_ request: PluginRequest, sink: any TelemetrySink) -> PluginResponse {
         let encoding = OTLPEncoding(contentType: request.header("content-type"))
         let answer = respond(request, encoding: encoding, sink: sink)
@@ -79,11 +93,7 @@ public final class OTLPAdapter: AdapterPlugin {
     private func respond(_ request: PluginRequest, encoding: OTLPEncoding?, sink: any TelemetrySink) -> PluginResponse {
         // Errors before the encoding is known are answered in JSON (readable by people and clients).
         let errorEncoding = encoding ?? .json
-        guard isAuthorized(request) else {
-            return OTLPResponses.status(
-                401, .unauthenticated, "missing or invalid bearer token", errorEncoding,
-                headers: [(name: "WWW-Authenticate", value: "Bearer")])
-        }
+        if let refusal = refusal(request) { return refusal }
         let signal: Signal
         switch request.path {
         case config.tracesPath: signal = .traces
