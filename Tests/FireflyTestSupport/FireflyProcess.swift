@@ -369,6 +369,12 @@ public final class RawConnection: @unchecked Sendable {
 
     deinit { close(fd) }
 
+    /// Makes closing this connection abort it (RST), as a sender that crashes or is reset does.
+    public func abortOnClose() {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+    }
+
     public func send(_ text: String) {
         let bytes = Array(text.utf8)
         _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }

@@ -122,3 +122,24 @@ func withTimeout<T: Sendable>(seconds: Double, _ work: @escaping @Sendable () as
         return first
     }
 }
+
+extension SlowSenderTests {
+    /// A sender whose connection is reset while its request waits for a slot leaves the queue at once
+    /// (one that only half-closes stays until `idle_timeout` closes its connection).
+    @Test func aRequestWhoseSenderIsResetWhileWaitingStopsCounting() async throws {
+        let ws = try Workspace(plugins: ["FireflyFirehosePlugin", "FireflyDebugPlugin"])
+        let config = Self.config().replacingOccurrences(of: "  worker_threads: 2\n", with: "  worker_threads: 1\n")
+        let server = try FireflyServer(workspace: ws, config: config)
+        defer { server.stop() }
+        let holder = try Self.slowUpload(port: server.port, key: "the-key")
+        let metrics = server.baseURL + "/metrics"
+        #expect(await eventually { (try? syncGet(metrics))?.contains("firefly_http_requests_in_flight 1") == true })
+        do {
+            let leaver = try Self.slowUpload(port: server.port, key: "the-key")
+            #expect(await eventually { (try? syncGet(metrics))?.contains("firefly_http_requests_waiting 1") == true })
+            leaver.abortOnClose()
+        }
+        #expect(await eventually(3) { (try? syncGet(metrics))?.contains("firefly_http_requests_waiting 0") == true })
+        _ = holder
+    }
+}

@@ -10,7 +10,7 @@ import NIOPosix
 /// and the adapters' routes (exact method + path). Adapters run on the worker thread pool, never on
 /// an event loop, because `handle` blocks until the queue has stored the data.
 struct CollectorResponder: HTTPResponder {
-    typealias Context = BasicRequestContext
+    typealias Context = CollectorRequestContext
 
     struct RouteKey: Hashable {
         var method: String
@@ -73,7 +73,7 @@ struct CollectorResponder: HTTPResponder {
         let headers = request.headers.map { (name: $0.name.canonicalName, value: $0.value) }
         var pluginRequest = PluginRequest(
             method: method, path: path, query: request.uri.query ?? "", headers: headers,
-            remoteAddress: "")
+            remoteAddress: context.remoteAddress)
         // Credentials in the headers are checked before the body is read and before a request slot is
         // taken: a sender without them gets its answer at once and holds nothing while it uploads.
         if let refusal = adapter.authorize(pluginRequest) {
@@ -82,7 +82,8 @@ struct CollectorResponder: HTTPResponder {
         }
         let answer: PluginResponse
         do {
-            answer = try await gate.withSlot {
+            let closed = context.channel.closeFuture
+            answer = try await gate.withSlot(abandoned: { leave in closed.whenComplete { _ in leave() } }) {
                 pluginRequest.body = try await BodyReader.read(request, limit: maxBodyBytes, pace: bodyPace)
                 let incoming = pluginRequest
                 return try await threadPool.runIfActive { adapter.handle(incoming) }
@@ -96,6 +97,9 @@ struct CollectorResponder: HTTPResponder {
                 case .tooSlow(let reason): (408, reason)
                 }
             answer = adapter.reject(pluginRequest, status: status, message: message)
+        } catch is CancellationError {
+            // The sender closed the connection while its request waited for a slot: nobody to answer.
+            return Self.plain(.serviceUnavailable, "the connection closed before the request was served\n")
         } catch is NIOThreadPoolError.ThreadPoolInactive {
             var refusal = adapter.reject(pluginRequest, status: 503, message: "the collector is shutting down")
             // Every 503 tells the sender when to come back (the adapters' READMEs promise it).
@@ -135,6 +139,24 @@ struct CollectorResponder: HTTPResponder {
         return Response(
             status: HTTPResponse.Status(code: answer.status),
             headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+    }
+}
+
+/// Hummingbird's per-request context, keeping the connection: a request waiting for a slot notices
+/// its sender leaving, and adapters see who sent a request.
+struct CollectorRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+
+    /// `ip:port` of the sender (`[ipv6]:port`), "" when unknown.
+    var remoteAddress: String {
+        guard let address = channel.remoteAddress, let ip = address.ipAddress, let port = address.port else { return "" }
+        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
 }
 

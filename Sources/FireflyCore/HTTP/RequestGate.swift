@@ -25,14 +25,27 @@ final class RequestGate: Sendable {
         state.withLock { (limit - $0.available, $0.waiters.count) }
     }
 
-    /// Runs `body` once a slot is free; throws `CancellationError` when cancelled while waiting.
-    func withSlot<T: Sendable>(_ body: () async throws -> T) async throws -> T {
-        try await acquire()
+    /// Runs `body` once a slot is free; throws `CancellationError` when cancelled while waiting, or
+    /// when `abandoned` reports (through the callback it is handed) that the request's sender left:
+    /// a request nobody waits for any more neither waits for a slot nor counts as waiting.
+    func withSlot<T: Sendable>(
+        abandoned: ((@escaping @Sendable () -> Void) -> Void)? = nil, _ body: () async throws -> T
+    ) async throws -> T {
+        try await acquire(abandoned)
         defer { release() }
         return try await body()
     }
 
-    private func acquire() async throws {
+    /// Takes waiter `id` out of the queue and fails it, if it is still waiting.
+    private func giveUp(_ id: Int) {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return state.waiters.remove(at: index).continuation
+        }
+        waiter?.resume(throwing: CancellationError())
+    }
+
+    private func acquire(_ abandoned: ((@escaping @Sendable () -> Void) -> Void)?) async throws {
         let id = state.withLock { state -> Int? in
             if state.available > 0 {
                 state.available -= 1
@@ -57,16 +70,12 @@ final class RequestGate: Sendable {
                 }
                 switch outcome {
                 case .success(true): continuation.resume()
-                case .success(false): break
+                case .success(false): abandoned? { [self] in giveUp(id) }  // after the append: a report now finds the waiter
                 case .failure(let error): continuation.resume(throwing: error)
                 }
             }
         } onCancel: {
-            let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
-                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-                return state.waiters.remove(at: index).continuation
-            }
-            waiter?.resume(throwing: CancellationError())
+            giveUp(id)
         }
     }
 
