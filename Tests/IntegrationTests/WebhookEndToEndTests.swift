@@ -107,3 +107,29 @@ import Testing
         #expect(labels == byName.map(\.labels))
     }
 }
+
+extension WebhookEndToEndTests {
+    /// A method no receiver registered on a receiver's path: 405 in the receiver's own format, with
+    /// the `Allow` header RFC 9110 requires.
+    @Test func aMethodTheReceiverDoesNotServeGets405InItsFormatWithAllow() async throws {
+        let ws = try Workspace(plugins: ["FireflyWebhookPlugin", "FireflyFirehosePlugin", "FireflyDebugPlugin"])
+        let config = try Self.config()
+            .replacingOccurrences(of: "receivers:\n", with: "receivers:\n  firehose:\n")
+            .replacingOccurrences(of: "{receivers: [webhook/github]", with: "{receivers: [webhook/github, firehose]")
+        let server = try FireflyServer(workspace: ws, config: config)
+        defer { server.stop() }
+        for method in ["GET", "PUT", "DELETE"] {
+            let r = try await http(method, server.baseURL + "/hooks/github")
+            #expect(r.status == 405)
+            #expect(r.headers["allow"] == "POST", "\(method): \(r.headers)")
+            let json = try JSONSerialization.jsonObject(with: Data(r.body.utf8)) as? [String: Any]
+            #expect((json?["error"] as? String)?.contains("method \(method) not allowed") == true, "\(r.body)")
+        }
+        let put = try await http("PUT", server.baseURL + "/firehose", headers: ["X-Amz-Firehose-Request-Id": "put-1"])
+        #expect(put.status == 405)
+        #expect(put.headers["allow"] == "GET, HEAD, POST")
+        let json = try JSONSerialization.jsonObject(with: Data(put.body.utf8)) as? [String: Any]
+        #expect(json?["requestId"] as? String == "put-1", "\(put.body)")
+        #expect((json?["errorMessage"] as? String)?.contains("not allowed") == true)
+    }
+}

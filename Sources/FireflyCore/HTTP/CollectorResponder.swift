@@ -65,8 +65,17 @@ struct CollectorResponder: HTTPResponder {
             return builtIn(path: path, method: method)
         }
         guard let adapter = routes[RouteKey(method: method, path: path)] else {
-            if knownPaths[path] != nil {
-                return Self.plain(.methodNotAllowed, "method \(method) not allowed on \(path)\n")
+            if let owner = knownPaths[path] {
+                // In the adapter's own protocol, with the `Allow` header RFC 9110 requires on 405.
+                let allowed = routes.keys.filter { $0.path == path }.map(\.method).sorted()
+                let request = PluginRequest(
+                    method: method, path: path, query: request.uri.query ?? "",
+                    headers: request.headers.map { (name: $0.name.canonicalName, value: $0.value) }, remoteAddress: context.remoteAddress)
+                var answer = owner.reject(request, status: 405, message: "method \(method) not allowed on \(path); use \(allowed.joined(separator: ", "))")
+                answer.headers.removeAll { $0.name.lowercased() == "allow" }
+                answer.headers.append((name: "Allow", value: allowed.joined(separator: ", ")))
+                metrics.increment("firefly_http_requests_total", [("receiver", owner.name), ("status", "405")])
+                return Self.response(answer)
             }
             return Self.plain(.notFound, "no receiver serves \(path)\n")
         }
