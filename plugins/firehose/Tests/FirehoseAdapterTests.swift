@@ -133,7 +133,7 @@ import Testing
         #expect(response.status == 400)
         #expect(
             response.text
-                == #"{"requestId":"body-id","timestamp":1700000070500,"errorMessage":"different request id in body and X-Amz-Firehose-Request-Id header"}"#
+                == #"{"requestId":"header-id","timestamp":1700000070500,"errorMessage":"different request id in body and X-Amz-Firehose-Request-Id header"}"#
         )
     }
 

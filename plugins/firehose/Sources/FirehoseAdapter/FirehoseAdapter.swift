@@ -70,15 +70,17 @@ public final class FirehoseAdapter: AdapterPlugin {
             return FirehoseResponse.make(
                 status: 400, requestId: error.requestId ?? headerRequestId ?? "", timestampMs: nowMs, errorMessage: error.message)
         }
-        let requestId = delivery.requestId
-        if let headerRequestId, headerRequestId != requestId {
+        // Answers carry the header's id, as AWS's own endpoints and the OpenTelemetry receiver do:
+        // it is the one Firehose matches the response against.
+        let requestId = headerRequestId ?? delivery.requestId
+        if let headerRequestId, headerRequestId != delivery.requestId {
             return FirehoseResponse.make(
-                status: 400, requestId: requestId, timestampMs: nowMs,
+                status: 400, requestId: headerRequestId, timestampMs: nowMs,
                 errorMessage: "different request id in body and X-Amz-Firehose-Request-Id header")
         }
 
         if !delivery.rejections.isEmpty {
-            record(delivery.rejections)
+            record(delivery.rejections, refusing: settings.rejectMalformedRecords)
             if settings.rejectMalformedRecords {
                 let first = delivery.rejections[0]
                 let more = delivery.rejections.count > 1 ? " (and \(delivery.rejections.count - 1) more)" : ""
@@ -135,7 +137,7 @@ public final class FirehoseAdapter: AdapterPlugin {
     }
 
     /// Counts every rejection by reason and logs the first of each kind.
-    private func record(_ rejections: [RecordRejection]) {
+    private func record(_ rejections: [RecordRejection], refusing: Bool) {
         var byReason: [RecordRejection.Reason: (count: UInt64, first: RecordRejection)] = [:]
         for r in rejections {
             if let seen = byReason[r.reason] { byReason[r.reason] = (seen.count + 1, seen.first) } else { byReason[r.reason] = (1, r) }
@@ -147,7 +149,9 @@ public final class FirehoseAdapter: AdapterPlugin {
             if isNew {
                 context.log(
                     .warning,
-                    "firehose receiver '\(context.instanceName)': skipping malformed records (\(reason.rawValue)), e.g. \(first); "
+                    "firehose receiver '\(context.instanceName)': "
+                        + (refusing ? "refusing requests (400) that hold malformed records" : "skipping malformed records")
+                        + " (\(reason.rawValue)), e.g. \(first); "
                         + "further ones of this kind are only counted in firefly_plugin_firehose_records_rejected_total")
             }
         }
