@@ -39,7 +39,12 @@ public final class Collector: @unchecked Sendable {
     public static func prepare(config: FireflyConfig, logger: Logger, configProblems: [ConfigProblem] = []) throws(ConfigError) -> Collector {
         let metrics = SelfMetrics()
         let registry = PluginRegistry.scan(paths: config.plugins.paths, relativeTo: FileManager.default.currentDirectoryPath)
-        var problems: [ConfigProblem] = registry.problems.map {
+        let used = Set(config.receivers.map(\.plugin) + config.exporters.map(\.plugin))
+        let (relevant, ignorable) = registry.problems(using: used)
+        for problem in ignorable {
+            logger.warning("skipping \(problem.file): \(problem.message) (no receiver or exporter in \(config.file) uses it)")
+        }
+        var problems: [ConfigProblem] = relevant.map {
             ConfigProblem(file: $0.file, location: nil, path: "", message: $0.message)
         }
         problems += configProblems

@@ -232,3 +232,26 @@ func syncGet(_ url: String) throws -> String {
         #expect(body == "accepted 1")
     }
 }
+
+extension CoreEndToEndTests {
+    /// Files in a plugin directory that the configuration does not use — a plugin built for another
+    /// ABI, a file that is no plugin at all — are skipped with a warning; the collector serves.
+    /// A used plugin that is missing still refuses, naming the files that failed to load.
+    @Test func unusedBrokenPluginFilesAreSkippedWithAWarning() async throws {
+        let ws = try Workspace(plugins: ["FireflyTestCAdapter", "FireflyDebugPlugin", "FireflyTestFutureABI"])
+        _ = try ws.write("plugins/libnotaplugin.so", "not an ELF file")
+        let server = try FireflyServer(workspace: ws, config: Self.config)
+        defer { server.stop() }
+        let r = try await http("POST", server.baseURL + "/c-adapter", body: Data("cpu 1\n".utf8))
+        #expect(r.status == 200)
+        #expect(server.logText.contains("skipping \(ws.path)/plugins/libFireflyTestFutureABI.so: built for plugin ABI 2.0"), "\(server.logText)")
+        #expect(server.logText.contains("skipping \(ws.path)/plugins/libnotaplugin.so: "))
+
+        let missing = Self.config.replacingOccurrences(of: "  c-adapter:\n", with: "  c-adapter:\n  webhook:\n")
+            .replacingOccurrences(of: "receivers: [c-adapter]", with: "receivers: [c-adapter, webhook]")
+        let check = try runFirefly(["check", "--config", try ws.write("missing.yaml", missing)], in: ws.path)
+        #expect(check.status != 0)
+        #expect(check.stderr.contains("libnotaplugin.so"), "\(check.stderr)")
+        #expect(check.stderr.contains("unknown plugin 'webhook'"), "\(check.stderr)")
+    }
+}

@@ -96,6 +96,8 @@ public final class PluginLibrary: @unchecked Sendable {
 public struct PluginLoadError: Error, Sendable, CustomStringConvertible {
     public var file: String
     public var message: String
+    /// The plugin's name, when the file got far enough to tell it.
+    public var plugin: String? = nil
 
     public var description: String { "\(file): \(message)" }
 }

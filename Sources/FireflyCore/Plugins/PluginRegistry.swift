@@ -9,6 +9,20 @@ public struct PluginRegistry: Sendable {
 
     public init() {}
 
+    /// The problems that can matter to a configuration using plugins `used`, and the rest. A file
+    /// that failed to load might have been any plugin, so it matters only while a used plugin is
+    /// missing; a second copy of a plugin matters only when that plugin is used. The rest are
+    /// files in a plugin directory that nothing uses: worth a warning, never a refusal to start.
+    public func problems(using used: Set<String>) -> (relevant: [PluginLoadError], ignorable: [PluginLoadError]) {
+        let missing = !used.isSubset(of: plugins.keys)
+        var relevant: [PluginLoadError] = [], ignorable: [PluginLoadError] = []
+        for problem in problems {
+            let matters = problem.plugin.map { used.contains($0) } ?? missing
+            if matters { relevant.append(problem) } else { ignorable.append(problem) }
+        }
+        return (relevant, ignorable)
+    }
+
     /// Loads every `*.so` in the given directories (sorted, so results are reproducible).
     public static func scan(paths: [String], relativeTo base: String) -> PluginRegistry {
         var registry = PluginRegistry()
@@ -29,7 +43,7 @@ public struct PluginRegistry: Sendable {
         do {
             let library = try PluginLibrary(file: file)
             if let existing = plugins[library.name] {
-                problems.append(PluginLoadError(file: file, message: "plugin '\(library.name)' is already provided by \(existing.file)"))
+                problems.append(PluginLoadError(file: file, message: "plugin '\(library.name)' is already provided by \(existing.file)", plugin: library.name))
                 return
             }
             plugins[library.name] = library
