@@ -133,3 +133,16 @@ extension WebhookEndToEndTests {
         #expect((json?["errorMessage"] as? String)?.contains("not allowed") == true)
     }
 }
+
+extension WebhookEndToEndTests {
+    /// Receivers see who sent a request: the webhook receiver names the sender when it refuses one.
+    @Test func aRefusedSenderIsNamedByItsAddress() async throws {
+        let ws = try Workspace(plugins: ["FireflyWebhookPlugin", "FireflyDebugPlugin"])
+        let server = try FireflyServer(workspace: ws, config: try Self.config(), environment: ["FIREFLY_LOG_LEVEL": "debug"])
+        defer { server.stop() }
+        let (body, _) = try Self.signedRequest()
+        let unsigned = try await http("POST", server.baseURL + "/hooks/github", body: body, headers: ["Content-Type": "application/json"])
+        #expect(unsigned.status == 401)
+        #expect(await eventually { server.logText.contains("refused a request from 127.0.0.1:") }, "\(server.logText)")
+    }
+}
