@@ -44,6 +44,7 @@ let package = Package(
     products: [
         .executable(name: "firefly", targets: ["firefly"]),
         .library(name: "FireflyPluginKit", targets: ["FireflyPluginKit"]),
+        .library(name: "FireflyPluginKitTesting", targets: ["FireflyPluginKitTesting"]),
         .library(name: "FireflyDebugPlugin", type: .dynamic, targets: ["DebugPluginEntry"]),
         .library(name: "FireflyFirehosePlugin", type: .dynamic, targets: ["FirehosePluginEntry"]),
         .library(name: "FireflyOTLPPlugin", type: .dynamic, targets: ["OTLPPluginEntry"]),
@@ -76,6 +77,11 @@ let package = Package(
         .target(
             name: "FireflyPluginKit",
             dependencies: ["CFireflyPlugin", "FireflyModel"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FireflyPluginKitTesting",
+            dependencies: ["FireflyPluginKit", "FireflyModel"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -177,13 +183,13 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")])
         + [
             .testTarget(name: "DebugExporterTests", dependencies: ["DebugExporter"], path: "plugins/debug/Tests"),
-            .testTarget(name: "FirehoseAdapterTests", dependencies: ["FirehoseAdapter"], path: "plugins/firehose/Tests"),
-            .testTarget(name: "OTLPAdapterTests", dependencies: ["OTLPAdapter"], path: "plugins/otlp/Tests"),
+            .testTarget(name: "FirehoseAdapterTests", dependencies: ["FirehoseAdapter", "FireflyPluginKitTesting"], path: "plugins/firehose/Tests"),
+            .testTarget(name: "OTLPAdapterTests", dependencies: ["OTLPAdapter", "FireflyPluginKitTesting"], path: "plugins/otlp/Tests"),
             .testTarget(
                 name: "PostgresExporterTests", dependencies: ["PostgresExporter"], path: "plugins/postgres/Tests"),
             .testTarget(
                 name: "RemoteWriteExporterTests", dependencies: ["RemoteWriteExporter", "FireflyTestSupport"],
                 path: "plugins/remote-write/Tests"),
-            .testTarget(name: "WebhookAdapterTests", dependencies: ["WebhookAdapter"], path: "plugins/webhook/Tests"),
+            .testTarget(name: "WebhookAdapterTests", dependencies: ["WebhookAdapter", "FireflyPluginKitTesting"], path: "plugins/webhook/Tests"),
         ]
 )

@@ -1,3 +1,4 @@
+import FireflyPluginKitTesting
 import FireflyModel
 import FirehoseAdapter
 import Foundation
@@ -7,7 +8,7 @@ import Testing
 @Suite struct OpenTelemetryRecordTests {
     /// The points the fixture description (otel_fixtures.json) says a file holds.
     func expectedPoints(_ file: String) throws -> [MetricPoint] {
-        let json = try JSONSerialization.jsonObject(with: Data(TestData.bytes("otel_fixtures.json"))) as! [String: Any]
+        let json = try JSONSerialization.jsonObject(with: Data(testdata.bytes("otel_fixtures.json"))) as! [String: Any]
         let entry = json[file] as! [String: Any]
         return (entry["points"] as! [[String: Any]]).map { p in
             let dims = (p["dimensions"] as! [String: String]).map { Label($0.key, $0.value) }
@@ -25,7 +26,7 @@ import Testing
     }
 
     @Test func decodesTwoMessagesInOneRecord() throws {
-        let d = decodeRecord(try TestData.bytes("otel1_lambda_two_messages.bin"))
+        let d = decodeRecord(try testdata.bytes("otel1_lambda_two_messages.bin"))
         #expect(d.rejections == [])
         #expect(d.points == (try expectedPoints("otel1_lambda_two_messages.bin")))
         // Spelled out once, independently of the description file.
@@ -42,7 +43,7 @@ import Testing
     }
 
     @Test func decodesCustomNamespacesUnicodeAndUnorderedQuantiles() throws {
-        let d = decodeRecord(try TestData.bytes("otel1_custom_namespace.bin"))
+        let d = decodeRecord(try testdata.bytes("otel1_custom_namespace.bin"))
         #expect(d.rejections == [])
         let expected = try expectedPoints("otel1_custom_namespace.bin")
         #expect(d.points == expected)
@@ -52,7 +53,7 @@ import Testing
     }
 
     @Test func readsOpenTelemetry07FlatLabels() throws {
-        let d = decodeRecord(try TestData.bytes("otel07_lambda.bin"))
+        let d = decodeRecord(try testdata.bytes("otel07_lambda.bin"))
         #expect(d.rejections == [])
         #expect(d.points == (try expectedPoints("otel07_lambda.bin")))
         #expect(d.points.first?.name == "Errors")
@@ -60,14 +61,14 @@ import Testing
     }
 
     @Test func rejectsATruncatedRecordAsAWhole() throws {
-        let d = decodeRecord(try TestData.bytes("otel1_truncated.bin"), index: 2)
+        let d = decodeRecord(try testdata.bytes("otel1_truncated.bin"), index: 2)
         #expect(d.points == [])
         // 864 bytes cut to 854: the second message's length (440, prefix at byte 422) overruns.
         #expect(d.rejections == [RecordRejection(.truncatedFraming, record: 2, detail: "truncated protobuf at byte 422")])
     }
 
     @Test func rejectsCorruptProtobufInsideValidFraming() throws {
-        var bytes = try TestData.bytes("otel1_custom_namespace.bin")
+        var bytes = try testdata.bytes("otel1_custom_namespace.bin")
         // length 9c 05 | resource_metrics 0a 99 05 | resource 0a b1 01: the Resource's tag becomes
         // field 1 with wire type 7.
         #expect(Array(bytes[0..<6]) == [0x9C, 0x05, 0x0A, 0x99, 0x05, 0x0A])
@@ -78,7 +79,7 @@ import Testing
     }
 
     @Test func detectsTheFormatOfEachRecordInAutoMode() throws {
-        let otel = try TestData.bytes("otel1_lambda_two_messages.bin")
+        let otel = try testdata.bytes("otel1_lambda_two_messages.bin")
         let body = envelope(records: [otel, Array((durationLine + "\n").utf8)])
         let d = try FirehoseRequestDecoder(format: .auto).decode(body: body)
         #expect(d.rejections == [])
@@ -97,7 +98,7 @@ import Testing
     }
 
     @Test func honoursAFixedRecordFormat() throws {
-        let otel = try TestData.bytes("otel1_lambda_two_messages.bin")
+        let otel = try testdata.bytes("otel1_lambda_two_messages.bin")
         let asJSON = decodeRecord(otel, format: .json)
         #expect(asJSON.points == [])
         #expect(!asJSON.rejections.isEmpty)

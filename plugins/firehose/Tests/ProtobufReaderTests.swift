@@ -1,3 +1,4 @@
+import FireflyPluginKitTesting
 import FirehoseAdapter
 import Testing
 

@@ -1,3 +1,4 @@
+import FireflyPluginKitTesting
 import FireflyModel
 import FireflyPluginKit
 import FirehoseAdapter
@@ -5,14 +6,7 @@ import Foundation
 import Synchronization
 
 /// Files in plugins/firehose/testdata.
-enum TestData {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("testdata")
-
-    static func bytes(_ name: String) throws -> [UInt8] {
-        Array(try Data(contentsOf: directory.appendingPathComponent(name)))
-    }
-}
+let testdata = TestData(besides: #filePath)
 
 /// A Firehose delivery body as Firehose builds it.
 func envelope(requestId: String = "req-1", timestamp: UInt64 = 1_700_000_065_123, records: [[UInt8]]) -> [UInt8] {
@@ -36,21 +30,6 @@ func firehoseRequest(
     return PluginRequest(method: method, path: "/firehose", headers: headers + extraHeaders, body: body)
 }
 
-/// A sink that keeps every batch and answers with a fixed status.
-final class RecordingSink: TelemetrySink {
-    private let state = Mutex<[TelemetryBatch]>([])
-    let answer: EmitStatus
-
-    init(answer: EmitStatus = .ok) { self.answer = answer }
-
-    var batches: [TelemetryBatch] { state.withLock { $0 } }
-
-    func emit(_ batch: TelemetryBatch) -> EmitStatus {
-        state.withLock { $0.append(batch) }
-        return answer
-    }
-}
-
 /// 2023-11-14T22:14:30.5Z, the fixed "now" of adapter tests.
 let fixedNowNano: UInt64 = 1_700_000_070_500_000_000
 let fixedNowMs: UInt64 = 1_700_000_070_500
@@ -58,10 +37,6 @@ let fixedNowMs: UInt64 = 1_700_000_070_500
 func makeAdapter(_ config: [String: JSONValue] = [:]) throws -> FirehoseAdapter {
     try FirehoseAdapter(
         context: .standalone(instanceName: "firehose"), config: PluginConfig(config), nowUnixNano: { fixedNowNano })
-}
-
-extension PluginResponse {
-    var text: String { String(decoding: body, as: UTF8.self) }
 }
 
 /// The Duration line of the spec's example record (wire-formats B.1).

@@ -1,4 +1,5 @@
 // Configuration of the otlp receiver: defaults, custom paths, and every problem reported at once.
+import FireflyPluginKitTesting
 import FireflyModel
 import FireflyPluginKit
 import OTLPAdapter
@@ -19,7 +20,7 @@ import Testing
         ])
         #expect(adapter.routes == [Route("POST", "/otlp/t"), Route("POST", "/otlp/m")])
         let sink = RecordingSink()
-        let response = adapter.handle(post("/otlp/m", try Fixture.bytes("metrics.pb")), sink: sink)
+        let response = adapter.handle(post("/otlp/m", try fixture.bytes("metrics.pb")), sink: sink)
         #expect(response.status == 200)
         #expect(sink.batches.first?.points.count == 7)
     }

@@ -1,4 +1,5 @@
 // Decoding the fixtures made by the OpenTelemetry Python classes (testdata/make_fixtures.py).
+import FireflyPluginKitTesting
 import FireflyModel
 import FireflyPluginKit
 import Foundation
@@ -8,7 +9,7 @@ import Testing
 /// Feeds a fixture through the adapter and returns the one batch it emitted.
 func decodeFixture(_ file: String, path: String, contentType: String) throws -> TelemetryBatch {
     let sink = RecordingSink()
-    let response = try makeAdapter().handle(post(path, try Fixture.bytes(file), contentType: contentType), sink: sink)
+    let response = try makeAdapter().handle(post(path, try fixture.bytes(file), contentType: contentType), sink: sink)
     #expect(response.status == 200, "\(file): \(response.text)")
     #expect(sink.batches.count == 1)
     return sink.batches.first ?? TelemetryBatch()
@@ -71,7 +72,7 @@ func expectPointsEqual(_ got: [MetricPoint], _ want: [MetricPoint]) {
 @Suite struct FixtureDecodingTests {
     @Test func protobufTracesDecodeToTheExpectedSpans() throws {
         let batch = try decodeFixture("traces.pb", path: "/v1/traces", contentType: "application/x-protobuf")
-        expectSpansEqual(batch.spans, try Fixture.expected("traces").spans)
+        expectSpansEqual(batch.spans, try fixture.expected("traces").spans)
         #expect(batch.points.isEmpty)
         // Spot checks of what the fixture is about, independent of the expected file.
         let root = try #require(batch.spans.first)
@@ -92,12 +93,12 @@ func expectPointsEqual(_ got: [MetricPoint], _ want: [MetricPoint]) {
         let json = try decodeFixture("traces.json", path: "/v1/traces", contentType: "application/json")
         let pb = try decodeFixture("traces.pb", path: "/v1/traces", contentType: "application/x-protobuf")
         #expect(json == pb)
-        expectSpansEqual(json.spans, try Fixture.expected("traces").spans)
+        expectSpansEqual(json.spans, try fixture.expected("traces").spans)
     }
 
     @Test func protobufMetricsDecodeToTheExpectedPoints() throws {
         let batch = try decodeFixture("metrics.pb", path: "/v1/metrics", contentType: "application/x-protobuf")
-        expectPointsEqual(batch.points, try Fixture.expected("metrics").points)
+        expectPointsEqual(batch.points, try fixture.expected("metrics").points)
         #expect(batch.spans.isEmpty)
         let kinds = batch.points.map(\.kind)
         #expect(kinds == [.gauge, .gauge, .cumulativeSum, .deltaSum, .histogram, .histogram, .summary])
@@ -110,17 +111,17 @@ func expectPointsEqual(_ got: [MetricPoint], _ want: [MetricPoint]) {
         let json = try decodeFixture("metrics.json", path: "/v1/metrics", contentType: "application/json")
         let pb = try decodeFixture("metrics.pb", path: "/v1/metrics", contentType: "application/x-protobuf")
         #expect(json == pb)
-        expectPointsEqual(json.points, try Fixture.expected("metrics").points)
+        expectPointsEqual(json.points, try fixture.expected("metrics").points)
     }
 
     @Test(arguments: [("traces_partial.pb", "application/x-protobuf"), ("traces_partial.json", "application/json")])
     func invalidIdsAreRejectedWithPartialSuccess(file: String, contentType: String) throws {
-        let expected = try Fixture.expectedObject("traces_partial")
+        let expected = try fixture.expectedObject("traces_partial")
         let message = try #require(expected["errorMessage"] as? String)
         #expect(message == "2 rejected; first problem: span 'bad-trace' has an invalid trace_id")
         let sink = RecordingSink()
         let response = try makeAdapter().handle(
-            post("/v1/traces", try Fixture.bytes(file), contentType: contentType), sink: sink)
+            post("/v1/traces", try fixture.bytes(file), contentType: contentType), sink: sink)
         #expect(response.status == 200)
         #expect(response.contentType == contentType)
         if contentType == "application/json" {
@@ -130,6 +131,6 @@ func expectPointsEqual(_ got: [MetricPoint], _ want: [MetricPoint]) {
             let inner: [UInt8] = [0x08, 0x02, 0x12, UInt8(message.utf8.count)] + Array(message.utf8)
             #expect(response.body == [0x0A, UInt8(inner.count)] + inner)
         }
-        expectSpansEqual(sink.batches.first?.spans ?? [], try Fixture.expected("traces_partial").spans)
+        expectSpansEqual(sink.batches.first?.spans ?? [], try fixture.expected("traces_partial").spans)
     }
 }

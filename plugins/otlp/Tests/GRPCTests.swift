@@ -1,4 +1,5 @@
 // OTLP/gRPC: a real grpc-swift 2 client (HTTP/2 over loopback) against the receiver's own listener.
+import FireflyPluginKitTesting
 import FireflyModel
 import FireflyPluginKit
 import Foundation
@@ -91,12 +92,12 @@ func httpBatch(_ path: String, _ body: [UInt8]) throws -> TelemetryBatch {
         let sink = RecordingSink()
         let server = try RunningAdapter(sink: sink)
         defer { server.stop() }
-        let body = try Fixture.bytes("traces.pb")
+        let body = try fixture.bytes("traces.pb")
         let response = try await server.call(OTLPGRPCMethods.traces, body)
         #expect(response.isEmpty)  // ExportTraceServiceResponse without partial_success
         #expect(sink.batches.count == 1)
         let batch = try #require(sink.batches.first)
-        expectSpansEqual(batch.spans, try Fixture.expected("traces").spans)
+        expectSpansEqual(batch.spans, try fixture.expected("traces").spans)
         #expect(batch == (try httpBatch("/v1/traces", body)))
         #expect(batch.spans.map(\.name) == ["GET /cart", "SELECT cart", "compute", "consume"])
     }
@@ -105,11 +106,11 @@ func httpBatch(_ path: String, _ body: [UInt8]) throws -> TelemetryBatch {
         let sink = RecordingSink()
         let server = try RunningAdapter(sink: sink)
         defer { server.stop() }
-        let body = try Fixture.bytes("metrics.pb")
+        let body = try fixture.bytes("metrics.pb")
         let response = try await server.call(OTLPGRPCMethods.metrics, body)
         #expect(response.isEmpty)
         let batch = try #require(sink.batches.first)
-        expectPointsEqual(batch.points, try Fixture.expected("metrics").points)
+        expectPointsEqual(batch.points, try fixture.expected("metrics").points)
         #expect(batch == (try httpBatch("/v1/metrics", body)))
         #expect(batch.points.map(\.kind) == [.gauge, .gauge, .cumulativeSum, .deltaSum, .histogram, .histogram, .summary])
     }
@@ -118,24 +119,24 @@ func httpBatch(_ path: String, _ body: [UInt8]) throws -> TelemetryBatch {
         let sink = RecordingSink()
         let server = try RunningAdapter(sink: sink)
         defer { server.stop() }
-        let body = try Fixture.bytes("traces.pb")
+        let body = try fixture.bytes("traces.pb")
         _ = try await server.call(OTLPGRPCMethods.traces, body, gzip: true)
-        _ = try await server.call(OTLPGRPCMethods.metrics, try Fixture.bytes("metrics.pb"), gzip: true)
+        _ = try await server.call(OTLPGRPCMethods.metrics, try fixture.bytes("metrics.pb"), gzip: true)
         #expect(sink.batches.count == 2)
-        expectSpansEqual(sink.batches.first?.spans ?? [], try Fixture.expected("traces").spans)
-        expectPointsEqual(sink.batches.last?.points ?? [], try Fixture.expected("metrics").points)
+        expectSpansEqual(sink.batches.first?.spans ?? [], try fixture.expected("traces").spans)
+        expectPointsEqual(sink.batches.last?.points ?? [], try fixture.expected("metrics").points)
     }
 
     @Test func droppedSpansAreReportedAsPartialSuccess() async throws {
         let sink = RecordingSink()
         let server = try RunningAdapter(sink: sink)
         defer { server.stop() }
-        let response = try await server.call(OTLPGRPCMethods.traces, try Fixture.bytes("traces_partial.pb"))
+        let response = try await server.call(OTLPGRPCMethods.traces, try fixture.bytes("traces_partial.pb"))
         let message = "2 rejected; first problem: span 'bad-trace' has an invalid trace_id"
         // ExportTraceServiceResponse{partial_success (1) {rejected_spans (1): 2, error_message (2)}}
         let inner: [UInt8] = [0x08, 0x02, 0x12, UInt8(message.utf8.count)] + Array(message.utf8)
         #expect(response == [0x0A, UInt8(inner.count)] + inner)
-        expectSpansEqual(sink.batches.first?.spans ?? [], try Fixture.expected("traces_partial").spans)
+        expectSpansEqual(sink.batches.first?.spans ?? [], try fixture.expected("traces_partial").spans)
     }
 
     @Test func anEmptyRequestIsAcknowledgedWithoutEmitting() async throws {
@@ -166,7 +167,7 @@ func httpBatch(_ path: String, _ body: [UInt8]) throws -> TelemetryBatch {
         let server = try RunningAdapter(
             ["bearer_token": .string("s3cret"), "grpc": .object(["listen": .string("127.0.0.1:0")])], sink: sink)
         defer { server.stop() }
-        let body = try Fixture.bytes("traces.pb")
+        let body = try fixture.bytes("traces.pb")
         let missing = try #require(await server.failure(OTLPGRPCMethods.traces, body))
         #expect(missing.code == .unauthenticated)
         #expect(missing.message == "missing or invalid bearer token (send metadata 'authorization: Bearer <token>')")
@@ -184,7 +185,7 @@ func httpBatch(_ path: String, _ body: [UInt8]) throws -> TelemetryBatch {
         let sink = RecordingSink(answer: .busy(retryAfterMilliseconds: 1500))
         let server = try RunningAdapter(sink: sink)
         defer { server.stop() }
-        let error = try #require(await server.failure(OTLPGRPCMethods.traces, try Fixture.bytes("traces.pb")))
+        let error = try #require(await server.failure(OTLPGRPCMethods.traces, try fixture.bytes("traces.pb")))
         #expect(error.code == .unavailable)
         #expect(error.message == "the collector's queue is full; retry later")
         // Both byte strings were produced by the official Python classes (google.rpc.error_details_pb2,
@@ -206,7 +207,7 @@ func httpBatch(_ path: String, _ body: [UInt8]) throws -> TelemetryBatch {
         let server = try RunningAdapter(
             ["retry_after_seconds": .number(7), "grpc": .object(["listen": .string("127.0.0.1:0")])], sink: sink)
         defer { server.stop() }
-        let error = try #require(await server.failure(OTLPGRPCMethods.metrics, try Fixture.bytes("metrics.pb")))
+        let error = try #require(await server.failure(OTLPGRPCMethods.metrics, try fixture.bytes("metrics.pb")))
         #expect(error.code == .unavailable)
         #expect(error.message == "the collector is shutting down; retry later")
         #expect(Array(error.metadata[binaryValues: "google.rpc.retryinfo-bin"]) == [hex("0a020807")])  // Python RetryInfo, 7 s
@@ -215,7 +216,7 @@ func httpBatch(_ path: String, _ body: [UInt8]) throws -> TelemetryBatch {
     @Test func anInvalidBatchIsInternal() async throws {
         let server = try RunningAdapter(sink: RecordingSink(answer: .invalid))
         defer { server.stop() }
-        let error = try #require(await server.failure(OTLPGRPCMethods.traces, try Fixture.bytes("traces.pb")))
+        let error = try #require(await server.failure(OTLPGRPCMethods.traces, try fixture.bytes("traces.pb")))
         #expect(error.code == .internalError)
         #expect(error.message == "the collector rejected the decoded batch")
     }
@@ -229,7 +230,7 @@ func httpBatch(_ path: String, _ body: [UInt8]) throws -> TelemetryBatch {
 
     @Test func messagesOverTheLimitAreResourceExhausted() async throws {
         let sink = RecordingSink()
-        let body = try Fixture.bytes("traces.pb")
+        let body = try fixture.bytes("traces.pb")
         #expect(body.count == 1147)
         let server = try RunningAdapter(
             ["grpc": .object(["listen": .string("127.0.0.1:0"), "max_message_bytes": .number(1024)])], sink: sink)
@@ -250,7 +251,7 @@ func httpBatch(_ path: String, _ body: [UInt8]) throws -> TelemetryBatch {
         #expect(huge.code == .unavailable)
         #expect(sink.batches.isEmpty)
         // Under the limit is fine.
-        _ = try await server.call(OTLPGRPCMethods.metrics, try Fixture.bytes("metrics.pb"))
+        _ = try await server.call(OTLPGRPCMethods.metrics, try fixture.bytes("metrics.pb"))
         #expect(sink.batches.count == 1)
     }
 
@@ -270,10 +271,10 @@ func httpBatch(_ path: String, _ body: [UInt8]) throws -> TelemetryBatch {
     @Test func afterStopNothingIsServedOrEmitted() async throws {
         let sink = RecordingSink()
         let server = try RunningAdapter(sink: sink)
-        _ = try await server.call(OTLPGRPCMethods.traces, try Fixture.bytes("traces.pb"))
+        _ = try await server.call(OTLPGRPCMethods.traces, try fixture.bytes("traces.pb"))
         server.stop()
         #expect(server.adapter.grpcPort == nil)
-        let error = await server.failure(OTLPGRPCMethods.traces, try Fixture.bytes("traces.pb"))
+        let error = await server.failure(OTLPGRPCMethods.traces, try fixture.bytes("traces.pb"))
         #expect(error?.code == .unavailable)
         #expect(sink.batches.count == 1)
         // The port is free again: a restart binds it.

@@ -1,4 +1,5 @@
 // OTLP/HTTP protocol behaviour: status codes, bodies and headers for every answer the receiver gives.
+import FireflyPluginKitTesting
 import FireflyModel
 import FireflyPluginKit
 import Foundation
@@ -8,7 +9,7 @@ import Testing
 @Suite struct ProtocolTests {
     @Test func fullSuccessAnswersAnEmptyProtobufResponse() throws {
         let sink = RecordingSink()
-        let response = try makeAdapter().handle(post("/v1/traces", try Fixture.bytes("traces.pb")), sink: sink)
+        let response = try makeAdapter().handle(post("/v1/traces", try fixture.bytes("traces.pb")), sink: sink)
         #expect(response.status == 200)
         #expect(response.contentType == "application/x-protobuf")
         #expect(response.body.isEmpty)
@@ -17,7 +18,7 @@ import Testing
 
     @Test func fullSuccessAnswersAnEmptyJSONObject() throws {
         let response = try makeAdapter().handle(
-            post("/v1/metrics", try Fixture.bytes("metrics.json"), contentType: "application/json; charset=utf-8"),
+            post("/v1/metrics", try fixture.bytes("metrics.json"), contentType: "application/json; charset=utf-8"),
             sink: RecordingSink())
         #expect(response.status == 200)
         #expect(response.contentType == "application/json")
@@ -97,7 +98,7 @@ import Testing
     @Test func wrongBearerTokenAnswers401() throws {
         let adapter = try makeAdapter(["bearer_token": .string("s3cret")])
         let sink = RecordingSink()
-        let body = try Fixture.bytes("traces.pb")
+        let body = try fixture.bytes("traces.pb")
         let wrong = adapter.handle(post("/v1/traces", body, headers: [(name: "Authorization", value: "Bearer s3cre")]), sink: sink)
         #expect(wrong.status == 401)
         #expect(wrong.contentType == "application/x-protobuf")
@@ -115,7 +116,7 @@ import Testing
     }
 
     @Test func busySinkAnswers503WithRetryAfter() throws {
-        let body = try Fixture.bytes("traces.pb")
+        let body = try fixture.bytes("traces.pb")
         let noHint = try makeAdapter().handle(post("/v1/traces", body), sink: RecordingSink(answer: .busy(retryAfterMilliseconds: 0)))
         #expect(noHint.status == 503)
         #expect(noHint.header("Retry-After") == "5")
@@ -129,7 +130,7 @@ import Testing
 
     @Test func busyStatusCanBe429() throws {
         let response = try makeAdapter(["busy_status": .number(429), "retry_after_seconds": .number(7)]).handle(
-            post("/v1/metrics", try Fixture.bytes("metrics.json"), contentType: "application/json"),
+            post("/v1/metrics", try fixture.bytes("metrics.json"), contentType: "application/json"),
             sink: RecordingSink(answer: .busy(retryAfterMilliseconds: 0)))
         #expect(response.status == 429)
         #expect(response.header("Retry-After") == "7")
@@ -138,7 +139,7 @@ import Testing
 
     @Test func closedSinkAnswers503() throws {
         let response = try makeAdapter(["busy_status": .number(429)]).handle(
-            post("/v1/traces", try Fixture.bytes("traces.pb")), sink: RecordingSink(answer: .closed(retryAfterMilliseconds: 0)))
+            post("/v1/traces", try fixture.bytes("traces.pb")), sink: RecordingSink(answer: .closed(retryAfterMilliseconds: 0)))
         #expect(response.status == 503)
         #expect(response.header("Retry-After") == "5")
         #expect(response.body == rpcStatusBytes(code: 14, message: "the collector is shutting down; retry later"))

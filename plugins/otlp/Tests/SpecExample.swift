@@ -1,4 +1,5 @@
 // The verified byte-level example of wire-formats.md C.6 and hand-made protobuf edge cases.
+import FireflyPluginKitTesting
 import FireflyModel
 import FireflyPluginKit
 import OTLPAdapter

@@ -1,41 +1,22 @@
-// Shared helpers for the otlp receiver tests: fixtures, a recording sink, requests.
+// Shared helpers for the otlp receiver tests: fixtures and requests.
+import FireflyPluginKitTesting
 import FireflyModel
 import FireflyPluginKit
 import Foundation
 import OTLPAdapter
 import Synchronization
 
-/// A sink that records every batch and answers a configurable status.
-final class RecordingSink: TelemetrySink {
-    private let state: Mutex<(answer: EmitStatus, batches: [TelemetryBatch])>
+/// Files in plugins/otlp/testdata.
+let fixture = TestData(besides: #filePath)
 
-    init(answer: EmitStatus = .ok) { state = Mutex((answer: answer, batches: [])) }
-
-    func emit(_ batch: TelemetryBatch) -> EmitStatus {
-        state.withLock {
-            $0.batches.append(batch)
-            return $0.answer
-        }
-    }
-
-    var batches: [TelemetryBatch] { state.withLock { $0.batches } }
-}
-
-enum Fixture {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("testdata")
-
-    static func bytes(_ name: String) throws -> [UInt8] {
-        Array(try Data(contentsOf: directory.appendingPathComponent(name)))
-    }
-
+extension TestData {
     /// The `<name>.expected.json` telemetry (the model's Codable form).
-    static func expected(_ name: String) throws -> TelemetryBatch {
-        try JSONDecoder().decode(TelemetryBatch.self, from: Data(try bytes("\(name).expected.json")))
+    func expected(_ name: String) throws -> TelemetryBatch {
+        try JSONDecoder().decode(TelemetryBatch.self, from: try data("\(name).expected.json"))
     }
 
-    static func expectedObject(_ name: String) throws -> [String: Any] {
-        try JSONSerialization.jsonObject(with: Data(try bytes("\(name).expected.json"))) as! [String: Any]
+    func expectedObject(_ name: String) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: try data("\(name).expected.json")) as! [String: Any]
     }
 }
 
@@ -47,17 +28,7 @@ func post(
     _ path: String, _ body: [UInt8], contentType: String? = "application/x-protobuf",
     headers: [(name: String, value: String)] = []
 ) -> PluginRequest {
-    var all = headers
-    if let contentType { all.append((name: "Content-Type", value: contentType)) }
-    return PluginRequest(method: "POST", path: path, headers: all, body: body)
-}
-
-extension PluginResponse {
-    var text: String { String(decoding: body, as: UTF8.self) }
-
-    func header(_ name: String) -> String? {
-        headers.first { $0.name.lowercased() == name.lowercased() }?.value
-    }
+    .post(path, body, contentType: contentType, headers: headers)
 }
 
 /// google.rpc.Status bytes as the spec writes them: code (field 1 varint), message (field 2).

@@ -1,3 +1,4 @@
+import FireflyPluginKitTesting
 import FireflyModel
 import FireflyPluginKit
 import Foundation
@@ -66,7 +67,7 @@ import WebhookAdapter
     @Test func aSignatureIsNotRememberedWhenTheRequestWasNotAccepted() throws {
         let hook = try hmacHook(#"{"type": "hmac", "secret": "\#(Self.secret)"}"#)
         let headers = [(name: "X-Signature-256", value: "sha256=" + hmacHex(Self.secret, Self.event))]
-        let busy = post(hook, Self.event, headers: headers, sink: RecordingSink(status: .busy(retryAfterMilliseconds: 1500)))
+        let busy = post(hook, Self.event, headers: headers, sink: RecordingSink(answer: .busy(retryAfterMilliseconds: 1500)))
         #expect(busy.status == 503)
         let retry = post(hook, Self.event, headers: headers)
         #expect(retry.status == 200)
@@ -165,11 +166,11 @@ import WebhookAdapter
     }
 
     @Test func busySinkIs503WithRetryAfter() throws {
-        let response = post(try mapper(Self.metrics), Self.event, sink: RecordingSink(status: .busy(retryAfterMilliseconds: 1500)))
+        let response = post(try mapper(Self.metrics), Self.event, sink: RecordingSink(answer: .busy(retryAfterMilliseconds: 1500)))
         #expect(response.status == 503)
         #expect(response.header("Retry-After") == "2")
         #expect(response.text == #"{"error":"collector is busy; retry later"}"#)
-        let closed = post(try mapper(Self.metrics), Self.event, sink: RecordingSink(status: .closed(retryAfterMilliseconds: 0)))
+        let closed = post(try mapper(Self.metrics), Self.event, sink: RecordingSink(answer: .closed(retryAfterMilliseconds: 0)))
         #expect(closed.status == 503)
         #expect(closed.header("Retry-After") == "1")
     }

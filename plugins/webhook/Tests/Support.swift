@@ -1,25 +1,10 @@
+import FireflyPluginKitTesting
 import Crypto
 import FireflyModel
 import FireflyPluginKit
 import Foundation
 import Synchronization
 import WebhookAdapter
-
-/// Records every batch, answering with a fixed status.
-final class RecordingSink: TelemetrySink {
-    let status: EmitStatus
-    private let recorded = Mutex<[TelemetryBatch]>([])
-
-    init(status: EmitStatus = .ok) { self.status = status }
-
-    func emit(_ batch: TelemetryBatch) -> EmitStatus {
-        recorded.withLock { $0.append(batch) }
-        return status
-    }
-
-    var batches: [TelemetryBatch] { recorded.withLock { $0 } }
-    var points: [MetricPoint] { batches.flatMap(\.points) }
-}
 
 /// A JSON configuration value from a Swift literal-ish tree.
 func config(_ json: String) throws -> PluginConfig { try PluginConfig(json: json) }
@@ -39,11 +24,6 @@ func post(
     _ adapter: WebhookAdapter, _ text: String, headers: [(name: String, value: String)] = [], sink: RecordingSink = RecordingSink()
 ) -> PluginResponse {
     adapter.handle(PluginRequest(method: "POST", path: adapter.path, headers: headers, body: body(text)), sink: sink)
-}
-
-extension PluginResponse {
-    var text: String { String(decoding: body, as: UTF8.self) }
-    func header(_ name: String) -> String? { headers.first { $0.name.lowercased() == name.lowercased() }?.value }
 }
 
 func gauge(_ name: String, _ labels: [String: String] = [:], at time: UInt64, _ value: Double, unit: String = "", function: String = "")
@@ -69,22 +49,19 @@ func hmacHex(_ secret: String, _ message: String) -> String {
 
 func nowSeconds() -> UInt64 { UInt64(Date().timeIntervalSince1970) }
 
-enum Testdata {
-    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("testdata")
+/// Files in plugins/webhook/testdata.
+let testdata = TestData(besides: #filePath)
 
-    static func bytes(_ name: String) throws -> [UInt8] { Array(try Data(contentsOf: folder.appendingPathComponent(name))) }
-    static func text(_ name: String) throws -> String { String(decoding: try bytes(name), as: UTF8.self) }
-
+extension TestData {
     /// The expected points of a sample: the compact form written by hand (see testdata/README.md).
-    static func expected(_ name: String) throws -> [MetricPoint] {
+    func expected(_ name: String) throws -> [MetricPoint] {
         struct Expected: Decodable {
             var name, unit, function, kind: String
             var labels: [String: String]
             var time_unix_nano: UInt64
             var value: Double
         }
-        return try JSONDecoder().decode([Expected].self, from: Data(bytes(name))).map { e in
+        return try JSONDecoder().decode([Expected].self, from: data(name)).map { e in
             MetricPoint(
                 name: e.name, unit: e.unit, function: e.function, kind: e.kind == "counter" ? .deltaSum : .gauge,
                 isMonotonic: e.kind == "counter", labels: e.labels.map { Label($0.key, $0.value) },
