@@ -1,6 +1,7 @@
 import ArgumentParser
 import FireflyDemo
 import Foundation
+import Synchronization
 
 /// `firefly demo`: sends synthetic serverless telemetry to a running collector.
 struct Demo: AsyncParsableCommand {
@@ -124,19 +125,17 @@ struct Demo: AsyncParsableCommand {
 }
 
 /// Set from the SIGINT handler; read by the run loop.
-private final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.withLock { value = true } }
-    var isSet: Bool { lock.withLock { value } }
+private final class StopFlag: Sendable {
+    private let value = Atomic(false)
+    func set() { value.store(true, ordering: .relaxed) }
+    var isSet: Bool { value.load(ordering: .relaxed) }
 }
 
 /// Rate-limits progress lines when standard error is not a terminal.
-private final class LastLine: @unchecked Sendable {
-    private let lock = NSLock()
-    private var last = -1
+private final class LastLine: Sendable {
+    private let last = Mutex(-1)
     func due(_ seconds: Int) -> Bool {
-        lock.withLock {
+        last.withLock { last in
             if last >= 0, seconds - last < 10 { return false }
             last = seconds
             return true

@@ -1,5 +1,6 @@
 import FireflyPluginKit
 import Foundation
+import Synchronization
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -170,10 +171,9 @@ struct CollectorRequestContext: RequestContext {
 }
 
 /// Readiness, shared between the server and the pipeline.
-final class ServerState: @unchecked Sendable {
-    private let lock = NSLock()
-    private var ready = false
+final class ServerState: Sendable {
+    private let ready = Atomic(false)
 
-    var isReady: Bool { lock.withLock { ready } }
-    func setReady(_ value: Bool) { lock.withLock { ready = value } }
+    var isReady: Bool { ready.load(ordering: .acquiring) }
+    func setReady(_ value: Bool) { ready.store(value, ordering: .releasing) }
 }

@@ -1,16 +1,17 @@
 public import FireflyModel
 public import FireflyPluginKit
 import Foundation
+import Synchronization
 
 /// Writes every exported point and span as one JSON line (`{"point": …}` / `{"span": …}`) to the
 /// file named by `path`, or to standard output. The first thing to reach for when wiring a new source.
-public final class DebugExporter: ExporterPlugin, @unchecked Sendable {
+public final class DebugExporter: ExporterPlugin {
     public static let pluginName = "debug"
     public static let pluginVersion = "0.1.0"
     public static let pluginDescription = "Writes points and spans as JSON lines to a file or stdout"
 
-    private let handle: FileHandle
-    private let lock = NSLock()
+    /// Lines of concurrent exports never interleave.
+    private let handle: Mutex<FileHandle>
     private let context: PluginContext
 
     public init(context: PluginContext, config: PluginConfig) throws {
@@ -29,16 +30,16 @@ public final class DebugExporter: ExporterPlugin, @unchecked Sendable {
                 throw PluginConfigError(problems: ["path: cannot open '\(path)' for writing"])
             }
             h.seekToEndOfFile()
-            handle = h
+            handle = Mutex(h)
         } else {
-            handle = FileHandle.standardOutput
+            handle = Mutex(FileHandle.standardOutput)
         }
     }
 
     public func export(_ batch: TelemetryBatch) async -> ExportResult {
         let out = DebugLines.encode(batch)
         do {
-            try lock.withLock { try handle.write(contentsOf: out) }
+            try handle.withLock { try $0.write(contentsOf: out) }
         } catch {
             return .retryable(after: .seconds(1), message: "cannot write: \(error)")
         }
@@ -46,6 +47,6 @@ public final class DebugExporter: ExporterPlugin, @unchecked Sendable {
     }
 
     public func flush() async {
-        lock.withLock { try? handle.synchronize() }
+        handle.withLock { try? $0.synchronize() }
     }
 }
