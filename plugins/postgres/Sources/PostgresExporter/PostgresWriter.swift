@@ -54,12 +54,7 @@ actor PostgresWriter {
     }
 
     private func writeOnce(_ batch: TelemetryBatch) async -> (result: ExportResult, writeTimedOut: Bool) {
-        let prepared: PreparedBatch
-        do {
-            prepared = try PreparedBatch(batch, cache: seriesCache)
-        } catch {
-            return (report(PostgresFailure.classify(error, server: server)), false)
-        }
+        let prepared = PreparedBatch(batch, cache: seriesCache)
         let client = ensureClient()
         let schema = schema
         let needsMigration = !migrated
