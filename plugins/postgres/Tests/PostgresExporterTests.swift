@@ -277,10 +277,11 @@ struct PostgresExporterTests {
                 ["name", "status_message", "function", "service", "attributes->>'db.statement'", "attributes->'nested'",
                  "attributes->'nested'->>'lone'", "events->0->>'name'", "events->0->'attributes'"],
                 "FROM \(schema).spans")
+            let r = "\u{FFFD}"
             #expect(spans == [[
                 "GET \u{FFFD}/cart", "\u{FFFD}", StorableText.indexed(long), long, "SELECT '\u{FFFD}'",
-                #"{"list": ["a\u{FFFD}b", {"k\u{FFFD}": ["\u{FFFD}"]}], "lone": "\u{FFFD}", "pair": "😀"}"#, "\u{FFFD}", "e\u{FFFD}",
-                #"{"k\u{FFFD}": "v"}"#,
+                #"{"list": ["a\#(r)b", {"k\#(r)": ["\#(r)"]}], "lone": "\#(r)", "pair": "😀"}"#, "\u{FFFD}", "e\u{FFFD}",
+                #"{"k\#(r)": "v"}"#,
             ]])
             // A replay is a no-op: the storable form is the same each time.
             #expect(await exporter.export(TelemetryBatch(points: [point, twin], spans: [span])) == .ok)
