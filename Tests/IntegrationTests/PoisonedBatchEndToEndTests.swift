@@ -181,6 +181,9 @@ struct PoisonedBatchEndToEndTests {
         let serverErrors = statuses.filter { !(200..<300).contains($0.value) && !(400..<500).contains($0.value) }
         #expect(serverErrors.isEmpty, "\(serverErrors)")
         #expect(statuses["otlp-quarantined"] == 200)
+        // Only bytes that are not UTF-8 may be refused; every other value has a storable form.
+        let refused = statuses.filter { !(200..<300).contains($0.value) }.keys.sorted()
+        #expect(refused.allSatisfy { $0.hasSuffix("invalid-utf8") }, "refused: \(statuses.filter { refused.contains($0.key) })")
 
         func goodStored() throws -> (firehose: [String: Int], spans: [String: Int], events: [String: Int]) {
             func counts(_ sql: String) throws -> [String: Int] {
@@ -197,7 +200,10 @@ struct PoisonedBatchEndToEndTests {
             guard let good = try? goodStored(), good.firehose.count == firehose.count, good.spans.count == spans.count,
                   good.events.count == events.count, let letters = try? Poison.deadLetters(ws) else { return false }
             let lettered = Set(letters.compactMap(Self.marker))
-            return accepted.allSatisfy { lettered.contains($0.marker) || ((try? Self.stored($0, schema: schema)) ?? 0) > 0 }
+            // A Firehose record that does not decode is skipped by the receiver (counted, checked below).
+            return accepted.allSatisfy {
+                $0.path == "/firehose" || lettered.contains($0.marker) || ((try? Self.stored($0, schema: schema)) ?? 0) > 0
+            }
         }
         #expect(await eventually(60) { settled() }, "\(server.logText)")
 
@@ -214,11 +220,24 @@ struct PoisonedBatchEndToEndTests {
             #expect(!letter.reason.isEmpty)
         }
         let lettered = Dictionary(grouping: letters, by: { Self.marker(of: $0) ?? "" })
+        var skippedRecords: [String] = []
         for request in accepted {
             let rows = try Self.stored(request, schema: schema)
             let deadLettered = lettered[request.marker]?.count ?? 0
+            if request.path == "/firehose", rows + deadLettered == 0 {
+                skippedRecords.append(request.marker)
+                continue
+            }
             #expect(rows + deadLettered == 1, "\(request.marker): \(rows) rows, \(deadLettered) dead letters")
         }
+        // Firehose answers for a whole delivery: a record that does not decode is skipped before the
+        // ack and counted; only the record that is not valid UTF-8 may be one of those.
+        #expect(skippedRecords.allSatisfy { $0 == "fh-invalid-utf8" }, "\(skippedRecords)")
+        let metrics = try await http("GET", base + "/metrics").body
+        let rejectedRecords = metrics.split(separator: "\n")
+            .filter { $0.hasPrefix("firefly_plugin_firehose_records_rejected_total{") }
+            .compactMap { Double($0.split(separator: " ").last ?? "") }.reduce(0, +)
+        #expect(rejectedRecords == Double(skippedRecords.count), "\(metrics)")
         // Only the item PostgreSQL still refuses is dead-lettered; the rest was made storable.
         #expect(Set(lettered.keys) == ["otlp-quarantined"], "\(letters.map { "\(Self.marker(of: $0) ?? "?"): \($0.reason)" })")
         #expect(lettered["otlp-quarantined"]?.first?.reason.contains("not_quarantined") == true)

@@ -78,7 +78,9 @@ actor PostgresWriter {
             if seriesCache.count + outcome.newIDs.count > Self.maximumCachedSeries { seriesCache = [:] }
             seriesCache.merge(outcome.newIDs) { _, new in new }
             count(prepared, outcome)
-            loggedFailureKinds = []
+            // Retryable kinds are logged again at the next outage. Permanent kinds stay logged once: the
+            // host splits a rejected batch, and its halves' successes must not log the rejection anew.
+            loggedFailureKinds = loggedFailureKinds.filter { $0.hasPrefix("permanent") }
             await applyRetentionIfDue(client: client)
             return (.ok, false)
         } catch {
