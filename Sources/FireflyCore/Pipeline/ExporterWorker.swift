@@ -4,8 +4,9 @@ import Foundation
 import Logging
 
 /// Moves one exporter's share of the queue into its plugin: reads after its cursor, batches by
-/// size and time, retries retryable failures with backoff, dead-letters permanent ones, and only
-/// then acknowledges. A slow or failing exporter never blocks the others.
+/// size and time, retries retryable failures with backoff, splits a batch rejected permanently until
+/// only the rejected items remain and dead-letters those, and only then acknowledges. A slow or
+/// failing exporter never blocks the others, and one bad item never costs its neighbours.
 final class ExporterWorker: Sendable {
     let exporter: ExporterInstance
     let queue: any TelemetryQueue
