@@ -230,6 +230,8 @@ public final class Collector: @unchecked Sendable {
         metrics.describe("firefly_points_accepted_total", type: "counter", "Metric points stored in the queue, by receiver")
         metrics.describe("firefly_spans_accepted_total", type: "counter", "Spans stored in the queue, by receiver")
         metrics.describe("firefly_exports_total", type: "counter", "Export attempts by exporter and result")
+        metrics.describe("firefly_export_splits_total", type: "counter", "Batches rejected permanently and split in two to find the rejected items")
+        metrics.describe("firefly_dead_lettered_items_total", type: "counter", "Items rejected permanently on their own and written to the dead-letter file")
         metrics.describe("firefly_export_duration_seconds", type: "histogram", "Time one export attempt took")
         metrics.describe("firefly_queue_records", type: "gauge", "Entries held in the queue")
         metrics.describe("firefly_queue_bytes", type: "gauge", "Bytes held in the queue (estimate for the memory queue)")
@@ -330,7 +332,7 @@ struct PipelineService: Service {
     func run() async throws {
         let c = collector
         let deadline = Deadline()
-        let deadLetters = DeadLetterFile(path: (c.config.queue.directory as NSString).appendingPathComponent("dead-letters.jsonl"))
+        let deadLetters = c.deadLetterFile
         let workers = c.exporters.map {
             ExporterWorker(exporter: $0, queue: c.queue, router: c.router, settings: c.config.queue,
                            metrics: c.metrics, logger: c.logger, deadLetters: deadLetters)

@@ -113,9 +113,15 @@ struct Plugins: ParsableCommand {
     }
 }
 
-struct DeadLetters: ParsableCommand {
+struct DeadLetters: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "dead-letters", abstract: "Show batches exporters rejected permanently, with the reason.")
+        commandName: "dead-letters", abstract: "Show or replay items exporters rejected permanently.",
+        subcommands: [DeadLettersList.self, DeadLettersReplay.self], defaultSubcommand: DeadLettersList.self)
+}
+
+struct DeadLettersList: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "Show items exporters rejected permanently, with the reason (one line each).")
 
     @OptionGroup var options: ConfigOption
 
@@ -127,9 +133,56 @@ struct DeadLetters: ParsableCommand {
             return
         }
         for entry in DeadLetterFile.entries(in: data) {
-            print("\(entry.time)  \(entry.exporter)  \(entry.points) points, \(entry.spans) spans  \(entry.reason)")
+            print("\(entry.time)  \(entry.exporter)  \(entry.points) points, \(entry.spans) spans  \(oneLine(entry.reason))")
         }
     }
+}
+
+struct DeadLettersReplay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Export dead-lettered items again with the configured exporters; delivered ones leave the file.")
+
+    @OptionGroup var options: ConfigOption
+
+    @Option(help: "Replay only this exporter's entries (default: every exporter's).")
+    var exporter: String?
+
+    func run() async throws {
+        var logger = options.makeLogger()
+        logger.logLevel = .error
+        let collector: Collector
+        do {
+            collector = try Collector.prepare(configFile: options.config, logger: logger)
+        } catch {
+            throw fail(error)
+        }
+        if let exporter, !collector.config.exporters.contains(where: { $0.name == exporter }) {
+            collector.release()
+            FileHandle.standardError.write(Data("error: no exporter '\(exporter)' in \(options.config)\n".utf8))
+            throw ExitCode(1)
+        }
+        let report: DeadLetterReplayReport
+        do {
+            report = try await collector.replayDeadLetters(exporter: exporter)
+        } catch {
+            collector.finishReplay()
+            FileHandle.standardError.write(Data("error: cannot rewrite \(collector.deadLetterFile.path): \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        collector.finishReplay()
+        print("replayed \(report.entriesReplayed) entries: \(report.itemsDelivered) items delivered, \(report.itemsRejected) rejected again")
+        for reason in report.reasons { print("  rejected again: \(oneLine(reason))") }
+        if report.entriesKept > 0 { print("\(report.entriesKept) entries kept as they were") }
+        for name in report.unknownExporters { print("  exporter '\(name)' is not in \(options.config); its entries were kept") }
+        if let stopped = report.stopped { print("stopped early: \(oneLine(stopped))") }
+        if report.itemsRejected > 0 || report.stopped != nil { throw ExitCode(1) }
+    }
+}
+
+/// A message on one line: line breaks (PostgreSQL's hints have them) become spaces, nothing is cut.
+func oneLine(_ text: String) -> String {
+    text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline).joined(separator: " ")
 }
 
 enum Table {

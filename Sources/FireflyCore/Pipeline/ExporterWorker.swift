@@ -1,11 +1,12 @@
 import FireflyModel
 import FireflyPluginKit
-public import Foundation
+import Foundation
 import Logging
 
 /// Moves one exporter's share of the queue into its plugin: reads after its cursor, batches by
-/// size and time, retries retryable failures with backoff, dead-letters permanent ones, and only
-/// then acknowledges. A slow or failing exporter never blocks the others.
+/// size and time, retries retryable failures with backoff, splits a batch rejected permanently until
+/// only the rejected items remain and dead-letters those, and only then acknowledges. A slow or
+/// failing exporter never blocks the others, and one bad item never costs its neighbours.
 final class ExporterWorker: Sendable {
     let exporter: ExporterInstance
     let queue: any TelemetryQueue
@@ -89,8 +90,36 @@ final class ExporterWorker: Sendable {
         return out
     }
 
-    /// Exports with retries; false when shutdown cut the retries short.
+    /// Exports with retries; a batch rejected permanently is split until only the rejected items
+    /// remain, and those are dead-lettered one by one with the exporter's message. False when
+    /// shutdown cut the retries short.
     private func deliver(_ batch: TelemetryBatch, stopDeadline: @Sendable () -> ContinuousClock.Instant?) async -> Bool {
+        let labels = [("exporter", exporter.name)]
+        return await RejectionSplitter.deliver(
+            batch,
+            export: { part in await exportRetrying(part, stopDeadline: stopDeadline) },
+            split: { part, message in
+                metrics.increment("firefly_export_splits_total", labels)
+                if onceLog.first(kind: "split:" + OnceLog.kind(of: message)) {
+                    logger.warning(
+                        "export rejected permanently; splitting the batch so that only the rejected items are dead-lettered",
+                        metadata: ["firefly.reason": "\(message)", "firefly.items": "\(part.itemCount)"])
+                }
+            },
+            rejected: { item, message in
+                metrics.increment("firefly_dead_lettered_items_total", labels, by: Double(item.itemCount))
+                if onceLog.first(kind: OnceLog.kind(of: message)) {
+                    logger.error(
+                        "export rejected an item permanently; it was written to the dead-letter file (further errors of this kind are counted, not logged)",
+                        metadata: ["firefly.reason": "\(message)"])
+                }
+                deadLetters.write(exporter: exporter.name, reason: message, batch: item)
+            })
+    }
+
+    /// One batch to the exporter, retrying retryable failures with backoff until it is delivered,
+    /// rejected permanently, or shutdown cuts the retries short.
+    private func exportRetrying(_ batch: TelemetryBatch, stopDeadline: @Sendable () -> ContinuousClock.Instant?) async -> RejectionSplitter.Outcome {
         var backoff = Backoff(initial: settings.retryInitial, maximum: settings.retryMax)
         let labels = [("exporter", exporter.name)]
         while true {
@@ -103,22 +132,17 @@ final class ExporterWorker: Sendable {
                 metrics.increment("firefly_exports_total", labels + [("result", "ok")])
                 metrics.increment("firefly_exported_points_total", labels, by: Double(batch.points.count))
                 metrics.increment("firefly_exported_spans_total", labels, by: Double(batch.spans.count))
-                return true
+                return .delivered
             case .permanent(let message):
                 metrics.increment("firefly_exports_total", labels + [("result", "permanent")])
-                metrics.increment("firefly_dead_lettered_items_total", labels, by: Double(batch.points.count + batch.spans.count))
-                if onceLog.first(kind: OnceLog.kind(of: message)) {
-                    logger.error("export rejected permanently; batch written to the dead-letter file (further errors of this kind are counted, not logged)", metadata: ["firefly.reason": "\(message)"])
-                }
-                deadLetters.write(exporter: exporter.name, reason: message, batch: batch)
-                return true
+                return .rejected(message: message)
             case .retryable(let after, let message):
                 metrics.increment("firefly_exports_total", labels + [("result", "retryable")])
                 let delay = backoff.next(retryAfter: after) { Double.random(in: 0..<1) }
                 if onceLog.first(kind: "retry:" + OnceLog.kind(of: message)) {
                     logger.warning("export failed, retrying with backoff", metadata: ["firefly.reason": "\(message)", "firefly.delay": "\(delay)"])
                 }
-                if let deadline = stopDeadline(), ContinuousClock.now + delay > deadline { return false }
+                if let deadline = stopDeadline(), ContinuousClock.now + delay > deadline { return .stopped }
                 try? await Task.sleep(for: delay)
             }
         }
@@ -136,54 +160,5 @@ final class OnceLog: @unchecked Sendable {
     /// make every message a new kind.
     static func kind(of message: String) -> String {
         String(message.prefix { !$0.isNumber && $0 != "'" && $0 != "\"" }.prefix(80))
-    }
-}
-
-/// Batches an exporter rejected permanently, as JSON lines with the reason:
-/// `{"exporter":…,"reason":…,"time_unix_nano":…,"batch":{…}}`. Read with `firefly dead-letters`.
-public final class DeadLetterFile: @unchecked Sendable {
-    public let path: String
-    private let lock = NSLock()
-
-    public init(path: String) { self.path = path }
-
-    struct Entry: Codable {
-        var exporter: String
-        var reason: String
-        var time_unix_nano: UInt64
-        var batch: TelemetryBatch
-    }
-
-    /// A summary of one dead-lettered batch, for `firefly dead-letters`.
-    public struct Summary: Sendable {
-        public var exporter: String
-        public var reason: String
-        public var time: String
-        public var points: Int
-        public var spans: Int
-    }
-
-    public static func entries(in data: Data) -> [Summary] {
-        data.split(separator: 0x0A).compactMap { line in
-            guard let e = try? JSONDecoder().decode(Entry.self, from: Data(line)) else { return nil }
-            let date = Date(timeIntervalSince1970: Double(e.time_unix_nano) / 1e9)
-            return Summary(exporter: e.exporter, reason: e.reason, time: ISO8601DateFormatter().string(from: date),
-                           points: e.batch.points.count, spans: e.batch.spans.count)
-        }
-    }
-
-    func write(exporter: String, reason: String, batch: TelemetryBatch) {
-        let entry = Entry(exporter: exporter, reason: reason, time_unix_nano: HostServices.wallClock(), batch: batch)
-        guard var data = try? JSONEncoder().encode(entry) else { return }
-        data.append(0x0A)
-        lock.withLock {
-            let fm = FileManager.default
-            try? fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            if !fm.fileExists(atPath: path) { _ = fm.createFile(atPath: path, contents: nil) }
-            guard let h = FileHandle(forWritingAtPath: path) else { return }
-            h.seekToEndOfFile()
-            h.write(data)
-            try? h.close()
-        }
     }
 }

@@ -1,5 +1,5 @@
 // The exporter against a real PostgreSQL (scripts/postgres.sh): round trips, idempotency, odd values,
-// NUL bytes, a server restart mid-stream, concurrent migrations and retention.
+// values PostgreSQL cannot store, a server restart mid-stream, concurrent migrations and retention.
 import FireflyModel
 import FireflyPluginKit
 import Foundation
@@ -233,29 +233,60 @@ struct PostgresExporterTests {
         }
     }
 
-    @Test func aNulByteIsRejectedAsPermanentWithoutWritingAnything() async throws {
+    /// Hex that compresses poorly: PostgreSQL compresses an index row before checking its size.
+    static func incompressible(_ bytes: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<bytes).map { _ in "0123456789abcdef".randomElement(using: &generator)! })
+    }
+
+    @Test func valuesPostgreSQLCannotStoreAreWrittenInTheirStorableForm() async throws {
         try await TestDatabase.withExporter { (exporter: PostgresExporter, schema: String) async throws in
-            let good = Self.durationSummary(function: "checkout", time: Self.t0)
-            let bad = Self.durationSummary(function: "checkout", time: Self.t0, labels: [Label("version", "1\u{0}2")])
-            let result = await exporter.export(TelemetryBatch(points: [good, bad]))
-            guard case .permanent(let message) = result else {
-                Issue.record("expected .permanent, got \(result)")
-                return
-            }
-            #expect(message == #"label 'version' of metric 'Duration' contains a NUL byte (0x00), which PostgreSQL text cannot store; batch not written"#)
+            let long = Self.incompressible(6000), longer = long + "x"
+            var point = Self.durationSummary(function: long, time: Self.t0, labels: [Label("version", "1\u{0}2")])
+            point.name = longer
+            point.namespace = long
+            point.unit = "m\u{0}s"
+            var twin = Self.durationSummary(function: longer, time: Self.t0)  // distinct from `point` in the first 6 000 bytes' hash
+            twin.name = long
             var span = Self.checkoutSpans()[1]
-            span.attributes = [Attribute("db.statement", .string("SELECT '\u{0}'"))]
-            let spanResult = await exporter.export(TelemetryBatch(spans: [span]))
-            #expect(
-                spanResult
-                    == .permanent(
-                        message: "attribute of span 'GET /cart' (trace 5b8efff798038103d269b633813fc60c, span 00f067aa0ba902b7) "
-                            + "'db.statement' contains a NUL byte (0x00), which PostgreSQL text cannot store; batch not written"))
-            // Nothing reached the server: not even the schema was created.
-            #expect(try TestDatabase.psql("SELECT count(*) FROM pg_namespace WHERE nspname = '\(schema)'") == ["0"])
-            // The exporter still works.
-            #expect(await exporter.export(TelemetryBatch(points: [good])) == .ok)
-            #expect(try TestDatabase.count("points", schema: schema) == 1)
+            span.name = "GET \u{0}/cart"
+            span.statusMessage = "\u{0}"
+            span.function = long
+            span.service = long
+            span.attributes = [
+                Attribute("db.statement", .string("SELECT '\u{0}'")),
+                Attribute("nested", .json(#"{"list":["a\u0000b",{"k\u0000":["\u0000"]}],"pair":"\ud83d\ude00","lone":"\udc00"}"#)),
+            ]
+            span.events = [SpanEvent(timeUnixNano: Self.t0, name: "e\u{0}", attributes: [Attribute("k\u{0}", .string("v"))])]
+            #expect(await exporter.export(TelemetryBatch(points: [point, twin], spans: [span])) == .ok)
+            #expect(try TestDatabase.count("points", schema: schema) == 2)
+            #expect(try TestDatabase.count("series", schema: schema) == 2)
+            #expect(try TestDatabase.count("spans", schema: schema) == 1)
+            let series = try TestDatabase.rows(
+                ["name", "namespace", "function", "unit", "labels->>'version'", "octet_length(name)"],
+                "FROM \(schema).series ORDER BY octet_length(function), function")
+            #expect(series.count == 2)
+            for row in series {
+                #expect(row[0]!.hasPrefix(String(long.prefix(900))) && row[0]!.contains("…"))
+                #expect(Int(row[5]!)! <= 1024)
+                #expect(row[1]! == StorableText.indexed(long) || row[1]! == "AWS/Lambda")
+            }
+            #expect(Set(series.map { $0[2]! }) == [StorableText.indexed(long), StorableText.indexed(longer)])
+            #expect(series.contains { $0[3] == "m\u{FFFD}s" && $0[4] == "1\u{FFFD}2" })
+            let spans = try TestDatabase.rows(
+                ["name", "status_message", "function", "service", "attributes->>'db.statement'", "attributes->'nested'",
+                 "attributes->'nested'->>'lone'", "events->0->>'name'", "events->0->'attributes'"],
+                "FROM \(schema).spans")
+            let r = "\u{FFFD}"
+            #expect(spans == [[
+                "GET \u{FFFD}/cart", "\u{FFFD}", StorableText.indexed(long), long, "SELECT '\u{FFFD}'",
+                #"{"list": ["a\#(r)b", {"k\#(r)": ["\#(r)"]}], "lone": "\#(r)", "pair": "😀"}"#, "\u{FFFD}", "e\u{FFFD}",
+                #"{"k\#(r)": "v"}"#,
+            ]])
+            // A replay is a no-op: the storable form is the same each time.
+            #expect(await exporter.export(TelemetryBatch(points: [point, twin], spans: [span])) == .ok)
+            #expect(try TestDatabase.count("points", schema: schema) == 2)
+            #expect(try TestDatabase.count("spans", schema: schema) == 1)
         }
     }
 

@@ -7,7 +7,7 @@ import Testing
 @Suite struct RowEncoderTests {
     @Test func copyTextEscapesBackslashTabNewlineAndCarriageReturn() throws {
         var row = RowEncoder()
-        try row.text("a\\b\tc\nd\re 'é'", field: "f")
+        row.text("a\\b\tc\nd\re 'é'")
         row.null()
         row.double(.nan)
         row.double(-.infinity)
@@ -22,11 +22,11 @@ import Testing
     @Test func jsonInsideCopyHasItsBackslashesDoubled() throws {
         var row = RowEncoder()
         row.beginJSONColumn()
-        try row.jsonAttributes(
-            [Attribute("q", .string("say \"hi\"\n")), Attribute("n", .double(.nan)), Attribute("q", .string("dup"))], field: "f")
+        row.jsonAttributes(
+            [Attribute("q", .string("say \"hi\"\n")), Attribute("n", .double(.nan)), Attribute("q", .string("dup"))])
         #expect(String(decoding: row.bytes, as: UTF8.self) == #"{"q":"say \\"hi\\"\\n","n":"NaN"}"#)
         var plain = RowEncoder(copyEscaping: false)
-        try plain.jsonString("say \"hi\"\n\u{1}", field: "f")
+        plain.jsonString("say \"hi\"\n\u{1}")
         #expect(String(decoding: plain.bytes, as: UTF8.self) == #""say \"hi\"\n\u0001""#)
     }
 
@@ -64,10 +64,38 @@ import Testing
         }
     }
 
-    @Test func nulBytesAreRefusedWithTheFieldName() {
+    @Test func nulCharactersBecomeTheReplacementCharacterInTextAndJSON() {
         var row = RowEncoder()
-        #expect(throws: UnstorableValue(field: "name")) { try row.text("a\u{0}b", field: "name") }
-        #expect(throws: UnstorableValue(field: "json")) { try row.jsonString("\u{0}", field: "json") }
+        row.text("a\u{0}b")
+        row.beginJSONColumn()
+        row.jsonAttributes([Attribute("k\u{0}", .string("v\u{0}")), Attribute("raw", .json(#"["x\u0000y",{"\u0000":"\ud800"}]"#))])
+        row.endRow()
+        #expect(String(decoding: row.bytes, as: UTF8.self)
+            == "a\u{FFFD}b\t{\"k\u{FFFD}\":\"v\u{FFFD}\",\"raw\":[\"x\\\\ufffdy\",{\"\\\\ufffd\":\"\\\\ufffd\"}]}\n")
+    }
+
+    @Test func jsonbSafeReplacesOnlyTheEscapesJsonbRefuses() {
+        #expect(StorableText.jsonbSafe(#"{"a":"\u0000"}"#) == #"{"a":"\ufffd"}"#)
+        #expect(StorableText.jsonbSafe(#"["\\u0000"]"#) == #"["\\u0000"]"#)  // an escaped backslash, then text
+        #expect(StorableText.jsonbSafe(#"["\ud83d\ude00","\ude00","\ud83d","\ud83dx"]"#)
+            == #"["\ud83d\ude00","\ufffd","\ufffd","\ufffdx"]"#)
+        #expect(StorableText.jsonbSafe(#"["\u00e9\n\u12"]"#) == #"["\u00e9\n\u12"]"#)
+    }
+
+    @Test func overLongIndexedValuesAreCutAtACharacterWithAHashOfTheWhole() {
+        #expect(StorableText.indexed("short") == "short")
+        let exact = String(repeating: "a", count: StorableText.maximumIndexedBytes)
+        #expect(StorableText.indexed(exact) == exact)
+        let long = String(repeating: "é", count: 3000)  // 6 000 bytes, two per character
+        let cut = StorableText.indexed(long)
+        #expect(cut.utf8.count <= StorableText.maximumIndexedBytes)
+        #expect(cut.utf8.count >= StorableText.maximumIndexedBytes - 20)
+        #expect(cut.hasPrefix("éé"))
+        #expect(cut.unicodeScalars.allSatisfy { $0 != "\u{FFFD}" })  // no character was split
+        let other = StorableText.indexed(long + "x")
+        #expect(other != cut)
+        #expect(other.dropLast(16) == cut.dropLast(16))
+        #expect(StorableText.indexed("a\u{0}b") == "a\u{FFFD}b")
     }
 
     @Test func bytesAreBase64() {
@@ -80,6 +108,6 @@ import Testing
 
     @Test func seriesKeysAreCanonicalJSON() throws {
         let point = MetricPoint(name: "Duration", namespace: "AWS/Lambda", kind: .summary, labels: [Label("b", "2"), Label("a", "\"1\"")], timeUnixNano: 1)
-        #expect(try PreparedBatch.seriesKey(point) == #"["Duration","AWS/Lambda",["a","\"1\"","b","2"]]"#)
+        #expect(PreparedBatch.seriesKey(point) == #"["Duration","AWS/Lambda",["a","\"1\"","b","2"]]"#)
     }
 }

@@ -42,12 +42,6 @@ struct PostgresFailure: Sendable, Equatable {
 
     static func classify(_ error: any Error, server: String) -> PostgresFailure {
         switch error {
-        case let e as UnstorableValue:
-            return PostgresFailure(
-                kind: .permanent,
-                message: limit(
-                    "\(e.field.replacingOccurrences(of: "\0", with: "\\0")) contains a NUL byte (0x00), which "
-                        + "PostgreSQL text cannot store; batch not written"))
         case is LeaseTimeout:
             return PostgresFailure(
                 kind: .retryable, message: "no connection to \(server) within connect_timeout", resetsConnection: true)
@@ -86,6 +80,8 @@ struct PostgresFailure: Sendable, Equatable {
             if let hint = info[.hint] { text += "; hint: \(hint)" }
             if let context = info[.locationContext] { text += "; context: \(context)" }
             let (kind, reset) = kind(ofSQLState: state)
+            // The server breaks hints across lines; a dead-letter reason and a log line are one line each.
+            text = text.split(whereSeparator: \.isNewline).joined(separator: " ")
             return PostgresFailure(
                 kind: kind, message: limit(text), sqlState: state,
                 resetsConnection: reset, resetsSchema: ["42P01", "3F000"].contains(state))

@@ -55,10 +55,12 @@ public enum PostgresWriteBenchmark {
                 written += n
             }
             await exporter.shutdown()
+            // What the database holds, not what was sent: the warm-up's points are before `base`.
+            let stored = try await countRows(schema, since: base, settings: exporter.settings)
             try await dropSchema(schema, settings: exporter.settings)
             return Result(
-                points: points, spans: spans, pointsPerSecond: Double(points) / seconds(pointTime),
-                spansPerSecond: Double(spans) / seconds(spanTime))
+                points: stored.points, spans: stored.spans, pointsPerSecond: Double(stored.points) / seconds(pointTime),
+                spansPerSecond: Double(stored.spans) / seconds(spanTime))
         } catch {
             await exporter.shutdown()
             try? await dropSchema(schema, settings: exporter.settings)
@@ -116,6 +118,22 @@ public enum PostgresWriteBenchmark {
                     Attribute("faas.name", .string("function-\(i % 100)")),
                 ],
                 events: i % 4 == 0 ? [SpanEvent(timeUnixNano: start + 1000, name: "cache miss")] : [])
+        }
+    }
+
+    /// Rows in the schema's points (at or after `since`) and spans tables.
+    private static func countRows(_ schema: String, since: UInt64, settings: PostgresSettings) async throws -> (points: Int, spans: Int) {
+        let client = PostgresClient(configuration: PostgresWriter.clientConfiguration(settings))
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            let rows = try await client.query(PostgresQuery(unsafeSQL: """
+                SELECT (SELECT count(*) FROM "\(schema)".points WHERE time_unix_nano >= \(Int64(clamping: since))),
+                       (SELECT count(*) FROM "\(schema)".spans)
+                """))
+            var counts = (points: 0, spans: 0)
+            for try await (points, spans) in rows.decode((Int, Int).self) { counts = (points, spans) }
+            return counts
         }
     }
 

@@ -54,12 +54,7 @@ actor PostgresWriter {
     }
 
     private func writeOnce(_ batch: TelemetryBatch) async -> (result: ExportResult, writeTimedOut: Bool) {
-        let prepared: PreparedBatch
-        do {
-            prepared = try PreparedBatch(batch, cache: seriesCache)
-        } catch {
-            return (report(PostgresFailure.classify(error, server: server)), false)
-        }
+        let prepared = PreparedBatch(batch, cache: seriesCache)
         let client = ensureClient()
         let schema = schema
         let needsMigration = !migrated
@@ -83,7 +78,9 @@ actor PostgresWriter {
             if seriesCache.count + outcome.newIDs.count > Self.maximumCachedSeries { seriesCache = [:] }
             seriesCache.merge(outcome.newIDs) { _, new in new }
             count(prepared, outcome)
-            loggedFailureKinds = []
+            // Retryable kinds are logged again at the next outage. Permanent kinds stay logged once: the
+            // host splits a rejected batch, and its halves' successes must not log the rejection anew.
+            loggedFailureKinds = loggedFailureKinds.filter { $0.hasPrefix("permanent") }
             await applyRetentionIfDue(client: client)
             return (.ok, false)
         } catch {

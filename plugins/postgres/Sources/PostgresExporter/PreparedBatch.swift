@@ -1,5 +1,5 @@
 // Turns a batch into what the database needs, before any connection is used: series keys, new series
-// rows, and span rows in COPY format. Every NUL byte is found here, so a bad batch never touches the server.
+// rows, and span rows in COPY format. Values PostgreSQL would refuse are made storable here (`StorableText`).
 import FireflyModel
 
 /// The identity and description of one metric series.
@@ -30,26 +30,26 @@ struct PreparedBatch: Sendable {
     var spanRows: [UInt8]
     var spanCount: Int
 
-    init(_ batch: TelemetryBatch, cache: [String: Int64]) throws(UnstorableValue) {
+    init(_ batch: TelemetryBatch, cache: [String: Int64]) {
         points = batch.points
         pointKeys = []
         pointKeys.reserveCapacity(batch.points.count)
         knownIDs = [:]
         var fresh: [String: SeriesRow] = [:]
         for point in batch.points {
-            let key = try Self.seriesKey(point)
+            let key = Self.seriesKey(point)
             pointKeys.append(key)
             if let id = cache[key] {
                 knownIDs[key] = id
             } else if fresh[key] == nil {
-                fresh[key] = try Self.seriesRow(point, key: key)
+                fresh[key] = Self.seriesRow(point, key: key)
             }
         }
         newSeries = fresh.values.sorted { $0.key < $1.key }
         spanCount = batch.spans.count
         var encoder = RowEncoder(capacity: batch.spans.count * 512)
         for span in batch.spans {
-            try Self.encode(span, into: &encoder)
+            Self.encode(span, into: &encoder)
         }
         spanRows = encoder.bytes
     }
@@ -75,40 +75,38 @@ struct PreparedBatch: Sendable {
         }
     }
 
-    static func seriesKey(_ point: MetricPoint) throws(UnstorableValue) -> String {
+    static func seriesKey(_ point: MetricPoint) -> String {
         var json = RowEncoder(copyEscaping: false)
         json.jsonPunct("[")
-        try json.jsonString(point.name, field: "metric name '\(point.name)'")
+        json.jsonString(point.name)
         json.jsonPunct(",")
-        try json.jsonString(point.namespace, field: "namespace of metric '\(point.name)'")
+        json.jsonString(point.namespace)
         json.jsonPunct(",")
         json.jsonPunct("[")
         for (i, label) in point.labels.enumerated() {
             if i > 0 { json.jsonPunct(",") }
-            try json.jsonString(label.key, field: "label key '\(label.key)' of metric '\(point.name)'")
+            json.jsonString(label.key)
             json.jsonPunct(",")
-            try json.jsonString(label.value, field: "label '\(label.key)' of metric '\(point.name)'")
+            json.jsonString(label.value)
         }
         json.jsonPunct("]")
         json.jsonPunct("]")
         return String(decoding: json.bytes, as: UTF8.self)
     }
 
-    static func seriesRow(_ point: MetricPoint, key: String) throws(UnstorableValue) -> SeriesRow {
+    static func seriesRow(_ point: MetricPoint, key: String) -> SeriesRow {
         var json = RowEncoder(copyEscaping: false)
         json.jsonPunct("{")
         for (i, label) in point.labels.enumerated() {
             if i > 0 { json.jsonPunct(",") }
-            try json.jsonString(label.key, field: "label key '\(label.key)' of metric '\(point.name)'")
+            json.jsonString(label.key)
             json.jsonPunct(":")
-            try json.jsonString(label.value, field: "label '\(label.key)' of metric '\(point.name)'")
+            json.jsonString(label.value)
         }
         json.jsonPunct("}")
-        for (text, what) in [(point.unit, "unit"), (point.function, "function")] where text.utf8.contains(0) {
-            throw UnstorableValue(field: "\(what) of metric '\(point.name)'")
-        }
         return SeriesRow(
-            key: key, name: point.name, namespace: point.namespace, unit: point.unit, function: point.function,
+            key: key, name: StorableText.indexed(point.name), namespace: StorableText.indexed(point.namespace),
+            unit: StorableText.withoutNUL(point.unit), function: StorableText.indexed(point.function),
             kind: kindName(point.kind), isMonotonic: point.isMonotonic, isDelta: point.isDelta,
             labels: String(decoding: json.bytes, as: UTF8.self))
     }
@@ -149,50 +147,49 @@ struct PreparedBatch: Sendable {
         row.endRow()
     }
 
-    static func encode(_ span: Span, into row: inout RowEncoder) throws(UnstorableValue) {
-        let what = { "span '\(span.name)' (trace \(span.traceID), span \(span.spanID))" }
-        try row.text(span.traceID.description, field: what())
-        try row.text(span.spanID.description, field: what())
+    static func encode(_ span: Span, into row: inout RowEncoder) {
+        row.text(span.traceID.description)
+        row.text(span.spanID.description)
         if span.parentSpanID.isValid {
-            try row.text(span.parentSpanID.description, field: what())
+            row.text(span.parentSpanID.description)
         } else {
             row.null()
         }
-        try row.text(span.traceState, field: "trace state of \(what())")
-        try row.text(span.name, field: "name of \(what())")
-        try row.text(spanKindName(span.kind), field: what())
+        row.text(span.traceState)
+        row.text(span.name)
+        row.text(spanKindName(span.kind))
         row.int(Int64(span.statusCode.rawValue))
-        try row.text(span.statusMessage, field: "status message of \(what())")
+        row.text(span.statusMessage)
         row.timestamp(unixNano: span.startTimeUnixNano)
         row.timestamp(unixNano: span.endTimeUnixNano)
         row.uint(span.startTimeUnixNano)
         row.uint(span.endTimeUnixNano)
         row.double(Double(Int64(clamping: span.endTimeUnixNano) - Int64(clamping: span.startTimeUnixNano)) / 1e6)
-        try row.text(span.function, field: "function of \(what())")
-        try row.text(span.service, field: "service of \(what())")
-        try row.text(span.scopeName, field: "scope name of \(what())")
-        try row.text(span.scopeVersion, field: "scope version of \(what())")
+        row.text(StorableText.indexed(span.function))
+        row.text(span.service)
+        row.text(span.scopeName)
+        row.text(span.scopeVersion)
         row.bool(span.isColdStart)
         row.beginJSONColumn()
-        try row.jsonAttributes(span.attributes, field: "attribute of \(what())")
+        row.jsonAttributes(span.attributes)
         row.beginJSONColumn()
-        try row.jsonAttributes(span.resourceAttributes, field: "resource attribute of \(what())")
+        row.jsonAttributes(span.resourceAttributes)
         row.beginJSONColumn()
         row.jsonPunct("[")
         for (i, event) in span.events.enumerated() {
             if i > 0 { row.jsonPunct(",") }
             row.jsonPunct("{")
-            try row.jsonString("time_unix_nano", field: what())
+            row.jsonString("time_unix_nano")
             row.jsonPunct(":")
             row.jsonUInt(event.timeUnixNano)
             row.jsonPunct(",")
-            try row.jsonString("name", field: what())
+            row.jsonString("name")
             row.jsonPunct(":")
-            try row.jsonString(event.name, field: "event name of \(what())")
+            row.jsonString(event.name)
             row.jsonPunct(",")
-            try row.jsonString("attributes", field: what())
+            row.jsonString("attributes")
             row.jsonPunct(":")
-            try row.jsonAttributes(event.attributes, field: "event attribute of \(what())")
+            row.jsonAttributes(event.attributes)
             row.jsonPunct("}")
         }
         row.jsonPunct("]")
@@ -201,21 +198,21 @@ struct PreparedBatch: Sendable {
         for (i, link) in span.links.enumerated() {
             if i > 0 { row.jsonPunct(",") }
             row.jsonPunct("{")
-            try row.jsonString("trace_id", field: what())
+            row.jsonString("trace_id")
             row.jsonPunct(":")
-            try row.jsonString(link.traceID.description, field: what())
+            row.jsonString(link.traceID.description)
             row.jsonPunct(",")
-            try row.jsonString("span_id", field: what())
+            row.jsonString("span_id")
             row.jsonPunct(":")
-            try row.jsonString(link.spanID.description, field: what())
+            row.jsonString(link.spanID.description)
             row.jsonPunct(",")
-            try row.jsonString("trace_state", field: what())
+            row.jsonString("trace_state")
             row.jsonPunct(":")
-            try row.jsonString(link.traceState, field: "link trace state of \(what())")
+            row.jsonString(link.traceState)
             row.jsonPunct(",")
-            try row.jsonString("attributes", field: what())
+            row.jsonString("attributes")
             row.jsonPunct(":")
-            try row.jsonAttributes(link.attributes, field: "link attribute of \(what())")
+            row.jsonAttributes(link.attributes)
             row.jsonPunct("}")
         }
         row.jsonPunct("]")

@@ -1,15 +1,11 @@
-// Writes values in PostgreSQL's COPY text format and JSON, byte by byte, refusing NUL bytes.
+// Writes values in PostgreSQL's COPY text format and JSON, byte by byte, making every string storable.
 import FireflyModel
-
-/// A value PostgreSQL cannot store: text with a NUL byte. `field` says where it was found.
-struct UnstorableValue: Error, Equatable {
-    var field: String
-}
 
 /// Appends rows in `COPY … FROM STDIN (FORMAT text)` form: columns separated by tabs, rows ended by
 /// newlines, `\N` for NULL; backslash, tab, newline and carriage return escaped. JSON written into a
-/// row has its backslashes doubled by the same rule. PostgreSQL text cannot hold a NUL byte, so
-/// every string is checked while it is copied (that scan is the escaping pass itself, so it is free).
+/// row has its backslashes doubled by the same rule. PostgreSQL text (and `jsonb`) cannot hold a NUL
+/// character, so each NUL becomes U+FFFD while the string is copied (that scan is the escaping pass
+/// itself, so it is free); see `StorableText` for the other values PostgreSQL refuses.
 struct RowEncoder {
     var bytes: [UInt8] = []
     private var columnsInRow = 0
@@ -39,9 +35,9 @@ struct RowEncoder {
         bytes.append(UInt8(ascii: "N"))
     }
 
-    mutating func text(_ s: String, field: @autoclosure () -> String) throws(UnstorableValue) {
+    mutating func text(_ s: String) {
         beginColumn()
-        try appendEscaped(s, field: field)
+        appendEscaped(s)
     }
 
     mutating func int(_ v: Int64) {
@@ -123,13 +119,13 @@ struct RowEncoder {
 
     // MARK: JSON
 
-    mutating func jsonString(_ s: String, field: @autoclosure () -> String) throws(UnstorableValue) {
+    mutating func jsonString(_ s: String) {
         bytes.append(UInt8(ascii: "\""))
         var s = s
-        let ok = s.withUTF8 { utf8 -> Bool in
+        s.withUTF8 { utf8 in
             for b in utf8 {
                 switch b {
-                case 0: return false
+                case 0: bytes.append(contentsOf: StorableText.replacementCharacter)
                 case UInt8(ascii: "\""): appendBackslash(); bytes.append(b)
                 case UInt8(ascii: "\\"): appendBackslash(); appendBackslash()
                 case 0x0A: appendBackslash(); bytes.append(UInt8(ascii: "n"))
@@ -143,9 +139,7 @@ struct RowEncoder {
                 default: bytes.append(b)
                 }
             }
-            return true
         }
-        guard ok else { throw UnstorableValue(field: field()) }
         bytes.append(UInt8(ascii: "\""))
     }
 
@@ -166,13 +160,14 @@ struct RowEncoder {
     mutating func jsonNull() { appendASCII("null") }
     mutating func jsonPunct(_ c: Unicode.Scalar) { bytes.append(UInt8(ascii: c)) }
 
-    /// JSON text from elsewhere (an OpenTelemetry array or map attribute), inserted as it is.
-    mutating func jsonRaw(_ s: String, field: @autoclosure () -> String) throws(UnstorableValue) {
-        try appendEscaped(s, field: field)
+    /// JSON text from elsewhere (an OpenTelemetry array or map attribute), inserted as it is but for
+    /// the escapes `jsonb` refuses (`\u0000`, lone surrogates), which become `\ufffd`.
+    mutating func jsonRaw(_ s: String) {
+        appendEscaped(StorableText.jsonbSafe(s))
     }
 
     /// Attributes as one JSON object. A repeated key keeps its first value (as `[Attribute][key:]` does).
-    mutating func jsonAttributes(_ attributes: [Attribute], field: @autoclosure () -> String) throws(UnstorableValue) {
+    mutating func jsonAttributes(_ attributes: [Attribute]) {
         bytes.append(UInt8(ascii: "{"))
         var seen: Set<String> = []
         var first = true
@@ -182,21 +177,21 @@ struct RowEncoder {
             }
             if !first { bytes.append(UInt8(ascii: ",")) }
             first = false
-            try jsonString(attribute.key, field: "\(field()) key '\(attribute.key)'")
+            jsonString(attribute.key)
             bytes.append(UInt8(ascii: ":"))
-            try jsonAttributeValue(attribute.value, field: "\(field()) '\(attribute.key)'")
+            jsonAttributeValue(attribute.value)
         }
         bytes.append(UInt8(ascii: "}"))
     }
 
-    mutating func jsonAttributeValue(_ value: AttributeValue, field: @autoclosure () -> String) throws(UnstorableValue) {
+    mutating func jsonAttributeValue(_ value: AttributeValue) {
         switch value {
-        case .string(let s): try jsonString(s, field: field())
+        case .string(let s): jsonString(s)
         case .bool(let b): jsonBool(b)
         case .int(let i): jsonInt(i)
         case .double(let d): jsonNumber(d)
-        case .bytes(let b): try jsonString(Base64.encode(b), field: field())
-        case .json(let text): try jsonRaw(text.isEmpty ? "null" : text, field: field())
+        case .bytes(let b): jsonString(Base64.encode(b))
+        case .json(let text): jsonRaw(text.isEmpty ? "null" : text)
         }
     }
 
@@ -238,17 +233,18 @@ struct RowEncoder {
         }
     }
 
-    private mutating func appendEscaped(_ s: String, field: () -> String) throws(UnstorableValue) {
+    private mutating func appendEscaped(_ s: String) {
         var s = s
-        let ok = s.withUTF8 { utf8 -> Bool in
+        s.withUTF8 { utf8 in
             guard copyEscaping else {
-                if utf8.contains(0) { return false }
-                bytes.append(contentsOf: utf8)
-                return true
+                for b in utf8 {
+                    if b == 0 { bytes.append(contentsOf: StorableText.replacementCharacter) } else { bytes.append(b) }
+                }
+                return
             }
             for b in utf8 {
                 switch b {
-                case 0: return false
+                case 0: bytes.append(contentsOf: StorableText.replacementCharacter)
                 case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
                 case 0x0A: bytes.append(0x5C); bytes.append(UInt8(ascii: "n"))
                 case 0x0D: bytes.append(0x5C); bytes.append(UInt8(ascii: "r"))
@@ -256,9 +252,7 @@ struct RowEncoder {
                 default: bytes.append(b)
                 }
             }
-            return true
         }
-        guard ok else { throw UnstorableValue(field: field()) }
     }
 }
 

@@ -1,0 +1,66 @@
+// Narrows a permanently rejected batch down to the items the exporter refuses, so their neighbours get through.
+import FireflyModel
+
+/// Bisects a batch an exporter rejected permanently: each half is exported again (exporters are
+/// idempotent, so items of a half that was partly written before are harmless replays), down to
+/// single items. Only a single item that is still rejected is given up, with the exporter's message.
+/// Pure logic: the export, and what to do with a rejected item, are passed in.
+enum RejectionSplitter {
+    /// The final outcome of one export of one batch (after whatever retries the caller makes).
+    enum Outcome: Sendable, Equatable {
+        case delivered
+        /// The exporter refuses the batch, and will refuse it again.
+        case rejected(message: String)
+        /// Delivery was cut short (shutdown, or the exporter is unavailable): the batch is not delivered.
+        case stopped
+    }
+
+    /// Exports `batch`; on a rejection of more than one item, exports its halves. Calls `rejected`
+    /// once per single item that is rejected on its own, and `split` once per batch that is halved.
+    /// Returns false when delivery stopped (items not yet tried stay with the caller).
+    static func deliver(
+        _ batch: TelemetryBatch,
+        export: (TelemetryBatch) async -> Outcome,
+        split: (TelemetryBatch, String) -> Void,
+        rejected: (TelemetryBatch, String) async -> Void
+    ) async -> Bool {
+        switch await export(batch) {
+        case .delivered:
+            return true
+        case .stopped:
+            return false
+        case .rejected(let message):
+            guard batch.itemCount > 1 else {
+                await rejected(batch, message)
+                return true
+            }
+            split(batch, message)
+            let (first, second) = halves(of: batch)
+            guard await deliver(first, export: export, split: split, rejected: rejected) else { return false }
+            return await deliver(second, export: export, split: split, rejected: rejected)
+        }
+    }
+
+    /// The first and second half of a batch's items, points before spans; each half holds at least
+    /// one item when the batch holds two or more.
+    static func halves(of batch: TelemetryBatch) -> (TelemetryBatch, TelemetryBatch) {
+        let middle = batch.itemCount / 2
+        let points = batch.points.count
+        if middle <= points {
+            return (
+                TelemetryBatch(points: Array(batch.points[..<middle])),
+                TelemetryBatch(points: Array(batch.points[middle...]), spans: batch.spans)
+            )
+        }
+        let spans = middle - points
+        return (
+            TelemetryBatch(points: batch.points, spans: Array(batch.spans[..<spans])),
+            TelemetryBatch(spans: Array(batch.spans[spans...]))
+        )
+    }
+}
+
+extension TelemetryBatch {
+    /// Points plus spans.
+    var itemCount: Int { points.count + spans.count }
+}
