@@ -84,6 +84,10 @@ public final class FirehoseAdapter: AdapterPlugin {
 
         if !delivery.rejections.isEmpty {
             record(delivery.rejections)
+            if let over = delivery.rejections.first(where: { $0.reason == .limitExceeded }) {
+                return FirehoseResponse.make(
+                    status: 400, requestId: requestId, timestampMs: nowMs, errorMessage: "record over a limit: \(over)")
+            }
             if settings.rejectMalformedRecords {
                 let first = delivery.rejections[0]
                 let more = delivery.rejections.count > 1 ? " (and \(delivery.rejections.count - 1) more)" : ""

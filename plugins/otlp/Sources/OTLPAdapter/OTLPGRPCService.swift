@@ -40,7 +40,18 @@ struct OTLPRequestDeserializer: MessageDeserializer {
                 code: .resourceExhausted,
                 message: "message of \(serializedMessageBytes.count) bytes exceeds grpc.max_message_bytes (\(maxMessageBytes))")
         }
-        let bytes = serializedMessageBytes.withUnsafeBytes { Array($0) }
+        let bytes = try serializedMessageBytes.withUnsafeBytes { raw throws -> [UInt8] in
+            guard let (algorithm, start) = CompressedMessage.unwrap(raw) else { return Array(raw) }
+            do {
+                return try MessageInflater.inflate(Array(raw[start...]), algorithm: algorithm, limit: maxMessageBytes)
+            } catch .tooLarge(let limit) {
+                throw RPCError(
+                    code: .resourceExhausted,
+                    message: "\(algorithm.name) message inflates to more than grpc.max_message_bytes (\(limit))")
+            } catch .invalid(let reason) {
+                throw RPCError(code: .invalidArgument, message: "cannot decompress the request message: \(reason)")
+            }
+        }
         do {
             let outcome = try OTLPAdapter.decode(bytes, signal: signal, encoding: .protobuf)
             return OTLPDecodedExport(batch: outcome.batch, rejected: outcome.rejected, problemSummary: outcome.problemSummary)

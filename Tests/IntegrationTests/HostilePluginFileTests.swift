@@ -1,0 +1,44 @@
+// A truncated plugin file (a partial copy, a full disk) is an error naming it, never a crash of the CLI.
+import FireflyTestSupport
+import Foundation
+import Testing
+
+@Suite struct HostilePluginFileTests {
+    /// Writes the first `size` bytes of the built debug exporter as the workspace's only plugin.
+    func workspace(truncatedTo size: Int) throws -> (Workspace, String) {
+        let ws = try Workspace(plugins: [])
+        let whole = try Data(contentsOf: URL(fileURLWithPath: Build.library("FireflyDebugPlugin")))
+        #expect(whole.count > 2 * 100_000)
+        let file = "\(ws.path)/plugins/libFireflyDebugPlugin.so"
+        try whole.prefix(size).write(to: URL(fileURLWithPath: file))
+        _ = try ws.write("firefly.yaml", """
+            plugins:
+              paths: [plugins]
+            exporters:
+              debug:
+                path: out.jsonl
+            """)
+        return (ws, file)
+    }
+
+    @Test(arguments: [64, 1_000, 10_000, 100_000, -2])
+    func truncatedPluginIsAnErrorNamingTheFile(size: Int) throws {
+        let whole = try FileManager.default.attributesOfItem(atPath: Build.library("FireflyDebugPlugin"))[.size] as! Int
+        let (ws, file) = try workspace(truncatedTo: size == -2 ? whole / 2 : size)
+        for command in [["plugins"], ["check", "--config", "firefly.yaml"]] {
+            let r = try runFirefly(command, in: ws.path)
+            // 1 is the CLI's own failure; a crash would report the signal (SIGBUS = 7, SIGSEGV = 11).
+            #expect(r.status == 1, "firefly \(command[0]) exited with \(r.status): \(r.stderr)")
+            #expect(r.stderr.contains("\(file): cannot load: "), "firefly \(command[0]): \(r.stderr)")
+            #expect(r.stderr.contains("truncated") || r.stderr.contains("not an ELF"), "firefly \(command[0]): \(r.stderr)")
+        }
+    }
+
+    @Test func untouchedPluginStillLoads() throws {
+        let whole = try FileManager.default.attributesOfItem(atPath: Build.library("FireflyDebugPlugin"))[.size] as! Int
+        let (ws, _) = try workspace(truncatedTo: whole)
+        let r = try runFirefly(["plugins"], in: ws.path)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("debug"))
+    }
+}
