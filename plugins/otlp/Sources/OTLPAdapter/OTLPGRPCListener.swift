@@ -59,9 +59,10 @@ final class OTLPGRPCListener: Sendable {
             c.compression.enabledAlgorithms = [.gzip, .deflate]
             c.rpc.maxRequestPayloadSize = Self.transportLimit(settings.maxMessageBytes)
             c.channelDebuggingCallbacks.onAcceptHTTP2Stream = { channel in
-                channel.eventLoop.submit {
+                // Called on the stream's event loop while it is set up, before its first frame.
+                channel.eventLoop.makeCompletedFuture(withResultOf: {
                     try channel.pipeline.syncOperations.addHandler(GRPCCompressionGate(), position: .first)
-                }
+                })
             }
         }
         // The transport owns the descriptor from here on (it closes it when it stops).

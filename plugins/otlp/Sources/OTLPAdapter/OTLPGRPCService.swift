@@ -40,24 +40,32 @@ struct OTLPRequestDeserializer: MessageDeserializer {
                 code: .resourceExhausted,
                 message: "message of \(serializedMessageBytes.count) bytes exceeds grpc.max_message_bytes (\(maxMessageBytes))")
         }
-        let bytes = try serializedMessageBytes.withUnsafeBytes { raw throws -> [UInt8] in
-            guard let (algorithm, start) = CompressedMessage.unwrap(raw) else { return Array(raw) }
-            do {
-                return try MessageInflater.inflate(Array(raw[start...]), algorithm: algorithm, limit: maxMessageBytes)
-            } catch .tooLarge(let limit) {
-                throw RPCError(
-                    code: .resourceExhausted,
-                    message: "\(algorithm.name) message inflates to more than grpc.max_message_bytes (\(limit))")
-            } catch .invalid(let reason) {
-                throw RPCError(code: .invalidArgument, message: "cannot decompress the request message: \(reason)")
-            }
-        }
+        let limit = maxMessageBytes
+        let bytes = try serializedMessageBytes.withUnsafeBytes { raw in try Self.inflated(raw, limit: limit) }
         do {
             let outcome = try OTLPAdapter.decode(bytes, signal: signal, encoding: .protobuf)
             return OTLPDecodedExport(batch: outcome.batch, rejected: outcome.rejected, problemSummary: outcome.problemSummary)
         } catch {
             let what = signal == .traces ? "ExportTraceServiceRequest" : "ExportMetricsServiceRequest"
             throw RPCError(code: .invalidArgument, message: OTLPResponses.trimmed("cannot decode \(what) (protobuf): \(error.message)"))
+        }
+    }
+
+    /// The message itself, or, for a `CompressedMessage` from `GRPCCompressionGate`, what it
+    /// inflates to within `limit` bytes.
+    static func inflated(_ raw: UnsafeRawBufferPointer, limit: Int) throws(RPCError) -> [UInt8] {
+        guard let (algorithm, start) = CompressedMessage.unwrap(raw) else { return Array(raw) }
+        do throws(MessageInflater.Failure) {
+            return try MessageInflater.inflate(Array(raw[start...]), algorithm: algorithm, limit: limit)
+        } catch {
+            switch error {
+            case .tooLarge(let limit):
+                throw RPCError(
+                    code: .resourceExhausted,
+                    message: "\(algorithm.name) message inflates to more than grpc.max_message_bytes (\(limit))")
+            case .invalid(let reason):
+                throw RPCError(code: .invalidArgument, message: "cannot decompress the request message: \(reason)")
+            }
         }
     }
 }
