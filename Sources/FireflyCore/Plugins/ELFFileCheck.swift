@@ -43,9 +43,6 @@ enum ELFFileCheck {
         guard fits(phoff, phentsize * phnum, in: fileSize) else {
             throw Problem(description: "\(truncated): the program header table ends past the end of the file")
         }
-        if shnum > 0, !fits(shoff, shentsize * shnum, in: fileSize) {
-            throw Problem(description: "\(truncated): the section header table ends past the end of the file")
-        }
         let table = read(phoff, Int(phentsize * phnum))
         guard UInt64(table.count) == phentsize * phnum else {
             throw Problem(description: "\(truncated): cannot read the program header table")
@@ -58,6 +55,9 @@ enum ELFFileCheck {
             guard fits(offset, filesz, in: fileSize) else {
                 throw Problem(description: "\(truncated): loadable segment \(i) (bytes \(offset)..<\(offset &+ filesz)) ends past the end of the file")
             }
+        }
+        if shnum > 0, !fits(shoff, shentsize * shnum, in: fileSize) {
+            throw Problem(description: "\(truncated): the section header table ends past the end of the file")
         }
     }
 
