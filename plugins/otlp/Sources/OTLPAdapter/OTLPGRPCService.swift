@@ -35,13 +35,14 @@ struct OTLPRequestDeserializer: MessageDeserializer {
     let maxMessageBytes: Int
 
     func deserialize<Bytes: GRPCContiguousBytes>(_ serializedMessageBytes: Bytes) throws -> OTLPDecodedExport {
-        guard serializedMessageBytes.count <= maxMessageBytes else {
+        // Inflating stops at the transport's backstop limit; the exact size is then checked here.
+        let limit = OTLPGRPCListener.transportLimit(maxMessageBytes)
+        let bytes = try serializedMessageBytes.withUnsafeBytes { raw in try Self.inflated(raw, limit: limit) }
+        guard bytes.count <= maxMessageBytes else {
             throw RPCError(
                 code: .resourceExhausted,
-                message: "message of \(serializedMessageBytes.count) bytes exceeds grpc.max_message_bytes (\(maxMessageBytes))")
+                message: "message of \(bytes.count) bytes exceeds grpc.max_message_bytes (\(maxMessageBytes))")
         }
-        let limit = maxMessageBytes
-        let bytes = try serializedMessageBytes.withUnsafeBytes { raw in try Self.inflated(raw, limit: limit) }
         do {
             let outcome = try OTLPAdapter.decode(bytes, signal: signal, encoding: .protobuf)
             return OTLPDecodedExport(batch: outcome.batch, rejected: outcome.rejected, problemSummary: outcome.problemSummary)
@@ -62,7 +63,7 @@ struct OTLPRequestDeserializer: MessageDeserializer {
             case .tooLarge(let limit):
                 throw RPCError(
                     code: .resourceExhausted,
-                    message: "\(algorithm.name) message inflates to more than grpc.max_message_bytes (\(limit))")
+                    message: "\(algorithm.name) message inflates to more than \(limit) bytes, over grpc.max_message_bytes")
             case .invalid(let reason):
                 throw RPCError(code: .invalidArgument, message: "cannot decompress the request message: \(reason)")
             }
