@@ -152,6 +152,24 @@ import Testing
         #expect(message.contains("more than 128 \(what)"), "\(message)")
         #expect(sink.batches.isEmpty)
     }
+
+    @Test func tooManyCommonAttributesAnswer400NamingTheLimit() throws {
+        func header(_ n: Int) -> String {
+            #"{"commonAttributes":{"# + (0..<n).map { #""k\#($0)":"v""# }.joined(separator: ",") + "}}"
+        }
+        let sink = RecordingSink()
+        let over = try makeAdapter().handle(
+            firehoseRequest(envelope(lines: [durationLine]), extraHeaders: [(name: "X-Amz-Firehose-Common-Attributes", value: header(129))]),
+            sink: sink)
+        #expect(over.status == 400)
+        #expect(over.text.contains("X-Amz-Firehose-Common-Attributes has more than 128 attributes"), "\(over.text)")
+        #expect(sink.batches.isEmpty)
+        let at = try makeAdapter().handle(
+            firehoseRequest(envelope(lines: [durationLine]), extraHeaders: [(name: "X-Amz-Firehose-Common-Attributes", value: header(128))]),
+            sink: sink)
+        #expect(at.status == 200)
+        #expect(sink.batches.first?.points.first?.labels.count == 3 + 128)
+    }
 }
 
 /// Protobuf bytes for test records.

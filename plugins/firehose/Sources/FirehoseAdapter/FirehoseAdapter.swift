@@ -65,9 +65,14 @@ public final class FirehoseAdapter: AdapterPlugin {
             return FirehoseResponse.make(status: 401, requestId: headerRequestId ?? "", timestampMs: nowMs, errorMessage: message)
         }
 
-        let decoder = FirehoseRequestDecoder(
-            format: settings.recordFormat,
-            commonLabels: commonAttributes(request.header("x-amz-firehose-common-attributes")))
+        let commonLabels = commonAttributes(request.header("x-amz-firehose-common-attributes"))
+        // Every point gets these: their number multiplies the work, so it has the points' limit.
+        if commonLabels.count > DecodeLimits.labelsPerPoint {
+            return FirehoseResponse.make(
+                status: 400, requestId: headerRequestId ?? "", timestampMs: nowMs,
+                errorMessage: "X-Amz-Firehose-Common-Attributes has more than \(DecodeLimits.labelsPerPoint) attributes (the limit per data point)")
+        }
+        let decoder = FirehoseRequestDecoder(format: settings.recordFormat, commonLabels: commonLabels)
         let delivery: FirehoseDelivery
         do {
             delivery = try decoder.decode(body: request.body)
