@@ -25,6 +25,18 @@ extension Array where Element == Label {
     /// earlier label of the same key before each append gives), in linear time.
     func lastOfEachKey() -> [Label] {
         guard count > 1 else { return self }
+        if count <= 16 {
+            // The usual few dimensions: a pairwise look costs less than a hash set, and an array
+            // without repeats is returned as it is.
+            var repeated = false
+            for i in 1..<count where !repeated {
+                for j in 0..<i where self[j].key == self[i].key {
+                    repeated = true
+                    break
+                }
+            }
+            if !repeated { return self }
+        }
         var seen = Set<String>(minimumCapacity: count)
         var out: [Label] = []
         out.reserveCapacity(count + 4)
@@ -36,6 +48,10 @@ extension Array where Element == Label {
     /// Appends the labels of `more` whose keys are not present yet, in linear time.
     mutating func appendMissing(_ more: [Label]) {
         guard !more.isEmpty else { return }
+        if count * more.count <= 256 {
+            for label in more where !contains(where: { $0.key == label.key }) { append(label) }
+            return
+        }
         var keys = Set(map(\.key))
         for label in more where keys.insert(label.key).inserted { append(label) }
     }
