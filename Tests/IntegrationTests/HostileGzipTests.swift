@@ -44,6 +44,15 @@ import Glibc
         return whole.prefix(whole.count / 2)
     }
 
+    /// A zlib stream (gRPC's `deflate`) cut in the middle, made by Python's zlib module.
+    static func truncatedDeflate() throws -> Data {
+        let script = "import sys, zlib; d = zlib.compress(sys.stdin.buffer.read()); sys.stdout.buffer.write(d[:len(d) // 2])"
+        let text = Data((0..<2000).map { "{\"record\": \($0)}\n" }.joined().utf8)
+        let r = try run("/usr/bin/env", ["python3", "-c", script], input: text)
+        #expect(r.status == 0 && r.output.count > 100, "\(r.stderr)")
+        return r.output
+    }
+
     @Test func truncatedGzipIsAnErrorWithinASecondOnEveryRouteAndService() async throws {
         let grpcPort = freePort()
         let ws = try Workspace(plugins: ["FireflyFirehosePlugin", "FireflyOTLPPlugin", "FireflyWebhookPlugin", "FireflyDebugPlugin"])
@@ -59,30 +68,40 @@ import Glibc
             ("/v1/metrics", ["Authorization": "Bearer \(Self.token)", "Content-Type": "application/x-protobuf"]),
             ("/hooks/github", ["Content-Type": "application/json", "X-GitHub-Event": "workflow_run"]),
         ]
+        // Each answer must come within a second; on a loaded machine a single slow answer is tried
+        // again (up to three times): a receiver that spins never answers at all.
         for (path, headers) in routes {
-            let started = ContinuousClock.now
-            let r = try await http("POST", server.baseURL + path, body: truncated, headers: headers.merging(["Content-Encoding": "gzip"]) { $1 })
-            let elapsed = ContinuousClock.now - started
-            #expect(r.status == 400, "\(path): \(r.status) \(r.body)")
-            #expect(r.body.contains("gzip"), "\(path): \(r.body)")
-            #expect(elapsed < .seconds(1), "\(path) answered after \(elapsed)")
+            var fastest = Duration.seconds(3600)
+            for _ in 0..<3 where fastest >= .seconds(1) {
+                let started = ContinuousClock.now
+                let r = try await http(
+                    "POST", server.baseURL + path, body: truncated, headers: headers.merging(["Content-Encoding": "gzip"]) { $1 })
+                fastest = min(fastest, ContinuousClock.now - started)
+                #expect(r.status == 400, "\(path): \(r.status) \(r.body)")
+                #expect(r.body.contains("gzip"), "\(path): \(r.body)")
+            }
+            #expect(fastest < .seconds(1), "\(path) answered after \(fastest)")
         }
 
         // Without the token (refused before the message is decompressed) and with it (decompressed,
         // refused as malformed), on every OTLP service, logs included (not served).
         let services = ["opentelemetry.proto.collector.trace.v1.TraceService", "opentelemetry.proto.collector.metrics.v1.MetricsService",
                         "opentelemetry.proto.collector.logs.v1.LogsService"]
+        let messages = ["gzip": Array(truncated), "deflate": Array(try Self.truncatedDeflate())]
         for service in services {
             for authorization in [nil, "Bearer \(Self.token)"] {
-                for encoding in ["gzip", "deflate"] {
-                    let started = ContinuousClock.now
-                    let outcome = try await offThePool {
-                        try RawGRPCCall.send(port: grpcPort, path: "/\(service)/Export", authorization: authorization,
-                                             encoding: encoding, compressedMessage: Array(truncated), timeout: 5)
+                for (encoding, message) in messages {
+                    var fastest = Duration.seconds(3600)
+                    for _ in 0..<3 where fastest >= .seconds(1) {
+                        let started = ContinuousClock.now
+                        let outcome = try await offThePool {
+                            try RawGRPCCall.send(port: grpcPort, path: "/\(service)/Export", authorization: authorization,
+                                                 encoding: encoding, compressedMessage: message, timeout: 5)
+                        }
+                        fastest = min(fastest, ContinuousClock.now - started)
+                        #expect(outcome == .answered, "\(service) \(encoding) token: \(authorization != nil): \(outcome)")
                     }
-                    let elapsed = ContinuousClock.now - started
-                    #expect(outcome == .answered, "\(service) \(encoding) token: \(authorization != nil): \(outcome)")
-                    #expect(elapsed < .seconds(1), "\(service) \(encoding) answered after \(elapsed)")
+                    #expect(fastest < .seconds(1), "\(service) \(encoding) answered after \(fastest)")
                 }
             }
         }
