@@ -166,6 +166,7 @@ let package = Package(
         + plugin(
             "otlp", folder: "otlp", logic: "OTLPAdapter", entry: "OTLPPluginEntry",
             dependencies: [
+                "CZlib",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
             ])

@@ -1,7 +1,9 @@
 import CZlib
 
 /// Streaming gzip decompression with a hard cap on the output size, so a small bomb that inflates
-/// to gigabytes is refused after `limit` bytes instead of exhausting memory.
+/// to gigabytes is refused after `limit` bytes instead of exhausting memory. Every call to `feed`
+/// either consumes input or throws, so no input makes it loop; `finish` refuses a stream that
+/// ended early.
 final class GzipInflater {
     enum Failure: Error, Equatable {
         case tooLarge
@@ -60,8 +62,13 @@ final class GzipInflater {
                 }
                 if produced == 0 { break }
             } while stream.avail_in > 0 || stream.avail_out == 0
-            offset = input.count - Int(stream.avail_in)
-            if !finished, stream.avail_in == 0 { break }
+            let consumed = input.count - Int(stream.avail_in) - offset
+            offset += consumed
+            if !finished {
+                if stream.avail_in == 0 { break }
+                // Input left, nothing read or written: another call would not move either.
+                if consumed == 0 { throw .invalid("invalid gzip data: inflate makes no progress") }
+            }
         }
     }
 

@@ -25,11 +25,18 @@ public final class PluginLibrary: @unchecked Sendable {
     let descriptor: UnsafePointer<firefly_plugin>
     private let handle: UnsafeMutableRawPointer
 
-    /// Loads `file` with `dlopen(RTLD_NOW | RTLD_LOCAL)` and checks its descriptor; throws a message
-    /// naming the file on any problem. The library stays loaded for the life of the process (plugins
-    /// may have started threads that unloading would pull the code from under).
+    /// Checks the file's ELF structure against its size (a truncated file would otherwise crash the
+    /// process with SIGBUS inside `dlopen`), loads it with `dlopen(RTLD_NOW | RTLD_LOCAL)` and checks
+    /// its descriptor; throws a message naming the file on any problem. The library stays loaded for
+    /// the life of the process (plugins may have started threads that unloading would pull the code
+    /// from under).
     public init(file: String) throws(PluginLoadError) {
         self.file = file
+        do {
+            try ELFFileCheck.check(path: file)
+        } catch {
+            throw PluginLoadError(file: file, message: "cannot load: \(error.description)")
+        }
         guard let handle = dlopen(file, RTLD_NOW | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
             throw PluginLoadError(file: file, message: "cannot load: \(reason)")

@@ -52,4 +52,23 @@ import Testing
             try inflate(Array(compressed.dropLast(10)), limit: 1 << 20)
         }
     }
+
+    /// Every cut of a real gzip stream (header, deflate blocks, trailer) ends with an error, in one
+    /// piece or byte by byte, instead of waiting or looping for the rest.
+    @Test func everyTruncationIsAnError() throws {
+        let compressed = try gzip(Array((0..<300).map { "span \($0) of a request\n" }.joined().utf8))
+        for cut in 0..<compressed.count {
+            let piece = Array(compressed.prefix(cut))
+            for chunk in [1, max(1, cut)] {
+                #expect(throws: GzipInflater.Failure.self, "cut at \(cut) in chunks of \(chunk)") {
+                    try inflate(piece, limit: 1 << 20, chunk: chunk)
+                }
+            }
+        }
+    }
+
+    @Test func trailingGarbageAfterAMemberIsAnError() throws {
+        let compressed = try gzip(Array("hello".utf8))
+        #expect(throws: GzipInflater.Failure.self) { try inflate(compressed + Array("garbage".utf8), limit: 100) }
+    }
 }

@@ -187,7 +187,7 @@ struct CloudWatchJSONDecoder {
 
     /// Adds the common attributes whose keys the point does not have yet.
     static func addCommon(_ common: [Label], to labels: inout [Label]) {
-        for c in common where !labels.contains(where: { $0.key == c.key }) { labels.append(c) }
+        labels.appendMissing(common)
     }
 
     /// Quantile 0 = min, the percentiles ascending (the last one in the document wins for a
@@ -199,9 +199,7 @@ struct CloudWatchJSONDecoder {
         if percentiles.count == 1 {
             out.append(percentiles[0])
         } else if percentiles.count > 1 {
-            var unique: [Quantile] = []
-            for p in percentiles.reversed() where !unique.contains(where: { $0.quantile == p.quantile }) { unique.append(p) }
-            out.append(contentsOf: unique.sorted { $0.quantile < $1.quantile })
+            out.append(contentsOf: percentiles.lastOfEachQuantileSorted())
         }
         out.append(Quantile(1, max))
         return out
@@ -238,20 +236,26 @@ struct CloudWatchJSONDecoder {
             try s.skipValue()
             return
         }
+        var read = 0
         try s.readObject { (s, key) throws(JSONSyntaxError) in
             guard try s.peek() == UInt8(ascii: "\"") else {
                 note(&problem, .invalidField, "dimension \(s.string(key)) is not a string")
                 try s.skipValue()
                 return
             }
+            read += 1
+            guard read <= DecodeLimits.labelsPerPoint else {
+                note(&problem, .limitExceeded, DecodeLimits.tooManyLabels("dimensions"))
+                try s.skipValue()
+                return
+            }
             let value = try s.readString()
-            let name = s.string(key)
-            // A repeated key: the last value wins, as in any JSON object reader.
-            if let i = dims.firstIndex(where: { $0.key == name }) { dims.remove(at: i) }
             // Room for the account and region labels added later, so they need no reallocation.
             if dims.capacity == 0 { dims.reserveCapacity(4) }
-            dims.append(Label(name, value))
+            dims.append(Label(s.string(key), value))
         }
+        // A repeated key: the last value wins, as in any JSON object reader.
+        dims = dims.lastOfEachKey()
     }
 
     private enum Stat { case min, max, sum, count, percentile(Double), other }
@@ -318,7 +322,12 @@ struct CloudWatchJSONDecoder {
             case .max: stats.max = v
             case .sum: stats.sum = v
             case .count: stats.count = v
-            case .percentile(let q): stats.percentiles.append(Quantile(q, v))
+            case .percentile(let q):
+                if stats.percentiles.count < DecodeLimits.quantilesPerPoint {
+                    stats.percentiles.append(Quantile(q, v))
+                } else {
+                    note(&problem, .limitExceeded, DecodeLimits.tooManyQuantiles("percentile statistics"))
+                }
             case .other: break
             }
         }

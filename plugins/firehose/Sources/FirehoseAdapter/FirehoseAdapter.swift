@@ -60,9 +60,14 @@ public final class FirehoseAdapter: AdapterPlugin {
 
         if let refusal = authorize(request) { return refusal }
 
-        let decoder = FirehoseRequestDecoder(
-            format: settings.recordFormat,
-            commonLabels: commonAttributes(request.header("x-amz-firehose-common-attributes")))
+        let commonLabels = commonAttributes(request.header("x-amz-firehose-common-attributes"))
+        // Every point gets these: their number multiplies the work, so it has the points' limit.
+        if commonLabels.count > DecodeLimits.labelsPerPoint {
+            return FirehoseResponse.make(
+                status: 400, requestId: headerRequestId ?? "", timestampMs: nowMs,
+                errorMessage: "X-Amz-Firehose-Common-Attributes has more than \(DecodeLimits.labelsPerPoint) attributes (the limit per data point)")
+        }
+        let decoder = FirehoseRequestDecoder(format: settings.recordFormat, commonLabels: commonLabels)
         let delivery: FirehoseDelivery
         do {
             delivery = try decoder.decode(body: request.body)
@@ -81,6 +86,10 @@ public final class FirehoseAdapter: AdapterPlugin {
 
         if !delivery.rejections.isEmpty {
             record(delivery.rejections, refusing: settings.rejectMalformedRecords)
+            if let over = delivery.rejections.first(where: { $0.reason == .limitExceeded }) {
+                return FirehoseResponse.make(
+                    status: 400, requestId: requestId, timestampMs: nowMs, errorMessage: "record over a limit: \(over)")
+            }
             if settings.rejectMalformedRecords {
                 let first = delivery.rejections[0]
                 let more = delivery.rejections.count > 1 ? " (and \(delivery.rejections.count - 1) more)" : ""
@@ -150,7 +159,7 @@ public final class FirehoseAdapter: AdapterPlugin {
                 context.log(
                     .warning,
                     "firehose receiver '\(context.instanceName)': "
-                        + (refusing ? "refusing requests (400) that hold malformed records" : "skipping malformed records")
+                        + (refusing || reason == .limitExceeded ? "refusing requests (400) that hold malformed records" : "skipping malformed records")
                         + " (\(reason.rawValue)), e.g. \(first); "
                         + "further ones of this kind are only counted in firefly_plugin_firehose_records_rejected_total")
             }

@@ -126,9 +126,13 @@ struct OTelMetricStreamDecoder {
             // Summary { repeated SummaryDataPoint data_points = 1; }
             while let (field, wire) = try summary.nextField() {
                 if field == 1 {
-                    points.append(try decodePoint(
+                    let point = try decodePoint(
                         try summary.message(wire, field: 1), namespace: namespace, name: metricName,
-                        unit: cloudWatchUnit, resource: resource))
+                        unit: cloudWatchUnit, resource: resource)
+                    switch point {
+                    case .success(let p): points.append(p)
+                    case .failure(let over): unsupported.append(RecordRejection(.limitExceeded, record: index, detail: "metric \(name): \(over.detail)"))
+                    }
                 } else {
                     try summary.skip(wire)
                 }
@@ -150,8 +154,9 @@ struct OTelMetricStreamDecoder {
     /// quantile_values 6; attributes 7 (1.0); flags 8 }
     private func decodePoint(
         _ r: ProtobufReader, namespace: String, name: String, unit: String, resource: [Label]
-    ) throws(ProtobufError) -> MetricPoint {
+    ) throws(ProtobufError) -> Result<MetricPoint, LimitExceeded> {
         var r = r
+        var labelCount = 0
         var start: UInt64 = 0
         var time: UInt64 = 0
         var count: UInt64 = 0
@@ -178,7 +183,9 @@ struct OTelMetricStreamDecoder {
                 switch key {
                 case "Namespace": namespace = value
                 case "MetricName": name = value
-                default: Self.set(&dimensions, key, value)
+                default:
+                    labelCount += 1
+                    dimensions.append(Label(key, value))
                 }
             case 2: start = try r.fixed64(wire, field: 2)
             case 3: time = try r.fixed64(wire, field: 3)
@@ -196,6 +203,9 @@ struct OTelMetricStreamDecoder {
                     default: try q.skip(w)
                     }
                 }
+                if quantiles.count == DecodeLimits.quantilesPerPoint {
+                    return .failure(LimitExceeded(detail: DecodeLimits.tooManyQuantiles("quantile values")))
+                }
                 quantiles.append(Quantile(quantile, value))
             case 7:
                 let (key, value) = try Self.keyValue(try r.message(wire, field: 7))
@@ -203,34 +213,38 @@ struct OTelMetricStreamDecoder {
                 case ("Namespace", .string(let v)?): namespace = v
                 case ("MetricName", .string(let v)?): name = v
                 case ("Dimensions", .kvlist(let entries)?):
-                    for (k, v) in entries { if let text = v?.text { Self.set(&dimensions, k, text) } }
+                    labelCount += entries.count
+                    for (k, v) in entries { if let text = v?.text { dimensions.append(Label(k, text)) } }
                 default:
-                    if let text = value?.text { Self.set(&extra, key, text) }
+                    labelCount += 1
+                    if let text = value?.text { extra.append(Label(key, text)) }
                 }
             default: try r.skip(wire)
             }
+            if labelCount > DecodeLimits.labelsPerPoint {
+                return .failure(LimitExceeded(detail: DecodeLimits.tooManyLabels("labels and attributes")))
+            }
         }
-        // Sorted ascending; a repeated quantile keeps its last value.
-        var unique: [Quantile] = []
-        for q in quantiles.reversed() where !unique.contains(where: { $0.quantile == q.quantile }) { unique.append(q) }
-        unique.sort { $0.quantile < $1.quantile }
+        // A repeated key or quantile keeps its last value; quantiles sorted ascending.
+        dimensions = dimensions.lastOfEachKey()
+        let unique = quantiles.lastOfEachQuantileSorted()
         let min = unique.first { $0.quantile == 0 }?.value
         let max = unique.first { $0.quantile == 1 }?.value
         var labels = dimensions
-        for e in extra where !labels.contains(where: { $0.key == e.key }) { labels.append(e) }
+        labels.appendMissing(extra.lastOfEachKey())
         labels.append(contentsOf: resource)
         CloudWatchJSONDecoder.addCommon(commonLabels, to: &labels)
-        return MetricPoint(
+        return .success(MetricPoint(
             name: name, namespace: namespace, unit: unit,
             function: FunctionResolver.function(cloudWatchDimensions: dimensions),
             kind: .summary, hasMinMax: min != nil && max != nil, isDelta: true, labels: labels,
             startTimeUnixNano: start, timeUnixNano: time,
-            count: Double(count), sum: sum, min: min ?? 0, max: max ?? 0, quantiles: unique)
+            count: Double(count), sum: sum, min: min ?? 0, max: max ?? 0, quantiles: unique))
     }
 
-    private static func set(_ labels: inout [Label], _ key: String, _ value: String) {
-        if let i = labels.firstIndex(where: { $0.key == key }) { labels.remove(at: i) }
-        labels.append(Label(key, value))
+    /// A data point over one of `DecodeLimits`.
+    struct LimitExceeded: Error {
+        var detail: String
     }
 
     /// The parts of an `AnyValue` a CloudWatch stream uses.

@@ -16,6 +16,9 @@ public struct RecordRejection: Sendable, Equatable, CustomStringConvertible {
         case invalidProtobuf = "invalid_protobuf"
         /// An OpenTelemetry metric that is not a summary (CloudWatch only sends summaries).
         case unsupportedMetricType = "unsupported_metric_type"
+        /// A data point with more dimensions, attributes or percentiles than `DecodeLimits` allows;
+        /// the request is answered 400.
+        case limitExceeded = "limit_exceeded"
     }
 
     public var reason: Reason

@@ -129,6 +129,7 @@ enum JSONDecoders {
 
     static func attributes(_ node: JSONNode, into out: inout [Attribute]) throws(OTLPDecodeError) {
         for kv in try node.elements("attributes") {
+            guard out.count < ProtoCommon.maxAttributesPerItem else { throw ProtoCommon.tooManyAttributes }
             let (key, value) = try keyValue(kv, depth: 0)
             out.append(Attribute(key, value.attributeValue))
         }

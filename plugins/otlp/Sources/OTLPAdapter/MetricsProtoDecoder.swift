@@ -143,7 +143,7 @@ enum MetricsProtoDecoder {
     @inline(__always)
     private static func attribute(_ r: inout ProtoReader, into common: inout PointCommon) throws(OTLPDecodeError) {
         var sub = try r.readLengthDelimited()
-        common.attributes.append(try ProtoCommon.keyValue(&sub))
+        try ProtoCommon.appendAttribute(&sub, to: &common.attributes)
     }
 
     static func numberPoint(_ r: inout ProtoReader) throws(OTLPDecodeError) -> NumberPointDraft {

@@ -3,6 +3,7 @@ import Dispatch
 import FireflyPluginKit
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
+import NIOCore
 
 #if canImport(Glibc)
 import Glibc
@@ -49,12 +50,20 @@ final class OTLPGRPCListener: Sendable {
         self.port = port
         emitter = exporter.emitter
         let config = HTTP2ServerTransport.Posix.Config.defaults { c in
-            // grpc-encoding gzip/deflate requests are decompressed by the transport; its payload
-            // limit applies to the wire and the decompressed size. It is a backstop at twice the
-            // configured limit (it resets the stream); the deserializer answers RESOURCE_EXHAUSTED
-            // at the configured limit itself.
+            // gzip/deflate requests are not decompressed by the transport (its decompressor spins
+            // on a truncated message): `GRPCCompressionGate`, first in every stream, hands them to
+            // the deserializer, which inflates them within grpc.max_message_bytes after the token
+            // check. The algorithms stay enabled for compressing responses. The transport's payload
+            // limit is a backstop at twice the configured limit (it resets the stream); the
+            // deserializer answers RESOURCE_EXHAUSTED at the configured limit itself.
             c.compression.enabledAlgorithms = [.gzip, .deflate]
             c.rpc.maxRequestPayloadSize = Self.transportLimit(settings.maxMessageBytes)
+            c.channelDebuggingCallbacks.onAcceptHTTP2Stream = { channel in
+                // Called on the stream's event loop while it is set up, before its first frame.
+                channel.eventLoop.makeCompletedFuture(withResultOf: {
+                    try channel.pipeline.syncOperations.addHandler(GRPCCompressionGate(), position: .first)
+                })
+            }
         }
         // The transport owns the descriptor from here on (it closes it when it stops).
         let transport = HTTP2ServerTransport.Posix(

@@ -35,18 +35,38 @@ struct OTLPRequestDeserializer: MessageDeserializer {
     let maxMessageBytes: Int
 
     func deserialize<Bytes: GRPCContiguousBytes>(_ serializedMessageBytes: Bytes) throws -> OTLPDecodedExport {
-        guard serializedMessageBytes.count <= maxMessageBytes else {
+        // Inflating stops at the transport's backstop limit; the exact size is then checked here.
+        let limit = OTLPGRPCListener.transportLimit(maxMessageBytes)
+        let bytes = try serializedMessageBytes.withUnsafeBytes { raw in try Self.inflated(raw, limit: limit) }
+        guard bytes.count <= maxMessageBytes else {
             throw RPCError(
                 code: .resourceExhausted,
-                message: "message of \(serializedMessageBytes.count) bytes exceeds grpc.max_message_bytes (\(maxMessageBytes))")
+                message: "message of \(bytes.count) bytes exceeds grpc.max_message_bytes (\(maxMessageBytes))")
         }
-        let bytes = serializedMessageBytes.withUnsafeBytes { Array($0) }
         do {
             let outcome = try OTLPAdapter.decode(bytes, signal: signal, encoding: .protobuf)
             return OTLPDecodedExport(batch: outcome.batch, rejected: outcome.rejected, problemSummary: outcome.problemSummary)
         } catch {
             let what = signal == .traces ? "ExportTraceServiceRequest" : "ExportMetricsServiceRequest"
             throw RPCError(code: .invalidArgument, message: OTLPResponses.trimmed("cannot decode \(what) (protobuf): \(error.message)"))
+        }
+    }
+
+    /// The message itself, or, for a `CompressedMessage` from `GRPCCompressionGate`, what it
+    /// inflates to within `limit` bytes.
+    static func inflated(_ raw: UnsafeRawBufferPointer, limit: Int) throws(RPCError) -> [UInt8] {
+        guard let (algorithm, start) = CompressedMessage.unwrap(raw) else { return Array(raw) }
+        do throws(MessageInflater.Failure) {
+            return try MessageInflater.inflate(Array(raw[start...]), algorithm: algorithm, limit: limit)
+        } catch {
+            switch error {
+            case .tooLarge(let limit):
+                throw RPCError(
+                    code: .resourceExhausted,
+                    message: "\(algorithm.name) message inflates to more than \(limit) bytes, over grpc.max_message_bytes")
+            case .invalid(let reason):
+                throw RPCError(code: .invalidArgument, message: "cannot decompress the request message: \(reason)")
+            }
         }
     }
 }

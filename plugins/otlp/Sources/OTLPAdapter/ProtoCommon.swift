@@ -23,13 +23,30 @@ enum ProtoCommon {
         return SpanID(UInt64(bigEndian: base.loadUnaligned(as: UInt64.self)))
     }
 
+    /// Attributes one item (resource, span, span event, span link, data point) may carry: the
+    /// OpenTelemetry SDKs' default attribute count limit. More is refused (400 / INVALID_ARGUMENT)
+    /// so that copying resource attributes into every point stays proportional to the request.
+    static let maxAttributesPerItem = 128
+
+    static var tooManyAttributes: OTLPDecodeError {
+        OTLPDecodeError(
+            "an item has more than \(maxAttributesPerItem) attributes (the limit per resource, span, event, link or data point)")
+    }
+
+    /// Reads one KeyValue from `r` onto `list`, refusing more than `maxAttributesPerItem`.
+    @inline(__always)
+    static func appendAttribute(_ r: inout ProtoReader, to list: inout [Attribute]) throws(OTLPDecodeError) {
+        guard list.count < maxAttributesPerItem else { throw tooManyAttributes }
+        list.append(try keyValue(&r))
+    }
+
     /// Resource: attributes (field 1) appended to `attributes`.
     static func resourceAttributes(_ r: inout ProtoReader, into attributes: inout [Attribute]) throws(OTLPDecodeError) {
         while !r.isAtEnd {
             let (field, wire) = try r.readTag()
             if field == 1, wire == 2 {
                 var sub = try r.readLengthDelimited()
-                attributes.append(try keyValue(&sub))
+                try appendAttribute(&sub, to: &attributes)
             } else {
                 try r.skip(wire)
             }

@@ -84,7 +84,7 @@ enum TraceProtoDecoder {
             case (8, 1): d.endTimeUnixNano = try r.readFixed64()
             case (9, 2):
                 var sub = try r.readLengthDelimited()
-                d.attributes.append(try ProtoCommon.keyValue(&sub))
+                try ProtoCommon.appendAttribute(&sub, to: &d.attributes)
             case (11, 2):
                 var sub = try r.readLengthDelimited()
                 d.events.append(try event(&sub))
@@ -109,7 +109,7 @@ enum TraceProtoDecoder {
             case (2, 2): e.name = try r.readString()
             case (3, 2):
                 var sub = try r.readLengthDelimited()
-                e.attributes.append(try ProtoCommon.keyValue(&sub))
+                try ProtoCommon.appendAttribute(&sub, to: &e.attributes)
             default: try r.skip(wire)
             }
         }
@@ -126,7 +126,7 @@ enum TraceProtoDecoder {
             case (3, 2): l.traceState = try r.readString()
             case (4, 2):
                 var sub = try r.readLengthDelimited()
-                l.attributes.append(try ProtoCommon.keyValue(&sub))
+                try ProtoCommon.appendAttribute(&sub, to: &l.attributes)
             default: try r.skip(wire)
             }
         }

@@ -1,0 +1,73 @@
+// Per-point limits that keep decoding work proportional to the request, whatever its shape.
+import FireflyModel
+
+/// Fixed limits on what one data point may carry. A record over a limit is refused with
+/// `limit_exceeded`, and the request is answered 400 naming the limit (whatever
+/// `reject_malformed_records` says): no real CloudWatch stream comes near them (CloudWatch allows
+/// 30 dimensions per metric), and a sender that exceeds them would be refused on every retry.
+enum DecodeLimits {
+    /// Dimensions (CloudWatch JSON) or attributes and labels (OpenTelemetry) per data point.
+    static let labelsPerPoint = 128
+    /// Percentile statistics (CloudWatch JSON) or quantile values (OpenTelemetry) per data point.
+    static let quantilesPerPoint = 128
+
+    static func tooManyLabels(_ what: String) -> String {
+        "more than \(labelsPerPoint) \(what) in one data point (the limit per data point)"
+    }
+
+    static func tooManyQuantiles(_ what: String) -> String {
+        "more than \(quantilesPerPoint) \(what) in one data point (the limit per data point)"
+    }
+}
+
+extension Array where Element == Label {
+    /// Keeps the last label of each key, in the order of those last occurrences (what removing an
+    /// earlier label of the same key before each append gives), in linear time.
+    func lastOfEachKey() -> [Label] {
+        guard count > 1 else { return self }
+        if count <= 16 {
+            // The usual few dimensions: a pairwise look costs less than a hash set, and an array
+            // without repeats is returned as it is.
+            var repeated = false
+            for i in 1..<count where !repeated {
+                for j in 0..<i where self[j].key == self[i].key {
+                    repeated = true
+                    break
+                }
+            }
+            if !repeated { return self }
+        }
+        var seen = Set<String>(minimumCapacity: count)
+        var out: [Label] = []
+        out.reserveCapacity(count + 4)
+        for label in reversed() where seen.insert(label.key).inserted { out.append(label) }
+        out.reverse()
+        return out
+    }
+
+    /// Appends the labels of `more` whose keys are not present yet, in linear time.
+    mutating func appendMissing(_ more: [Label]) {
+        guard !more.isEmpty else { return }
+        if count * more.count <= 256 {
+            for label in more where !contains(where: { $0.key == label.key }) { append(label) }
+            return
+        }
+        var keys = Set(map(\.key))
+        for label in more where keys.insert(label.key).inserted { append(label) }
+    }
+}
+
+extension Array where Element == Quantile {
+    /// Sorted ascending by quantile; a repeated quantile keeps its last value. O(n log n).
+    func lastOfEachQuantileSorted() -> [Quantile] {
+        guard count > 1 else { return self }
+        let ordered = enumerated().sorted { ($0.element.quantile, $0.offset) < ($1.element.quantile, $1.offset) }
+        var out: [Quantile] = []
+        out.reserveCapacity(count)
+        for (i, entry) in ordered.enumerated() {
+            let isLastOfRun = i + 1 == ordered.count || ordered[i + 1].element.quantile != entry.element.quantile
+            if isLastOfRun { out.append(entry.element) }
+        }
+        return out
+    }
+}
