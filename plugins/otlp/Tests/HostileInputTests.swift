@@ -1,3 +1,4 @@
+import FireflyPluginKitTesting
 import FireflyModel
 import FireflyPluginKit
 import Foundation
