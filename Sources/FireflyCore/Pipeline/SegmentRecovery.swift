@@ -23,6 +23,8 @@ struct SegmentRecovery {
         var sequences: ClosedRange<UInt64>?
         /// Records lost: exact when bounded, otherwise read from the length fields in the stretch.
         var records: Int
+        /// The last sequence kept before the stretch.
+        var previous: UInt64
         var exact: Bool
         /// Where the damaged bytes were copied; nil when the copy failed.
         var quarantined: String?
@@ -79,11 +81,11 @@ struct SegmentRecovery {
         let after = records.first { $0.offset >= d.end }?.sequence ?? (bounded ? sequences.upperBound &+ 1 : nil)
         guard let after else {
             return Loss(start: d.start, end: d.end, reason: d.reason, sequences: nil, records: framesClaimed(data[d.start..<d.end]),
-                        exact: false)
+                        previous: before, exact: false)
         }
         let count = after > before ? Int(after - before - 1) : 0
         return Loss(start: d.start, end: d.end, reason: d.reason, sequences: count > 0 ? (before + 1)...(after - 1) : nil,
-                    records: count, exact: true)
+                    records: count, previous: before, exact: true)
     }
 
     /// How many frames a damaged stretch at the end of the newest segment seems to hold, following
@@ -104,14 +106,14 @@ struct SegmentRecovery {
     static func describe(_ l: Loss, file: String) -> String {
         let lost: String
         if let s = l.sequences {
-            lost = "\(l.records) record\(l.records == 1 ? "" : "s") lost (sequence\(l.records == 1 ? " \(s.lowerBound)" : "s \(s.lowerBound)-\(s.upperBound)"))"
+            lost = "\(l.records) record\(l.records == 1 ? "" : "s") lost (sequence\(l.records == 1 ? " \(s.lowerBound)" : "s \(s.lowerBound)-\(s.upperBound)")); the records before and after it are kept"
         } else if l.exact {
-            lost = "no whole record lost"
+            lost = "no whole record lost; the records before and after it are kept"
         } else {
-            lost = "about \(l.records) record\(l.records == 1 ? "" : "s") lost at the end of the newest segment"
+            lost = "about \(l.records) record\(l.records == 1 ? "" : "s") lost at the end of the newest segment (after sequence \(l.previous)); the records before it are kept"
         }
         let copy = l.quarantined.map { "a copy of the damaged bytes is in \($0)" } ?? "the damaged bytes could not be copied aside"
-        return "queue: segment \(file) is damaged at bytes \(l.start)..<\(l.end) (\(l.bytes) bytes, \(l.reason)): \(lost); the records before and after it are kept; \(copy)"
+        return "queue: segment \(file) is damaged at bytes \(l.start)..<\(l.end) (\(l.bytes) bytes, \(l.reason)): \(lost); \(copy)"
     }
 
     /// Writes `bytes` to `quarantine/name`; returns the path, or nil (logged) when it cannot.
