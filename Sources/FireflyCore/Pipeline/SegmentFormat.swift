@@ -137,7 +137,9 @@ enum SegmentFormat {
             case let failed:
                 var next = offset + 1
                 while next < data.count {
-                    if case .valid = check(data, at: next, sequences: lower...sequences.upperBound) { break }
+                    if case .valid = check(data, at: next, sequences: resyncWindow(lower, sequences.upperBound, skipped: next - offset)) {
+                        break
+                    }
                     next += 1
                 }
                 damage.append(Damage(start: offset, end: next, reason: "\(failed.reason) at offset \(offset)"))
@@ -145,6 +147,19 @@ enum SegmentFormat {
             }
         }
         return Scan(records: records, damage: damage)
+    }
+
+    /// Sequences missing right after damage beyond those of the frames it could have held, for which
+    /// the next frame is still found: a write that failed (disk full) used its batch's sequences.
+    static let resyncSlack: UInt64 = 1 << 16
+
+    /// The sequences a frame found `skipped` bytes after damage can have: above the last one kept,
+    /// and at most one per frame the skipped bytes could have held (plus `resyncSlack`). A payload
+    /// seldom holds such a number where a sequence would be, so candidates inside payloads are
+    /// mostly refused before their CRC is computed, which keeps resynchronising linear in practice.
+    private static func resyncWindow(_ lower: UInt64, _ upper: UInt64, skipped: Int) -> ClosedRange<UInt64> {
+        let reach = UInt64(skipped / (headerSize + 1)) + resyncSlack
+        return lower...(upper - lower > reach ? lower + reach : upper)
     }
 
     /// The sequence of `frame` when it is exactly one frame that checks out.

@@ -69,6 +69,22 @@ import Testing
         #expect(classify(Array(data.dropLast(3))) == true)
     }
 
+    @Test func sequencesUsedByFailedWritesAreNoDamage() {
+        // A write that failed (disk full) used sequences 2 to 59 999 without writing them.
+        let a = SegmentFormat.frame(sequence: 1, payload: Array("one".utf8))
+        let b = SegmentFormat.frame(sequence: 60_000, payload: Array("two".utf8))
+        let c = SegmentFormat.frame(sequence: 60_001, payload: Array("three".utf8))
+        let clean = (a + b + c).withUnsafeBytes { SegmentFormat.scan($0) }
+        #expect(clean.records.map(\.sequence) == [1, 60_000, 60_001])
+        #expect(clean.damage.isEmpty)
+        var damaged = a + b + c
+        damaged[a.count + 2] ^= 0x40  // the gap's first frame: resynchronising still finds the one after it
+        #expect(damaged.withUnsafeBytes { SegmentFormat.scan($0) }.records.map(\.sequence) == [1, 60_001])
+        damaged = a + b + c
+        damaged[a.count - 1] ^= 0x40
+        #expect(damaged.withUnsafeBytes { SegmentFormat.scan($0) }.records.map(\.sequence) == [60_000, 60_001])
+    }
+
     @Test func resynchronisingHonoursTheSegmentsSequenceRange() {
         let data = (5...7).flatMap { SegmentFormat.frame(sequence: UInt64($0), payload: Array("payload \($0)".utf8)) }
         #expect(data.withUnsafeBytes { SegmentFormat.scan($0, sequences: 5...7) }.records.map(\.sequence) == [5, 6, 7])
