@@ -83,8 +83,11 @@ import Testing
         return line.flatMap { Double($0.split(separator: " ")[1]) }
     }
 
-    @Test(arguments: [7, 11] as [UInt64])
-    func damageAfterSIGKILLLosesOnlyWhatItHitThenTheCollectorIdlesAndStops(seed: UInt64) async throws {
+    /// Without a torn tail the newest segment's last record is always hit ('seen' had passed it, so
+    /// its cursor is then past the end); with one, that record is left whole and a partial record
+    /// follows it, as a crash in the middle of a write leaves it.
+    @Test(arguments: [(7, false), (11, true)] as [(UInt64, Bool)])
+    func damageAfterSIGKILLLosesOnlyWhatItHitThenTheCollectorIdlesAndStops(seed: UInt64, tornTail: Bool) async throws {
         let ws = try Workspace(plugins: Self.plugins)
         var server = try FireflyServer(workspace: ws, config: Self.config(held: "/dev/full"))
         let total = 200
@@ -98,15 +101,23 @@ import Testing
         var rng = SeededGenerator(seed: seed)
         var hit: Set<UInt64> = []
         var lostBytes = 0
+        var tornBytes = 0
         for (n, (file, frames)) in segments.enumerated() {
             let url = URL(fileURLWithPath: ws.path + "/queue/segments/" + file)
             var bytes = [UInt8](try Data(contentsOf: url))
-            var positions = (0..<Int.random(in: 1...2, using: &rng)).map { _ in Int.random(in: 0..<bytes.count, using: &rng) }
-            if n == segments.count - 1 { positions.append(frames.last!.offset + 20) }  // the last record: 'seen' passed it
+            let isNewest = n == segments.count - 1
+            let end = isNewest && tornTail ? frames.last!.offset : bytes.count
+            var positions = (0..<Int.random(in: 1...2, using: &rng)).map { _ in Int.random(in: 0..<end, using: &rng) }
+            if isNewest && !tornTail { positions.append(frames.last!.offset + 20) }
             for at in positions {
                 bytes[at] ^= UInt8.random(in: 1...255, using: &rng)
                 let frame = frames.first { $0.offset <= at && at < $0.offset + $0.length }!
                 if hit.insert(frame.sequence).inserted { lostBytes += frame.length }
+            }
+            if isNewest && tornTail {
+                let last = frames.last!
+                tornBytes = Int.random(in: 1..<last.length, using: &rng)
+                bytes += bytes[last.offset..<(last.offset + tornBytes)]
             }
             try Data(bytes).write(to: url)
         }
@@ -117,6 +128,7 @@ import Testing
         #expect(Self.values(ws, "held.jsonl") == survivors)
         #expect(try await Self.metric(server, "firefly_queue_corrupt_bytes_total") == Double(lostBytes))
         #expect(try await Self.metric(server, "firefly_queue_corrupt_records_total") == Double(hit.count))
+        #expect(try await Self.metric(server, "firefly_queue_torn_tail_bytes_total") == Double(tornBytes))
         let quarantine = ws.path + "/queue/quarantine"
         let copied = try FileManager.default.contentsOfDirectory(atPath: quarantine)
             .reduce(0) { $0 + (try Data(contentsOf: URL(fileURLWithPath: quarantine + "/" + $1))).count }
@@ -125,7 +137,8 @@ import Testing
         for (file, frames) in segments where frames.contains(where: { hit.contains($0.sequence) }) {
             #expect(log.contains("segment \(file) is damaged at bytes"), "no damage line for \(file)")
         }
-        #expect(log.contains("cursor of 'seen'") && log.contains("past the end of the queue"))
+        #expect(log.contains("cursor of 'seen' (sequence \(total)) is past the end of the queue") == hit.contains(UInt64(total)))
+        #expect(log.contains("truncated a partial last record of \(tornBytes) bytes") == tornTail)
         #expect(!log.contains("acknowledged are before"))
 
         // Idle after the recovery: no core spinning (measured over 2 s), and SIGTERM ends it within
