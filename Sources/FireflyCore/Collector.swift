@@ -351,7 +351,14 @@ struct PipelineService: Service {
             await group.waitForAll()
         }
         let lag = c.queue.stats.records
-        if lag > 0 { c.logger.warning("shutting down with \(lag) queue entries not exported (the memory queue does not keep them)") }
+        if lag > 0 {
+            switch c.config.queue.type {
+            case .disk:
+                c.logger.info("shutting down with \(lag) records not exported yet: they stay in the queue (\(c.config.queue.directory)) and are delivered after restart")
+            case .memory:
+                c.logger.warning("shutting down with \(lag) records not exported: the memory queue does not keep them, they are lost")
+            }
+        }
         let exporters = c.exporters, adapters = c.adapters
         try? await threadPool.runIfActive {
             for e in exporters { e.flush(); e.destroy() }

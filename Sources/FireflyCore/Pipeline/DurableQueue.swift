@@ -22,8 +22,11 @@ public enum FsyncPolicy: String, Sendable, CaseIterable {
 ///   written, then one `fsync` covers them all, and `append` returns only after it.
 /// - Each exporter's cursor is persisted in `cursors/`; a segment is deleted once every exporter has
 ///   passed it. Cursors of exporters no longer configured are released at start.
-/// - On start, records are recovered by checksum: a torn tail is truncated; a corrupt segment is
-///   truncated at the damage and a copy is kept in `quarantine/` with a log line.
+/// - On start, every segment is scanned frame by frame. A torn tail (a partial last frame of the
+///   newest segment, left by a crash during a write) is truncated. Damage anywhere else is skipped:
+///   scanning resynchronises on the next frame that checks out, so every record after it is kept;
+///   the damaged bytes are copied to `quarantine/`, counted, logged with what was lost, and the
+///   segment is rewritten without them. Cursors past the end of what survived are set back to it.
 /// - `max_bytes` bounds the unexported backlog: over it `append` answers `.full`.
 public final class DurableQueue: RecordQueue, @unchecked Sendable {
     struct IndexEntry {
@@ -74,6 +77,14 @@ public final class DurableQueue: RecordQueue, @unchecked Sendable {
     private var closed = false
     private var writerDone = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var sync: @Sendable (Int32) -> Int32 = { fdatasync($0) }
+
+    /// Makes a segment's writes durable (`fdatasync`) before appends are acknowledged; tests
+    /// replace it to hold or fail the sync step.
+    var syncFile: @Sendable (Int32) -> Int32 {
+        get { condition.withLock { sync } }
+        set { condition.withLock { sync = newValue } }
+    }
 
     public struct OpenError: Error, CustomStringConvertible {
         public var description: String
@@ -89,11 +100,23 @@ public final class DurableQueue: RecordQueue, @unchecked Sendable {
         self.fsync = fsync
         self.logger = logger
         self.metrics = metrics
+        if let metrics {
+            for (name, help) in Self.recoveryMetrics {
+                metrics.describe(name, type: "counter", help)
+                metrics.increment(name, by: 0)
+            }
+        }
         try recover(consumers: consumers)
         let writer = Thread { [unowned self] in self.writerLoop() }
         writer.name = "firefly-queue-writer"
         writer.start()
     }
+
+    static let recoveryMetrics = [
+        ("firefly_queue_corrupt_bytes_total", "Bytes of damaged queue segments skipped at start; copied to quarantine/"),
+        ("firefly_queue_corrupt_records_total", "Queue records lost to damage found at start"),
+        ("firefly_queue_torn_tail_bytes_total", "Bytes of a partial last queue record truncated at start, left by a crash during a write"),
+    ]
 
     // MARK: Appending
 
@@ -139,6 +162,7 @@ public final class DurableQueue: RecordQueue, @unchecked Sendable {
             pending.removeAll(keepingCapacity: true)
             pendingBytes = 0
             var segment = segments.last!
+            let sync = self.sync
             let rollNeeded = segment.size > 0 && segment.size >= segmentBytes
             condition.unlock()
 
@@ -160,7 +184,7 @@ public final class DurableQueue: RecordQueue, @unchecked Sendable {
                 ok = writeFully(segment.fd, item.frame, at: offset)
                 offset += item.frame.count
             }
-            ok = ok && syncIfNeeded(segment.fd)
+            ok = ok && syncIfNeeded(segment.fd, sync)
             let written = offset - segment.size
             condition.lock()
             if ok {
@@ -197,10 +221,10 @@ public final class DurableQueue: RecordQueue, @unchecked Sendable {
         }
     }
 
-    private func syncIfNeeded(_ fd: Int32) -> Bool {
+    private func syncIfNeeded(_ fd: Int32, _ sync: (Int32) -> Int32) -> Bool {
         guard fsync == .always else { return true }
         let start = ContinuousClock.now
-        let rc = fdatasync(fd)
+        let rc = sync(fd)
         let elapsed = ContinuousClock.now - start
         metrics?.observe("firefly_queue_fsync_duration_seconds", seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         return rc == 0
@@ -209,6 +233,13 @@ public final class DurableQueue: RecordQueue, @unchecked Sendable {
     // MARK: Reading
 
     public func readAvailable(after sequence: UInt64, maxRecords: Int) -> [QueueRecord] {
+        readSlice(after: sequence, maxRecords: maxRecords).records
+    }
+
+    /// The readable records of the next `maxRecords` index entries after `sequence`, and the last
+    /// sequence those entries cover (nil when there are none), so a reader can pass records that
+    /// could not be read instead of asking for them again.
+    private func readSlice(after sequence: UInt64, maxRecords: Int) -> (records: [QueueRecord], through: UInt64?) {
         condition.lock()
         let slice = entries(after: sequence, maxRecords: maxRecords)
         let fds = Dictionary(segments.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -219,24 +250,35 @@ public final class DurableQueue: RecordQueue, @unchecked Sendable {
             guard let segment = fds[e.segment], let record = read(e, from: segment) else { continue }
             out.append(record)
         }
-        return out
+        return (out, slice.last?.sequence)
     }
 
+    /// Waits until the index holds a record after `sequence`, not merely until the last committed
+    /// sequence is beyond it: sequences can be missing (damage dropped them, a failed write used
+    /// them), and a reader waiting on "committed > sequence" would wake at once, again and again.
     public func read(after sequence: UInt64, maxRecords: Int) async -> [QueueRecord] {
+        var after = sequence
         while true {
-            let found = readAvailable(after: sequence, maxRecords: maxRecords)
+            let (found, through) = readSlice(after: after, maxRecords: maxRecords)
             if !found.isEmpty { return found }
-            let proceed: Bool = condition.withLock { closed && pending.isEmpty }
-            if proceed { return [] }
+            if let through {  // entries there, none readable (each logged): pass them
+                after = through
+                continue
+            }
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 condition.lock()
-                let ready = closed || committed > sequence
+                let ready = hasEntries(after: after) || (closed && pending.isEmpty)
                 if !ready { waiters.append(c) }
                 condition.unlock()
                 if ready { c.resume() }
             }
-            if condition.withLock({ closed && committed <= sequence && pending.isEmpty }) { return [] }
+            if condition.withLock({ !hasEntries(after: after) && closed && pending.isEmpty }) { return [] }
         }
+    }
+
+    /// Caller holds the lock.
+    private func hasEntries(after sequence: UInt64) -> Bool {
+        index.count > head && index[index.count - 1].sequence > sequence
     }
 
     /// Caller holds the lock.
@@ -257,8 +299,7 @@ public final class DurableQueue: RecordQueue, @unchecked Sendable {
             return nil
         }
         return buffer.withUnsafeBytes { raw -> QueueRecord? in
-            let scan = SegmentFormat.scan(raw)
-            guard scan.records.count == 1, scan.records[0].sequence == e.sequence else {
+            guard SegmentFormat.sequence(ofFrame: raw) == e.sequence else {
                 logger.error("queue record \(e.sequence) in \(segment.path) fails its checksum; skipped")
                 return nil
             }
@@ -343,6 +384,7 @@ public final class DurableQueue: RecordQueue, @unchecked Sendable {
 
     private var segmentsDir: String { directory + "/segments" }
     private var cursorsDir: String { directory + "/cursors" }
+    private var quarantineDir: String { directory + "/quarantine" }
 
     private func cursorFile(_ consumer: String) -> String {
         cursorsDir + "/" + (consumer.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_."))) ?? consumer)
@@ -394,35 +436,66 @@ public final class DurableQueue: RecordQueue, @unchecked Sendable {
                 stored[name] = seq
             }
         }
-        // Segments, oldest first.
-        let files = ((try? fm.contentsOfDirectory(atPath: segmentsDir)) ?? []).filter { $0.hasSuffix(".seg") }.sorted()
+        // Segments, oldest first. A segment is named after its first sequence, so each one can hold
+        // only the sequences from its name to below the next one's.
+        let listing = (try? fm.contentsOfDirectory(atPath: segmentsDir)) ?? []
+        for stale in listing where stale.hasSuffix(".seg.tmp") { unlink(segmentsDir + "/" + stale) }  // a rewrite cut short
+        let files = listing.filter { $0.hasSuffix(".seg") }
+            .compactMap { file in UInt64(file.dropLast(4)).map { (file: file, id: $0) } }.sorted { $0.id < $1.id }
         var found: [(Segment, [SegmentFormat.Located])] = []
         var lastSequence: UInt64 = 0
-        for (i, file) in files.enumerated() {
+        var lost: [ClosedRange<UInt64>] = []
+        for (i, (file, id)) in files.enumerated() {
             let path = segmentsDir + "/" + file
-            guard let id = UInt64(file.dropLast(4)), let data = fm.contents(atPath: path) else { continue }
-            let scan = data.withUnsafeBytes { SegmentFormat.scan($0) }
-            if let problem = scan.problem {
-                let lost = data.count - scan.validEnd
-                if i == files.count - 1 {
-                    logger.info("queue: truncated a torn tail of \(lost) bytes in \(file) (\(problem)); records that were acknowledged are before it")
-                } else {
-                    let quarantine = directory + "/quarantine"
-                    try? fm.createDirectory(atPath: quarantine, withIntermediateDirectories: true)
-                    try? fm.copyItem(atPath: path, toPath: quarantine + "/" + file + ".\(Int(Date().timeIntervalSince1970))")
-                    logger.error("queue: segment \(file) is corrupt (\(problem)); kept \(scan.records.count) valid records, dropped \(lost) bytes after them; a copy is in \(quarantine)")
-                }
-                _ = truncate(path, off_t(scan.validEnd))
+            guard let data = fm.contents(atPath: path) else {
+                logger.error("queue: cannot read segment \(file); its records are not delivered")
+                continue
+            }
+            let first = max(id, 1)
+            let isNewest = i == files.count - 1
+            let sequences = first...(isNewest ? UInt64.max : max(first, files[i + 1].id - 1))
+            let recovered = SegmentRecovery.recover(
+                path: path, file: file, data: [UInt8](data), sequences: sequences, isNewest: isNewest,
+                quarantine: quarantineDir, logger: logger)
+            for loss in recovered.losses {
+                metrics?.increment("firefly_queue_corrupt_bytes_total", by: Double(loss.bytes))
+                metrics?.increment("firefly_queue_corrupt_records_total", by: Double(loss.records))
+                if let s = loss.sequences { lost.append(s) }
+            }
+            if recovered.tornBytes > 0 { metrics?.increment("firefly_queue_torn_tail_bytes_total", by: Double(recovered.tornBytes)) }
+            lastSequence = max(lastSequence, first - 1)
+            guard let last = recovered.records.last?.sequence else {
+                unlink(path)  // nothing in it (a segment started just before a stop, or all damage)
+                continue
             }
             let fd = open(path, O_RDWR | O_CLOEXEC)
-            guard fd >= 0 else { continue }
-            let last = scan.records.last?.sequence ?? (id > 0 ? id - 1 : 0)
-            let segment = Segment(id: id, path: path, fd: fd, size: scan.validEnd, lastSequence: last)
-            found.append((segment, scan.records.filter { $0.sequence > lastSequence }))
+            guard fd >= 0 else {
+                logger.error("queue: cannot open segment \(file): \(String(cString: strerror(errno))); its records are not delivered")
+                continue
+            }
+            let segment = Segment(id: id, path: path, fd: fd, size: recovered.size, lastSequence: last)
+            found.append((segment, recovered.records.filter { $0.sequence > lastSequence }))
             lastSequence = max(lastSequence, last)
         }
+        // Cursors: a cursor past the last sequence that survived is set back to it (new records
+        // continue from there, and it must read them); one inside a damaged range needs nothing.
         let oldest = found.lazy.compactMap(\.1.first?.sequence).first ?? (lastSequence + 1)
-        for c in consumers { cursors[c] = stored[c] ?? (oldest - 1) }
+        for c in consumers {
+            guard let position = stored[c] else {
+                cursors[c] = oldest - 1
+                continue
+            }
+            if position > lastSequence {
+                logger.warning("queue: the cursor of '\(c)' (sequence \(position)) is past the end of the queue (sequence \(lastSequence)); set back to \(lastSequence)")
+                persistCursor(c, lastSequence)
+                cursors[c] = lastSequence
+            } else {
+                if let range = lost.first(where: { $0.contains(position) }) {
+                    logger.info("queue: the cursor of '\(c)' (sequence \(position)) is inside the damaged range \(range.lowerBound)-\(range.upperBound); '\(c)' resumes at the first record after it")
+                }
+                cursors[c] = position
+            }
+        }
         let done = cursors.values.min() ?? lastSequence
         let now = HostServices.wallClock()
         for (segment, records) in found {
@@ -436,8 +509,8 @@ public final class DurableQueue: RecordQueue, @unchecked Sendable {
                 backlogBytes += r.length
             }
         }
-        nextSequence = max(lastSequence, cursors.values.max() ?? 0) + 1
-        committed = nextSequence - 1
+        nextSequence = lastSequence + 1
+        committed = lastSequence
         segments.append(try createSegment(id: nextSequence))
         if !index.isEmpty {
             logger.info("queue: recovered \(index.count) unexported records (\(backlogBytes) bytes) from \(directory)")

@@ -52,7 +52,9 @@ public final class MemoryQueue: TelemetryQueue, @unchecked Sendable {
             if !found.isEmpty || isClosed { return found }
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 let resumeNow: Bool = lock.withLock {
-                    if closed || (nextSequence - 1) > sequence { return true }
+                    // Wake for a record that is there to read, not for a sequence merely beyond the
+                    // reader's: a reader after a trimmed range would otherwise wake again and again.
+                    if closed || (head < records.count && records[records.count - 1].sequence > sequence) { return true }
                     waiters.append((sequence, c))
                     return false
                 }

@@ -6,7 +6,8 @@ import FireflyModel
 ///     u32 payload length | u32 CRC-32 of (sequence bytes + payload) | u64 sequence | payload
 ///
 /// all little-endian. A record is valid only when all of it is present and the CRC matches, so a
-/// write torn by a crash is detected at the first bad record. Pure functions, tested at every offset.
+/// write torn by a crash is detected at the first bad record, and damage anywhere is skipped by
+/// resynchronising on the next frame that checks out. Pure functions, tested at every offset.
 enum SegmentFormat {
     static let headerSize = 16
     /// A sanity cap: no single record is larger than this (the HTTP body cap is far below it).
@@ -59,40 +60,131 @@ enum SegmentFormat {
         var length: Int  // whole frame
     }
 
-    struct Scan: Equatable {
-        var records: [Located]
-        /// Where the valid prefix ends; equal to the data's size when everything is valid.
-        var validEnd: Int
-        /// Why scanning stopped early, if it did.
-        var problem: String?
+    /// A stretch of a segment holding no frame that checks out, from a frame that failed its check
+    /// up to the next frame that passes (or the end of the data).
+    struct Damage: Equatable {
+        var start: Int
+        var end: Int
+        /// Why the frame at `start` failed.
+        var reason: String
+
+        var bytes: Int { end - start }
     }
 
-    /// Finds every valid record from the start, stopping at the first incomplete or corrupt one.
-    static func scan(_ data: UnsafeRawBufferPointer) -> Scan {
-        var records: [Located] = []
-        var offset = 0
-        var lastSequence: UInt64 = 0
-        while offset < data.count {
-            guard data.count - offset >= headerSize else {
-                return Scan(records: records, validEnd: offset, problem: "incomplete record header at offset \(offset)")
+    struct Scan: Equatable {
+        var records: [Located]
+        /// Damaged stretches, in order; records before and after each are kept.
+        var damage: [Damage]
+
+        /// Where the valid prefix ends (the data's size when nothing is damaged).
+        var validEnd: Int { damage.first?.start ?? records.last.map { $0.offset + $0.length } ?? 0 }
+    }
+
+    /// Whether the frame at an offset checks out, and if not why (no text is built per offset:
+    /// resynchronising checks every offset of a damaged stretch).
+    private enum Check {
+        case valid(sequence: UInt64, length: Int)
+        case incompleteHeader, incompleteRecord, sequenceOutOfOrder, checksumMismatch
+
+        var reason: String {
+            switch self {
+            case .valid: "valid"
+            case .incompleteHeader: "incomplete record header"
+            case .incompleteRecord: "incomplete record"
+            case .sequenceOutOfOrder: "sequence out of order"
+            case .checksumMismatch: "checksum mismatch"
             }
-            let length = Int(UInt32(littleEndian: data.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
-            let stored = UInt32(littleEndian: data.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))
-            let sequence = UInt64(littleEndian: data.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
-            guard length > 0, length <= maxPayload, data.count - offset - headerSize >= length else {
-                return Scan(records: records, validEnd: offset, problem: "incomplete record at offset \(offset)")
-            }
-            let payload = UnsafeRawBufferPointer(rebasing: data[(offset + headerSize)..<(offset + headerSize + length)])
-            guard checksum(sequence: sequence, payloadChecksum: crc(payload), length: length) == stored else {
-                return Scan(records: records, validEnd: offset, problem: "checksum mismatch at offset \(offset)")
-            }
-            guard sequence > lastSequence else {
-                return Scan(records: records, validEnd: offset, problem: "sequence out of order at offset \(offset)")
-            }
-            lastSequence = sequence
-            records.append(Located(sequence: sequence, offset: offset, length: headerSize + length))
-            offset += headerSize + length
         }
-        return Scan(records: records, validEnd: offset, problem: nil)
+    }
+
+    /// Checks the frame at `offset`: complete, a sequence in `sequences`, a matching CRC. The cheap
+    /// tests come first, so that resynchronising byte by byte past damage stays fast.
+    private static func check(_ data: UnsafeRawBufferPointer, at offset: Int, sequences: ClosedRange<UInt64>) -> Check {
+        guard data.count - offset >= headerSize else { return .incompleteHeader }
+        let length = Int(UInt32(littleEndian: data.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+        guard length > 0, length <= maxPayload, data.count - offset - headerSize >= length else {
+            return .incompleteRecord
+        }
+        let sequence = UInt64(littleEndian: data.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
+        guard sequences.contains(sequence) else { return .sequenceOutOfOrder }
+        let stored = UInt32(littleEndian: data.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))
+        let payload = UnsafeRawBufferPointer(rebasing: data[(offset + headerSize)..<(offset + headerSize + length)])
+        guard checksum(sequence: sequence, payloadChecksum: crc(payload), length: length) == stored else {
+            return .checksumMismatch
+        }
+        return .valid(sequence: sequence, length: headerSize + length)
+    }
+
+    /// Finds every record that checks out. After a frame that fails, scanning resumes at the next
+    /// offset where a whole frame checks out (its sequence above the last one kept and within
+    /// `sequences`), so the records after damage are kept. `sequences` is what the segment can hold:
+    /// from its first sequence (its file name) to below the next segment's.
+    static func scan(_ data: UnsafeRawBufferPointer, sequences: ClosedRange<UInt64> = 1...UInt64.max) -> Scan {
+        var records: [Located] = []
+        var damage: [Damage] = []
+        var offset = 0
+        var lower = sequences.lowerBound
+        while offset < data.count {
+            switch check(data, at: offset, sequences: lower...sequences.upperBound) {
+            case .valid(let sequence, let length):
+                records.append(Located(sequence: sequence, offset: offset, length: length))
+                offset += length
+                guard sequence < sequences.upperBound else {
+                    if offset < data.count { damage.append(Damage(start: offset, end: data.count, reason: "data after the last sequence")) }
+                    return Scan(records: records, damage: damage)
+                }
+                lower = sequence + 1
+            case let failed:
+                var next = offset + 1
+                while next < data.count {
+                    if case .valid = check(data, at: next, sequences: resyncWindow(lower, sequences.upperBound, skipped: next - offset)) {
+                        break
+                    }
+                    next += 1
+                }
+                damage.append(Damage(start: offset, end: next, reason: "\(failed.reason) at offset \(offset)"))
+                offset = next
+            }
+        }
+        return Scan(records: records, damage: damage)
+    }
+
+    /// Sequences missing right after damage beyond those of the frames it could have held, for which
+    /// the next frame is still found: a write that failed (disk full) used its batch's sequences.
+    static let resyncSlack: UInt64 = 1 << 16
+
+    /// The sequences a frame found `skipped` bytes after damage can have: above the last one kept,
+    /// and at most one per frame the skipped bytes could have held (plus `resyncSlack`). A payload
+    /// seldom holds such a number where a sequence would be, so candidates inside payloads are
+    /// mostly refused before their CRC is computed, which keeps resynchronising linear in practice.
+    private static func resyncWindow(_ lower: UInt64, _ upper: UInt64, skipped: Int) -> ClosedRange<UInt64> {
+        let reach = UInt64(skipped / (headerSize + 1)) + resyncSlack
+        return lower...(upper - lower > reach ? lower + reach : upper)
+    }
+
+    /// The sequence of `frame` when it is exactly one frame that checks out.
+    static func sequence(ofFrame frame: UnsafeRawBufferPointer) -> UInt64? {
+        guard case .valid(let sequence, let length) = check(frame, at: 0, sequences: 1...UInt64.max), length == frame.count else {
+            return nil
+        }
+        return sequence
+    }
+
+    /// Whether damage reaching the end of the newest segment is a torn tail: a last frame cut short
+    /// by a crash (its header incomplete, or promising more bytes than follow, or zeros where the
+    /// file system had extended the file). A whole frame whose check fails is damage, and so is a
+    /// frame whose length field alone was altered: its bytes to the end still check out as a frame.
+    static func isTornTail(_ data: UnsafeRawBufferPointer, _ d: Damage, sequences: ClosedRange<UInt64>) -> Bool {
+        guard d.end == data.count else { return false }
+        let rest = UnsafeRawBufferPointer(rebasing: data[d.start...])
+        guard rest.count >= headerSize else { return true }
+        let length = Int(UInt32(littleEndian: rest.loadUnaligned(fromByteOffset: 0, as: UInt32.self)))
+        if length > 0, length <= rest.count - headerSize { return false }  // a whole frame that failed its CRC
+        if rest.allSatisfy({ $0 == 0 }) { return true }
+        // Read with the length the remaining bytes give: if that checks out, only the length was altered.
+        let sequence = UInt64(littleEndian: rest.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        let stored = UInt32(littleEndian: rest.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+        let payload = UnsafeRawBufferPointer(rebasing: rest[headerSize...])
+        return !(sequences.contains(sequence) && checksum(sequence: sequence, payloadChecksum: crc(payload), length: payload.count) == stored)
     }
 }
