@@ -347,6 +347,7 @@ struct PipelineService: Service {
                 for a in c.adapters { a.stop() }
                 deadline.set(.now + c.config.queue.drainTimeout)
                 c.queue.close()
+                c.logger.info("stopping: receivers are closed; exporters drain the queue for up to \(c.config.queue.drainTimeout)")
             }
             await group.waitForAll()
         }

@@ -93,7 +93,8 @@ import Testing
         #expect(
             response.text
                 == #"{"requestId":"req-1","timestamp":1700000070500,"errorMessage":"the collector is shutting down; retry later"}"#)
-        #expect(response.headers.isEmpty)
+        #expect(response.headers.map(\.name) == ["Retry-After"])
+        #expect(response.headers.map(\.value) == ["1"])
     }
 
     @Test func refusesABodyThatIsNotJSON() throws {

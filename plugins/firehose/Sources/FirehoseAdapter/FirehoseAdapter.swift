@@ -121,8 +121,8 @@ public final class FirehoseAdapter: AdapterPlugin {
     }
 
     private func unavailable(_ requestId: String, _ message: String, _ retryAfterMs: UInt32) -> PluginResponse {
-        var headers: [(name: String, value: String)] = []
-        if retryAfterMs > 0 { headers.append((name: "Retry-After", value: String((retryAfterMs + 999) / 1000))) }
+        // Every 503 says when to come back: the collector's hint in whole seconds, else one second.
+        let headers = [(name: "Retry-After", value: String(max(1, (retryAfterMs + 999) / 1000)))]
         return FirehoseResponse.make(status: 503, requestId: requestId, timestampMs: nowMs, errorMessage: message, headers: headers)
     }
 
