@@ -146,3 +146,26 @@ extension WebhookEndToEndTests {
         #expect(await eventually { server.logText.contains("refused a request from 127.0.0.1:") }, "\(server.logText)")
     }
 }
+
+extension WebhookEndToEndTests {
+    /// A request without the signature header is refused on its headers: the 401 arrives while its
+    /// body is still unsent, and it never takes a request slot.
+    @Test func anUnsignedUploadIsRefusedBeforeItsBodyArrives() async throws {
+        let ws = try Workspace(plugins: ["FireflyWebhookPlugin", "FireflyDebugPlugin"])
+        let server = try FireflyServer(workspace: ws, config: try Self.config())
+        defer { server.stop() }
+        let upload = try RawConnection(port: server.port)
+        upload.send("POST /hooks/github HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{")
+        let reply: String = try await offThePool {
+            var text = ""
+            let deadline = Date().addingTimeInterval(10)
+            while Date() < deadline, !text.contains("}") {
+                text += upload.received()
+                usleep(10_000)
+            }
+            return text
+        }
+        #expect(reply.hasPrefix("HTTP/1.1 401"), "\(reply)")
+        #expect(reply.contains("missing X-Hub-Signature-256 header"), "\(reply)")
+    }
+}

@@ -42,6 +42,15 @@ public final class WebhookAdapter: AdapterPlugin {
         }
     }
 
+    /// Credentials checked on the headers, before the host reads the body: a bearer token in full,
+    /// a signature's headers (present, well formed, fresh); the signature itself needs the body.
+    public func authorize(_ request: PluginRequest) -> PluginResponse? {
+        guard request.method == "POST", let failure = auth.verifyHeaders(request, nowUnixNano: context.nowUnixNano()) else { return nil }
+        context.log(.debug, "\(context.instanceName): refused a request from \(request.remoteAddress): \(failure.message)")
+        context.count("requests", labels: [("status", "401")])
+        return Self.error(401, failure.message)
+    }
+
     public func handle(_ request: PluginRequest, sink: any TelemetrySink) -> PluginResponse {
         let response = answer(request, sink: sink)
         context.count("requests", labels: [("status", String(response.status))])

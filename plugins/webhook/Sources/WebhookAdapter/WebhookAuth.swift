@@ -36,6 +36,17 @@ enum WebhookAuth: Sendable {
         case .hmac(let hmac): hmac.verify(request, nowUnixNano: nowUnixNano).map { $0 }
         }
     }
+
+    /// What can be checked before the body is read: a bearer token in full; for signatures, that
+    /// the signature (and timestamp) headers are there, well formed and fresh. nil when nothing is
+    /// wrong yet.
+    func verifyHeaders(_ request: PluginRequest, nowUnixNano: UInt64) -> AuthFailure? {
+        switch self {
+        case .none: nil
+        case .bearer(let bearer): if case .failure(let f) = bearer.verify(request) { f } else { nil }
+        case .hmac(let hmac): if case .failure(let f) = hmac.signedHeaders(request, nowUnixNano: nowUnixNano) { f } else { nil }
+        }
+    }
 }
 
 /// Compares in time independent of where the first difference is.
@@ -211,6 +222,33 @@ struct HMACAuth: Sendable {
     }
 
     func verify(_ request: PluginRequest, nowUnixNano now: UInt64) -> Result<ReplayReceipt?, AuthFailure> {
+        let signed: SignedHeaders
+        switch signedHeaders(request, nowUnixNano: now) {
+        case .success(let s): signed = s
+        case .failure(let f): return .failure(f)
+        }
+        var matched: [UInt8]?
+        for key in keys {
+            let expected = mac(key: key, timestamp: signed.timestamp, body: request.body)
+            for candidate in signed.candidates where constantTimeEqual(expected, candidate) { matched = expected }
+        }
+        guard let matched else { return .failure(AuthFailure(message: "signature does not match")) }
+        guard replay.insert(matched, expiresAt: signed.expiresAt, now: now) else {
+            return .failure(AuthFailure(message: "replayed request: this signature was already accepted"))
+        }
+        return .success(ReplayReceipt(cache: replay, key: matched))
+    }
+
+    /// The signature headers of a request: the timestamp signed with the body, when the replay
+    /// memory forgets the signature, and the presented signatures.
+    struct SignedHeaders {
+        var timestamp: String
+        var expiresAt: UInt64
+        var candidates: [[UInt8]]
+    }
+
+    /// Everything about the signature that the headers alone tell: present, well formed, fresh.
+    func signedHeaders(_ request: PluginRequest, nowUnixNano now: UInt64) -> Result<SignedHeaders, AuthFailure> {
         var timestampText = ""
         var expiresAt = now &+ maxAge
         if let timestampHeader {
@@ -234,16 +272,7 @@ struct HMACAuth: Sendable {
         guard !candidates.isEmpty else {
             return .failure(AuthFailure(message: "malformed \(header) header (expected \(prefix)<\(encoding.rawValue)>)"))
         }
-        var matched: [UInt8]?
-        for key in keys {
-            let expected = mac(key: key, timestamp: timestampText, body: request.body)
-            for candidate in candidates where constantTimeEqual(expected, candidate) { matched = expected }
-        }
-        guard let matched else { return .failure(AuthFailure(message: "signature does not match")) }
-        guard replay.insert(matched, expiresAt: expiresAt, now: now) else {
-            return .failure(AuthFailure(message: "replayed request: this signature was already accepted"))
-        }
-        return .success(ReplayReceipt(cache: replay, key: matched))
+        return .success(SignedHeaders(timestamp: timestampText, expiresAt: expiresAt, candidates: candidates))
     }
 
     private func decode(_ text: Substring) -> [UInt8]? {
