@@ -62,37 +62,15 @@ import Testing
         return record.bytes + request.bytes
     }
 
-    /// The least CPU time of this thread for each of two pieces of work over `rounds` rounds, run
-    /// alternately: CPU time, not wall time, so that other processes on a loaded machine do not
-    /// count (a long run is more likely to be descheduled than a short one).
-    static func fastest(rounds: Int = 7, _ small: () -> Void, _ large: () -> Void) -> (small: Double, large: Double) {
-        func seconds(_ work: () -> Void) -> Double {
-            func now() -> Double {
-                var t = timespec()
-                clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
-                return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
-            }
-            let start = now()
-            work()
-            return now() - start
+    static func expectLinear(_ what: String, small: [UInt8], large: [UInt8]) async {
+        let (t1, t10) = await Timing.onItsOwnThread {
+            let decoder = FirehoseRequestDecoder()
+            return Timing.fastest({ _ = try? decoder.decode(body: small) }, { _ = try? decoder.decode(body: large) })
         }
-        small()
-        large()
-        var best = (small: Double.infinity, large: Double.infinity)
-        for _ in 0..<rounds {
-            best.small = min(best.small, seconds(small))
-            best.large = min(best.large, seconds(large))
-        }
-        return best
-    }
-
-    static func expectLinear(_ what: String, small: [UInt8], large: [UInt8]) {
-        let decoder = FirehoseRequestDecoder()
-        let (t1, t10) = fastest({ _ = try? decoder.decode(body: small) }, { _ = try? decoder.decode(body: large) })
         #expect(t10 <= 15 * t1, "\(what): 10× the input took \(t10 / t1)× the time (\(t1) s → \(t10) s)")
     }
 
-    @Test func cloudWatchDimensionsAtTheLimitDecodeInLinearTime() {
+    @Test func cloudWatchDimensionsAtTheLimitDecodeInLinearTime() async {
         let full = Self.line(dimensions: DecodeLimits.labelsPerPoint - 1, percentiles: DecodeLimits.quantilesPerPoint)
         let small = envelope(records: [Array(Array(repeating: full, count: 20).joined(separator: "\n").utf8)])
         let large = envelope(records: [Array(Array(repeating: full, count: 200).joined(separator: "\n").utf8)])
@@ -100,32 +78,32 @@ import Testing
         #expect(d.rejections == [])
         #expect(d.points.first?.labels.count == DecodeLimits.labelsPerPoint)
         #expect(d.points.first?.quantiles.count == DecodeLimits.quantilesPerPoint + 2)
-        Self.expectLinear("CloudWatch lines at the limit", small: small, large: large)
+        await Self.expectLinear("CloudWatch lines at the limit", small: small, large: large)
     }
 
-    @Test func cloudWatchDimensionsOverTheLimitAreRefusedInLinearTime() {
+    @Test func cloudWatchDimensionsOverTheLimitAreRefusedInLinearTime() async {
         let small = envelope(records: [Array(Self.line(dimensions: 2_000).utf8)])
         let large = envelope(records: [Array(Self.line(dimensions: 20_000).utf8)])
-        Self.expectLinear("16 000-dimension records", small: small, large: large)
+        await Self.expectLinear("16 000-dimension records", small: small, large: large)
         let repeated = envelope(records: [Array(Self.line(dimensions: 20_000, repeated: true).utf8)])
         let d = try? FirehoseRequestDecoder().decode(body: repeated)
         #expect(d?.rejections.map(\.reason) == [.limitExceeded])
     }
 
-    @Test func openTelemetryAttributesAtTheLimitDecodeInLinearTime() {
+    @Test func openTelemetryAttributesAtTheLimitDecodeInLinearTime() async {
         let small = envelope(records: [Self.otelRecord(points: 10, attributes: DecodeLimits.labelsPerPoint, quantiles: DecodeLimits.quantilesPerPoint)])
         let large = envelope(records: [Self.otelRecord(points: 100, attributes: DecodeLimits.labelsPerPoint, quantiles: DecodeLimits.quantilesPerPoint)])
         let d = try? FirehoseRequestDecoder().decode(body: small)
         #expect(d?.rejections == [])
         #expect(d?.points.count == 10)
         #expect(d?.points.first?.labels.count == DecodeLimits.labelsPerPoint)
-        Self.expectLinear("OpenTelemetry points at the limit", small: small, large: large)
+        await Self.expectLinear("OpenTelemetry points at the limit", small: small, large: large)
     }
 
-    @Test func openTelemetryAttributesOverTheLimitAreRefusedInLinearTime() {
+    @Test func openTelemetryAttributesOverTheLimitAreRefusedInLinearTime() async {
         let small = envelope(records: [Self.otelRecord(points: 1, attributes: 2_000)])
         let large = envelope(records: [Self.otelRecord(points: 1, attributes: 20_000)])
-        Self.expectLinear("OpenTelemetry points over the limit", small: small, large: large)
+        await Self.expectLinear("OpenTelemetry points over the limit", small: small, large: large)
         let d = try? FirehoseRequestDecoder().decode(body: small)
         #expect(d?.rejections.map(\.reason) == [.limitExceeded])
         #expect(d?.points == [])

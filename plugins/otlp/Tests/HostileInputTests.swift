@@ -54,56 +54,34 @@ import Testing
         return Array(#"{"resourceMetrics":[{"resource":{"attributes":[]},"scopeMetrics":[{"metrics":[{"name":"m","gauge":{"dataPoints":[\#(all)]}}]}]}]}"#.utf8)
     }
 
-    /// The least CPU time of this thread for each of two pieces of work over `rounds` rounds, run
-    /// alternately: CPU time, not wall time, so that other processes on a loaded machine do not
-    /// count (a long run is more likely to be descheduled than a short one).
-    static func fastest(rounds: Int = 7, _ small: () -> Void, _ large: () -> Void) -> (small: Double, large: Double) {
-        func seconds(_ work: () -> Void) -> Double {
-            func now() -> Double {
-                var t = timespec()
-                clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
-                return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
-            }
-            let start = now()
-            work()
-            return now() - start
+    static func expectLinear(_ what: String, signal: Signal, encoding: OTLPEncoding, small: [UInt8], large: [UInt8]) async {
+        let (t1, t10) = await Timing.onItsOwnThread {
+            Timing.fastest(
+                { _ = try? OTLPAdapter.decode(small, signal: signal, encoding: encoding) },
+                { _ = try? OTLPAdapter.decode(large, signal: signal, encoding: encoding) })
         }
-        small()
-        large()
-        var best = (small: Double.infinity, large: Double.infinity)
-        for _ in 0..<rounds {
-            best.small = min(best.small, seconds(small))
-            best.large = min(best.large, seconds(large))
-        }
-        return best
-    }
-
-    static func expectLinear(_ what: String, signal: Signal, encoding: OTLPEncoding, small: [UInt8], large: [UInt8]) {
-        let (t1, t10) = fastest(
-            { _ = try? OTLPAdapter.decode(small, signal: signal, encoding: encoding) },
-            { _ = try? OTLPAdapter.decode(large, signal: signal, encoding: encoding) })
         #expect(t10 <= 15 * t1, "\(what): 10× the input took \(t10 / t1)× the time (\(t1) s → \(t10) s)")
     }
 
-    @Test func spansAndPointsAtTheAttributeLimitDecodeInLinearTime() throws {
+    @Test func spansAndPointsAtTheAttributeLimitDecodeInLinearTime() async throws {
         let spans = Self.tracesProto(spans: 30, attributes: Self.limit, resourceAttributes: Self.limit)
         let decoded = try OTLPAdapter.decode(spans, signal: .traces, encoding: .protobuf)
         #expect(decoded.batch.spans.count == 30)
         #expect(decoded.batch.spans.first?.attributes.count == Self.limit)
-        Self.expectLinear(
+        await Self.expectLinear(
             "spans", signal: .traces, encoding: .protobuf, small: spans,
             large: Self.tracesProto(spans: 300, attributes: Self.limit, resourceAttributes: Self.limit))
         let points = Self.metricsJSON(points: 30, attributes: Self.limit)
         #expect(try OTLPAdapter.decode(points, signal: .metrics, encoding: .json).batch.points.count == 30)
-        Self.expectLinear(
+        await Self.expectLinear(
             "points", signal: .metrics, encoding: .json, small: points, large: Self.metricsJSON(points: 300, attributes: Self.limit))
     }
 
-    @Test func itemsOverTheAttributeLimitAreRefusedInLinearTime() {
-        Self.expectLinear(
+    @Test func itemsOverTheAttributeLimitAreRefusedInLinearTime() async {
+        await Self.expectLinear(
             "span attributes over the limit", signal: .traces, encoding: .protobuf,
             small: Self.tracesProto(spans: 1, attributes: 2_000), large: Self.tracesProto(spans: 1, attributes: 20_000))
-        Self.expectLinear(
+        await Self.expectLinear(
             "point attributes over the limit", signal: .metrics, encoding: .json,
             small: Self.metricsJSON(points: 1, attributes: 5_000), large: Self.metricsJSON(points: 1, attributes: 50_000))
     }
