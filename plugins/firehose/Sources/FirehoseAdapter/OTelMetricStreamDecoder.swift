@@ -289,11 +289,17 @@ struct OTelMetricStreamDecoder {
             case 3: value = .scalar(String(try r.int64(wire, field: 3)))
             case 4: value = .scalar(String(try r.double(wire, field: 4)))
             case 6:
-                // KeyValueList { repeated KeyValue values = 1; }
+                // KeyValueList { repeated KeyValue values = 1; }. Entries past one over the label
+                // limit are skipped undecoded: the point is refused anyway, and building thousands of
+                // strings for it would be the work the limit is there to prevent.
                 var list = try r.message(wire, field: 6)
                 var entries: [(String, Value?)] = []
                 while let (f, w) = try list.nextField() {
-                    if f == 1 { entries.append(try keyValue(try list.message(w, field: 1))) } else { try list.skip(w) }
+                    if f == 1, entries.count <= DecodeLimits.labelsPerPoint {
+                        entries.append(try keyValue(try list.message(w, field: 1)))
+                    } else {
+                        try list.skip(w)
+                    }
                 }
                 value = .kvlist(entries)
             default:
