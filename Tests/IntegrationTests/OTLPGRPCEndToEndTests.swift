@@ -43,9 +43,11 @@ import Testing
         var stderr: String
     }
 
-    func runClient(_ arguments: [String]) throws -> ClientRun {
+    /// Runs the Python SDK client to completion, off Swift concurrency's shared threads (it takes
+    /// seconds, and the in-process tests of other suites need those threads meanwhile).
+    func runClient(_ arguments: [String]) async throws -> ClientRun {
         let script = Build.packageRoot.appendingPathComponent("Tests/IntegrationTests/clients/otlp_grpc_client.py").path
-        let r = try run("/usr/bin/env", ["python3", script] + arguments)
+        let r = try await offThePool { try run("/usr/bin/env", ["python3", script] + arguments) }
         return ClientRun(status: r.status, stdout: Data(r.stdout.utf8), stderr: r.stderr)
     }
 
@@ -54,17 +56,17 @@ import Testing
     }
 
     @Test(arguments: ["none", "gzip"])
-    func thePythonSDKsGRPCSpansAndMetricsArriveIntact(compression: String) throws {
+    func thePythonSDKsGRPCSpansAndMetricsArriveIntact(compression: String) async throws {
         let ws = try Workspace(plugins: ["FireflyOTLPPlugin", "FireflyDebugPlugin"])
         let grpcPort = freePort()
         let server = try FireflyServer(workspace: ws, config: Self.config(grpcPort: grpcPort, token: "t0ken"))
         defer { server.stop() }
-        let run = try runClient(["127.0.0.1:\(grpcPort)", "t0ken", compression])
+        let run = try await runClient(["127.0.0.1:\(grpcPort)", "t0ken", compression])
         #expect(run.status == 0, "\(run.stderr)\n\(server.logText)")
         let sent = try JSONDecoder().decode(Sent.self, from: run.stdout)
         #expect(sent.results == ["SUCCESS", "SUCCESS", "SUCCESS", "SUCCESS"])  // three spans, one metrics export
 
-        #expect(try eventually(15) { try records(ws).compactMap(\.span).count == 3 && records(ws).compactMap(\.point).count == 2 })
+        #expect(try await eventually(15) { try records(ws).compactMap(\.span).count == 3 && records(ws).compactMap(\.point).count == 2 })
         let spans = try records(ws).compactMap(\.span)
         #expect(spans.count == 3)
         #expect(sent.spans.count == 3)
@@ -121,17 +123,17 @@ import Testing
         #expect(duration.bucketCounts == [0, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0])
     }
 
-    @Test func aWrongTokenIsRefusedAndNothingIsStored() throws {
+    @Test func aWrongTokenIsRefusedAndNothingIsStored() async throws {
         let ws = try Workspace(plugins: ["FireflyOTLPPlugin", "FireflyDebugPlugin"])
         let grpcPort = freePort()
         let server = try FireflyServer(workspace: ws, config: Self.config(grpcPort: grpcPort, token: "t0ken"))
         defer { server.stop() }
-        let run = try runClient(["127.0.0.1:\(grpcPort)", "wrong", "none"])
+        let run = try await runClient(["127.0.0.1:\(grpcPort)", "wrong", "none"])
         #expect(run.status == 1)
         let sent = try JSONDecoder().decode(Sent.self, from: run.stdout)
         #expect(sent.results == ["FAILURE", "FAILURE", "FAILURE", "FAILURE"])
         #expect(run.stderr.contains("StatusCode.UNAUTHENTICATED"))
-        usleep(300_000)
+        try await Task.sleep(for: .milliseconds(300))
         #expect(try records(ws).isEmpty)
     }
 
