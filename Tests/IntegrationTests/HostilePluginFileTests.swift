@@ -16,13 +16,14 @@ import Testing
     }
 
     @Test(arguments: [64, 1_000, 10_000, 100_000, -2])
-    func truncatedPluginIsAnErrorNamingTheFile(size: Int) throws {
+    func truncatedPluginIsAnErrorNamingTheFile(size: Int) async throws {
         let whole = try FileManager.default.attributesOfItem(atPath: Build.library("FireflyDebugPlugin"))[.size] as! Int
         let (ws, file) = try workspace(truncatedTo: size == -2 ? whole / 2 : size)
         let commands = [["plugins"], ["check", "--config", "firefly.yaml"], ["serve", "--config", "firefly.yaml"]]
         for command in commands {
             // `timeout`: a `serve` that started anyway would otherwise run on.
-            let r = try run("/usr/bin/timeout", ["30", Build.firefly] + command, cwd: ws.path)
+            let dir = ws.path
+            let r = try await offThePool { try run("/usr/bin/timeout", ["30", Build.firefly] + command, cwd: dir) }
             // 1 is the CLI's own failure; a crash reports the signal (SIGBUS = 7, SIGSEGV = 11).
             #expect(r.status == 1, "firefly \(command[0]) exited with \(r.status): \(r.stderr)")
             #expect(r.stderr.contains(file), "firefly \(command[0]): \(r.stderr)")
@@ -32,10 +33,11 @@ import Testing
         }
     }
 
-    @Test func untouchedPluginStillLoads() throws {
+    @Test func untouchedPluginStillLoads() async throws {
         let whole = try FileManager.default.attributesOfItem(atPath: Build.library("FireflyDebugPlugin"))[.size] as! Int
         let (ws, _) = try workspace(truncatedTo: whole)
-        let r = try runFirefly(["plugins"], in: ws.path)
+        let dir = ws.path
+        let r = try await offThePool { try runFirefly(["plugins"], in: dir) }
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.split(separator: "\n").map { $0.split(separator: " ").first.map(String.init) } == ["NAME", "c-adapter", "debug"])
     }
