@@ -138,8 +138,8 @@ let package = Package(
 
         .testTarget(name: "FireflyModelTests", dependencies: ["FireflyModel"]),
         .testTarget(name: "FireflyPluginKitTests", dependencies: ["FireflyPluginKit", "FireflyModel", "CFireflyPlugin"]),
-        .testTarget(name: "FireflyCoreTests", dependencies: ["FireflyCore", "FireflyModel", "FireflyTestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["FireflyModel", "FireflyTestSupport"]),
+        .testTarget(name: "FireflyCoreTests", dependencies: ["FireflyCore", "FireflyModel", "FireflyTestSupport", "FireflyDemo"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["FireflyModel", "FireflyTestSupport", "FireflyDemo"]),
         .testTarget(
             name: "FireflyGrafanaTests",
             dependencies: [

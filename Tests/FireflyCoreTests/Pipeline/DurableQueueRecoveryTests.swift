@@ -1,3 +1,4 @@
+import FireflyDemo
 import FireflyModel
 import FireflyTestSupport
 import Foundation
