@@ -22,7 +22,7 @@ public enum Build {
 }
 
 /// A scratch directory per test, with chosen plugins copied into `plugins/`.
-public struct Workspace {
+public struct Workspace: Sendable {
     public let path: String
 
     public init(plugins: [String]) throws {
@@ -376,8 +376,39 @@ public final class RawConnection: @unchecked Sendable {
     }
 
     public func send(_ text: String) {
-        let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        send(Data(text.utf8))
+    }
+
+    /// Sends all of `bytes`; false when the connection broke first.
+    @discardableResult
+    public func send(_ bytes: Data) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return false }
+                offset += n
+            }
+            return true
+        }
+    }
+
+    /// Everything the peer sends until it closes the connection, or nil when it has not closed it
+    /// within `seconds`.
+    public func readToEnd(within seconds: Double) -> Data? {
+        let deadline = Date().addingTimeInterval(seconds)
+        var out = Data()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while Date() < deadline {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&p, 1, 100) > 0 else { continue }
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return out }
+            out.append(contentsOf: buffer[..<n])
+        }
+        return nil
     }
 
     /// What the peer has sent so far, without waiting.
@@ -406,3 +437,17 @@ public final class RawConnection: @unchecked Sendable {
     }
 }
 
+/// One HTTP/1.1 POST on a connection of its own (`Connection: close`), blocking the calling thread:
+/// the response status, or 0 when the connection failed or no complete answer came within
+/// `timeout`. No client library state (pooled connections, shared sessions) survives a call, so a
+/// test that kills and restarts servers under a steady client sees each call on its own.
+public func blockingPost(port: Int, path: String, body: Data, headers: [String: String] = [:], timeout: Double = 5) -> Int {
+    guard let connection = try? RawConnection(port: port) else { return 0 }
+    var head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
+    for (name, value) in headers { head += "\(name): \(value)\r\n" }
+    guard connection.send(Data((head + "\r\n").utf8) + body), let answer = connection.readToEnd(within: timeout) else { return 0 }
+    // "HTTP/1.1 200 OK": the status is the second word of the first line.
+    let statusLine = answer.prefix { $0 != UInt8(ascii: "\r") }
+    let words = String(decoding: statusLine, as: UTF8.self).split(separator: " ")
+    return words.count >= 2 ? Int(words[1]) ?? 0 : 0
+}

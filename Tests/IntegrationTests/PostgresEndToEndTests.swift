@@ -29,22 +29,6 @@ struct PostgresEndToEndTests {
             """.utf8)
     }
 
-    static func post(_ url: String, _ body: Data, headers: [String: String], timeout: TimeInterval = 5) -> Int {
-        var request = URLRequest(url: URL(string: url)!)
-        request.httpMethod = "POST"
-        request.httpBody = body
-        request.timeoutInterval = timeout
-        for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var status = 0
-        URLSession.shared.dataTask(with: request) { _, response, _ in
-            status = (response as? HTTPURLResponse)?.statusCode ?? 0
-            done.signal()
-        }.resume()
-        done.wait()
-        return status
-    }
-
     static func stored(schema: String) throws -> (points: [String: Int], spans: [String: Int]) {
         var points: [String: Int] = [:], spans: [String: Int] = [:]
         for row in try TestPostgres.query("SELECT s.labels->>'Seq', count(*) FROM \(schema).points p JOIN \(schema).series s ON s.id = p.series_id WHERE s.name = 'Sequence' GROUP BY 1") {
@@ -64,9 +48,9 @@ struct PostgresEndToEndTests {
         defer { server.stop() }
         let body = Self.firehoseBody(seq: 7, requestId: "same-request")
         for _ in 0..<3 {  // Firehose re-delivers with the same request id after a lost answer
-            #expect(Self.post(server.baseURL + "/firehose", body, headers: ["X-Amz-Firehose-Request-Id": "same-request"]) == 200)
+            #expect(blockingPost(port: server.port, path: "/firehose", body: body, headers: ["X-Amz-Firehose-Request-Id": "same-request"]) == 200)
         }
-        #expect(Self.post(server.baseURL + "/v1/traces", Self.otlpBody(seq: 1), headers: ["Content-Type": "application/json"]) == 200)
+        #expect(blockingPost(port: server.port, path: "/v1/traces", body: Self.otlpBody(seq: 1), headers: ["Content-Type": "application/json"]) == 200)
         #expect(await eventually(20) {
             guard let s = try? Self.stored(schema: schema) else { return false }
             return s.spans["seq-1"] == 1 && s.points["7"] != nil
@@ -87,31 +71,32 @@ struct PostgresEndToEndTests {
         let port = freePort()
         let config = TestPostgres.collectorConfig(schema: schema, port: port)
         var server = try FireflyServer(workspace: ws, config: config)
-        let base = "http://127.0.0.1:\(port)"
 
         final class Acks: @unchecked Sendable {
             let lock = NSLock()
             var firehose: [Int] = []
             var otlp: [Int] = []
-            var failed = 0
+            var statuses: [Int: Int] = [:]  // every answer that was not a 200, by status (0: no answer)
             var stop = false
         }
         let acks = Acks()
+        // One connection per request and no client library in between: a request the kill cuts
+        // short fails on its own and leaves nothing behind for the next one.
         let client = Thread {
             var seq = 0
-            while !acks.lock.withLock({ acks.stop }) && seq < 5000 {
+            while !acks.lock.withLock({ acks.stop }) {
                 let isFirehose = seq % 2 == 0
                 let status = isFirehose
-                    ? Self.post(base + "/firehose", Self.firehoseBody(seq: seq, requestId: "r\(seq)"), headers: [:], timeout: 3)
-                    : Self.post(base + "/v1/traces", Self.otlpBody(seq: seq), headers: ["Content-Type": "application/json"], timeout: 3)
+                    ? blockingPost(port: port, path: "/firehose", body: Self.firehoseBody(seq: seq, requestId: "r\(seq)"), timeout: 3)
+                    : blockingPost(port: port, path: "/v1/traces", body: Self.otlpBody(seq: seq), headers: ["Content-Type": "application/json"], timeout: 3)
                 acks.lock.withLock {
                     if status == 200 {
                         if isFirehose { acks.firehose.append(seq) } else { acks.otlp.append(seq) }
                     } else {
-                        acks.failed += 1
+                        acks.statuses[status, default: 0] += 1
                     }
                 }
-                if status == 0 { usleep(20_000) }  // down: don't spin
+                if status != 200 { usleep(20_000) }  // down, starting or busy: don't spin
                 seq += 1
             }
         }
@@ -121,17 +106,18 @@ struct PostgresEndToEndTests {
             // Each life of the collector acknowledges some requests before it is killed, however
             // slow the machine: the kill lands among acknowledged writes, not before the first.
             let before = acks.lock.withLock { acks.firehose.count + acks.otlp.count }
-            #expect(await eventually(30) { acks.lock.withLock { acks.firehose.count + acks.otlp.count } >= before + 5 }, "no acknowledgement after restart \(kills)")
+            let acknowledged = await eventually(60) { acks.lock.withLock { acks.firehose.count + acks.otlp.count } >= before + 5 }
+            #expect(acknowledged, "no acknowledgement after restart \(kills); other answers so far: \(acks.lock.withLock { acks.statuses }); server log:\n\(server.logText.suffix(3000))")
             try await Task.sleep(for: .milliseconds(Int.random(in: 0...300)))
             server.kill9()
             kills += 1
-            server = try FireflyServer(workspace: ws, config: config)
+            server = try await offThePool { try FireflyServer(workspace: ws, config: config) }
         }
         try await Task.sleep(for: .milliseconds(500))
         acks.lock.withLock { acks.stop = true }
         while client.isExecuting { try await Task.sleep(for: .milliseconds(10)) }
-        let (firehose, otlp, failed) = acks.lock.withLock { (acks.firehose, acks.otlp, acks.failed) }
-        #expect(firehose.count + otlp.count >= 50, "too few acknowledged requests: \(firehose.count + otlp.count), \(failed) failed")
+        let (firehose, otlp, statuses) = acks.lock.withLock { (acks.firehose, acks.otlp, acks.statuses) }
+        #expect(firehose.count + otlp.count >= 50, "too few acknowledged requests: \(firehose.count + otlp.count); other answers: \(statuses)")
         // Let the restarted collector drain its queue into PostgreSQL.
         let complete = await eventually(60) {
             guard let s = try? Self.stored(schema: schema) else { return false }
@@ -187,10 +173,10 @@ struct PostgresEndToEndTests {
         let server = try FireflyServer(workspace: ws, config: TestPostgres.collectorConfig(schema: schema, url: url, queueBytes: 1 << 20))
         defer { server.stop() }
         // Healthy: the first record goes through.
-        #expect(Self.post(server.baseURL + "/firehose", Self.firehoseBody(seq: 0, requestId: "r0"), headers: [:]) == 200)
+        #expect(blockingPost(port: server.port, path: "/firehose", body: Self.firehoseBody(seq: 0, requestId: "r0")) == 200)
         _ = try await offThePool { try pg("stop") }
         // Posting blocks on each answer: off Swift concurrency's shared threads.
-        let base = server.baseURL
+        let port = server.port
         let (acked, firstBusy, unexpected, lateAcks) = try await offThePool { () -> ([Int], Int?, [Int], Int) in
             var acked: [Int] = [0]
             var seq = 1
@@ -198,7 +184,7 @@ struct PostgresEndToEndTests {
             var unexpected: [Int] = []
             var lateAcks = 0  // 200s after the first 503
             while seq < 20_000 {
-                let status = Self.post(base + "/firehose", Self.firehoseBody(seq: seq, requestId: "r\(seq)"), headers: [:])
+                let status = blockingPost(port: port, path: "/firehose", body: Self.firehoseBody(seq: seq, requestId: "r\(seq)"))
                 if status == 200 {
                     if firstBusy != nil { lateAcks += 1 }
                     acked.append(seq)
@@ -231,6 +217,6 @@ struct PostgresEndToEndTests {
         let missing = acked.filter { rows["\($0)"] != 1 }
         #expect(missing.isEmpty, "acknowledged but not stored exactly once: \(missing.prefix(20))")
         // Accepting again once the backlog drained.
-        #expect(Self.post(server.baseURL + "/firehose", Self.firehoseBody(seq: 99_999, requestId: "after"), headers: [:]) == 200)
+        #expect(blockingPost(port: server.port, path: "/firehose", body: Self.firehoseBody(seq: 99_999, requestId: "after")) == 200)
     }
 }
