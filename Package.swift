@@ -138,7 +138,9 @@ let package = Package(
 
         .testTarget(name: "FireflyModelTests", dependencies: ["FireflyModel"]),
         .testTarget(name: "FireflyPluginKitTests", dependencies: ["FireflyPluginKit", "FireflyModel", "CFireflyPlugin"]),
-        .testTarget(name: "FireflyCoreTests", dependencies: ["FireflyCore", "FireflyModel", "FireflyTestSupport", "FireflyDemo"]),
+        .testTarget(
+            name: "FireflyCoreTests",
+            dependencies: ["FireflyCore", "FireflyModel", "FireflyPluginKit", "CFireflyPlugin", "FireflyTestSupport", "FireflyDemo"]),
         .testTarget(name: "IntegrationTests", dependencies: ["FireflyModel", "FireflyTestSupport", "FireflyDemo"]),
         .testTarget(
             name: "FireflyGrafanaTests",
@@ -151,7 +153,7 @@ let package = Package(
         .executableTarget(
             name: "firefly-bench",
             dependencies: [
-                "FireflyDemo", "FireflyModel", "FireflyPluginKit", "FirehoseAdapter", "OTLPAdapter", "RemoteWriteExporter",
+                "FireflyCore", "FireflyDemo", "FireflyModel", "FireflyPluginKit", "FirehoseAdapter", "OTLPAdapter", "RemoteWriteExporter",
                 "PostgresExporter", "DebugExporter",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

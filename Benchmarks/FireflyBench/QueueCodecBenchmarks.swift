@@ -1,6 +1,7 @@
 // In-process costs of the steps a Firehose request's batch takes between the receiver and an
 // exporter, on one thread: the durable queue's record encode and decode, and the C-ABI bridge.
 import DebugExporter
+import FireflyCore
 import FireflyModel
 import FireflyPluginKit
 import FirehoseAdapter
@@ -12,16 +13,20 @@ enum QueueCodecBenchmarks {
         guard let points = try? FirehoseRequestDecoder().decode(body: body).points else { return [] }
         let batch = TelemetryBatch(points: points)
         let minimum = Duration.milliseconds(Int64(seconds * 250))
-        let encoded = BatchCodec.encode(batch, receiver: "firehose")
+        let encoded = RecordCodec.encode(batch, receiver: "firehose")
+        let cArena = CArena()
+        let cBatch = BatchBridge.cBatch(batch, in: cArena)
         var results: [BenchResult] = []
         func add(_ name: String, _ rate: Double, _ detail: String) {
             results.append(
                 BenchResult(group: "queue codec", name: name, value: rate, unit: "points/s/core", detail: detail,
                             target: nil, verdict: nil, machine: machine.summary))
         }
-        add("durable queue record encode", rate(batch.points.count, minimum) { BatchCodec.encode(batch, receiver: "firehose").count },
-            "\(batch.points.count) CloudWatch points → \(encoded.count / 1024) KiB record")
-        add("durable queue record decode", rate(batch.points.count, minimum) { (try? BatchCodec.decode(encoded))?.batch.points.count ?? 0 },
+        add("durable queue record encode", rate(batch.points.count, minimum) {
+            var w = ByteWriter(capacity: encoded.count)
+            return (try? RecordCodec.encode(cBatch, receiver: "firehose", keeping: .all, into: &w))?.points ?? 0
+        }, "\(batch.points.count) CloudWatch points, from the receiver's C batch → \(encoded.count / 1024) KiB record")
+        add("durable queue record decode", rate(batch.points.count, minimum) { (try? RecordCodec.decode(encoded))?.batch.points.count ?? 0 },
             "the same record back to a batch")
         add("C-ABI bridge, batch → C → batch", rate(batch.points.count, minimum) {
             let arena = CArena()

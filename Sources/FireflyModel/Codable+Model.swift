@@ -61,9 +61,13 @@ extension AttributeValue {
 public struct DebugRecord: Sendable, Hashable, Codable {
     public var point: MetricPoint?
     public var span: Span?
+    public var log: LogRecord?
+    public var invocation: Invocation?
 
-    public init(point: MetricPoint? = nil, span: Span? = nil) {
+    public init(point: MetricPoint? = nil, span: Span? = nil, log: LogRecord? = nil, invocation: Invocation? = nil) {
         self.point = point
         self.span = span
+        self.log = log
+        self.invocation = invocation
     }
 }

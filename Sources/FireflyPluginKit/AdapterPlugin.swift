@@ -83,6 +83,8 @@ public protocol AdapterPlugin: AnyObject, Sendable {
     static var pluginName: String { get }
     static var pluginVersion: String { get }
     static var pluginDescription: String { get }
+    /// The signals this adapter emits; `firefly check` refuses pipelines of other signals naming it.
+    static var signals: Signals { get }
 
     /// Validates the configuration and prepares the instance; no network I/O here
     /// (`firefly check` creates instances too). Throw `PluginConfigError` listing every problem.

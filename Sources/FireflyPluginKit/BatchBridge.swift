@@ -13,13 +13,19 @@ public enum BatchBridge {
     public static func cBatch(_ batch: TelemetryBatch, in arena: CArena) -> UnsafePointer<firefly_batch> {
         let points = batch.points.map { cPoint($0, arena) }
         let spans = batch.spans.map { cSpan($0, arena) }
+        let logs = batch.logs.map { cLog($0, arena) }
+        let invocations = batch.invocations.map { cInvocation($0, arena) }
         let header = firefly_batch(
             abi_version: firefly_abi_version,
             struct_size: UInt32(MemoryLayout<firefly_batch>.size),
             points: arena.array(points), point_count: points.count,
             point_size: MemoryLayout<firefly_metric_point>.stride,
             spans: arena.array(spans), span_count: spans.count,
-            span_size: MemoryLayout<firefly_span>.stride
+            span_size: MemoryLayout<firefly_span>.stride,
+            logs: arena.array(logs), log_count: logs.count,
+            log_size: MemoryLayout<firefly_log_record>.stride,
+            invocations: arena.array(invocations), invocation_count: invocations.count,
+            invocation_size: MemoryLayout<firefly_invocation>.stride
         )
         return arena.array(CollectionOfOne(header))!
     }
@@ -32,18 +38,26 @@ public enum BatchBridge {
         for i in 0..<b.point_count { out.points.append(try swiftPoint(point(i, of: b))) }
         out.spans.reserveCapacity(b.span_count)
         for i in 0..<b.span_count { out.spans.append(swiftSpan(span(i, of: b))) }
+        out.logs.reserveCapacity(b.log_count)
+        for i in 0..<b.log_count { out.logs.append(swiftLog(log(i, of: b))) }
+        out.invocations.reserveCapacity(b.invocation_count)
+        for i in 0..<b.invocation_count { out.invocations.append(swiftInvocation(invocation(i, of: b))) }
         return out
     }
 
-    /// The batch header, once its version and the point and span strides are known to be usable.
-    static func checkedHeader(_ batch: UnsafePointer<firefly_batch>) throws(InvalidBatch) -> firefly_batch {
-        let b = batch.pointee
-        guard (b.abi_version >> 16) == FIREFLY_ABI_MAJOR else {
-            throw InvalidBatch(description: "batch ABI major \((b.abi_version >> 16)), expected \(FIREFLY_ABI_MAJOR)")
+    /// The batch header, once its version and element strides are known to be usable. A batch
+    /// from a plugin built before ABI 1.2 is shorter: it is read at its own size, so the fields it
+    /// lacks (logs, invocations) read as empty.
+    package static func checkedHeader(_ batch: UnsafePointer<firefly_batch>) throws(InvalidBatch) -> firefly_batch {
+        let version = batch.pointee.abi_version, size = Int(batch.pointee.struct_size)
+        guard (version >> 16) == FIREFLY_ABI_MAJOR else {
+            throw InvalidBatch(description: "batch ABI major \((version >> 16)), expected \(FIREFLY_ABI_MAJOR)")
         }
-        guard b.struct_size >= MemoryLayout<firefly_batch>.size else {
-            throw InvalidBatch(description: "batch struct_size \(b.struct_size) is smaller than \(MemoryLayout<firefly_batch>.size)")
+        guard size >= firefly_batch_size_1_0 else {
+            throw InvalidBatch(description: "batch struct_size \(size) is smaller than \(firefly_batch_size_1_0)")
         }
+        var b = firefly_batch()
+        withUnsafeMutableBytes(of: &b) { $0.baseAddress!.copyMemory(from: batch, byteCount: min(size, $0.count)) }
         if b.point_count > 0 {
             guard b.points != nil, b.point_size >= MemoryLayout<firefly_metric_point>.size else {
                 throw InvalidBatch(description: "batch point_size \(b.point_size) is invalid")
@@ -54,19 +68,37 @@ public enum BatchBridge {
                 throw InvalidBatch(description: "batch span_size \(b.span_size) is invalid")
             }
         }
+        if b.log_count > 0 {
+            guard b.logs != nil, b.log_size >= MemoryLayout<firefly_log_record>.size else {
+                throw InvalidBatch(description: "batch log_size \(b.log_size) is invalid")
+            }
+        }
+        if b.invocation_count > 0 {
+            guard b.invocations != nil, b.invocation_size >= MemoryLayout<firefly_invocation>.size else {
+                throw InvalidBatch(description: "batch invocation_size \(b.invocation_size) is invalid")
+            }
+        }
         return b
     }
 
     /// Point `i` of a checked batch (the plugin's stride may be larger than this host's struct).
-    @inline(__always) static func point(_ i: Int, of b: firefly_batch) -> firefly_metric_point {
+    @inline(__always) package static func point(_ i: Int, of b: firefly_batch) -> firefly_metric_point {
         (UnsafeRawPointer(b.points!) + i * b.point_size).assumingMemoryBound(to: firefly_metric_point.self).pointee
     }
 
-    @inline(__always) static func span(_ i: Int, of b: firefly_batch) -> firefly_span {
+    @inline(__always) package static func span(_ i: Int, of b: firefly_batch) -> firefly_span {
         (UnsafeRawPointer(b.spans!) + i * b.span_size).assumingMemoryBound(to: firefly_span.self).pointee
     }
 
-    static func unknownKind(_ p: firefly_metric_point) -> InvalidBatch {
+    @inline(__always) package static func log(_ i: Int, of b: firefly_batch) -> firefly_log_record {
+        (UnsafeRawPointer(b.logs!) + i * b.log_size).assumingMemoryBound(to: firefly_log_record.self).pointee
+    }
+
+    @inline(__always) package static func invocation(_ i: Int, of b: firefly_batch) -> firefly_invocation {
+        (UnsafeRawPointer(b.invocations!) + i * b.invocation_size).assumingMemoryBound(to: firefly_invocation.self).pointee
+    }
+
+    package static func unknownKind(_ p: firefly_metric_point) -> InvalidBatch {
         InvalidBatch(description: "metric point '\(p.name.string)' has unknown kind \(p.kind)")
     }
 
@@ -91,23 +123,25 @@ public enum BatchBridge {
     }
 
     static func cAttributes(_ attrs: [Attribute], _ arena: CArena) -> UnsafePointer<firefly_attr>? {
-        arena.array(attrs.map { a in
-            var c = firefly_attr(
-                key: arena.str(a.key), type: 0, reserved: 0, int_value: 0, double_value: 0,
-                string_value: firefly_str(ptr: nil, len: 0))
-            switch a.value {
-            case .string(let s): c.type = FIREFLY_ATTR_STRING.rawValue; c.string_value = arena.str(s)
-            case .bool(let b): c.type = FIREFLY_ATTR_BOOL.rawValue; c.int_value = b ? 1 : 0
-            case .int(let i): c.type = FIREFLY_ATTR_INT.rawValue; c.int_value = i
-            case .double(let d): c.type = FIREFLY_ATTR_DOUBLE.rawValue; c.double_value = d
-            case .bytes(let b):
-                c.type = FIREFLY_ATTR_BYTES.rawValue
-                let bytes = arena.bytes(b)
-                c.string_value = firefly_str(ptr: UnsafeRawPointer(bytes.ptr)?.assumingMemoryBound(to: CChar.self), len: bytes.len)
-            case .json(let s): c.type = FIREFLY_ATTR_JSON.rawValue; c.string_value = arena.str(s)
-            }
-            return c
-        })
+        arena.array(attrs.map { cAttribute($0.key, $0.value, arena) })
+    }
+
+    static func cAttribute(_ key: String, _ value: AttributeValue, _ arena: CArena) -> firefly_attr {
+        var c = firefly_attr(
+            key: arena.str(key), type: 0, reserved: 0, int_value: 0, double_value: 0,
+            string_value: firefly_str(ptr: nil, len: 0))
+        switch value {
+        case .string(let s): c.type = FIREFLY_ATTR_STRING.rawValue; c.string_value = arena.str(s)
+        case .bool(let b): c.type = FIREFLY_ATTR_BOOL.rawValue; c.int_value = b ? 1 : 0
+        case .int(let i): c.type = FIREFLY_ATTR_INT.rawValue; c.int_value = i
+        case .double(let d): c.type = FIREFLY_ATTR_DOUBLE.rawValue; c.double_value = d
+        case .bytes(let b):
+            c.type = FIREFLY_ATTR_BYTES.rawValue
+            let bytes = arena.bytes(b)
+            c.string_value = firefly_str(ptr: UnsafeRawPointer(bytes.ptr)?.assumingMemoryBound(to: CChar.self), len: bytes.len)
+        case .json(let s): c.type = FIREFLY_ATTR_JSON.rawValue; c.string_value = arena.str(s)
+        }
+        return c
     }
 
     static func cSpan(_ s: Span, _ arena: CArena) -> firefly_span {
@@ -167,20 +201,18 @@ public enum BatchBridge {
     }
 
     static func swiftAttributes(_ ptr: UnsafePointer<firefly_attr>?, _ count: Int) -> [Attribute] {
-        buffer(ptr, count).map { a in
-            let value: AttributeValue
-            switch a.type {
-            case FIREFLY_ATTR_BOOL.rawValue: value = .bool(a.int_value != 0)
-            case FIREFLY_ATTR_INT.rawValue: value = .int(a.int_value)
-            case FIREFLY_ATTR_DOUBLE.rawValue: value = .double(a.double_value)
-            case FIREFLY_ATTR_BYTES.rawValue:
-                value = .bytes(a.string_value.ptr.map {
-                    Array(UnsafeRawBufferPointer(start: $0, count: a.string_value.len))
-                } ?? [])
-            case FIREFLY_ATTR_JSON.rawValue: value = .json(a.string_value.string)
-            default: value = .string(a.string_value.string)
-            }
-            return Attribute(a.key.string, value)
+        buffer(ptr, count).map { Attribute($0.key.string, swiftValue($0)) }
+    }
+
+    static func swiftValue(_ a: firefly_attr) -> AttributeValue {
+        switch a.type {
+        case FIREFLY_ATTR_BOOL.rawValue: .bool(a.int_value != 0)
+        case FIREFLY_ATTR_INT.rawValue: .int(a.int_value)
+        case FIREFLY_ATTR_DOUBLE.rawValue: .double(a.double_value)
+        case FIREFLY_ATTR_BYTES.rawValue:
+            .bytes(a.string_value.ptr.map { Array(UnsafeRawBufferPointer(start: $0, count: a.string_value.len)) } ?? [])
+        case FIREFLY_ATTR_JSON.rawValue: .json(a.string_value.string)
+        default: .string(a.string_value.string)
         }
     }
 
@@ -211,6 +243,73 @@ public enum BatchBridge {
                     attributes: swiftAttributes(l.attributes, l.attribute_count))
             }
         )
+    }
+
+    static func cLog(_ l: LogRecord, _ arena: CArena) -> firefly_log_record {
+        var c = firefly_log_record()
+        c.time_unix_nano = l.timeUnixNano
+        c.observed_time_unix_nano = l.observedTimeUnixNano
+        c.severity_number = UInt32(l.severityNumber)
+        c.trace_flags = l.traceFlags
+        c.severity_text = arena.str(l.severityText)
+        c.body = cAttribute("", l.body, arena)
+        withUnsafeMutableBytes(of: &c.trace_id) { $0.copyBytes(from: l.traceID.bytes) }
+        withUnsafeMutableBytes(of: &c.span_id) { $0.copyBytes(from: l.spanID.bytes) }
+        c.function = arena.str(l.function)
+        c.service = arena.str(l.service)
+        c.scope_name = arena.str(l.scopeName)
+        c.scope_version = arena.str(l.scopeVersion)
+        c.record_id = arena.str(l.recordID)
+        c.attributes = cAttributes(l.attributes, arena)
+        c.attribute_count = l.attributes.count
+        c.resource_attributes = cAttributes(l.resourceAttributes, arena)
+        c.resource_attribute_count = l.resourceAttributes.count
+        return c
+    }
+
+    static func cInvocation(_ v: Invocation, _ arena: CArena) -> firefly_invocation {
+        var c = firefly_invocation()
+        c.function = arena.str(v.function)
+        c.version = arena.str(v.version)
+        c.request_id = arena.str(v.requestID)
+        c.start_time_unix_nano = v.startTimeUnixNano
+        c.duration_ms = v.durationMs
+        c.billed_duration_ms = v.billedDurationMs
+        c.init_duration_ms = v.initDurationMs ?? 0
+        c.memory_size_mb = v.memorySizeMB
+        c.max_memory_used_mb = v.maxMemoryUsedMB
+        c.status = v.status.rawValue
+        c.flags = v.initDurationMs == nil ? 0 : FIREFLY_INVOCATION_COLD_START
+        c.error_type = arena.str(v.errorType)
+        withUnsafeMutableBytes(of: &c.trace_id) { $0.copyBytes(from: v.traceID.bytes) }
+        c.attributes = cAttributes(v.attributes, arena)
+        c.attribute_count = v.attributes.count
+        return c
+    }
+
+    static func swiftLog(_ c: firefly_log_record) -> LogRecord {
+        var t = c.trace_id, s = c.span_id
+        return LogRecord(
+            timeUnixNano: c.time_unix_nano, observedTimeUnixNano: c.observed_time_unix_nano,
+            severityNumber: UInt8(clamping: c.severity_number), severityText: c.severity_text.string,
+            body: swiftValue(c.body),
+            attributes: swiftAttributes(c.attributes, c.attribute_count),
+            resourceAttributes: swiftAttributes(c.resource_attributes, c.resource_attribute_count),
+            traceID: withUnsafeBytes(of: &t) { TraceID(bytes: $0)! }, spanID: withUnsafeBytes(of: &s) { SpanID(bytes: $0)! },
+            traceFlags: c.trace_flags, function: c.function.string, service: c.service.string,
+            scopeName: c.scope_name.string, scopeVersion: c.scope_version.string, recordID: c.record_id.string)
+    }
+
+    static func swiftInvocation(_ c: firefly_invocation) -> Invocation {
+        var t = c.trace_id
+        return Invocation(
+            function: c.function.string, version: c.version.string, requestID: c.request_id.string,
+            startTimeUnixNano: c.start_time_unix_nano, durationMs: c.duration_ms, billedDurationMs: c.billed_duration_ms,
+            memorySizeMB: c.memory_size_mb, maxMemoryUsedMB: c.max_memory_used_mb,
+            initDurationMs: c.flags & FIREFLY_INVOCATION_COLD_START != 0 ? c.init_duration_ms : nil,
+            status: InvocationStatus(rawValue: c.status) ?? .error, errorType: c.error_type.string,
+            traceID: withUnsafeBytes(of: &t) { TraceID(bytes: $0)! },
+            attributes: swiftAttributes(c.attributes, c.attribute_count))
     }
 
     public static func buffer<T>(_ ptr: UnsafePointer<T>?, _ count: Int) -> UnsafeBufferPointer<T> {

@@ -15,6 +15,8 @@ public protocol ExporterPlugin: AnyObject, Sendable {
     static var pluginName: String { get }
     static var pluginVersion: String { get }
     static var pluginDescription: String { get }
+    /// The signals this exporter accepts; `firefly check` refuses pipelines of other signals naming it.
+    static var signals: Signals { get }
 
     /// Validates the configuration; no network I/O here (`firefly check` creates instances too):
     /// connect lazily on the first export and report connection failures as `.retryable`.

@@ -29,7 +29,7 @@ public enum PluginExport {
                 adapterType = type
                 descriptor = makeDescriptor(
                     kind: FIREFLY_PLUGIN_ADAPTER, name: type.pluginName, version: type.pluginVersion,
-                    description: type.pluginDescription)
+                    description: type.pluginDescription, signals: type.signals)
                 descriptor!.pointee.routes = adapterRoutes
                 descriptor!.pointee.handle = adapterHandle
                 descriptor!.pointee.release_response = adapterReleaseResponse
@@ -49,7 +49,7 @@ public enum PluginExport {
                 exporterType = type
                 descriptor = makeDescriptor(
                     kind: FIREFLY_PLUGIN_EXPORTER, name: type.pluginName, version: type.pluginVersion,
-                    description: type.pluginDescription)
+                    description: type.pluginDescription, signals: type.signals)
                 descriptor!.pointee.export_batch = exporterExport
                 descriptor!.pointee.flush = exporterFlush
             }
@@ -58,7 +58,7 @@ public enum PluginExport {
     }
 
     private static func makeDescriptor(
-        kind: firefly_plugin_kind, name: String, version: String, description: String
+        kind: firefly_plugin_kind, name: String, version: String, description: String, signals: Signals
     ) -> UnsafeMutablePointer<firefly_plugin> {
         let d = UnsafeMutablePointer<firefly_plugin>.allocate(capacity: 1)
         d.initialize(to: firefly_plugin())
@@ -68,6 +68,7 @@ public enum PluginExport {
         d.pointee.name = UnsafePointer(strdup(name))
         d.pointee.version = UnsafePointer(strdup(version))
         d.pointee.description = UnsafePointer(strdup(description))
+        d.pointee.signals = signals.rawValue
         d.pointee.create = pluginCreate
         d.pointee.release_string = { free($0) }
         d.pointee.destroy = pluginDestroy

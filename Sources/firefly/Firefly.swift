@@ -101,8 +101,10 @@ struct Plugins: ParsableCommand {
             FileHandle.standardError.write(Data("note: \(options.config) has problems (run `firefly check`); using the default plugin paths\n".utf8))
         }
         let registry = PluginRegistry.scan(paths: paths, relativeTo: FileManager.default.currentDirectoryPath)
-        let rows = registry.plugins.values.sorted { $0.name < $1.name }.map { [$0.name, $0.kind.rawValue, $0.version, $0.abi, $0.file] }
-        print(Table.render(header: ["NAME", "KIND", "VERSION", "ABI", "FILE"], rows: rows))
+        let rows = registry.plugins.values.sorted { $0.name < $1.name }.map {
+            [$0.name, $0.kind.rawValue, $0.version, $0.abi, $0.signals.description.replacingOccurrences(of: " ", with: ""), $0.file]
+        }
+        print(Table.render(header: ["NAME", "KIND", "VERSION", "ABI", "SIGNALS", "FILE"], rows: rows))
         if registry.scanned.isEmpty {
             print("no plugin directory exists among: \(paths.joined(separator: ", "))")
         }
@@ -133,7 +135,7 @@ struct DeadLettersList: ParsableCommand {
             return
         }
         for entry in DeadLetterFile.entries(in: data) {
-            print("\(entry.time)  \(entry.exporter)  \(entry.points) points, \(entry.spans) spans  \(oneLine(entry.reason))")
+            print("\(entry.time)  \(entry.exporter)  \(entry.points) points, \(entry.spans) spans, \(entry.logs) logs  \(oneLine(entry.reason))")
         }
     }
 }

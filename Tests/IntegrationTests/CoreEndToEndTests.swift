@@ -192,14 +192,58 @@ import Testing
         #expect(ok.stderr.contains("cannot read 'firefly.yaml'"))
     }
 
-    @Test func pluginsCommandListsNameKindVersionABIAndFile() throws {
+    @Test func checkRefusesAPipelineOfASignalOneOfItsPluginsDoesNotHandle() throws {
+        // The C adapter was built for ABI 1.0, before logs: it handles metrics and traces.
+        let ws = try Workspace(plugins: ["FireflyTestCAdapter", "FireflyDebugPlugin", "FireflyRemoteWritePlugin"])
+        _ = try ws.write("signals.yaml", """
+            plugins:
+              paths: [plugins]
+            receivers:
+              c-adapter:
+            exporters:
+              debug:
+              remote-write:
+                url: http://127.0.0.1:9/api/v1/write
+            pipelines:
+              metrics: {receivers: [c-adapter], exporters: [debug, remote-write]}
+              traces: {receivers: [c-adapter], exporters: [debug, remote-write]}
+              logs: {receivers: [c-adapter], exporters: [debug]}
+            """)
+        let r = try runFirefly(["check", "--config", "signals.yaml"], in: ws.path)
+        #expect(r.status == 1)
+        let lines = r.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasSuffix("error: pipelines.traces.exporters: 'remote-write' (plugin remote-write) does not accept traces; it handles metrics") })
+        #expect(lines.contains { $0.hasSuffix("error: pipelines.logs.receivers: 'c-adapter' (plugin c-adapter) does not emit logs; it handles metrics, traces") })
+        #expect(lines.last == "2 problems found")
+        // Without the two, the same plugins check out.
+        _ = try ws.write("signals.yaml", """
+            plugins:
+              paths: [plugins]
+            receivers:
+              c-adapter:
+            exporters:
+              debug:
+              remote-write:
+                url: http://127.0.0.1:9/api/v1/write
+            pipelines:
+              metrics: {receivers: [c-adapter], exporters: [debug, remote-write]}
+              traces: {receivers: [c-adapter], exporters: [debug]}
+            """)
+        let ok = try runFirefly(["check", "--config", "signals.yaml"], in: ws.path)
+        #expect(ok.status == 0, "\(ok.stderr)")
+    }
+
+    @Test func pluginsCommandListsNameKindVersionABISignalsAndFile() throws {
         let ws = try Workspace(plugins: ["FireflyTestCAdapter", "FireflyDebugPlugin", "FireflyTestFutureABI"])
         _ = try ws.write("firefly.yaml", Self.config)
         let r = try runFirefly(["plugins"], in: ws.path)
         let lines = r.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
-        #expect(lines.first == ["NAME", "KIND", "VERSION", "ABI", "FILE"])
-        #expect(lines.dropFirst().map { Array($0.prefix(4)) } == [["c-adapter", "adapter", "1.0.0", "1.0"], ["debug", "exporter", "0.1.0", "1.1"]])
-        #expect(r.stderr.contains("libFireflyTestFutureABI.so: built for plugin ABI 2.0, but this collector speaks ABI 1.1"))
+        #expect(lines.first == ["NAME", "KIND", "VERSION", "ABI", "SIGNALS", "FILE"])
+        // A plugin built before ABI 1.2 handles metrics and traces.
+        #expect(lines.dropFirst().map { Array($0.prefix(5)) } == [
+            ["c-adapter", "adapter", "1.0.0", "1.0", "metrics,traces"], ["debug", "exporter", "0.1.0", "1.2", "metrics,traces,logs"],
+        ])
+        #expect(r.stderr.contains("libFireflyTestFutureABI.so: built for plugin ABI 2.0, but this collector speaks ABI 1.2"))
         #expect(r.status == 1)
     }
 }

@@ -80,7 +80,7 @@ struct DeadLetterEndToEndTests {
         #expect(listed.status == 0)
         let lines = listed.stdout.split(separator: "\n")
         #expect(lines.count == 1, "\(listed.stdout)")
-        #expect(lines.first?.contains("  postgres  0 points, 1 spans  ") == true, "\(listed.stdout)")
+        #expect(lines.first?.contains("  postgres  0 points, 1 spans, 0 logs  ") == true, "\(listed.stdout)")
         #expect(lines.first?.contains("hint: first line of the hint second line of the hint") == true, "\(listed.stdout)")
 
         // Replaying while the cause is still there keeps the entry, with the new reason.

@@ -1,5 +1,5 @@
 /*
- * firefly_plugin.h — the Firefly plugin C ABI, version 1.1.
+ * firefly_plugin.h — the Firefly plugin C ABI, version 1.2.
  *
  * This header is the only contract between the Firefly collector (the "host") and a plugin.
  * A plugin is a shared object (.so) that exports exactly one symbol:
@@ -19,6 +19,9 @@
  *   enclosing struct (`point_size`, `span_size`) for the same reason.
  *   1.1 appended `authorize` to `firefly_plugin`; plugins built against 1.0 load and work unchanged
  *   (the host treats the fields they lack as NULL).
+ *   1.2 added the logs signal: `firefly_log_record` and `firefly_invocation`, appended to
+ *   `firefly_batch` (a batch whose `struct_size` ends before them has none), and `signals` appended
+ *   to `firefly_plugin` (absent means metrics and traces, what every plugin before 1.2 handled).
  *
  * MEMORY
  *   - Borrowed: every pointer the host passes into a plugin call (requests, batches, config text,
@@ -48,7 +51,7 @@ extern "C" {
 #endif
 
 #define FIREFLY_ABI_MAJOR 1u
-#define FIREFLY_ABI_MINOR 1u
+#define FIREFLY_ABI_MINOR 2u
 #define FIREFLY_ABI_VERSION ((FIREFLY_ABI_MAJOR << 16) | FIREFLY_ABI_MINOR)
 #define FIREFLY_ABI_MAJOR_OF(version) ((uint32_t)(version) >> 16)
 #define FIREFLY_ABI_MINOR_OF(version) ((uint32_t)(version)&0xFFFFu)
@@ -208,6 +211,68 @@ typedef struct firefly_span {
     size_t link_count;
 } firefly_span;
 
+/**
+ * One log record, as OpenTelemetry defines it. `severity_number` is OpenTelemetry's SeverityNumber
+ * (0 unspecified, 1-4 TRACE, 5-8 DEBUG, 9-12 INFO, 13-16 WARN, 17-20 ERROR, 21-24 FATAL). `body`
+ * is typed like an attribute (its key is unused): FIREFLY_ATTR_STRING for a plain message,
+ * FIREFLY_ATTR_JSON for a structured one. An all-zero trace_id / span_id means none. `function` is
+ * resolved at ingest like a span's (for Lambda's own logs: from the log group). `record_id` is a
+ * key the source gives the record, the same each time it is delivered again (CloudWatch Logs'
+ * event id), or empty.
+ */
+typedef struct firefly_log_record {
+    uint64_t time_unix_nano; /* 0 when unknown */
+    uint64_t observed_time_unix_nano;
+    uint32_t severity_number;
+    uint32_t trace_flags; /* W3C trace flags; bit 0: sampled */
+    firefly_str severity_text;
+    firefly_attr body;
+    uint8_t trace_id[16];
+    uint8_t span_id[8];
+    firefly_str function;
+    firefly_str service;
+    firefly_str scope_name;
+    firefly_str scope_version;
+    firefly_str record_id;
+    const firefly_attr *attributes;
+    size_t attribute_count;
+    const firefly_attr *resource_attributes;
+    size_t resource_attribute_count;
+} firefly_log_record;
+
+/** How an invocation ended. */
+typedef enum firefly_invocation_status {
+    FIREFLY_INVOCATION_SUCCESS = 0,
+    FIREFLY_INVOCATION_ERROR = 1,
+    FIREFLY_INVOCATION_TIMEOUT = 2,
+    FIREFLY_INVOCATION_OUT_OF_MEMORY = 3
+} firefly_invocation_status;
+
+/** Invocation flags. */
+#define FIREFLY_INVOCATION_COLD_START 0x1u /* the invocation ran an init phase: init_duration_ms is meaningful */
+
+/**
+ * One function invocation as the platform reported it (Lambda's REPORT line or `platform.report`
+ * record); travels with the logs signal. `request_id` is Lambda's request id (`faas.invocation_id`).
+ */
+typedef struct firefly_invocation {
+    firefly_str function;
+    firefly_str version;
+    firefly_str request_id;
+    uint64_t start_time_unix_nano;
+    double duration_ms;
+    double billed_duration_ms;
+    double init_duration_ms;
+    uint32_t memory_size_mb;
+    uint32_t max_memory_used_mb;
+    uint32_t status; /* firefly_invocation_status */
+    uint32_t flags;  /* FIREFLY_INVOCATION_* */
+    firefly_str error_type;
+    uint8_t trace_id[16]; /* all zero: not traced */
+    const firefly_attr *attributes;
+    size_t attribute_count;
+} firefly_invocation;
+
 /** A batch of telemetry: what adapters emit and exporters receive. */
 typedef struct firefly_batch {
     uint32_t abi_version;
@@ -218,7 +283,24 @@ typedef struct firefly_batch {
     const firefly_span *spans; /* element stride: span_size bytes */
     size_t span_count;
     size_t span_size;
+
+    /* ---- ABI 1.2 (present when struct_size covers them; a shorter batch has no logs) */
+    const firefly_log_record *logs; /* element stride: log_size bytes */
+    size_t log_count;
+    size_t log_size;
+    const firefly_invocation *invocations; /* element stride: invocation_size bytes */
+    size_t invocation_count;
+    size_t invocation_size;
 } firefly_batch;
+
+/** Size of a `firefly_batch` as ABI 1.0 and 1.1 laid it out: the smallest batch a reader accepts. */
+#define FIREFLY_BATCH_SIZE_1_0 (offsetof(firefly_batch, span_size) + sizeof(size_t))
+static const size_t firefly_batch_size_1_0 = FIREFLY_BATCH_SIZE_1_0;
+
+/** Signals, as bits of `firefly_plugin.signals`. */
+#define FIREFLY_SIGNAL_METRICS 0x1u /* metric points */
+#define FIREFLY_SIGNAL_TRACES 0x2u  /* spans */
+#define FIREFLY_SIGNAL_LOGS 0x4u    /* log records and invocations */
 
 /* ---------------------------------------------------------------- host services */
 
@@ -405,6 +487,16 @@ typedef struct firefly_plugin {
      * credentials can only be checked against the body (signatures), the body is read first.
      */
     int32_t (*authorize)(void *instance, const firefly_http_request *request, firefly_http_response *response);
+
+    /* ---- ABI 1.2 (present when struct_size covers it) */
+
+    /**
+     * The signals this plugin handles (FIREFLY_SIGNAL_* bits): what an adapter emits, what an
+     * exporter accepts. `firefly check` refuses a pipeline of a signal that one of its plugins lacks.
+     * 0, like a descriptor too short to have the field, means metrics and traces.
+     */
+    uint32_t signals;
+    uint32_t reserved_1_2;
 } firefly_plugin;
 
 /** Size of a `firefly_plugin` as ABI 1.0 laid it out: the smallest descriptor the host accepts. */

@@ -1,3 +1,5 @@
+public import FireflyModel
+
 /// The collector's configuration: the parsed and validated `firefly.yaml`.
 /// Every field has a documented default (`docs/configuration.md`).
 public struct FireflyConfig: Sendable {
@@ -97,8 +99,20 @@ public struct InstanceConfig: Sendable {
     public var keyLocations: [String: SourceLocation]
 }
 
+/// A kind of telemetry, as `pipelines:` names it: metric points, spans, or log records with the
+/// invocations reported in them.
 public enum Signal: String, Sendable, CaseIterable {
-    case metrics, traces
+    case metrics, traces, logs
+}
+
+extension Signals {
+    public init(_ signal: Signal) {
+        switch signal {
+        case .metrics: self = .metrics
+        case .traces: self = .traces
+        case .logs: self = .logs
+        }
+    }
 }
 
 public struct PipelineConfig: Sendable {

@@ -50,10 +50,8 @@ struct CollectorResponder: HTTPResponder {
         self.threadPool = threadPool
         let gate = RequestGate(limit: threadPoolSize)
         self.gate = gate
-        metrics.describe("firefly_http_requests_in_flight", type: "gauge", "Receiver requests being read or handled (at most server.worker_threads)")
-        metrics.describe("firefly_http_requests_waiting", type: "gauge", "Receiver requests waiting for a free worker, their bodies unread")
-        metrics.gauge("firefly_http_requests_in_flight") { Double(gate.counts.inFlight) }
-        metrics.gauge("firefly_http_requests_waiting") { Double(gate.counts.waiting) }
+        metrics.gauge(SelfMetricCatalog.httpInFlight.name) { Double(gate.counts.inFlight) }
+        metrics.gauge(SelfMetricCatalog.httpWaiting.name) { Double(gate.counts.waiting) }
         self.metrics = metrics
         self.state = state
         self.logger = logger

@@ -21,7 +21,15 @@ public final class SelfMetrics: @unchecked Sendable {
         var sum: Double = 0
     }
 
-    public init() {}
+    /// Describes every metric of `SelfMetricCatalog`.
+    public init() {
+        for m in SelfMetricCatalog.all { help[m.name] = (m.type, m.help) }
+    }
+
+    /// Describes `name` unless it has been described already.
+    func describeOnce(_ name: String, type: String, _ text: @autoclosure () -> String) {
+        lock.withLock { if help[name] == nil { help[name] = (type, text()) } }
+    }
 
     public func describe(_ name: String, type: String, _ text: String) {
         lock.withLock { help[name] = (type, text) }

@@ -40,12 +40,15 @@ public final class DeadLetterFile: @unchecked Sendable {
         public var time: String
         public var points: Int
         public var spans: Int
+        /// Log records and invocations.
+        public var logs: Int
     }
 
     /// The readable entries of a file's contents (a line that is not an entry is skipped).
     public static func entries(in data: Data) -> [Summary] {
         lines(of: data).compactMap(\.entry).map { e in
-            Summary(exporter: e.exporter, reason: e.reason, time: e.time, points: e.batch.points.count, spans: e.batch.spans.count)
+            Summary(exporter: e.exporter, reason: e.reason, time: e.time, points: e.batch.points.count, spans: e.batch.spans.count,
+                    logs: e.batch.logs.count + e.batch.invocations.count)
         }
     }
 

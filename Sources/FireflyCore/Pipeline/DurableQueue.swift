@@ -101,10 +101,7 @@ public final class DurableQueue: RecordQueue, @unchecked Sendable {
         self.logger = logger
         self.metrics = metrics
         if let metrics {
-            for (name, help) in Self.recoveryMetrics {
-                metrics.describe(name, type: "counter", help)
-                metrics.increment(name, by: 0)
-            }
+            for m in Self.recoveryMetrics { metrics.increment(m.name, by: 0) }
         }
         try recover(consumers: consumers)
         let writer = Thread { [unowned self] in self.writerLoop() }
@@ -112,17 +109,13 @@ public final class DurableQueue: RecordQueue, @unchecked Sendable {
         writer.start()
     }
 
-    static let recoveryMetrics = [
-        ("firefly_queue_corrupt_bytes_total", "Bytes of damaged queue segments skipped at start; copied to quarantine/"),
-        ("firefly_queue_corrupt_records_total", "Queue records lost to damage found at start"),
-        ("firefly_queue_torn_tail_bytes_total", "Bytes of a partial last queue record truncated at start, left by a crash during a write"),
-    ]
+    static let recoveryMetrics = [SelfMetricCatalog.queueCorruptBytes, SelfMetricCatalog.queueCorruptRecords, SelfMetricCatalog.queueTornTail]
 
     // MARK: Appending
 
     public func append(_ entry: QueueEntry) -> AppendResult {
-        var w = recordWriter(capacity: 256 * (entry.batch.points.count + entry.batch.spans.count))
-        BatchCodec.encode(entry.batch, receiver: entry.receiver, into: &w)
+        var w = recordWriter(capacity: 256 * (entry.batch.points.count + entry.batch.spans.count + entry.batch.logs.count + entry.batch.invocations.count))
+        RecordCodec.encode(entry.batch, receiver: entry.receiver, into: &w)
         return append(record: &w.bytes)
     }
 
@@ -304,7 +297,7 @@ public final class DurableQueue: RecordQueue, @unchecked Sendable {
                 return nil
             }
             let payload = UnsafeRawBufferPointer(rebasing: raw[SegmentFormat.headerSize...])
-            guard let (receiver, batch) = try? BatchCodec.decode(payload) else {
+            guard let (receiver, batch) = try? RecordCodec.decode(payload) else {
                 logger.error("queue record \(e.sequence) in \(segment.path) cannot be decoded; skipped")
                 return nil
             }

@@ -46,11 +46,13 @@ final class ExporterWorker: Sendable {
             // Take whole records until the batch holds maxItems, waiting up to batchMaxWait for more.
             var available = first[...]
             let fillUntil = ContinuousClock.now + settings.batchMaxWait
-            while batch.points.count + batch.spans.count < maxItems {
+            while batch.itemCount < maxItems {
                 if let record = available.popFirst() {
                     let share = router.share(of: record.entry, for: exporter.name)
                     batch.points += share.points
                     batch.spans += share.spans
+                    batch.logs += share.logs
+                    batch.invocations += share.invocations
                     through = record.sequence
                     continue
                 }
@@ -72,22 +74,9 @@ final class ExporterWorker: Sendable {
         }
     }
 
-    /// Splits a batch into batches of at most `maxItems` points + spans (none when empty).
+    /// Splits a batch into batches of at most `maxItems` items (none when empty).
     static func slices(of batch: TelemetryBatch, maxItems: Int) -> [TelemetryBatch] {
-        if batch.isEmpty { return [] }
-        if batch.points.count + batch.spans.count <= maxItems { return [batch] }
-        var out: [TelemetryBatch] = []
-        var i = 0
-        while i < batch.points.count {
-            out.append(TelemetryBatch(points: Array(batch.points[i..<min(batch.points.count, i + maxItems)])))
-            i += maxItems
-        }
-        i = 0
-        while i < batch.spans.count {
-            out.append(TelemetryBatch(spans: Array(batch.spans[i..<min(batch.spans.count, i + maxItems)])))
-            i += maxItems
-        }
-        return out
+        stride(from: 0, to: batch.itemCount, by: max(maxItems, 1)).map { batch.items($0..<min($0 + maxItems, batch.itemCount)) }
     }
 
     /// Exports with retries; a batch rejected permanently is split until only the rejected items
@@ -130,8 +119,9 @@ final class ExporterWorker: Sendable {
             switch result {
             case .ok:
                 metrics.increment("firefly_exports_total", labels + [("result", "ok")])
-                metrics.increment("firefly_exported_points_total", labels, by: Double(batch.points.count))
-                metrics.increment("firefly_exported_spans_total", labels, by: Double(batch.spans.count))
+                metrics.increment(SelfMetricCatalog.exportedPoints.name, labels, by: Double(batch.points.count))
+                metrics.increment(SelfMetricCatalog.exportedSpans.name, labels, by: Double(batch.spans.count))
+                metrics.increment(SelfMetricCatalog.exportedLogs.name, labels, by: Double(batch.logs.count + batch.invocations.count))
                 return .delivered
             case .permanent(let message):
                 metrics.increment("firefly_exports_total", labels + [("result", "permanent")])

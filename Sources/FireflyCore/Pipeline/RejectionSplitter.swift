@@ -41,26 +41,10 @@ enum RejectionSplitter {
         }
     }
 
-    /// The first and second half of a batch's items, points before spans; each half holds at least
-    /// one item when the batch holds two or more.
+    /// The first and second half of a batch's items (points, spans, logs, invocations in that
+    /// order); each half holds at least one item when the batch holds two or more.
     static func halves(of batch: TelemetryBatch) -> (TelemetryBatch, TelemetryBatch) {
         let middle = batch.itemCount / 2
-        let points = batch.points.count
-        if middle <= points {
-            return (
-                TelemetryBatch(points: Array(batch.points[..<middle])),
-                TelemetryBatch(points: Array(batch.points[middle...]), spans: batch.spans)
-            )
-        }
-        let spans = middle - points
-        return (
-            TelemetryBatch(points: batch.points, spans: Array(batch.spans[..<spans])),
-            TelemetryBatch(spans: Array(batch.spans[spans...]))
-        )
+        return (batch.items(0..<middle), batch.items(middle..<batch.itemCount))
     }
-}
-
-extension TelemetryBatch {
-    /// Points plus spans.
-    var itemCount: Int { points.count + spans.count }
 }

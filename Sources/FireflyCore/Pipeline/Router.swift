@@ -2,33 +2,40 @@ public import FireflyModel
 
 /// Which exporters take which signal from which receiver, from the `pipelines:` section.
 public struct Router: Sendable {
-    /// exporter → receivers whose metrics it takes
-    private var metricSources: [String: Set<String>] = [:]
-    /// exporter → receivers whose spans it takes
-    private var traceSources: [String: Set<String>] = [:]
+    /// exporter → receiver → the signals it takes from that receiver
+    private var sources: [String: [String: Signals]] = [:]
 
     public init(pipelines: [PipelineConfig]) {
         for p in pipelines {
             for e in p.exporters {
-                switch p.signal {
-                case .metrics: metricSources[e, default: []].formUnion(p.receivers)
-                case .traces: traceSources[e, default: []].formUnion(p.receivers)
-                }
+                for r in p.receivers { sources[e, default: [:]][r, default: []].insert(Signals(p.signal)) }
             }
         }
     }
 
-    /// Whether any exporter wants this receiver's points / spans.
+    /// The signals of this receiver that some exporter takes.
+    public func routed(from receiver: String) -> Signals {
+        sources.values.reduce(into: Signals()) { $0.formUnion($1[receiver] ?? []) }
+    }
+
+    /// Whether any exporter wants this receiver's items of `signal`.
     public func routes(receiver: String, signal: Signal) -> Bool {
-        let table = signal == .metrics ? metricSources : traceSources
-        return table.values.contains { $0.contains(receiver) }
+        routed(from: receiver).contains(Signals(signal))
     }
 
     /// The part of an entry an exporter takes (possibly empty).
     public func share(of entry: QueueEntry, for exporter: String) -> TelemetryBatch {
-        var out = TelemetryBatch()
-        if metricSources[exporter]?.contains(entry.receiver) == true { out.points = entry.batch.points }
-        if traceSources[exporter]?.contains(entry.receiver) == true { out.spans = entry.batch.spans }
-        return out
+        entry.batch.keeping(sources[exporter]?[entry.receiver] ?? [])
+    }
+}
+
+extension TelemetryBatch {
+    /// The items of the given signals only.
+    public func keeping(_ signals: Signals) -> TelemetryBatch {
+        TelemetryBatch(
+            points: signals.contains(.metrics) ? points : [],
+            spans: signals.contains(.traces) ? spans : [],
+            logs: signals.contains(.logs) ? logs : [],
+            invocations: signals.contains(.logs) ? invocations : [])
     }
 }

@@ -49,11 +49,11 @@ public protocol TelemetryQueue: AnyObject, Sendable {
     var stats: QueueStats { get }
 }
 
-/// A queue that stores `BatchCodec` records (the durable queue). Receivers hand it a record written
-/// straight from the plugin's C batch (`BatchRecord`), skipping the Swift values `append` would
+/// A queue that stores `RecordCodec` records (the durable queue). Receivers hand it a record written
+/// straight from the plugin's C batch (`RecordCodec`), skipping the Swift values `append` would
 /// build only to encode them.
 public protocol RecordQueue: TelemetryQueue {
-    /// A writer with room for the queue's framing in front; write one `BatchCodec` record into it.
+    /// A writer with room for the queue's framing in front; write one `RecordCodec` record into it.
     func recordWriter(capacity: Int) -> ByteWriter
     /// Stores the record in `record` (the bytes of a `recordWriter`), as `append` does; the bytes
     /// are framed in place.

@@ -1,4 +1,5 @@
 import CFireflyPlugin
+public import FireflyModel
 import Foundation
 
 #if canImport(Glibc)
@@ -19,6 +20,8 @@ public final class PluginLibrary: @unchecked Sendable {
     public let version: String
     public let summary: String
     public let kind: PluginKind
+    /// What an adapter emits, what an exporter accepts.
+    public let signals: Signals
     /// `major.minor` of the ABI the plugin was built against.
     public let abi: String
     /// The plugin's descriptor, copied at this ABI's size (libraries are never unloaded).
@@ -91,6 +94,9 @@ public final class PluginLibrary: @unchecked Sendable {
         self.version = p.version.map { String(cString: $0) } ?? ""
         self.summary = p.description.map { String(cString: $0) } ?? ""
         self.kind = kind
+        // 0 — and a descriptor from before ABI 1.2, which ends before the field — means what every
+        // plugin handled then.
+        self.signals = p.signals == 0 ? [.metrics, .traces] : Signals(rawValue: p.signals).intersection(.all)
         self.abi = theirs
     }
 

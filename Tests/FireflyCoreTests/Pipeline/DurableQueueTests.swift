@@ -197,7 +197,7 @@ import Testing
     }
 
     @Test func overTheBudgetAppendsAreRefusedUntilExportsFreeSpace() throws {
-        let size = SegmentFormat.headerSize + BatchCodec.encode(entry(1).batch, receiver: "r").count
+        let size = SegmentFormat.headerSize + RecordCodec.encode(entry(1).batch, receiver: "r").count
         let q = try DurableQueue(directory: directory(), maxBytes: size * 3, consumers: ["a"], logger: logger)
         for i in 1...3 { #expect(q.append(entry(i)) == .stored(sequence: UInt64(i))) }
         #expect(q.append(entry(4)) == .full(retryAfterMilliseconds: 2000))
@@ -222,7 +222,7 @@ import Testing
     }
 }
 
-@Suite struct BatchCodecTests {
+@Suite struct RecordCodecRoundTripTests {
     @Test func roundTripsEveryField() throws {
         let span = Span(
             traceID: TraceID(high: 1, low: 2), spanID: SpanID(3), parentSpanID: SpanID(4), traceState: "a=b", name: "n",
@@ -237,11 +237,22 @@ import Testing
                                 hasMinMax: true, isDelta: true, labels: [Label("a", "ü")], startTimeUnixNano: 1, timeUnixNano: 2,
                                 value: 3, count: 4, sum: 5, min: 6, max: 7, quantiles: [Quantile(0.5, 1)], bounds: [1, 2],
                                 bucketCounts: [1, 2, 3])
-        let batch = TelemetryBatch(points: [point], spans: [span])
-        let bytes = BatchCodec.encode(batch, receiver: "otlp")
-        let decoded = try BatchCodec.decode(bytes)
+        let log = LogRecord(
+            timeUnixNano: 1, observedTimeUnixNano: 2, severityNumber: 17, severityText: "ERROR", body: .json(#"{"k":"v"}"#),
+            attributes: [Attribute("faas.invocation_id", .string("r1"))], resourceAttributes: [Attribute("cloud.region", .string("eu-west-1"))],
+            traceID: TraceID(high: 5, low: 6), spanID: SpanID(7), traceFlags: 1, function: "f", service: "s", scopeName: "sc",
+            scopeVersion: "2", recordID: "3719")
+        let invocation = Invocation(
+            function: "f", version: "$LATEST", requestID: "r1", startTimeUnixNano: 9, durationMs: 12.5, billedDurationMs: 13,
+            memorySizeMB: 128, maxMemoryUsedMB: 70, initDurationMs: 201.25, status: .timeout, errorType: "Sandbox.Timedout",
+            traceID: TraceID(high: 5, low: 6), attributes: [Attribute("cloud.account.id", .string("123456789012"))])
+        let warm = Invocation(function: "f", requestID: "r2", startTimeUnixNano: 10, durationMs: 1)
+        let batch = TelemetryBatch(points: [point], spans: [span], logs: [log], invocations: [invocation, warm])
+        let bytes = RecordCodec.encode(batch, receiver: "otlp")
+        let decoded = try RecordCodec.decode(bytes)
         #expect(decoded.receiver == "otlp")
         #expect(decoded.batch == batch)
-        #expect(throws: BatchCodec.DecodeError.self) { try BatchCodec.decode(Array(bytes.dropLast())) }
+        #expect(decoded.batch.invocations.map(\.isColdStart) == [true, false])
+        #expect(throws: RecordCodec.DecodeError.self) { try RecordCodec.decode(Array(bytes.dropLast())) }
     }
 }

@@ -76,6 +76,7 @@ import Testing
         let router = Router(pipelines: [
             PipelineConfig(name: "metrics", signal: .metrics, receivers: ["fh", "otlp"], exporters: ["pg"]),
             PipelineConfig(name: "traces", signal: .traces, receivers: ["otlp"], exporters: ["pg", "dbg"]),
+            PipelineConfig(name: "logs", signal: .logs, receivers: ["fh"], exporters: ["dbg"]),
         ])
         let span = Span(traceID: TraceID(high: 1, low: 2), spanID: SpanID(3), name: "s", startTimeUnixNano: 1, endTimeUnixNano: 2)
         let point = MetricPoint(name: "m", kind: .gauge, timeUnixNano: 1)
@@ -84,6 +85,14 @@ import Testing
         #expect(router.share(of: e, for: "dbg") == TelemetryBatch(points: [], spans: [span]))
         #expect(router.routes(receiver: "fh", signal: .traces) == false)
         #expect(router.routes(receiver: "fh", signal: .metrics))
+        #expect(router.routes(receiver: "fh", signal: .logs))
+        #expect(router.routes(receiver: "otlp", signal: .logs) == false)
+        let log = LogRecord(timeUnixNano: 1, body: .string("START RequestId: r"))
+        let invocation = Invocation(function: "f", requestID: "r", startTimeUnixNano: 1, durationMs: 2)
+        let fromFirehose = QueueEntry(receiver: "fh", batch: TelemetryBatch(points: [point], logs: [log], invocations: [invocation]))
+        #expect(router.share(of: fromFirehose, for: "dbg") == TelemetryBatch(logs: [log], invocations: [invocation]))
+        #expect(router.share(of: fromFirehose, for: "pg") == TelemetryBatch(points: [point]))
+        #expect(router.routed(from: "fh") == [.metrics, .logs])
     }
 }
 
@@ -93,9 +102,16 @@ import Testing
         let s = (0..<3).map { Span(traceID: TraceID(high: 1, low: 1), spanID: SpanID(UInt64($0 + 1)), name: "s", startTimeUnixNano: 0, endTimeUnixNano: 1) }
         #expect(ExporterWorker.slices(of: TelemetryBatch(points: p, spans: s), maxItems: 10) == [TelemetryBatch(points: p, spans: s)])
         let sliced = ExporterWorker.slices(of: TelemetryBatch(points: p, spans: s), maxItems: 2)
-        #expect(sliced.map { $0.points.count } == [2, 2, 1, 0, 0])
-        #expect(sliced.map { $0.spans.count } == [0, 0, 0, 2, 1])
+        // Items in order (points, spans, logs, invocations), maxItems a slice.
+        #expect(sliced.map { $0.points.count } == [2, 2, 1, 0])
+        #expect(sliced.map { $0.spans.count } == [0, 0, 1, 2])
         #expect(sliced.flatMap(\.points) == p && sliced.flatMap(\.spans) == s)
         #expect(ExporterWorker.slices(of: TelemetryBatch(), maxItems: 2).isEmpty)
+        let logs = (0..<3).map { LogRecord(timeUnixNano: UInt64($0), body: .string("l\($0)")) }
+        let invocations = [Invocation(function: "f", requestID: "r", startTimeUnixNano: 1, durationMs: 2)]
+        let mixed = ExporterWorker.slices(of: TelemetryBatch(spans: [s[0]], logs: logs, invocations: invocations), maxItems: 3)
+        #expect(mixed.map(\.itemCount) == [3, 2])
+        #expect(mixed[0] == TelemetryBatch(spans: [s[0]], logs: Array(logs[0..<2])))
+        #expect(mixed[1] == TelemetryBatch(logs: [logs[2]], invocations: invocations))
     }
 }

@@ -27,7 +27,7 @@ import Testing
         #expect(Int(declared) < MemoryLayout<firefly_plugin>.size)
         #expect(library.descriptor.pointee.authorize == nil)
         let swift = try PluginLibrary(file: BuildProducts.library("FireflyFirehosePlugin"))
-        #expect(swift.abi == "1.1")
+        #expect(swift.abi == "1.2")
         #expect(swift.descriptor.pointee.authorize != nil)
     }
 
@@ -43,7 +43,7 @@ import Testing
             try PluginLibrary(file: file)
         } throws: { error in
             let e = error as! PluginLoadError
-            return e.description == "\(file): built for plugin ABI 2.0, but this collector speaks ABI 1.1; rebuild the plugin against firefly_plugin.h 1.1"
+            return e.description == "\(file): built for plugin ABI 2.0, but this collector speaks ABI 1.2; rebuild the plugin against firefly_plugin.h 1.2"
         }
     }
 
@@ -114,7 +114,7 @@ import Testing
         } throws: { error in
             let lines = (error as! ConfigError).problems.map(\.description)
             return lines == [
-                "\(dir)/libFireflyTestFutureABI.so: error: built for plugin ABI 2.0, but this collector speaks ABI 1.1; rebuild the plugin against firefly_plugin.h 1.1",
+                "\(dir)/libFireflyTestFutureABI.so: error: built for plugin ABI 2.0, but this collector speaks ABI 1.2; rebuild the plugin against firefly_plugin.h 1.2",
                 "firefly.yaml:4:15: error: receivers.c-adapter.fail: this C plugin was asked to fail",
                 "firefly.yaml:5:19: error: receivers.other.plugin: plugin 'debug' (\(dir)/libFireflyDebugPlugin.so) is an exporter, but receivers need an adapter",
                 "firefly.yaml:7:28: error: exporters.debug.colour: unknown key 'colour'",

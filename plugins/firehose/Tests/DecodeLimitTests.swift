@@ -67,7 +67,9 @@ import Testing
             let decoder = FirehoseRequestDecoder()
             return Timing.fastest({ _ = try? decoder.decode(body: small) }, { _ = try? decoder.decode(body: large) })
         }
-        #expect(t10 <= 15 * t1, "\(what): 10× the input took \(t10 / t1)× the time (\(t1) s → \(t10) s)")
+        // Linear work grows 10×; quadratic would grow 100×. The margin above 10× absorbs what a
+        // loaded machine does to caches and clocks (15× was exceeded by a linear decoder in CI).
+        #expect(t10 <= 25 * t1, "\(what): 10× the input took \(t10 / t1)× the time (\(t1) s → \(t10) s)")
     }
 
     @Test func cloudWatchDimensionsAtTheLimitDecodeInLinearTime() async {

@@ -60,7 +60,9 @@ import Testing
                 { _ = try? OTLPAdapter.decode(small, signal: signal, encoding: encoding) },
                 { _ = try? OTLPAdapter.decode(large, signal: signal, encoding: encoding) })
         }
-        #expect(t10 <= 15 * t1, "\(what): 10× the input took \(t10 / t1)× the time (\(t1) s → \(t10) s)")
+        // Linear work grows 10×; quadratic would grow 100×. The margin above 10× absorbs what a
+        // loaded machine does to caches and clocks (15× was exceeded by a linear decoder in CI).
+        #expect(t10 <= 25 * t1, "\(what): 10× the input took \(t10 / t1)× the time (\(t1) s → \(t10) s)")
     }
 
     @Test func spansAndPointsAtTheAttributeLimitDecodeInLinearTime() async throws {

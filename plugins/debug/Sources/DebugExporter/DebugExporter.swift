@@ -8,7 +8,8 @@ import Synchronization
 public final class DebugExporter: ExporterPlugin {
     public static let pluginName = "debug"
     public static let pluginVersion = "0.1.0"
-    public static let pluginDescription = "Writes points and spans as JSON lines to a file or stdout"
+    public static let signals: Signals = .all
+    public static let pluginDescription = "Writes points, spans, log records and invocations as JSON lines to a file or stdout"
 
     /// Lines of concurrent exports never interleave.
     private let handle: Mutex<FileHandle>

@@ -1,11 +1,12 @@
 public import FireflyModel
+import Foundation
 
 /// The debug exporter's line format, written by hand: the same JSON that `JSONEncoder` makes of
 /// `DebugRecord` with sorted keys (a test holds the two byte for byte), about ten times as fast, so
 /// the debug exporter keeps up with ingest. Non-finite numbers, which JSON has no literal for,
 /// are written as the strings `"NaN"`, `"Infinity"` and `"-Infinity"`.
 public enum DebugLines {
-    /// One line per point, then one per span, each ending in `\n`.
+    /// One line per point, then one per span, log record and invocation, each ending in `\n`.
     public static func encode(_ batch: TelemetryBatch) -> [UInt8] {
         var w = Writer()
         w.out.reserveCapacity(batch.points.count * 420 + batch.spans.count * 700)
@@ -19,11 +20,25 @@ public enum DebugLines {
             w.span(s)
             w.raw("}\n")
         }
+        if !batch.logs.isEmpty || !batch.invocations.isEmpty {
+            // Far fewer than points and spans: Foundation's encoder, with the same sorted keys.
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+            for l in batch.logs { w.encoded(DebugRecord(log: l), encoder) }
+            for v in batch.invocations { w.encoded(DebugRecord(invocation: v), encoder) }
+        }
         return w.out
     }
 
     struct Writer {
         var out: [UInt8] = []
+
+        mutating func encoded(_ record: DebugRecord, _ encoder: JSONEncoder) {
+            // Every field of a record encodes (non-finite numbers as strings).
+            out += (try? encoder.encode(record)).map { Array($0) } ?? Array(#"{"error":"unencodable record"}"#.utf8)
+            out.append(0x0A)
+        }
 
         mutating func raw(_ s: StaticString) {
             s.withUTF8Buffer { out.append(contentsOf: $0) }

@@ -1,4 +1,4 @@
-import FireflyModel
+public import FireflyModel
 public import FireflyPluginKit
 import Synchronization
 
@@ -9,6 +9,7 @@ import Synchronization
 public final class FirehoseAdapter: AdapterPlugin {
     public static let pluginName = "firehose"
     public static let pluginVersion = "0.1.0"
+    public static let signals: Signals = [.metrics]
     public static let pluginDescription =
         "CloudWatch Metric Streams (json, opentelemetry1.0) via Amazon Data Firehose HTTP endpoint delivery"
 

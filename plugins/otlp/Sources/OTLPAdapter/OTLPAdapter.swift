@@ -1,5 +1,5 @@
 // The `otlp` receiver: OTLP/HTTP and OTLP/gRPC traces and metrics into the Firefly pipeline.
-import FireflyModel
+public import FireflyModel
 public import FireflyPluginKit
 import Synchronization
 
@@ -13,6 +13,7 @@ import Synchronization
 public final class OTLPAdapter: AdapterPlugin {
     public static let pluginName = "otlp"
     public static let pluginVersion = "0.1.0"
+    public static let signals: Signals = [.metrics, .traces]
     public static let pluginDescription = "OTLP receiver for traces and metrics (HTTP protobuf/JSON and gRPC)"
 
     public let config: OTLPConfig

@@ -9,6 +9,7 @@ public import FireflyPluginKit
 public final class PostgresExporter: ExporterPlugin {
     public static let pluginName = "postgres"
     public static let pluginVersion = "0.1.0"
+    public static let signals: Signals = [.metrics, .traces]
     public static let pluginDescription = "Writes metrics and traces to PostgreSQL / TimescaleDB (the system of record)"
 
     public let settings: PostgresSettings

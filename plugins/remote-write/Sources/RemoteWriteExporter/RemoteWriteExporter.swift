@@ -18,6 +18,7 @@ import Synchronization
 public final class RemoteWriteExporter: ExporterPlugin {
     public static let pluginName = "remote-write"
     public static let pluginVersion = "0.1.0"
+    public static let signals: Signals = [.metrics]
     public static let pluginDescription = "Writes metrics to Prometheus, Mimir, VictoriaMetrics or Thanos via remote-write 1.0"
 
     public let config: RemoteWriteConfig

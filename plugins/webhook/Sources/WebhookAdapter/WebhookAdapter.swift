@@ -10,6 +10,7 @@ public import FireflyPluginKit
 public final class WebhookAdapter: AdapterPlugin {
     public static let pluginName = "webhook"
     public static let pluginVersion = "0.1.0"
+    public static let signals: Signals = [.metrics]
     public static let pluginDescription = "Maps JSON webhook payloads (object, array or NDJSON) to metric points"
 
     /// Media types accepted when a Content-Type is present (also any `application/*+json`).
