@@ -17,7 +17,7 @@ public final class Collector: @unchecked Sendable {
     public let config: FireflyConfig
     public let metrics: SelfMetrics
     let registry: PluginRegistry
-    let adapters: [AdapterInstance]
+    let receivers: [ReceiverInstance]
     let exporters: [ExporterInstance]
     let ingest: Ingest
     var queue: any TelemetryQueue { ingest.queue! }
@@ -50,7 +50,7 @@ public final class Collector: @unchecked Sendable {
         problems += configProblems
         let ingest = Ingest(router: Router(pipelines: config.pipelines), metrics: metrics, logger: logger)
         var factory = InstanceFactory(config: config, registry: registry, logger: logger, metrics: metrics)
-        var adapters: [AdapterInstance] = []
+        var receivers: [ReceiverInstance] = []
         var exporters: [ExporterInstance] = []
 
         let emit: @Sendable (String, UnsafePointer<firefly_batch>) -> (firefly_emit_status, UInt32) = { receiver, cBatch in
@@ -59,7 +59,7 @@ public final class Collector: @unchecked Sendable {
         for instance in config.receivers {
             guard let library = factory.library(for: instance, section: "receivers", kind: .adapter),
                   let (pointer, host) = factory.create(instance, library, section: "receivers") else { continue }
-            adapters.append(AdapterInstance(name: instance.name, library: library, instance: pointer, services: host, emit: emit))
+            receivers.append(ReceiverInstance(name: instance.name, library: library, instance: pointer, services: host, emit: emit))
         }
         for instance in config.exporters {
             guard let library = factory.library(for: instance, section: "exporters", kind: .exporter),
@@ -68,24 +68,24 @@ public final class Collector: @unchecked Sendable {
         }
         problems += factory.problems
         problems += signalProblems(config: config, libraries: { registry.plugins[$0] })
-        // Routes: unique across adapters and clear of the built-in endpoints.
+        // Routes: unique across receivers and clear of the built-in endpoints.
         var owners: [CollectorResponder.RouteKey: String] = [:]
-        for adapter in adapters {
-            let location = config.receivers.first { $0.name == adapter.name }?.location
-            for route in adapter.routes {
+        for receiver in receivers {
+            let location = config.receivers.first { $0.name == receiver.name }?.location
+            for route in receiver.routes {
                 let key = CollectorResponder.RouteKey(method: route.method, path: route.path)
                 if CollectorResponder.builtInPaths.contains(route.path) {
-                    problems.append(ConfigProblem(file: config.file, location: location, path: "receivers.\(adapter.name)", message: "route \(route.path) is reserved for the collector itself"))
+                    problems.append(ConfigProblem(file: config.file, location: location, path: "receivers.\(receiver.name)", message: "route \(route.path) is reserved for the collector itself"))
                 } else if let other = owners[key] {
-                    problems.append(ConfigProblem(file: config.file, location: location, path: "receivers.\(adapter.name)", message: "route \(route.method) \(route.path) is already served by receiver '\(other)'; give one of them another path"))
+                    problems.append(ConfigProblem(file: config.file, location: location, path: "receivers.\(receiver.name)", message: "route \(route.method) \(route.path) is already served by receiver '\(other)'; give one of them another path"))
                 } else {
-                    owners[key] = adapter.name
+                    owners[key] = receiver.name
                 }
             }
         }
         problems.sort { ($0.file != config.file ? 0 : 1, $0.location?.line ?? 0, $0.location?.column ?? 0) < ($1.file != config.file ? 0 : 1, $1.location?.line ?? 0, $1.location?.column ?? 0) }
         if !problems.isEmpty {
-            for a in adapters { a.destroy() }
+            for a in receivers { a.destroy() }
             for e in exporters { e.destroy() }
             throw ConfigError(problems: problems)
         }
@@ -93,16 +93,16 @@ public final class Collector: @unchecked Sendable {
             let used = config.pipelines.contains { $0.receivers.contains(instance.name) || $0.exporters.contains(instance.name) }
             if !used { logger.warning("'\(instance.name)' is defined but no pipeline uses it") }
         }
-        return Collector(config: config, metrics: metrics, registry: registry, adapters: adapters, exporters: exporters,
+        return Collector(config: config, metrics: metrics, registry: registry, receivers: receivers, exporters: exporters,
                          ingest: ingest, logger: logger, services: factory.services)
     }
 
-    private init(config: FireflyConfig, metrics: SelfMetrics, registry: PluginRegistry, adapters: [AdapterInstance],
+    private init(config: FireflyConfig, metrics: SelfMetrics, registry: PluginRegistry, receivers: [ReceiverInstance],
                  exporters: [ExporterInstance], ingest: Ingest, logger: Logger, services: [HostServices]) {
         self.config = config
         self.metrics = metrics
         self.registry = registry
-        self.adapters = adapters
+        self.receivers = receivers
         self.exporters = exporters
         self.ingest = ingest
         self.logger = logger
@@ -145,17 +145,17 @@ public final class Collector: @unchecked Sendable {
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         MallocArenas.limit()
         try openQueue()
-        var started: [AdapterInstance] = []
-        for adapter in adapters {
+        var started: [ReceiverInstance] = []
+        for receiver in receivers {
             do {
-                try adapter.start()
-                started.append(adapter)
+                try receiver.start()
+                started.append(receiver)
             } catch {
                 for a in started { a.stop() }
                 queue.close()
                 throw ConfigError(problems: error.lines.map {
-                    ConfigProblem(file: config.file, location: config.receivers.first { $0.name == adapter.name }?.location,
-                                  path: "receivers.\(adapter.name)", message: "cannot start: \($0)")
+                    ConfigProblem(file: config.file, location: config.receivers.first { $0.name == receiver.name }?.location,
+                                  path: "receivers.\(receiver.name)", message: "cannot start: \($0)")
                 })
             }
         }
@@ -163,7 +163,7 @@ public final class Collector: @unchecked Sendable {
         threadPool.start()
         let state = ServerState()
         let responder = CollectorResponder(
-            adapters: adapters, maxBodyBytes: config.server.maxBodyBytes, bodyPace: config.server.bodyPace, threadPool: threadPool,
+            receivers: receivers, maxBodyBytes: config.server.maxBodyBytes, bodyPace: config.server.bodyPace, threadPool: threadPool,
             threadPoolSize: config.server.workerThreads, metrics: metrics, state: state, logger: logger)
         let logger = self.logger
         let http1 = HTTP1Channel.Configuration(idleTimeout: TimeAmount(config.server.idleTimeout))
@@ -199,6 +199,6 @@ extension Collector {
     /// Destroys every plugin instance without serving (used by `firefly check`).
     public func release() {
         for e in exporters { e.destroy() }
-        for a in adapters { a.destroy() }
+        for a in receivers { a.destroy() }
     }
 }

@@ -86,7 +86,7 @@ private func runBlocking(_ operation: @escaping @Sendable () async -> Void) {
     done.wait()
 }
 
-private final class AdapterInstance {
+private final class AdapterPluginInstance {
     let plugin: any AdapterPlugin
     let routeArena = CArena()
     let routes: UnsafePointer<firefly_route>?
@@ -101,7 +101,7 @@ private final class AdapterInstance {
     }
 }
 
-private final class ExporterInstance {
+private final class ExporterPluginInstance {
     let plugin: any ExporterPlugin
     init(plugin: any ExporterPlugin) { self.plugin = plugin }
 }
@@ -138,10 +138,10 @@ private let pluginCreate: @convention(c) (
         let reader = try PluginConfig(json: config.string)
         if let type = PluginExport.adapterType {
             let plugin = try type.init(context: context, config: reader)
-            instanceOut?.pointee = Unmanaged.passRetained(AdapterInstance(plugin: plugin)).toOpaque()
+            instanceOut?.pointee = Unmanaged.passRetained(AdapterPluginInstance(plugin: plugin)).toOpaque()
         } else if let type = PluginExport.exporterType {
             let plugin = try type.init(context: context, config: reader)
-            instanceOut?.pointee = Unmanaged.passRetained(ExporterInstance(plugin: plugin)).toOpaque()
+            instanceOut?.pointee = Unmanaged.passRetained(ExporterPluginInstance(plugin: plugin)).toOpaque()
         } else {
             return fail("plugin has no registered type")
         }
@@ -158,11 +158,11 @@ private let pluginCreate: @convention(c) (
 private let pluginDestroy: @convention(c) (UnsafeMutableRawPointer?) -> Void = { instance in
     guard let instance else { return }
     if PluginExport.exporterType != nil {
-        let box = Unmanaged<ExporterInstance>.fromOpaque(instance).takeRetainedValue()
+        let box = Unmanaged<ExporterPluginInstance>.fromOpaque(instance).takeRetainedValue()
         let plugin = box.plugin
         runBlocking { await plugin.shutdown() }
     } else {
-        Unmanaged<AdapterInstance>.fromOpaque(instance).release()
+        Unmanaged<AdapterPluginInstance>.fromOpaque(instance).release()
     }
 }
 
@@ -170,7 +170,7 @@ private let adapterRoutes: @convention(c) (
     UnsafeMutableRawPointer?, UnsafeMutablePointer<UnsafePointer<firefly_route>?>?, UnsafeMutablePointer<Int>?
 ) -> Int32 = { instance, routesOut, countOut in
     guard let instance else { return FIREFLY_ERROR }
-    let box = Unmanaged<AdapterInstance>.fromOpaque(instance).takeUnretainedValue()
+    let box = Unmanaged<AdapterPluginInstance>.fromOpaque(instance).takeUnretainedValue()
     routesOut?.pointee = box.routes
     countOut?.pointee = box.routeCount
     return FIREFLY_OK
@@ -185,7 +185,7 @@ private let adapterHandle: @convention(c) (
     UnsafeMutablePointer<firefly_http_response>?
 ) -> Void = { instance, request, sink, response in
     guard let instance, let request, let sink, let response else { return }
-    let box = Unmanaged<AdapterInstance>.fromOpaque(instance).takeUnretainedValue()
+    let box = Unmanaged<AdapterPluginInstance>.fromOpaque(instance).takeUnretainedValue()
     fill(response, with: box.plugin.handle(swiftRequest(request.pointee), sink: HostSink(sink: sink)))
 }
 
@@ -201,7 +201,7 @@ private let adapterReject: @convention(c) (
     UnsafeMutablePointer<firefly_http_response>?
 ) -> Void = { instance, request, status, message, response in
     guard let instance, let request, let response else { return }
-    let box = Unmanaged<AdapterInstance>.fromOpaque(instance).takeUnretainedValue()
+    let box = Unmanaged<AdapterPluginInstance>.fromOpaque(instance).takeUnretainedValue()
     fill(response, with: box.plugin.reject(swiftRequest(request.pointee), status: Int(status), message: message.string))
 }
 
@@ -209,7 +209,7 @@ private let adapterAuthorize: @convention(c) (
     UnsafeMutableRawPointer?, UnsafePointer<firefly_http_request>?, UnsafeMutablePointer<firefly_http_response>?
 ) -> Int32 = { instance, request, response in
     guard let instance, let request, let response else { return 0 }
-    let box = Unmanaged<AdapterInstance>.fromOpaque(instance).takeUnretainedValue()
+    let box = Unmanaged<AdapterPluginInstance>.fromOpaque(instance).takeUnretainedValue()
     guard let refusal = box.plugin.authorize(swiftRequest(request.pointee)) else { return 0 }
     fill(response, with: refusal)
     return 1
@@ -273,7 +273,7 @@ private let exporterExport: @convention(c) (
         complete(.permanent(message: "no batch"))
         return
     }
-    let plugin = Unmanaged<ExporterInstance>.fromOpaque(instance).takeUnretainedValue().plugin
+    let plugin = Unmanaged<ExporterPluginInstance>.fromOpaque(instance).takeUnretainedValue().plugin
     let telemetry: TelemetryBatch
     do {
         telemetry = try BatchBridge.telemetry(from: batch)
@@ -288,7 +288,7 @@ private let exporterExport: @convention(c) (
 
 private let exporterFlush: @convention(c) (UnsafeMutableRawPointer?) -> Void = { instance in
     guard let instance else { return }
-    let plugin = Unmanaged<ExporterInstance>.fromOpaque(instance).takeUnretainedValue().plugin
+    let plugin = Unmanaged<ExporterPluginInstance>.fromOpaque(instance).takeUnretainedValue().plugin
     runBlocking { await plugin.flush() }
 }
 
@@ -296,7 +296,7 @@ private let adapterStart: @convention(c) (
     UnsafeMutableRawPointer?, UnsafePointer<firefly_sink>?, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 ) -> Int32 = { instance, sink, errorOut in
     guard let instance, let sink else { return FIREFLY_ERROR }
-    let box = Unmanaged<AdapterInstance>.fromOpaque(instance).takeUnretainedValue()
+    let box = Unmanaged<AdapterPluginInstance>.fromOpaque(instance).takeUnretainedValue()
     do {
         try box.plugin.start(sink: HostSink(sink: sink))
         return FIREFLY_OK
@@ -308,5 +308,5 @@ private let adapterStart: @convention(c) (
 
 private let adapterStop: @convention(c) (UnsafeMutableRawPointer?) -> Void = { instance in
     guard let instance else { return }
-    Unmanaged<AdapterInstance>.fromOpaque(instance).takeUnretainedValue().plugin.stop()
+    Unmanaged<AdapterPluginInstance>.fromOpaque(instance).takeUnretainedValue().plugin.stop()
 }

@@ -105,6 +105,15 @@ import Testing
         #expect(after.contains(#"firefly_points_accepted_total{receiver="c-adapter"} 3"#))
         #expect(after.contains(#"firefly_plugin_c_adapter_requests_total{instance="c-adapter",result="ok"} 3"#))
         #expect(after.contains("# TYPE firefly_export_duration_seconds histogram"))
+        // Every metric has HELP text of its own (not its name repeated) and a TYPE.
+        let lines = after.split(separator: "\n")
+        let helps = lines.filter { $0.hasPrefix("# HELP ") }
+        #expect(helps.count >= 10)
+        for help in helps {
+            let words = help.split(separator: " ", maxSplits: 3)
+            #expect(words.count == 4 && words[3] != words[2], "no HELP text: \(help)")
+            #expect(lines.contains { $0.hasPrefix("# TYPE \(words[2]) ") }, "no TYPE for \(words[2])")
+        }
         #expect(try await http("GET", server.baseURL + "/nowhere").status == 404)
         #expect(try await http("GET", server.baseURL + "/c-adapter").status == 405)
     }

@@ -8,7 +8,7 @@ import NIOCore
 import NIOPosix
 
 /// Answers every HTTP request of the collector: the built-in `/healthz`, `/readyz` and `/metrics`,
-/// and the adapters' routes (exact method + path). Adapters run on the worker thread pool, never on
+/// and the receivers' routes (exact method + path). Adapters run on the worker thread pool, never on
 /// an event loop, because `handle` blocks until the queue has stored the data.
 struct CollectorResponder: HTTPResponder {
     typealias Context = CollectorRequestContext
@@ -20,8 +20,8 @@ struct CollectorResponder: HTTPResponder {
 
     static let builtInPaths: Set<String> = ["/healthz", "/readyz", "/metrics"]
 
-    let routes: [RouteKey: AdapterInstance]
-    let knownPaths: [String: AdapterInstance]
+    let routes: [RouteKey: ReceiverInstance]
+    let knownPaths: [String: ReceiverInstance]
     let maxBodyBytes: Int
     let bodyPace: BodyPace
     let threadPool: NIOThreadPool
@@ -32,12 +32,12 @@ struct CollectorResponder: HTTPResponder {
     let logger: Logger
 
     init(
-        adapters: [AdapterInstance], maxBodyBytes: Int, bodyPace: BodyPace, threadPool: NIOThreadPool, threadPoolSize: Int,
+        receivers: [ReceiverInstance], maxBodyBytes: Int, bodyPace: BodyPace, threadPool: NIOThreadPool, threadPoolSize: Int,
         metrics: SelfMetrics, state: ServerState, logger: Logger
     ) {
-        var routes: [RouteKey: AdapterInstance] = [:]
-        var known: [String: AdapterInstance] = [:]
-        for a in adapters {
+        var routes: [RouteKey: ReceiverInstance] = [:]
+        var known: [String: ReceiverInstance] = [:]
+        for a in receivers {
             for r in a.routes {
                 routes[RouteKey(method: r.method, path: r.path)] = a
                 known[r.path] = a
@@ -63,7 +63,7 @@ struct CollectorResponder: HTTPResponder {
         if Self.builtInPaths.contains(path) {
             return builtIn(path: path, method: method)
         }
-        guard let adapter = routes[RouteKey(method: method, path: path)] else {
+        guard let receiver = routes[RouteKey(method: method, path: path)] else {
             if let owner = knownPaths[path] {
                 // In the adapter's own protocol, with the `Allow` header RFC 9110 requires on 405.
                 let allowed = routes.keys.filter { $0.path == path }.map(\.method).sorted()
@@ -73,7 +73,7 @@ struct CollectorResponder: HTTPResponder {
                 var answer = owner.reject(request, status: 405, message: "method \(method) not allowed on \(path); use \(allowed.joined(separator: ", "))")
                 answer.headers.removeAll { $0.name.lowercased() == "allow" }
                 answer.headers.append((name: "Allow", value: allowed.joined(separator: ", ")))
-                metrics.increment("firefly_http_requests_total", [("receiver", owner.name), ("status", "405")])
+                metrics.increment(SelfMetricCatalog.httpRequests.name, [("receiver", owner.name), ("status", "405")])
                 return Self.response(answer)
             }
             return Self.plain(.notFound, "no receiver serves \(path)\n")
@@ -84,8 +84,8 @@ struct CollectorResponder: HTTPResponder {
             remoteAddress: context.remoteAddress)
         // Credentials in the headers are checked before the body is read and before a request slot is
         // taken: a sender without them gets its answer at once and holds nothing while it uploads.
-        if let refusal = adapter.authorize(pluginRequest) {
-            metrics.increment("firefly_http_requests_total", [("receiver", adapter.name), ("status", String(refusal.status))])
+        if let refusal = receiver.authorize(pluginRequest) {
+            metrics.increment(SelfMetricCatalog.httpRequests.name, [("receiver", receiver.name), ("status", String(refusal.status))])
             return Self.response(refusal)
         }
         let answer: PluginResponse
@@ -94,7 +94,7 @@ struct CollectorResponder: HTTPResponder {
             answer = try await gate.withSlot(abandoned: { leave in closed.whenComplete { _ in leave() } }) {
                 pluginRequest.body = try await BodyReader.read(request, limit: maxBodyBytes, pace: bodyPace)
                 let incoming = pluginRequest
-                return try await threadPool.runIfActive { adapter.handle(incoming) }
+                return try await threadPool.runIfActive { receiver.handle(incoming) }
             }
         } catch let failure as BodyReader.Failure {
             let (status, message): (Int, String) =
@@ -104,19 +104,19 @@ struct CollectorResponder: HTTPResponder {
                 case .unsupportedEncoding(let e): (415, "unsupported Content-Encoding '\(e)'; use gzip or identity")
                 case .tooSlow(let reason): (408, reason)
                 }
-            answer = adapter.reject(pluginRequest, status: status, message: message)
+            answer = receiver.reject(pluginRequest, status: status, message: message)
         } catch is CancellationError {
             // The sender closed the connection while its request waited for a slot: nobody to answer.
             return Self.plain(.serviceUnavailable, "the connection closed before the request was served\n")
         } catch is NIOThreadPoolError.ThreadPoolInactive {
-            var refusal = adapter.reject(pluginRequest, status: 503, message: "the collector is shutting down")
-            // Every 503 tells the sender when to come back (the adapters' READMEs promise it).
+            var refusal = receiver.reject(pluginRequest, status: 503, message: "the collector is shutting down")
+            // Every 503 tells the sender when to come back (the receivers' READMEs promise it).
             if !refusal.headers.contains(where: { $0.name.lowercased() == "retry-after" }) {
                 refusal.headers.append((name: "Retry-After", value: "1"))
             }
             answer = refusal
         }
-        metrics.increment("firefly_http_requests_total", [("receiver", adapter.name), ("status", String(answer.status))])
+        metrics.increment(SelfMetricCatalog.httpRequests.name, [("receiver", receiver.name), ("status", String(answer.status))])
         return Self.response(answer)
     }
 
@@ -151,7 +151,7 @@ struct CollectorResponder: HTTPResponder {
 }
 
 /// Hummingbird's per-request context, keeping the connection: a request waiting for a slot notices
-/// its sender leaving, and adapters see who sent a request.
+/// its sender leaving, and receivers see who sent a request.
 struct CollectorRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     let channel: any Channel

@@ -1,18 +1,22 @@
 import Foundation
+import Synchronization
 
 /// The collector's own metrics, served on `GET /metrics` in the Prometheus text format:
 /// counters with labels, gauges read at scrape time, and latency histograms.
-public final class SelfMetrics: @unchecked Sendable {
+public final class SelfMetrics: Sendable {
     private struct Key: Hashable {
         var name: String
         var labels: [String]  // "k=v" pairs, sorted
     }
 
-    private let lock = NSLock()
-    private var counters: [Key: Double] = [:]
-    private var help: [String: (type: String, text: String)] = [:]
-    private var gauges: [(name: String, labels: [(String, String)], read: @Sendable () -> Double)] = []
-    private var histograms: [Key: Histogram] = [:]
+    private struct State {
+        var counters: [Key: Double] = [:]
+        var help: [String: (type: String, text: String)] = [:]
+        var gauges: [(name: String, labels: [(String, String)], read: @Sendable () -> Double)] = []
+        var histograms: [Key: Histogram] = [:]
+    }
+
+    private let state = Mutex(State())
 
     private struct Histogram {
         static let bounds: [Double] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -23,47 +27,49 @@ public final class SelfMetrics: @unchecked Sendable {
 
     /// Describes every metric of `SelfMetricCatalog`.
     public init() {
-        for m in SelfMetricCatalog.all { help[m.name] = (m.type, m.help) }
+        state.withLock { s in
+            for m in SelfMetricCatalog.all { s.help[m.name] = (m.type, m.help) }
+        }
     }
 
     /// Describes `name` unless it has been described already.
     func describeOnce(_ name: String, type: String, _ text: @autoclosure () -> String) {
-        lock.withLock { if help[name] == nil { help[name] = (type, text()) } }
+        state.withLock { s in if s.help[name] == nil { s.help[name] = (type, text()) } }
     }
 
     public func describe(_ name: String, type: String, _ text: String) {
-        lock.withLock { help[name] = (type, text) }
+        state.withLock { $0.help[name] = (type, text) }
     }
 
     public func increment(_ name: String, _ labels: [(String, String)] = [], by delta: Double = 1) {
         let key = Key(name: name, labels: Self.render(labels))
-        lock.withLock { counters[key, default: 0] += delta }
+        state.withLock { $0.counters[key, default: 0] += delta }
     }
 
     /// The current value of a counter (tests, `firefly` status lines).
     public func value(_ name: String, _ labels: [(String, String)] = []) -> Double {
         let key = Key(name: name, labels: Self.render(labels))
-        return lock.withLock { counters[key] ?? 0 }
+        return state.withLock { $0.counters[key] ?? 0 }
     }
 
     public func gauge(_ name: String, _ labels: [(String, String)] = [], read: @escaping @Sendable () -> Double) {
-        lock.withLock { gauges.append((name, labels, read)) }
+        state.withLock { $0.gauges.append((name, labels, read)) }
     }
 
     public func observe(_ name: String, _ labels: [(String, String)] = [], seconds: Double) {
         let key = Key(name: name, labels: Self.render(labels))
-        lock.withLock {
-            var h = histograms[key] ?? Histogram()
+        state.withLock { s in
+            var h = s.histograms[key] ?? Histogram()
             for (i, b) in Histogram.bounds.enumerated() where seconds <= b { h.buckets[i] += 1 }
             h.count += 1
             h.sum += seconds
-            histograms[key] = h
+            s.histograms[key] = h
         }
     }
 
     /// The Prometheus text exposition (version 0.0.4).
     public func render() -> String {
-        let (counters, gauges, histograms, help) = lock.withLock { (self.counters, self.gauges, self.histograms, self.help) }
+        let (counters, gauges, histograms, help) = state.withLock { ($0.counters, $0.gauges, $0.histograms, $0.help) }
         var out = ""
         var described: Set<String> = []
         func header(_ name: String, _ fallbackType: String) {

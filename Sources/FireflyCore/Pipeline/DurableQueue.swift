@@ -219,7 +219,7 @@ public final class DurableQueue: RecordQueue, @unchecked Sendable {
         let start = ContinuousClock.now
         let rc = sync(fd)
         let elapsed = ContinuousClock.now - start
-        metrics?.observe("firefly_queue_fsync_duration_seconds", seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        metrics?.observe(SelfMetricCatalog.queueFsync.name, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         return rc == 0
     }
 
@@ -451,11 +451,11 @@ public final class DurableQueue: RecordQueue, @unchecked Sendable {
                 path: path, file: file, data: [UInt8](data), sequences: sequences, isNewest: isNewest,
                 quarantine: quarantineDir, logger: logger)
             for loss in recovered.losses {
-                metrics?.increment("firefly_queue_corrupt_bytes_total", by: Double(loss.bytes))
-                metrics?.increment("firefly_queue_corrupt_records_total", by: Double(loss.records))
+                metrics?.increment(SelfMetricCatalog.queueCorruptBytes.name, by: Double(loss.bytes))
+                metrics?.increment(SelfMetricCatalog.queueCorruptRecords.name, by: Double(loss.records))
                 if let s = loss.sequences { lost.append(s) }
             }
-            if recovered.tornBytes > 0 { metrics?.increment("firefly_queue_torn_tail_bytes_total", by: Double(recovered.tornBytes)) }
+            if recovered.tornBytes > 0 { metrics?.increment(SelfMetricCatalog.queueTornTail.name, by: Double(recovered.tornBytes)) }
             lastSequence = max(lastSequence, first - 1)
             guard let last = recovered.records.last?.sequence else {
                 unlink(path)  // nothing in it (a segment started just before a stop, or all damage)

@@ -88,7 +88,7 @@ final class ExporterWorker: Sendable {
             batch,
             export: { part in await exportRetrying(part, stopDeadline: stopDeadline) },
             split: { part, message in
-                metrics.increment("firefly_export_splits_total", labels)
+                metrics.increment(SelfMetricCatalog.exportSplits.name, labels)
                 if onceLog.first(kind: "split:" + OnceLog.kind(of: message)) {
                     logger.warning(
                         "export rejected permanently; splitting the batch so that only the rejected items are dead-lettered",
@@ -96,7 +96,7 @@ final class ExporterWorker: Sendable {
                 }
             },
             rejected: { item, message in
-                metrics.increment("firefly_dead_lettered_items_total", labels, by: Double(item.itemCount))
+                metrics.increment(SelfMetricCatalog.deadLettered.name, labels, by: Double(item.itemCount))
                 if onceLog.first(kind: OnceLog.kind(of: message)) {
                     logger.error(
                         "export rejected an item permanently; it was written to the dead-letter file (further errors of this kind are counted, not logged)",
@@ -115,19 +115,19 @@ final class ExporterWorker: Sendable {
             let started = ContinuousClock.now
             let result = await exporter.export(batch)
             let elapsed = ContinuousClock.now - started
-            metrics.observe("firefly_export_duration_seconds", labels, seconds: Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))
+            metrics.observe(SelfMetricCatalog.exportDuration.name, labels, seconds: Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))
             switch result {
             case .ok:
-                metrics.increment("firefly_exports_total", labels + [("result", "ok")])
+                metrics.increment(SelfMetricCatalog.exports.name, labels + [("result", "ok")])
                 metrics.increment(SelfMetricCatalog.exportedPoints.name, labels, by: Double(batch.points.count))
                 metrics.increment(SelfMetricCatalog.exportedSpans.name, labels, by: Double(batch.spans.count))
                 metrics.increment(SelfMetricCatalog.exportedLogs.name, labels, by: Double(batch.logs.count + batch.invocations.count))
                 return .delivered
             case .permanent(let message):
-                metrics.increment("firefly_exports_total", labels + [("result", "permanent")])
+                metrics.increment(SelfMetricCatalog.exports.name, labels + [("result", "permanent")])
                 return .rejected(message: message)
             case .retryable(let after, let message):
-                metrics.increment("firefly_exports_total", labels + [("result", "retryable")])
+                metrics.increment(SelfMetricCatalog.exports.name, labels + [("result", "retryable")])
                 let delay = backoff.next(retryAfter: after) { Double.random(in: 0..<1) }
                 if onceLog.first(kind: "retry:" + OnceLog.kind(of: message)) {
                     logger.warning("export failed, retrying with backoff", metadata: ["firefly.reason": "\(message)", "firefly.delay": "\(delay)"])

@@ -31,7 +31,7 @@ struct PipelineService: Service {
             group.addTask {
                 try? await gracefulShutdown()
                 state.setReady(false)
-                for a in c.adapters { a.stop() }
+                for a in c.receivers { a.stop() }
                 deadline.set(.now + c.config.queue.drainTimeout)
                 c.queue.close()
                 c.logger.info("stopping: receivers are closed; exporters drain the queue for up to \(c.config.queue.drainTimeout)")
@@ -47,10 +47,10 @@ struct PipelineService: Service {
                 c.logger.warning("shutting down with \(lag) records not exported: the memory queue does not keep them, they are lost")
             }
         }
-        let exporters = c.exporters, adapters = c.adapters
+        let exporters = c.exporters, receivers = c.receivers
         try? await threadPool.runIfActive {
             for e in exporters { e.flush(); e.destroy() }
-            for a in adapters { a.destroy() }
+            for a in receivers { a.destroy() }
         }
     }
 }

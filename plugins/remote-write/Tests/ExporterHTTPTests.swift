@@ -112,7 +112,7 @@ import Testing
     }
 
     @Test func configurationDefaultsAndEveryProblemAtOnce() throws {
-        let config = try RemoteWriteConfig(PluginConfig(["url": .string("http://127.0.0.1:9090/api/v1/write")]))
+        let config = try RemoteWriteSettings(PluginConfig(["url": .string("http://127.0.0.1:9090/api/v1/write")]))
         #expect(config.timeout == .seconds(30))
         #expect(config.maxSamplesPerRequest == 2000)
         #expect(config.shards == 1)
@@ -126,7 +126,7 @@ import Testing
             "external_labels.bad-name: is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, no '__' prefix)",
             "max_sample_per_request: unknown key 'max_sample_per_request' (did you mean 'max_samples_per_request'?)",
         ])) {
-            try RemoteWriteConfig(PluginConfig([
+            try RemoteWriteSettings(PluginConfig([
                 "url": .string("ftp://x"), "shards": .number(0), "headers": .object(["Content-Type": .string("x")]),
                 "basic_auth": .object(["password": .string("hunter2")]), "bearer_token": .string("t"),
                 "external_labels": .object(["bad-name": .string("v")]), "max_sample_per_request": .number(5),

@@ -40,7 +40,7 @@ import Testing
 
     @Test func anUnreadableCAFileIsAConfigurationError() {
         #expect(throws: PluginConfigError(problems: ["tls.ca_file: cannot read '/nonexistent/ca.pem'"])) {
-            try RemoteWriteConfig(PluginConfig([
+            try RemoteWriteSettings(PluginConfig([
                 "url": .string("https://127.0.0.1:1/api/v1/write"), "tls": .object(["ca_file": .string("/nonexistent/ca.pem")]),
             ]))
         }

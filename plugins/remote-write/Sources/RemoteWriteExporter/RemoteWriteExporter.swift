@@ -21,7 +21,7 @@ public final class RemoteWriteExporter: ExporterPlugin {
     public static let signals: Signals = [.metrics]
     public static let pluginDescription = "Writes metrics to Prometheus, Mimir, VictoriaMetrics or Thanos via remote-write 1.0"
 
-    public let config: RemoteWriteConfig
+    public let config: RemoteWriteSettings
     private let context: PluginContext
     private let assembler: SeriesAssembler
     private let marks = Mutex(HighWaterMarks())
@@ -30,7 +30,7 @@ public final class RemoteWriteExporter: ExporterPlugin {
 
     public init(context: PluginContext, config: PluginConfig) throws {
         self.context = context
-        self.config = try RemoteWriteConfig(config)
+        self.config = try RemoteWriteSettings(config)
         assembler = SeriesAssembler(
             externalLabels: self.config.externalLabels, maxSamplesPerRequest: self.config.maxSamplesPerRequest,
             shards: self.config.shards)

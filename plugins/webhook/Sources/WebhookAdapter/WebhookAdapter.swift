@@ -19,25 +19,17 @@ public final class WebhookAdapter: AdapterPlugin {
         "application/x-jsonlines", "application/jsonlines", "text/json",
     ]
 
-    public let path: String
-    let auth: WebhookAuth
-    let metrics: [MetricMapping]
+    let settings: WebhookSettings
+    public var path: String { settings.path }
+    var auth: WebhookAuth { settings.auth }
+    var metrics: [MetricMapping] { settings.metrics }
     private let context: PluginContext
 
     public var routes: [Route] { [Route("POST", path)] }
 
     public init(context: PluginContext, config: PluginConfig) throws {
         self.context = context
-        let suffix = context.instanceName.split(separator: "/", maxSplits: 1).dropFirst().first.map { "/\($0)" } ?? ""
-        path = config.string("path", default: "/webhook\(suffix)")
-        if !path.hasPrefix("/") || path.contains(where: { $0 == " " || $0 == "?" || $0 == "#" }) {
-            config.problem("path", "must start with '/' and contain no spaces, '?' or '#'")
-        }
-        auth = WebhookAuth(config: config.object("auth"))
-        let entries = config.objectList("metrics")
-        if entries.isEmpty { config.problem("metrics", "at least one metric mapping is required") }
-        metrics = entries.enumerated().map { MetricMapping(config: $1, location: "metrics[\($0)]") }
-        try config.finish()
+        settings = try WebhookSettings(instanceName: context.instanceName, config: config)
         if case .none = auth {
             context.log(.warning, "\(context.instanceName): no auth configured; anyone who can reach \(path) can post data")
         }

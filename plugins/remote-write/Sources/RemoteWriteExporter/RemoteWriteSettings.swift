@@ -4,7 +4,7 @@ public import FireflyPluginKit
 import Foundation
 
 /// Everything `exporters.<name>` may say for the remote-write plugin. See README.md for each key.
-public struct RemoteWriteConfig: Sendable {
+public struct RemoteWriteSettings: Sendable {
     public var url: String
     public var timeout: Duration = .seconds(30)
     public var maxSamplesPerRequest = 2000

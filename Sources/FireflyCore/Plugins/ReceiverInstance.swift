@@ -3,7 +3,7 @@ import FireflyPluginKit
 import Foundation
 
 /// A live receiver: an adapter plugin instance with its routes and its sink into the pipeline.
-final class AdapterInstance: @unchecked Sendable {
+final class ReceiverInstance: @unchecked Sendable {
     let name: String
     let library: PluginLibrary
     let routes: [Route]
