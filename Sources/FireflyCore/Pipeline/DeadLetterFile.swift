@@ -1,15 +1,17 @@
 // The dead-letter file: items an exporter rejected permanently, kept with the reason for replay.
 public import FireflyModel
 public import Foundation
+import Synchronization
 
 /// Items an exporter rejected permanently, as JSON lines with the reason, one rejected item per
 /// line since batches are split before anything is dead-lettered:
 /// `{"exporter":…,"reason":…,"time_unix_nano":…,"batch":{…}}`. Read with `firefly dead-letters`,
 /// replayed with `firefly dead-letters replay`. Appends (by `serve`) and rewrites (by a replay) take
 /// an advisory lock on `<path>.lock`, so a replay never loses a line `serve` appends meanwhile.
-public final class DeadLetterFile: @unchecked Sendable {
+public final class DeadLetterFile: Sendable {
     public let path: String
-    private let lock = NSLock()
+    /// Held with the advisory file lock: one of this process's threads at a time.
+    private let lock = Mutex(())
 
     public init(path: String) { self.path = path }
 
@@ -99,7 +101,7 @@ public final class DeadLetterFile: @unchecked Sendable {
 
     /// Runs `body` holding this process's lock and the advisory lock shared with other processes.
     private func withFileLock<T>(_ body: () throws -> T) rethrows -> T {
-        try lock.withLock {
+        try lock.withLock { _ in
             try? FileManager.default.createDirectory(
                 atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             let fd = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)

@@ -2,6 +2,7 @@ import FireflyModel
 import FireflyPluginKit
 import Foundation
 import Logging
+import Synchronization
 
 /// Moves one exporter's share of the queue into its plugin: reads after its cursor, batches by
 /// size and time, retries retryable failures with backoff, splits a batch rejected permanently until
@@ -140,11 +141,10 @@ final class ExporterWorker: Sendable {
 }
 
 /// Remembers which kinds of error were already logged, so each kind is logged once.
-final class OnceLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var seen: Set<String> = []
+final class OnceLog: Sendable {
+    private let seen = Mutex<Set<String>>([])
 
-    func first(kind: String) -> Bool { lock.withLock { seen.insert(kind).inserted } }
+    func first(kind: String) -> Bool { seen.withLock { $0.insert(kind).inserted } }
 
     /// The kind of a message: its text up to the first digit or quote, so ids and counts do not
     /// make every message a new kind.
