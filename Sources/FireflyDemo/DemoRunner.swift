@@ -22,6 +22,8 @@ public struct DemoOptions: Sendable {
     public var formats: MetricStreamFormats = .both
     public var sendMetrics = true
     public var sendTraces = true
+    /// Send the invocations' CloudWatch Logs (a subscription's Firehose deliveries) to `firehosePath`.
+    public var sendLogs = true
     /// How often spans are sent.
     public var tick: Duration = .seconds(1)
 
@@ -39,6 +41,9 @@ public struct DemoReport: Sendable, Equatable {
     public var failed = 0
     public var points = 0
     public var spans = 0
+    /// CloudWatch Logs events sent, and the invocations (REPORT lines) among them.
+    public var logEvents = 0
+    public var reports = 0
     public var traces = 0
     public var coldStarts = 0
     public var failedInvocations = 0
@@ -53,7 +58,7 @@ public struct DemoReport: Sendable, Equatable {
     public var nothingAccepted: Bool { requests > 0 && accepted == 0 }
 
     public var progressLine: String {
-        "sent \(requests) requests (\(accepted) ok, \(refused + failed) errors), \(points) points, \(spans) spans in \(traces) traces, \(coldStarts) cold starts, \(failedInvocations) failed invocations"
+        "sent \(requests) requests (\(accepted) ok, \(refused + failed) errors), \(points) points, \(spans) spans in \(traces) traces, \(logEvents) log events, \(coldStarts) cold starts, \(failedInvocations) failed invocations"
     }
 }
 
@@ -102,8 +107,9 @@ public final class DemoRunner: Sendable {
                     report.lastProblem = "\(error)"
                 }
             }
-            if options.sendTraces {
-                var spans: [Span]
+            if options.sendTraces || options.sendLogs {
+                // The invocations run whenever traces or logs are wanted; each is sent only if asked for.
+                var spans: [Span]  // emptied as they are sent
                 if finished {
                     spans = scenario.spans(until: now, newTraces: 0) + scenario.remainingSpans()
                 } else {
@@ -113,12 +119,26 @@ public final class DemoRunner: Sendable {
                     spans = scenario.spans(until: now, newTraces: count)
                 }
                 // Keep requests well under collectors' body limits.
-                while !spans.isEmpty {
+                while options.sendTraces, !spans.isEmpty {
                     let chunk = Array(spans.prefix(2000))
                     spans.removeFirst(chunk.count)
                     let body = OTLPTraceEncoder.request(chunk)
                     let ok = await post(client, base + options.tracesPath, [("Content-Type", "application/x-protobuf")], body, &report)
                     if ok { report.spans += chunk.count }
+                }
+                // The invocations' logs, as a log group subscription delivers them (a few seconds
+                // late in AWS; at once here).
+                do {
+                    let deliveries = try scenario.logDeliveries(nowMs: now / 1_000_000)
+                    for (request, events, invocations) in deliveries where options.sendLogs {
+                        let ok = await post(client, base + options.firehosePath, request.headers, request.body, &report)
+                        if ok {
+                            report.logEvents += events
+                            report.reports += invocations
+                        }
+                    }
+                } catch {
+                    report.lastProblem = "\(error)"
                 }
                 let stats = scenario.traces.stats
                 report.traces = stats.traces

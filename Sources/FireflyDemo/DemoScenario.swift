@@ -16,6 +16,8 @@ public enum MetricStreamFormats: String, Sendable, CaseIterable {
 public struct DemoScenario: Sendable {
     public static let jsonStream = "firefly-demo-json"
     public static let otelStream = "firefly-demo-otel"
+    /// The Firehose stream the functions' log groups are subscribed to.
+    public static let logsStream = "firefly-demo-logs"
 
     public let topology: DemoTopology
     public let formats: MetricStreamFormats
@@ -81,6 +83,44 @@ public struct DemoScenario: Sendable {
     /// Spans of the traces started up to `until` (see `TraceSimulator.advance`).
     public mutating func spans(until: UInt64, newTraces: Int) -> [Span] {
         traces.advance(to: until, newTraces: newTraces)
+    }
+
+    /// The CloudWatch Logs subscription deliveries for the invocations run since the last call:
+    /// one record per function and log stream (what one subscription delivery holds), at most
+    /// `recordsPerDelivery` records a Firehose request. Returns each request with its count of
+    /// log events and of invocations.
+    public mutating func logDeliveries(nowMs: UInt64, recordsPerDelivery: Int = 100) throws(Gzip.Failure) -> [(request: FirehoseRequest, events: Int, invocations: Int)] {
+        let invocations = traces.takeInvocations()
+        var groups: [String: [SimulatedInvocation]] = [:]
+        var order: [String] = []
+        for inv in invocations {
+            let key = "\(inv.function) \(inv.logStream)"
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(inv)
+        }
+        var records: [(data: [UInt8], events: Int, invocations: Int)] = []
+        var sequence = 0
+        for key in order {
+            let group = groups[key]!.sorted { $0.start < $1.start }
+            let fn = topology.functions[group[0].function]
+            let json = LambdaLogSimulator.usesJSON(function: group[0].function)
+            let events = group.flatMap { LambdaLogSimulator.events(of: $0, function: fn, json: json, sequence: &sequence) }
+            let data = try LambdaLogSimulator.record(
+                owner: topology.accountID, logGroup: LambdaLogSimulator.logGroup(fn), logStream: group[0].logStream, events: events)
+            records.append((data, events.count, group.count))
+        }
+        var out: [(FirehoseRequest, Int, Int)] = []
+        var start = 0
+        while start < records.count {
+            let chunk = records[start..<min(records.count, start + recordsPerDelivery)]
+            start += chunk.count
+            let request = try FirehoseRequest(
+                requestId: ids.uuid(), timestampMs: nowMs, records: chunk.map(\.data),
+                sourceArn: "arn:aws:firehose:\(topology.region):\(topology.accountID):deliverystream/\(Self.logsStream)",
+                accessKey: accessKey)
+            out.append((request, chunk.reduce(0) { $0 + $1.events }, chunk.reduce(0) { $0 + $1.invocations }))
+        }
+        return out
     }
 
     /// Spans of deliveries still queued at the end.

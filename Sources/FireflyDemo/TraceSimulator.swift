@@ -44,6 +44,8 @@ public struct TraceSimulator: Sendable {
 
     public let topology: DemoTopology
     public private(set) var stats = Stats()
+    /// Every invocation run and not yet taken (`takeInvocations`): what its logs report.
+    public private(set) var invocations: [SimulatedInvocation] = []
     public static let scopeName = "firefly.demo"
     public static let scopeVersion = "1.0.0"
 
@@ -92,6 +94,12 @@ public struct TraceSimulator: Sendable {
         }
         stats.spans += spans.count
         return spans
+    }
+
+    /// The invocations run since the last call, in the order they ran.
+    public mutating func takeInvocations() -> [SimulatedInvocation] {
+        defer { invocations = [] }
+        return invocations
     }
 
     /// Invocations queued (SQS/SNS deliveries) that have not started yet.
@@ -256,11 +264,13 @@ public struct TraceSimulator: Sendable {
         var status: StatusCode = .unset
         var statusMessage = ""
         var events: [SpanEvent] = []
+        var error: (type: String, message: String)?
         if failed {
             let exception: (type: String, message: String) =
                 ownFailure
                 ? fn.exceptions[Int(rng.next() % UInt64(fn.exceptions.count))]
                 : ("FunctionError", "\(calleeFailed ?? "") failed")
+            error = exception
             status = .error
             statusMessage = "\(exception.type): \(exception.message)"
             events.append(
@@ -324,6 +334,10 @@ public struct TraceSimulator: Sendable {
             span(
                 spanID, parent: parent?.parentID ?? .zero, name, kind, start, end, attributes, status: status,
                 message: statusMessage, events: events))
+        invocations.append(
+            SimulatedInvocation(
+                function: f, requestID: invocationID, traceID: traceID, spanID: spanID, logStream: instanceID,
+                start: start, end: end, initMs: cold ? initMs : nil, errorType: error?.type, errorMessage: error?.message))
         spans.append(contentsOf: children)
         if let i = instances[f].firstIndex(where: { $0.id == instanceID }) {
             instances[f][i].busyUntil = max(instances[f][i].busyUntil, end)
@@ -331,3 +345,27 @@ public struct TraceSimulator: Sendable {
         return (end, failed)
     }
 }
+
+/// One invocation the simulator ran, as Lambda's platform would report it in the function's logs.
+/// Its span is the invocation's root span (same trace and request id); the span covers the init
+/// phase of a cold start too, the reported duration does not.
+public struct SimulatedInvocation: Sendable, Hashable {
+    public var function: Int
+    /// Lambda's request id, the span's `faas.invocation_id`.
+    public var requestID: String
+    public var traceID: TraceID
+    public var spanID: SpanID
+    /// The execution environment's log stream, the span's `faas.instance`.
+    public var logStream: String
+    public var start: UInt64
+    public var end: UInt64
+    /// Set for a cold start, as `faas.coldstart` is.
+    public var initMs: Double?
+    public var errorType: String?
+    public var errorMessage: String?
+
+    /// The handler's time: the span's less the init phase.
+    public var durationMs: Double { max(0, Double(end - start) / 1e6 - (initMs ?? 0)) }
+    public var failed: Bool { errorType != nil }
+}
+

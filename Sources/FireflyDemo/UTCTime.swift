@@ -20,5 +20,12 @@ enum UTCTime {
         return "\(c.year)-\(pad(c.month))-\(pad(c.day))T\(pad(c.hour)):\(pad(c.minute)):\(pad(c.second))Z"
     }
 
+    /// RFC 3339 in UTC with milliseconds, as Lambda's runtimes and JSON logs write times:
+    /// `2026-05-01T12:05:00.123Z`.
+    static func rfc3339Millis(_ unixNano: UInt64) -> String {
+        let ms = Int(unixNano / 1_000_000 % 1000)
+        return String(rfc3339(unixNano).dropLast()) + "." + (ms < 10 ? "00" : ms < 100 ? "0" : "") + "\(ms)Z"
+    }
+
     private static func pad(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
 }

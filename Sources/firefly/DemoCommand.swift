@@ -12,7 +12,10 @@ struct Demo: AsyncParsableCommand {
             records, gzip, one data point per function and metric every demo minute: AWS/Lambda metrics, \
             and Lambda Insights for some functions) and OTLP/HTTP \
             protobuf traces of call chains through SQS, SNS and direct invokes, with cold starts, \
-            errors and drifting latency. The same --seed sends the same telemetry.
+            errors and drifting latency, and every invocation's CloudWatch Logs (START, application \
+            lines, errors with stack traces, END and REPORT; text format for some functions, JSON for \
+            the others) as a log group subscription delivers them over Firehose, with the traces' \
+            request ids, trace ids and cold starts. The same --seed sends the same telemetry.
             """)
 
     @Option(help: "Base URL of the collector.")
@@ -51,6 +54,9 @@ struct Demo: AsyncParsableCommand {
     @Flag(help: "Send no traces.")
     var noTraces = false
 
+    @Flag(help: "Send no CloudWatch Logs deliveries.")
+    var noLogs = false
+
     func validate() throws {
         guard functions >= 1, functions <= 10_000 else { throw ValidationError("--functions must be between 1 and 10000") }
         guard rate >= 0, rate <= 100_000 else { throw ValidationError("--rate must be between 0 and 100000 traces per second") }
@@ -72,6 +78,7 @@ struct Demo: AsyncParsableCommand {
         options.tracesPath = tracesPath
         options.sendMetrics = !noMetrics
         options.sendTraces = !noTraces
+        options.sendLogs = !noLogs
 
         let interactive = isatty(STDERR_FILENO) != 0
         let err = FileHandle.standardError
@@ -102,6 +109,7 @@ struct Demo: AsyncParsableCommand {
               requests     \(report.requests) (\(report.accepted) accepted, \(report.refused) refused, \(report.failed) unanswered)\(statuses.isEmpty ? "" : "; status \(statuses)")
               metrics      \(report.points) data points accepted
               traces       \(report.traces) traces, \(report.spans) spans accepted
+              logs         \(report.logEvents) CloudWatch Logs events accepted, \(report.reports) of them invocation reports
               cold starts  \(report.coldStarts)
               failures     \(report.failedInvocations) failed invocations (spans with status ERROR)
               sent         \(report.bytesSent) bytes
