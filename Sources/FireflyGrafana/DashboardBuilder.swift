@@ -185,8 +185,8 @@ public struct DashboardBuilder: Sendable {
         case .stat:
             defaults.append(("color", ["mode": "thresholds"]))
             defaults.append(("thresholds", ["mode": "absolute", "steps": [["color": "green", "value": .null]]]))
-        case .table:
-            defaults.append(("custom", ["align": "auto", "filterable": false, "inspect": false]))
+        case .table, .logs:
+            if p.type == .table { defaults.append(("custom", ["align": "auto", "filterable": false, "inspect": false])) }
             for column in p.columns {
                 var properties: [GrafanaJSON] = []
                 if let unit = column.unit { properties.append(["id": "unit", "value": .string(unit)]) }
@@ -231,6 +231,12 @@ public struct DashboardBuilder: Sendable {
             return .object(options)
         case .traces:
             return [:]
+        case .logs:
+            return [
+                "dedupStrategy": "none", "enableInfiniteScrolling": false, "enableLogDetails": true,
+                "prettifyLogMessage": false, "showCommonLabels": false, "showLabels": false, "showTime": true,
+                "sortOrder": "Descending", "wrapLogMessage": true,
+            ]
         case .nodeGraph:
             return ["edges": [:], "nodes": [:], "zoomMode": "cooperative"]
         }
@@ -252,6 +258,14 @@ public struct DashboardBuilder: Sendable {
             return [
                 "current": ["text": "", "value": ""], "hide": 0, "label": .string(v.label), "name": .string(v.name),
                 "options": [], "query": "", "skipUrlSync": false, "type": "textbox",
+            ]
+        case .multiSelect(let values):
+            let options: [GrafanaJSON] = [["selected": true, "text": "All", "value": "$__all"]]
+                + values.map { ["selected": false, "text": .string($0), "value": .string($0)] }
+            return [
+                "current": ["text": ["All"], "value": ["$__all"]], "hide": 0, "includeAll": true,
+                "label": .string(v.label), "multi": true, "name": .string(v.name), "options": .array(options),
+                "query": .string(values.joined(separator: ",")), "skipUrlSync": false, "type": "custom",
             ]
         }
     }

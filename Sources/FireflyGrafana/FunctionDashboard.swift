@@ -19,12 +19,21 @@ enum FunctionDashboard {
                             """,
                         prom: "label_values(\(LambdaPromQL.name("Invocations", .sum)), \(LambdaPromQL.functionLabel))")),
                 VariableSpec(name: "traceId", label: "Trace ID", kind: .textbox, postgresOnly: true),
+                VariableSpec(name: "requestId", label: "Request ID", kind: .textbox, postgresOnly: true),
+                VariableSpec(name: "level", label: "Log level", kind: .multiSelect(logLevels), postgresOnly: true),
+                VariableSpec(name: "search", label: "Log search", kind: .textbox, postgresOnly: true),
             ],
             linkedDashboards: [("Firefly Overview", OverviewDashboard.uid)],
             items: [.row("Summary")] + stats.map { .panel($0) } + [.row("Invocations")] + series.map { .panel($0) }
                 + [.row("Async invocations and streams")] + asyncAndStreams.map { .panel($0) }
+                + [.row("Invocations (Lambda's REPORT lines)")] + invocationStats.map { .panel($0) }
+                + invocationSeries.map { .panel($0) } + [.panel(invocationTable)]
+                + [.row("Logs")] + [.panel(logPanel)]
                 + [.row("Traces")] + traces.map { .panel($0) })
     }
+
+    /// The `level` variable's words (OpenTelemetry's severity ranges; `unknown` for records with none).
+    static let logLevels = ["trace", "debug", "info", "warn", "error", "fatal", "unknown"]
 
     // MARK: - Summary
 
@@ -230,6 +239,138 @@ enum FunctionDashboard {
                     PromTarget("B", LambdaPromQL.maximum("IteratorAge", .maximum, .selected, window: i), legend: "max"),
                 ]),
         ]
+    }
+
+    // MARK: - Invocations and logs (PostgreSQL: the logs pipeline's tables)
+
+    /// On-demand price of x86 compute and of requests (us-east-1), as the Overview's cost column uses.
+    static let gbSecondPrice = 0.0000166667
+    static let requestPrice = 0.0000002
+
+    static var invocationStats: [PanelSpec] {
+        let from = "FROM \(LambdaSQL.invocations(.selected))"
+        func sqlStat(_ title: String, unit: String = "short", decimals: Int? = nil, _ description: String, _ sql: String) -> PanelSpec {
+            stat(title, unit: unit, decimals: decimals, description: description, sql: sql, prom: nil)
+        }
+        return [
+            sqlStat("Reported invocations", decimals: 0, "Invocations whose REPORT line (or platform.report record) arrived through the logs pipeline.",
+                    "SELECT count(*) AS \"value\" \(from)"),
+            sqlStat("Cold start rate", unit: "percentunit", decimals: 1, "Share of reported invocations that ran an init phase (an Init Duration in their REPORT).",
+                    "SELECT avg(CASE WHEN i.cold_start THEN 1.0 ELSE 0.0 END) AS \"value\" \(from)"),
+            sqlStat("Avg init duration", unit: "ms", decimals: 1, "Average Init Duration of the cold starts in the range.",
+                    "SELECT avg(i.init_duration_ms) AS \"value\" \(from) WHERE i.cold_start"),
+            sqlStat("p95 duration (exact)", unit: "ms", decimals: 1, "The 95th percentile of every reported invocation's duration in the range — exact, unlike CloudWatch's per-minute p95.",
+                    "SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY i.duration_ms) AS \"value\" \(from)"),
+            sqlStat("Timeouts", decimals: 0, "Invocations that ran out of time (Status: timeout).",
+                    "SELECT count(*) FILTER (WHERE i.status = 'timeout') AS \"value\" \(from)"),
+            sqlStat("Out of memory", decimals: 0, "Invocations killed for exceeding their memory (Runtime.OutOfMemory).",
+                    "SELECT count(*) FILTER (WHERE i.status = 'out_of_memory') AS \"value\" \(from)"),
+            sqlStat("Peak memory used", unit: "percentunit", decimals: 1, "Highest Max Memory Used / Memory Size in the range: far below 100 % hints that less memory would do.",
+                    "SELECT max(i.max_memory_used_mb::float8 / NULLIF(i.memory_size_mb, 0)) AS \"value\" \(from)"),
+            sqlStat("Cost (billed)", unit: "currencyUSD", decimals: 4, "Billed duration × memory at $\(gbSecondPrice)/GB-s plus $\(requestPrice) a request (x86 on-demand list prices; ARM is 20 % less, free tier not deducted).",
+                    "SELECT sum(i.billed_duration_ms / 1000.0 * i.memory_size_mb / 1024.0) * \(gbSecondPrice) + count(*) * \(requestPrice) AS \"value\" \(from)"),
+        ]
+    }
+
+    static var invocationSeries: [PanelSpec] {
+        func group(_ columns: String, where condition: String = "") -> String {
+            """
+            SELECT $__timeGroupAlias(i.start_time, $__interval),
+                   \(columns)
+              FROM \(LambdaSQL.invocations(.selected))\(condition)
+             GROUP BY 1
+             ORDER BY 1
+            """
+        }
+        return [
+            timeseries(
+                "Duration percentiles (exact)", unit: "ms",
+                description: "p50, p95 and p99 of the reported invocations' durations in each interval, computed from every invocation.",
+                sql: group("""
+                    percentile_cont(0.5) WITHIN GROUP (ORDER BY i.duration_ms) AS "p50",
+                           percentile_cont(0.95) WITHIN GROUP (ORDER BY i.duration_ms) AS "p95",
+                           percentile_cont(0.99) WITHIN GROUP (ORDER BY i.duration_ms) AS "p99"
+                    """),
+                prom: nil),
+            timeseries(
+                "Cold and warm duration", unit: "ms",
+                description: "Average duration of cold and of warm invocations, and the cold starts' init duration.",
+                sql: group("""
+                    avg(i.duration_ms) FILTER (WHERE i.cold_start) AS "cold",
+                           avg(i.duration_ms) FILTER (WHERE NOT i.cold_start) AS "warm",
+                           avg(i.init_duration_ms) AS "init"
+                    """),
+                prom: nil),
+            timeseries(
+                "Memory used", unit: "decmbytes",
+                description: "Highest Max Memory Used against the configured Memory Size: the right-sizing view.",
+                sql: group("""
+                    max(i.max_memory_used_mb) AS "max memory used",
+                           max(i.memory_size_mb) AS "memory size"
+                    """),
+                prom: nil),
+            timeseries(
+                "Outcomes", bars: true,
+                description: "Reported invocations by status: success, error, timeout, out of memory.",
+                sql: group("""
+                    count(*) FILTER (WHERE i.status = 'success') AS "success",
+                           count(*) FILTER (WHERE i.status = 'error') AS "error",
+                           count(*) FILTER (WHERE i.status = 'timeout') AS "timeout",
+                           count(*) FILTER (WHERE i.status = 'out_of_memory') AS "out of memory"
+                    """),
+                prom: nil),
+        ]
+    }
+
+    static var invocationTable: PanelSpec {
+        let here = DashboardBuilder.path(uid: uid)
+        let showLogs = DataLink(title: "Show its logs", url: "\(here)?var-function=${function}&var-requestId=${__value.raw}&${__url_time_range}")
+        let showTrace = DataLink(title: "Show trace", url: "\(here)?var-function=${function}&var-traceId=${__value.raw}&${__url_time_range}")
+        return PanelSpec(
+            "Recent invocations", .table, width: 24, height: 10,
+            description: "The latest reported invocations. Click a request id for its logs, a trace id for its trace.",
+            sql: [
+                SQLTarget(
+                    "A", .table,
+                    """
+                    SELECT i.start_time AS "start", i.request_id AS "request id", i.duration_ms AS "duration",
+                           i.billed_duration_ms AS "billed", i.max_memory_used_mb AS "memory used",
+                           i.memory_size_mb AS "memory size", i.cold_start AS "cold start", i.init_duration_ms AS "init",
+                           i.status AS "status", NULLIF(i.error_type, '') AS "error type", i.trace_id AS "trace id"
+                      FROM \(LambdaSQL.invocations(.selected))
+                     ORDER BY i.start_time DESC
+                     LIMIT 200
+                    """)
+            ], prom: nil
+        ).with {
+            $0.columns = [
+                ColumnSpec("start", unit: "dateTimeAsIso"), ColumnSpec("request id", link: showLogs, width: 300),
+                ColumnSpec("duration", unit: "ms", decimals: 2), ColumnSpec("billed", unit: "ms", decimals: 0),
+                ColumnSpec("memory used", unit: "decmbytes"), ColumnSpec("memory size", unit: "decmbytes"),
+                ColumnSpec("init", unit: "ms", decimals: 2), ColumnSpec("trace id", link: showTrace, width: 300),
+            ]
+        }
+    }
+
+    static var logPanel: PanelSpec {
+        let showTrace = DataLink(
+            title: "Show trace",
+            url: "\(DashboardBuilder.path(uid: uid))?var-function=${function}&var-traceId=${__value.raw}&${__url_time_range}")
+        return PanelSpec(
+            "Logs", .logs, width: 24, height: 14,
+            description: "The function's log records, newest first: narrowed by Log level and Log search, and to one invocation (Request ID) or one trace (Trace ID) when those are set. A record's trace id links to its trace.",
+            sql: [
+                SQLTarget(
+                    "A", .table,
+                    """
+                    SELECT l.time AS "time", l.body AS "body", COALESCE(l.level, 'unknown') AS "level",
+                           l.request_id AS "request_id", l.trace_id AS "trace_id", l.span_id AS "span_id"
+                      FROM \(LambdaSQL.logs)
+                     ORDER BY l.time DESC
+                     LIMIT 1000
+                    """)
+            ], prom: nil
+        ).with { $0.columns = [ColumnSpec("trace_id", link: showTrace)] }
     }
 
     // MARK: - Traces

@@ -9,6 +9,10 @@
 /// * `insightsPoints` — `LambdaInsights` points at function level (no `version` dimension); the
 ///   function comes from the `function_name` dimension. Same columns.
 /// * `spans` — spans that started in the dashboard range, all columns of `<schema>.spans`.
+/// * `invocations` — invocations (Lambda's `REPORT` lines / `platform.report` records) that
+///   started in the dashboard range, all columns of `<schema>.invocations`.
+/// * `logs` — log records of the dashboard range with their level word (`level`), all columns of
+///   `<schema>.logs`.
 ///
 /// Metric Stream values are one-minute deltas: dashboards `sum` them per time bucket.
 /// Table names carry `schemaToken`, which the dashboard builder replaces with the exporter's
@@ -53,6 +57,35 @@ enum LambdaSQL {
               WHERE $__timeFilter(m.time) AND m.namespace = '\(namespace)' AND m.name IN (\(quoted(metrics)))
                 AND NOT m.labels ? '\(dimension)'\(filter)) AS p
             """
+    }
+
+    /// `(SELECT …) AS i` — invocations that started in the dashboard range.
+    static func invocations(_ scope: Scope) -> String {
+        let filter = scope == .all ? "" : " AND v.function = '$function'"
+        return "(SELECT v.* FROM \(table("invocations")) v WHERE $__timeFilter(v.start_time) AND v.function <> ''\(filter)) AS i"
+    }
+
+    /// OpenTelemetry's severity ranges as the words the `level` variable offers (Grafana's logs panel
+    /// colours a `level` field by them); records without a severity number keep their text.
+    static let levelWord = """
+        CASE WHEN x.severity_number BETWEEN 1 AND 4 THEN 'trace' WHEN x.severity_number BETWEEN 5 AND 8 THEN 'debug'
+             WHEN x.severity_number BETWEEN 9 AND 12 THEN 'info' WHEN x.severity_number BETWEEN 13 AND 16 THEN 'warn'
+             WHEN x.severity_number BETWEEN 17 AND 20 THEN 'error' WHEN x.severity_number >= 21 THEN 'fatal'
+             ELSE lower(NULLIF(x.severity_text, '')) END
+        """
+
+    /// `(SELECT …) AS l` — the selected function's log records in the dashboard range, narrowed by
+    /// the `level`, `search`, `requestId` and `traceId` variables (an empty one narrows nothing).
+    static var logs: String {
+        """
+        (SELECT x.*, \(levelWord) AS level
+           FROM \(table("logs")) x
+          WHERE $__timeFilter(x.time) AND x.function = '$function'
+            AND COALESCE(\(levelWord), 'unknown') IN ($level)
+            AND ('$search' = '' OR x.body ILIKE '%' || '$search' || '%')
+            AND ('$requestId' = '' OR x.request_id = '$requestId')
+            AND ('$traceId' = '' OR x.trace_id = lower('$traceId'))) AS l
+        """
     }
 
     /// `(SELECT …) AS sp` — spans that started in the dashboard range.

@@ -16,7 +16,41 @@ enum OverviewDashboard {
             description: "All functions: invocations, errors, throttles, duration, cold starts and estimated cost.",
             tags: ["firefly", "lambda"], variables: [],
             linkedDashboards: [("Firefly Function", FunctionDashboard.uid)],
-            items: [.panel(functionsTable), .row("Trends")] + trends.map { .panel($0) })
+            items: [.panel(functionsTable), .panel(invocationsTable), .row("Trends")] + trends.map { .panel($0) })
+    }
+
+    /// Per function, from the invocations Lambda reports in its logs (the logs pipeline; PostgreSQL).
+    static var invocationsTable: PanelSpec {
+        PanelSpec(
+            "Invocations reported in logs", .table, width: 24, height: 8,
+            description: "From every invocation's REPORT line (CloudWatch Logs through Firehose, or platform.report over OTLP): cold-start rate, exact p95 duration, timeouts, out-of-memory kills, memory headroom (1 − highest Max Memory Used / Memory Size) and cost from billed duration.",
+            sql: [
+                SQLTarget(
+                    "A", .table,
+                    """
+                    SELECT i.function AS "function", count(*) AS "invocations",
+                           avg(CASE WHEN i.cold_start THEN 1.0 ELSE 0.0 END) AS "cold start rate",
+                           percentile_cont(0.95) WITHIN GROUP (ORDER BY i.duration_ms) AS "p95 duration",
+                           count(*) FILTER (WHERE i.status = 'timeout') AS "timeouts",
+                           count(*) FILTER (WHERE i.status = 'out_of_memory') AS "out of memory",
+                           1 - max(i.max_memory_used_mb::float8 / NULLIF(i.memory_size_mb, 0)) AS "memory headroom",
+                           sum(i.billed_duration_ms / 1000.0 * i.memory_size_mb / 1024.0) * \(FunctionDashboard.gbSecondPrice)
+                             + count(*) * \(FunctionDashboard.requestPrice) AS "cost"
+                      FROM \(LambdaSQL.invocations(.all))
+                     GROUP BY i.function
+                     ORDER BY 2 DESC
+                    """)
+            ], prom: nil
+        ).with {
+            $0.columns = [
+                ColumnSpec("function", link: functionLink("${__value.raw}"), width: 240),
+                ColumnSpec("invocations", decimals: 0), ColumnSpec("cold start rate", unit: "percentunit", decimals: 1),
+                ColumnSpec("p95 duration", unit: "ms", decimals: 1), ColumnSpec("timeouts", decimals: 0),
+                ColumnSpec("out of memory", decimals: 0), ColumnSpec("memory headroom", unit: "percentunit", decimals: 0),
+                ColumnSpec("cost", unit: "currencyUSD", decimals: 4),
+            ]
+            $0.sortBy = "invocations"
+        }
     }
 
     // MARK: - Functions table

@@ -2,7 +2,7 @@
 
 /// Grafana panel plugin ids Firefly uses.
 public enum PanelType: String, Sendable {
-    case timeseries, stat, table, traces, nodeGraph
+    case timeseries, stat, table, traces, nodeGraph, logs
 }
 
 /// A PostgreSQL datasource query: raw SQL with Grafana macros (`$__timeFilter`, `$__timeGroupAlias`…).
@@ -131,6 +131,9 @@ public struct VariableSpec: Sendable {
         case query(sql: String, prom: String?)
         /// A free-text box (filled by links, e.g. a trace id).
         case textbox
+        /// A fixed list to pick any number of from, "All" (every value) by default; SQL reads it
+        /// as a quoted list: `IN ($name)`.
+        case multiSelect([String])
     }
 
     public var name: String

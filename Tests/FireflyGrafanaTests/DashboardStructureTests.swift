@@ -39,6 +39,7 @@ import Testing
     static let builtins: Set<String> = [
         "__timeFilter", "__timeGroupAlias", "__timeGroup", "__timeFrom", "__timeTo", "__interval", "__interval_ms",
         "__range", "__from", "__to", "__url_time_range", "__value", "__series", "__field", "__data",
+        "__all",  // the value of a multi-value variable's "All" option
     ]
 
     @Test(arguments: backends.map(\.name))
@@ -126,8 +127,10 @@ import Testing
                 links += 1
             }
         }
-        // Overview: header link, table cell, 5 per-function series; Function: header link (+ trace link).
-        #expect(links == (backend == "prometheus" ? 8 : 9), "links: \(links)")
+        // Overview: header link, table cell, 5 per-function series (+ the invocations table's function
+        // cell); Function: header link (+ trace link, the invocations table's request and trace ids,
+        // the logs' trace id).
+        #expect(links == (backend == "prometheus" ? 8 : 13), "links: \(links)")
         let overview = dashboards.first { $0.uid == "firefly-overview" }!
         let table = Self.panels(overview.json).first { $0["title"] as? String == "Functions" }!
         let overrides = (table["fieldConfig"] as! [String: Any])["overrides"] as! [[String: Any]]
@@ -153,7 +156,13 @@ import Testing
         }
         let postgres = try titles(Configs.postgresOnly)
         let prometheus = try titles(Configs.prometheusOnly)
-        #expect(Set(postgres).subtracting(prometheus) == ["Traces", "Recent traces", "Trace", "Service map"])
+        // Traces, invocations and logs live in PostgreSQL only.
+        #expect(Set(postgres).subtracting(prometheus) == [
+            "Traces", "Recent traces", "Trace", "Service map", "Invocations (Lambda's REPORT lines)", "Reported invocations",
+            "Cold start rate", "Avg init duration", "p95 duration (exact)", "Timeouts", "Out of memory", "Peak memory used",
+            "Cost (billed)", "Duration percentiles (exact)", "Cold and warm duration", "Memory used", "Outcomes", "Recent invocations",
+            "Logs", "Invocations reported in logs",
+        ])
         #expect(Set(prometheus).isSubset(of: Set(postgres)))
     }
 

@@ -1,4 +1,4 @@
-import FireflyGrafana
+@testable import FireflyGrafana
 import FireflyModel
 import FireflyPluginKit
 import Foundation
@@ -24,7 +24,9 @@ import Testing
         let exporter = try PostgresExporter(
             context: .standalone(instanceName: "postgres"),
             config: PluginConfig(["url": .string(url), "schema": .string(schema), "tls": .string("disable")]))
-        let exported = await exporter.export(TelemetryBatch(points: Seed.points(now: now), spans: Seed.spans(now: now)))
+        let exported = await exporter.export(TelemetryBatch(
+            points: Seed.points(now: now), spans: Seed.spans(now: now), logs: Seed.logs(now: now),
+            invocations: Seed.invocations(now: now)))
         await exporter.shutdown()
         defer { try? runner.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE") }
         try #require(exported == .ok, "export: \(exported)")
@@ -41,7 +43,10 @@ import Testing
         #expect(generator.datasources.postgres?.schema == schema)
         let expander = SQLMacroExpander(
             from: now.addingTimeInterval(-3600), to: now.addingTimeInterval(60), intervalSeconds: 60,
-            variables: ["function": "checkout", "traceId": Seed.coldTrace.description])
+            variables: [
+                "function": "checkout", "traceId": Seed.coldTrace.description, "requestId": "", "search": "",
+                "level": FunctionDashboard.logLevels.map { "'\($0)'" }.joined(separator: ","),
+            ])
 
         var runs: [PanelQueries.Run] = []
         var variables: [PanelQueries.Variable] = []
@@ -52,8 +57,9 @@ import Testing
         }
         #expect(variables.map(\.name) == ["function"])
         #expect(variables.first?.values == ["checkout", "frontend", "inventory"])
-        // Overview: table + 6 series; Function: 8 stats, 9 series, recent traces, trace, nodes + edges.
-        #expect(runs.count == 28, "\(runs.count) queries ran")
+        // Overview: table + 6 series + invocations table; Function: 8 stats, 9 series, 8 invocation
+        // stats, 4 invocation series, recent invocations, logs, recent traces, trace, nodes + edges.
+        #expect(runs.count == 43, "\(runs.count) queries ran")
 
         for run in runs {
             PanelQueries.checkShape(run)
@@ -75,6 +81,37 @@ import Testing
         }
 
         for (panel, value) in Seed.checkoutStats { #expect(try stat(panel) == value, "\(panel)") }
+
+        // From the invocations (see Seed.invocations): exact values, not per-minute statistics.
+        let invocationStats: [(String, Double)] = [
+            ("Reported invocations", 10), ("Cold start rate", 0.1), ("Avg init duration", 250),
+            ("p95 duration (exact)", 955), ("Timeouts", 1), ("Out of memory", 1), ("Peak memory used", 400.0 / 512),
+        ]
+        for (panel, value) in invocationStats { #expect(abs(try stat(panel) - value) < 1e-9, "\(panel)") }
+        // 5510 billed ms × 0.5 GB at $0.0000166667/GB-s + 10 requests at $0.20/M.
+        #expect(abs(try stat("Cost (billed)") - (5.51 * 0.5 * 0.0000166667 + 10 * 0.0000002)) < 1e-12)
+        let recentInvocations = try run("firefly-function", "Recent invocations")
+        #expect(recentInvocations.columns.map(\.name) == [
+            "start", "request id", "duration", "billed", "memory used", "memory size", "cold start", "init", "status",
+            "error type", "trace id",
+        ])
+        #expect(recentInvocations.values("request id") == (1...10).reversed().map(Seed.requestID))
+        #expect(recentInvocations.values("status").reversed() == [
+            "success", "success", "success", "timeout", "success", "success", "out_of_memory", "success", "error", "success",
+        ])
+        #expect(recentInvocations.values("trace id").last == Seed.coldTrace.description)
+        let outcomes = try run("firefly-function", "Outcomes")
+        #expect(outcomes.columns.map(\.name) == ["time", "success", "error", "timeout", "out of memory"])
+        #expect(outcomes.values("timeout").compactMap(Double.init).reduce(0, +) == 1)
+        // Logs, narrowed to the trace in Trace ID: the cold invocation's three lines, newest first.
+        let logs = try run("firefly-function", "Logs")
+        #expect(logs.columns.map(\.name) == ["time", "body", "level", "request_id", "trace_id", "span_id"])
+        #expect(logs.values("body").map { String($0.prefix(6)) } == ["REPORT", "handli", "START "])
+        #expect(Set(logs.values("level")) == ["info"] && Set(logs.values("request_id")) == [Seed.requestID(1)])
+        let byFunction = try run("firefly-overview", "Invocations reported in logs")
+        #expect(byFunction.values("function") == ["checkout", "inventory"])
+        #expect(byFunction.values("timeouts") == ["1", "0"])
+        #expect(abs(Double(byFunction.values("memory headroom")[0])! - (1 - 400.0 / 512)) < 1e-9)
 
         // The overview table, one row per function, in the column order the panel shows.
         let table = try run("firefly-overview", "Functions")

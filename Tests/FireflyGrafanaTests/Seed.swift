@@ -131,4 +131,50 @@ enum Seed {
         return chain(coldTrace, at: base, salt: 0x100, coldStart: true, error: false)
             + chain(errorTrace, at: base + ms(60_000), salt: 0x200, coldStart: false, error: true) + [alone]
     }
+
+    /// Invocations of checkout as its REPORT lines give them, one a minute for ten minutes from
+    /// `now` − 15 min: durations 100, 200, …, 1000 ms; the first a cold start (init 250 ms, the
+    /// cold trace), the 4th timed out, the 7th out of memory, the 9th an error (the error trace);
+    /// 512 MB, max used 200 + 20·n MB, billed = duration + 1 ms. One invocation of inventory.
+    static func invocations(now: Date) -> [Invocation] {
+        let base = UInt64((now.timeIntervalSince1970 - 900) * 1e9)
+        var out: [Invocation] = (1...10).map { n in
+            let status: InvocationStatus = n == 4 ? .timeout : n == 7 ? .outOfMemory : n == 9 ? .error : .success
+            return Invocation(
+                function: "checkout", version: "$LATEST", requestID: requestID(n), startTimeUnixNano: base + UInt64(n - 1) * 60_000_000_000,
+                durationMs: Double(n) * 100, billedDurationMs: Double(n) * 100 + 1, memorySizeMB: 512,
+                maxMemoryUsedMB: UInt32(200 + 20 * n), initDurationMs: n == 1 ? 250 : nil, status: status,
+                errorType: n == 7 ? "Runtime.OutOfMemory" : n == 9 ? "Error" : "",
+                traceID: n == 1 ? coldTrace : n == 9 ? errorTrace : .zero,
+                attributes: [Attribute("cloud.account.id", .string("123456789012"))])
+        }
+        out.append(Invocation(function: "inventory", requestID: "inventory-1", startTimeUnixNano: base, durationMs: 40,
+                              billedDurationMs: 41, memorySizeMB: 128, maxMemoryUsedMB: 64))
+        return out
+    }
+
+    static func requestID(_ n: Int) -> String { "00000000-0000-4000-8000-0000000000\(n < 10 ? "0" : "")\(n)" }
+
+    /// checkout's log lines for the invocations above: START, an application line, REPORT (text
+    /// format); the cold invocation's lines carry the cold trace, the failed one's an ERROR line.
+    static func logs(now: Date) -> [LogRecord] {
+        var out: [LogRecord] = []
+        for inv in invocations(now: now) where inv.function == "checkout" {
+            let id = inv.requestID
+            func line(_ offsetMs: UInt64, _ severity: UInt8, _ text: String, _ body: String) -> LogRecord {
+                LogRecord(
+                    timeUnixNano: inv.startTimeUnixNano + offsetMs * 1_000_000, observedTimeUnixNano: inv.startTimeUnixNano,
+                    severityNumber: severity, severityText: text, body: .string(body),
+                    attributes: [Attribute("faas.invocation_id", .string(id))],
+                    resourceAttributes: [Attribute("faas.name", .string("checkout"))],
+                    traceID: inv.traceID, spanID: inv.traceID == coldTrace ? SpanID(0x103) : inv.traceID == errorTrace ? SpanID(0x203) : .zero,
+                    function: "checkout", recordID: "\(id)-\(offsetMs)")
+            }
+            out.append(line(0, 9, "INFO", "START RequestId: \(id) Version: $LATEST"))
+            out.append(line(1, 9, "INFO", "handling order"))
+            if inv.status != .success { out.append(line(2, 17, "ERROR", "\(inv.status.name): order failed\n    at handler (/var/task/index.mjs:42:11)")) }
+            out.append(line(UInt64(inv.durationMs), 9, "INFO", "REPORT RequestId: \(id)\tDuration: \(inv.durationMs) ms"))
+        }
+        return out
+    }
 }
