@@ -321,8 +321,11 @@ struct PostgresLogsTests {
             ])
             // Cold-start rate per function.
             #expect(try Self.rows(queries[1]) == [["checkout", "22", "1", "4.5", "245.67"], ["payments", "2", "0", "0.0", nil]])
-            // Exact p95 duration per function, timeouts, out-of-memory kills, peak memory.
-            #expect(try Self.rows(queries[2]) == [["checkout", "1173.832", "1", "0", "100"], ["payments", "9.75", "0", "1", "100"]])
+            // Exact p95 duration per function, timeouts, out-of-memory kills, peak memory. checkout's 22
+            // durations are 1…20, 1234.56 and 3000.02: p95 = 20 + 0.95 × (1234.56 − 20) = 1173.832 (in float8).
+            #expect(
+                try Self.rows(queries[2])
+                    == [["checkout", "1173.8319999999992", "1", "0", "100"], ["payments", "9.75", "0", "1", "100"]])
             // The logs of a trace, each with its invocation.
             #expect(try Self.rows(queries[3]) == [
                 [minute, "ERROR", errorBody, Self.requestID, "1234.56", "true"],
