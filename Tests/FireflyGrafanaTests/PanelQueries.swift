@@ -87,6 +87,11 @@ enum PanelQueries {
             #expect(r.rows.count == 1 && r.columns.count == 1 && numeric.contains(r.columns[0].type), "\(run.what)")
         case "table", "traces", "nodeGraph":
             #expect(run.format == "table", "\(run.what)")
+        case "logs":
+            // Grafana's logs panel: a time field, the message as the first text field, a `level` field.
+            #expect(run.format == "table", "\(run.what)")
+            #expect(r.columns.map(\.name).prefix(3) == ["time", "body", "level"], "\(run.what): \(r.columns.map(\.name))")
+            #expect(r.columns.first?.type.hasPrefix("timestamp") == true && r.columns[1].type == "text", "\(run.what)")
         default:
             Issue.record("\(run.what): unexpected panel type \(run.type)")
         }

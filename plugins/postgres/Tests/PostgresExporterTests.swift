@@ -191,7 +191,7 @@ struct PostgresExporterTests {
             #expect(try TestDatabase.count("points", schema: schema) == 50)
             #expect(try TestDatabase.count("series", schema: schema) == 5)
             #expect(try TestDatabase.count("spans", schema: schema) == 2)
-            #expect(try TestDatabase.psql("SELECT version FROM \(schema).firefly_schema_migrations") == ["1"])
+            #expect(try TestDatabase.psql("SELECT version FROM \(schema).firefly_schema_migrations ORDER BY version") == ["1", "2"])
         }
     }
 
@@ -365,7 +365,8 @@ struct PostgresExporterTests {
         }
         for exporter in exporters { await exporter.shutdown() }
         #expect(results == Array(repeating: .ok, count: 4))
-        #expect(try TestDatabase.psql("SELECT version, name FROM \(schema).firefly_schema_migrations") == ["1|series, points and spans"])
+        #expect(try TestDatabase.psql("SELECT version, name FROM \(schema).firefly_schema_migrations ORDER BY version")
+                == ["1|series, points and spans", "2|logs and invocations"])
         #expect(try TestDatabase.count("points", schema: schema) == 4)
         try TestDatabase.psql("DROP SCHEMA \(schema) CASCADE")
     }

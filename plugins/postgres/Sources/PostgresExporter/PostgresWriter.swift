@@ -8,6 +8,8 @@ struct WriteOutcome: Sendable {
     var newIDs: [String: Int64] = [:]
     var pointsInserted = 0
     var spansInserted = 0
+    var logsInserted = 0
+    var invocationsInserted = 0
     var timescale: Bool?
 }
 
@@ -117,6 +119,10 @@ actor PostgresWriter {
         context.count("spans_written", by: UInt64(outcome.spansInserted))
         context.count("spans_duplicate", by: UInt64(prepared.spanCount - outcome.spansInserted))
         context.count("series_created", by: UInt64(prepared.newSeries.count))
+        context.count("logs_written", by: UInt64(outcome.logsInserted))
+        context.count("logs_duplicate", by: UInt64(prepared.logCount - outcome.logsInserted))
+        context.count("invocations_written", by: UInt64(outcome.invocationsInserted))
+        context.count("invocations_duplicate", by: UInt64(prepared.invocationCount - outcome.invocationsInserted))
     }
 
     // MARK: Client lifecycle
@@ -303,19 +309,31 @@ actor PostgresWriter {
             PreparedBatch.encode(point, seriesID: id, into: &pointRows)
         }
         let pointBytes = pointRows.bytes
-        let counts: (Int, Int) = try await connection.withTransaction(logger: logger) { tx in
-            var points = 0
-            var spans = 0
+        // Every signal of the batch in one transaction: the batch is written whole or not at all.
+        let counts: WriteOutcome = try await connection.withTransaction(logger: logger) { tx in
+            var counts = WriteOutcome()
             if !batch.points.isEmpty {
-                points = try await copySkippingDuplicates(pointBytes, into: schema.pointsTarget, on: tx, logger: logger)
+                counts.pointsInserted = try await copySkippingDuplicates(
+                    pointBytes, into: schema.pointsTarget, on: tx, logger: logger)
             }
             if batch.spanCount > 0 {
-                spans = try await copySkippingDuplicates(batch.spanRows, into: schema.spansTarget, on: tx, logger: logger)
+                counts.spansInserted = try await copySkippingDuplicates(
+                    batch.spanRows, into: schema.spansTarget, on: tx, logger: logger)
             }
-            return (points, spans)
+            if batch.logCount > 0 {
+                counts.logsInserted = try await copySkippingDuplicates(
+                    batch.logRows, into: schema.logsTarget, on: tx, logger: logger)
+            }
+            if batch.invocationCount > 0 {
+                counts.invocationsInserted = try await copySkippingDuplicates(
+                    batch.invocationRows, into: schema.invocationsTarget, on: tx, logger: logger)
+            }
+            return counts
         }
-        outcome.pointsInserted = counts.0
-        outcome.spansInserted = counts.1
+        outcome.pointsInserted = counts.pointsInserted
+        outcome.spansInserted = counts.spansInserted
+        outcome.logsInserted = counts.logsInserted
+        outcome.invocationsInserted = counts.invocationsInserted
     }
 
     static func resolveSeries(
@@ -385,7 +403,7 @@ actor PostgresWriter {
     // MARK: Retention
 
     /// Plain PostgreSQL only (TimescaleDB runs its own retention policy): at most once an hour,
-    /// delete points and spans older than `retention`. Failures are logged and retried next hour.
+    /// delete points, spans, logs and invocations older than `retention`. Failures are logged and retried next hour.
     private func applyRetentionIfDue(client: PostgresClient) async {
         guard let retention = settings.retention, !timescale else { return }
         let now = context.nowUnixNano()
@@ -398,8 +416,9 @@ actor PostgresWriter {
             let deleted = try await Self.withLease(client: client, timeout: settings.connectTimeout) { connection in
                 var binds = PostgresBindings(capacity: 1)
                 binds.append(seconds)
-                try await connection.query(PostgresQuery(unsafeSQL: schema.deleteExpiredPoints, binds: binds), logger: logger)
-                try await connection.query(PostgresQuery(unsafeSQL: schema.deleteExpiredSpans, binds: binds), logger: logger)
+                for statement in schema.deleteExpired {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement, binds: binds), logger: logger)
+                }
                 return true
             }
             _ = deleted

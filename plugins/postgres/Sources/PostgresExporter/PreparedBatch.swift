@@ -1,5 +1,5 @@
 // Turns a batch into what the database needs, before any connection is used: series keys, new series
-// rows, and span rows in COPY format. Values PostgreSQL would refuse are made storable here (`StorableText`).
+// rows, and span, log and invocation rows in COPY format. Values PostgreSQL would refuse are made storable here (`StorableText`).
 import FireflyModel
 
 /// The identity and description of one metric series.
@@ -29,6 +29,12 @@ struct PreparedBatch: Sendable {
     /// Span rows in COPY text format, every column of `spans` in table order.
     var spanRows: [UInt8]
     var spanCount: Int
+    /// Log rows in COPY text format, every column of `logs` in table order.
+    var logRows: [UInt8]
+    var logCount: Int
+    /// Invocation rows in COPY text format, every column of `invocations` in table order.
+    var invocationRows: [UInt8]
+    var invocationCount: Int
 
     init(_ batch: TelemetryBatch, cache: [String: Int64]) {
         points = batch.points
@@ -52,6 +58,18 @@ struct PreparedBatch: Sendable {
             Self.encode(span, into: &encoder)
         }
         spanRows = encoder.bytes
+        logCount = batch.logs.count
+        var logEncoder = RowEncoder(capacity: batch.logs.count * 384)
+        for log in batch.logs {
+            Self.encode(log, into: &logEncoder)
+        }
+        logRows = logEncoder.bytes
+        invocationCount = batch.invocations.count
+        var invocationEncoder = RowEncoder(capacity: batch.invocations.count * 256)
+        for invocation in batch.invocations {
+            Self.encode(invocation, into: &invocationEncoder)
+        }
+        invocationRows = invocationEncoder.bytes
     }
 
     static func kindName(_ kind: MetricKind) -> String {

@@ -11,7 +11,7 @@ struct Schema: Sendable {
 
     /// Every migration, in order. Append new ones; never edit one that has shipped.
     var migrations: [(version: Int, name: String, sql: [String])] {
-        [(1, "series, points and spans", v1)]
+        [(1, "series, points and spans", v1), (2, "logs and invocations", v2)]
     }
 
     private var v1: [String] {
@@ -89,6 +89,65 @@ struct Schema: Sendable {
         ]
     }
 
+    /// Logs and the invocations Lambda reports in them. Both unique keys hold the time column, as
+    /// TimescaleDB requires of every unique index on a hypertable.
+    private var v2: [String] {
+        [
+            """
+            CREATE TABLE \(q).logs (
+                time timestamptz NOT NULL,
+                time_unix_nano bigint NOT NULL,
+                observed_time timestamptz,
+                observed_time_unix_nano bigint NOT NULL,
+                severity_number smallint NOT NULL,
+                severity_text text NOT NULL,
+                body text NOT NULL,
+                body_json jsonb,
+                attributes jsonb NOT NULL,
+                resource_attributes jsonb NOT NULL,
+                trace_id text,
+                span_id text,
+                trace_flags bigint NOT NULL,
+                function text NOT NULL,
+                service text NOT NULL,
+                scope_name text NOT NULL,
+                scope_version text NOT NULL,
+                request_id text,
+                record_id text NOT NULL,
+                UNIQUE (record_id, time, function)
+            )
+            """,
+            "CREATE INDEX logs_function_time ON \(q).logs (function, time DESC)",
+            "CREATE INDEX logs_time ON \(q).logs (time DESC)",
+            "CREATE INDEX logs_trace ON \(q).logs (trace_id) WHERE trace_id IS NOT NULL",
+            "CREATE INDEX logs_request ON \(q).logs (request_id) WHERE request_id IS NOT NULL",
+            """
+            CREATE TABLE \(q).invocations (
+                function text NOT NULL,
+                version text NOT NULL,
+                request_id text NOT NULL,
+                start_time timestamptz NOT NULL,
+                start_time_unix_nano bigint NOT NULL,
+                duration_ms float8 NOT NULL,
+                billed_duration_ms float8 NOT NULL,
+                memory_size_mb integer NOT NULL,
+                max_memory_used_mb integer NOT NULL,
+                init_duration_ms float8,
+                cold_start boolean NOT NULL,
+                status text NOT NULL,
+                error_type text NOT NULL,
+                trace_id text,
+                attributes jsonb NOT NULL,
+                UNIQUE (function, request_id, start_time)
+            )
+            """,
+            "CREATE INDEX invocations_function_start ON \(q).invocations (function, start_time DESC)",
+            "CREATE INDEX invocations_start ON \(q).invocations (start_time DESC)",
+            "CREATE INDEX invocations_request ON \(q).invocations (request_id)",
+            "CREATE INDEX invocations_trace ON \(q).invocations (trace_id) WHERE trace_id IS NOT NULL",
+        ]
+    }
+
     // MARK: Migration bookkeeping
 
     var createSchema: String { "CREATE SCHEMA IF NOT EXISTS \(q)" }
@@ -110,12 +169,17 @@ struct Schema: Sendable {
 
     // MARK: TimescaleDB
 
+    /// Every time-partitioned table and its time column: hypertables under TimescaleDB, and the
+    /// tables `retention` applies to.
+    static let timeTables: [(table: String, column: String)] = [
+        ("points", "time"), ("spans", "start_time"), ("logs", "time"), ("invocations", "start_time"),
+    ]
+
     func timescaleSetup(retentionSeconds: Int64?) -> [String] {
-        var sql = [
-            "SELECT create_hypertable('\(q).points', 'time', if_not_exists => TRUE, migrate_data => TRUE)",
-            "SELECT create_hypertable('\(q).spans', 'start_time', if_not_exists => TRUE, migrate_data => TRUE)",
-        ]
-        for table in ["points", "spans"] {
+        var sql = Self.timeTables.map {
+            "SELECT create_hypertable('\(q).\($0.table)', '\($0.column)', if_not_exists => TRUE, migrate_data => TRUE)"
+        }
+        for (table, _) in Self.timeTables {
             sql.append("SELECT remove_retention_policy('\(q).\(table)', if_exists => TRUE)")
             if let retentionSeconds {
                 sql.append(
@@ -141,6 +205,8 @@ struct Schema: Sendable {
 
     var pointsTarget: CopyTarget { target("points", Self.pointColumns) }
     var spansTarget: CopyTarget { target("spans", Self.spanColumns) }
+    var logsTarget: CopyTarget { target("logs", Self.logColumns) }
+    var invocationsTarget: CopyTarget { target("invocations", Self.invocationColumns) }
 
     static let pointColumns = [
         "series_id", "time", "start_time", "time_unix_nano", "start_time_unix_nano", "value", "count", "sum", "min",
@@ -151,6 +217,18 @@ struct Schema: Sendable {
         "trace_id", "span_id", "parent_span_id", "trace_state", "name", "kind", "status_code", "status_message",
         "start_time", "end_time", "start_time_unix_nano", "end_time_unix_nano", "duration_ms", "function", "service",
         "scope_name", "scope_version", "cold_start", "attributes", "resource_attributes", "events", "links",
+    ]
+
+    static let logColumns = [
+        "time", "time_unix_nano", "observed_time", "observed_time_unix_nano", "severity_number", "severity_text",
+        "body", "body_json", "attributes", "resource_attributes", "trace_id", "span_id", "trace_flags", "function",
+        "service", "scope_name", "scope_version", "request_id", "record_id",
+    ]
+
+    static let invocationColumns = [
+        "function", "version", "request_id", "start_time", "start_time_unix_nano", "duration_ms", "billed_duration_ms",
+        "memory_size_mb", "max_memory_used_mb", "init_duration_ms", "cold_start", "status", "error_type", "trace_id",
+        "attributes",
     ]
 
     private func target(_ table: String, _ columns: [String]) -> CopyTarget {
@@ -190,6 +268,8 @@ struct Schema: Sendable {
         """
     }
 
-    var deleteExpiredPoints: String { "DELETE FROM \(q).points WHERE time < now() - make_interval(secs => $1)" }
-    var deleteExpiredSpans: String { "DELETE FROM \(q).spans WHERE start_time < now() - make_interval(secs => $1)" }
+    /// One DELETE per time-partitioned table, for plain PostgreSQL's retention ($1: seconds).
+    var deleteExpired: [String] {
+        Self.timeTables.map { "DELETE FROM \(q).\($0.table) WHERE \($0.column) < now() - make_interval(secs => $1)" }
+    }
 }

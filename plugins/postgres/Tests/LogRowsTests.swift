@@ -1,0 +1,70 @@
+// Log and invocation rows without a database: the content key of records without an id, and SHA-256.
+import FireflyModel
+@testable import PostgresExporter
+import Testing
+
+struct LogRowsTests {
+    static let record = LogRecord(
+        timeUnixNano: 1_700_000_000_000_000_001, observedTimeUnixNano: 1_700_000_000_500_000_000, severityNumber: 9,
+        severityText: "INFO", body: .string("1"), attributes: [Attribute("faas.invocation_id", .string("r-1"))],
+        function: "checkout")
+
+    @Test func sha256MatchesTheStandardsExamples() {
+        // FIPS 180-4 / NIST examples: empty, one block, two blocks (padding spills over), many blocks.
+        #expect(Hex.encode(SHA256.hash([])) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(Hex.encode(SHA256.hash(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            Hex.encode(SHA256.hash(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)))
+                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(
+            Hex.encode(SHA256.hash([UInt8](repeating: UInt8(ascii: "a"), count: 1_000)))
+                == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+    }
+
+    @Test func theContentKeyIgnoresTheObservedTimeAndTellsEverythingElseApart() {
+        let key = PreparedBatch.recordID(of: Self.record)
+        #expect(key.hasPrefix("content:") && key.utf8.count == 8 + 32)
+        var later = Self.record
+        later.observedTimeUnixNano += 1
+        #expect(PreparedBatch.recordID(of: later) == key)
+        var changes: [LogRecord] = []
+        for change in 0..<8 {
+            var r = Self.record
+            switch change {
+            case 0: r.body = .int(1)
+            case 1: r.body = .json("1")
+            case 2: r.timeUnixNano += 1
+            case 3: r.severityNumber = 10
+            case 4: r.attributes.append(Attribute("k", .string("v")))
+            case 5: r.resourceAttributes = [Attribute("service.instance.id", .string("i-1"))]
+            case 6: r.spanID = SpanID(1)
+            default: r.function = "payments"
+            }
+            changes.append(r)
+        }
+        let keys = changes.map(PreparedBatch.recordID(of:))
+        #expect(Set(keys + [key]).count == 9)
+        // A record with its own id keeps it.
+        var cloudWatch = Self.record
+        cloudWatch.recordID = "3781236542901918427188393412759382948409392883746009907"
+        #expect(PreparedBatch.recordID(of: cloudWatch) == cloudWatch.recordID)
+    }
+
+    @Test func aLogRowHasEveryColumnAndNullsWhereTheRecordHasNothing() {
+        var row = RowEncoder()
+        PreparedBatch.encode(Self.record, into: &row)
+        let columns = String(decoding: row.bytes, as: UTF8.self).dropLast().split(separator: "\t", omittingEmptySubsequences: false)
+        #expect(columns.count == Schema.logColumns.count)
+        let named = Dictionary(uniqueKeysWithValues: zip(Schema.logColumns, columns.map(String.init)))
+        #expect(named["body"] == "1" && named["body_json"] == "\\N")
+        #expect(named["trace_id"] == "\\N" && named["span_id"] == "\\N")
+        #expect(named["request_id"] == "r-1")
+        var invocation = RowEncoder()
+        PreparedBatch.encode(
+            Invocation(function: "f", requestID: "r", startTimeUnixNano: 1, durationMs: 1, memorySizeMB: .max), into: &invocation)
+        let invocationColumns = String(decoding: invocation.bytes, as: UTF8.self).dropLast().split(separator: "\t", omittingEmptySubsequences: false)
+        #expect(invocationColumns.count == Schema.invocationColumns.count)
+        // An integer column holds at most Int32.max.
+        #expect(invocationColumns[Schema.invocationColumns.firstIndex(of: "memory_size_mb")!] == "2147483647")
+    }
+}
