@@ -58,26 +58,18 @@ public enum BatchBridge {
         }
         var b = firefly_batch()
         withUnsafeMutableBytes(of: &b) { $0.baseAddress!.copyMemory(from: batch, byteCount: min(size, $0.count)) }
-        if b.point_count > 0 {
-            guard b.points != nil, b.point_size >= MemoryLayout<firefly_metric_point>.size else {
-                throw InvalidBatch(description: "batch point_size \(b.point_size) is invalid")
+        // Each element array: present when it has elements, and strided at least this ABI's element size.
+        func check(_ name: String, count: Int, pointer: UnsafeRawPointer?, stride: Int, minimum: Int) throws(InvalidBatch) {
+            guard count == 0 || (pointer != nil && stride >= minimum) else {
+                throw InvalidBatch(description: "batch \(name)_size \(stride) is invalid")
             }
         }
-        if b.span_count > 0 {
-            guard b.spans != nil, b.span_size >= MemoryLayout<firefly_span>.size else {
-                throw InvalidBatch(description: "batch span_size \(b.span_size) is invalid")
-            }
-        }
-        if b.log_count > 0 {
-            guard b.logs != nil, b.log_size >= MemoryLayout<firefly_log_record>.size else {
-                throw InvalidBatch(description: "batch log_size \(b.log_size) is invalid")
-            }
-        }
-        if b.invocation_count > 0 {
-            guard b.invocations != nil, b.invocation_size >= MemoryLayout<firefly_invocation>.size else {
-                throw InvalidBatch(description: "batch invocation_size \(b.invocation_size) is invalid")
-            }
-        }
+        try check("point", count: b.point_count, pointer: b.points, stride: b.point_size, minimum: MemoryLayout<firefly_metric_point>.size)
+        try check("span", count: b.span_count, pointer: b.spans, stride: b.span_size, minimum: MemoryLayout<firefly_span>.size)
+        try check("log", count: b.log_count, pointer: b.logs, stride: b.log_size, minimum: MemoryLayout<firefly_log_record>.size)
+        try check(
+            "invocation", count: b.invocation_count, pointer: b.invocations, stride: b.invocation_size,
+            minimum: MemoryLayout<firefly_invocation>.size)
         return b
     }
 

@@ -204,7 +204,8 @@ import Testing
     @Test func checkRefusesAPipelineOfASignalOneOfItsPluginsDoesNotHandle() throws {
         // The C adapter was built for ABI 1.0, before logs: it handles metrics and traces.
         let ws = try Workspace(plugins: ["FireflyTestCAdapter", "FireflyDebugPlugin", "FireflyRemoteWritePlugin"])
-        _ = try ws.write("signals.yaml", """
+        func config(_ pipelines: String) -> String {
+            """
             plugins:
               paths: [plugins]
             receivers:
@@ -214,10 +215,14 @@ import Testing
               remote-write:
                 url: http://127.0.0.1:9/api/v1/write
             pipelines:
+            \(pipelines)
+            """
+        }
+        _ = try ws.write("signals.yaml", config("""
               metrics: {receivers: [c-adapter], exporters: [debug, remote-write]}
               traces: {receivers: [c-adapter], exporters: [debug, remote-write]}
               logs: {receivers: [c-adapter], exporters: [debug]}
-            """)
+            """))
         let r = try runFirefly(["check", "--config", "signals.yaml"], in: ws.path)
         #expect(r.status == 1)
         let lines = r.stderr.split(separator: "\n").map(String.init)
@@ -225,19 +230,10 @@ import Testing
         #expect(lines.contains { $0.hasSuffix("error: pipelines.logs.receivers: 'c-adapter' (plugin c-adapter) does not emit logs; it handles metrics, traces") })
         #expect(lines.last == "2 problems found")
         // Without the two, the same plugins check out.
-        _ = try ws.write("signals.yaml", """
-            plugins:
-              paths: [plugins]
-            receivers:
-              c-adapter:
-            exporters:
-              debug:
-              remote-write:
-                url: http://127.0.0.1:9/api/v1/write
-            pipelines:
+        _ = try ws.write("signals.yaml", config("""
               metrics: {receivers: [c-adapter], exporters: [debug, remote-write]}
               traces: {receivers: [c-adapter], exporters: [debug]}
-            """)
+            """))
         let ok = try runFirefly(["check", "--config", "signals.yaml"], in: ws.path)
         #expect(ok.status == 0, "\(ok.stderr)")
     }

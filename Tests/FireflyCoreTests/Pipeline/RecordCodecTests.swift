@@ -168,6 +168,23 @@ import Testing
         #expect(try RecordCodec.encode(old, receiver: "r", keeping: .all, into: &w) == RecordCodec.Counts(points: 1))
     }
 
+    @Test func elementArraysWithoutElementsOrWithTooSmallAStrideAreRefused() {
+        let arena = CArena()
+        var header = Self.batch([], [], arena).pointee
+        header.log_count = 1  // and no logs
+        let noLogs = arena.array(CollectionOfOne(header))!
+        #expect(throws: BatchBridge.InvalidBatch(description: "batch log_size \(MemoryLayout<firefly_log_record>.stride) is invalid")) {
+            try BatchBridge.telemetry(from: noLogs)
+        }
+        header = Self.batch([], [], arena, invocations: [BatchBridge.cInvocation(Invocation(function: "f", requestID: "r", startTimeUnixNano: 1, durationMs: 1), arena)]).pointee
+        header.invocation_size = 8
+        let narrow = arena.array(CollectionOfOne(header))!
+        var w = ByteWriter()
+        #expect(throws: BatchBridge.InvalidBatch(description: "batch invocation_size 8 is invalid")) {
+            try RecordCodec.encode(narrow, receiver: "r", keeping: .all, into: &w)
+        }
+    }
+
     @Test func versionOneRecordsFromBeforeLogsStillRead() throws {
         let batch = TelemetryBatch(points: [MetricPoint(name: "m", kind: .gauge, timeUnixNano: 1)],
                                    spans: [Span(traceID: TraceID(high: 1, low: 2), spanID: SpanID(3), name: "s", startTimeUnixNano: 1, endTimeUnixNano: 2)])
