@@ -28,7 +28,7 @@ public enum FsyncPolicy: String, Sendable, CaseIterable {
 ///   the damaged bytes are copied to `quarantine/`, counted, logged with what was lost, and the
 ///   segment is rewritten without them. Cursors past the end of what survived are set back to it.
 /// - `max_bytes` bounds the unexported backlog: over it `append` answers `.full`.
-public final class DurableQueue: RecordQueue, @unchecked Sendable {
+public final class DurableQueue: TelemetryQueue, @unchecked Sendable {
     struct IndexEntry {
         var sequence: UInt64
         var segment: UInt64

@@ -5,9 +5,9 @@ import Logging
 import Synchronization
 
 /// The one way telemetry enters the collector: every receiver's sink. A receiver's C batch is cut
-/// to the signals some pipeline takes from that receiver, stored in the queue — for the durable
-/// queue as a record written straight from the C batch, on disk and fsync'd before `emit` returns —
-/// and counted.
+/// to the signals some pipeline takes from that receiver and written straight from the C batch as a
+/// queue record (`RecordCodec`), stored in the queue — the durable one has it on disk and fsync'd
+/// before `emit` returns — and counted.
 final class Ingest: Sendable {
     let router: Router
     let metrics: SelfMetrics
@@ -36,22 +36,12 @@ final class Ingest: Sendable {
             let header = try BatchBridge.checkedHeader(cBatch)
             let offered = RecordCodec.Counts(
                 points: header.point_count, spans: header.span_count, logs: header.log_count, invocations: header.invocation_count)
-            if let records = queue as? any RecordQueue {
-                // The durable queue stores records: write one straight from the C batch.
-                let estimate = 256 * min(offered.points, 1 << 16) + 512 * min(offered.spans + offered.logs, 1 << 16)
-                var w = records.recordWriter(capacity: estimate)
-                stored = try RecordCodec.encode(cBatch, receiver: receiver, keeping: keeping, into: &w)
-                countUnrouted(offered: offered, stored: stored, labels)
-                if stored.isEmpty { return (FIREFLY_EMIT_OK, 0) }
-                result = records.append(record: &w.bytes)
-            } else {
-                let all = try BatchBridge.telemetry(from: cBatch)
-                let batch = all.keeping(keeping)
-                stored = RecordCodec.Counts(points: batch.points.count, spans: batch.spans.count, logs: batch.logs.count, invocations: batch.invocations.count)
-                countUnrouted(offered: offered, stored: stored, labels)
-                if batch.isEmpty { return (FIREFLY_EMIT_OK, 0) }
-                result = queue.append(QueueEntry(receiver: receiver, batch: batch))
-            }
+            let estimate = 256 * min(offered.points, 1 << 16) + 512 * min(offered.spans + offered.logs, 1 << 16)
+            var w = queue.recordWriter(capacity: estimate)
+            stored = try RecordCodec.encode(cBatch, receiver: receiver, keeping: keeping, into: &w)
+            countUnrouted(offered: offered, stored: stored, labels)
+            if stored.isEmpty { return (FIREFLY_EMIT_OK, 0) }
+            result = queue.append(record: &w.bytes)
         } catch {
             logger.error("receiver '\(receiver)' emitted an invalid batch: \(error.description)")
             return (FIREFLY_EMIT_INVALID, 0)

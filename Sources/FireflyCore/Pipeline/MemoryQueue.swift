@@ -22,6 +22,16 @@ public final class MemoryQueue: TelemetryQueue, @unchecked Sendable {
         cursors = Dictionary(uniqueKeysWithValues: consumers.map { ($0, 0) })
     }
 
+    public func recordWriter(capacity: Int) -> ByteWriter { ByteWriter(capacity: capacity) }
+
+    /// Keeps the record's batch as Swift values (what exporters read).
+    public func append(record: inout [UInt8]) -> AppendResult {
+        guard let (receiver, batch) = try? RecordCodec.decode(record) else {
+            preconditionFailure("the memory queue was handed a record RecordCodec did not write")
+        }
+        return append(QueueEntry(receiver: receiver, batch: batch))
+    }
+
     public func append(_ entry: QueueEntry) -> AppendResult {
         let size = Self.estimatedSize(entry.batch)
         let (result, wake): (AppendResult, [CheckedContinuation<Void, Never>]) = lock.withLock {
@@ -131,6 +141,15 @@ public final class MemoryQueue: TelemetryQueue, @unchecked Sendable {
             n += 200 + s.name.utf8.count + s.function.utf8.count + s.service.utf8.count + s.statusMessage.utf8.count
             for a in s.attributes + s.resourceAttributes { n += 32 + a.key.utf8.count + attributeSize(a.value) }
             n += s.events.count * 64 + s.links.count * 64
+        }
+        for l in batch.logs {
+            n += 160 + l.severityText.utf8.count + l.function.utf8.count + l.service.utf8.count + l.recordID.utf8.count
+                + attributeSize(l.body)
+            for a in l.attributes + l.resourceAttributes { n += 32 + a.key.utf8.count + attributeSize(a.value) }
+        }
+        for v in batch.invocations {
+            n += 160 + v.function.utf8.count + v.version.utf8.count + v.requestID.utf8.count + v.errorType.utf8.count
+            for a in v.attributes { n += 32 + a.key.utf8.count + attributeSize(a.value) }
         }
         return n
     }

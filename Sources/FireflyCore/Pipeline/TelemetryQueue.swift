@@ -33,6 +33,11 @@ public enum AppendResult: Sendable, Equatable {
 public protocol TelemetryQueue: AnyObject, Sendable {
     /// Blocking; called from worker threads.
     func append(_ entry: QueueEntry) -> AppendResult
+    /// A writer with room for the queue's framing in front; write one `RecordCodec` record into it.
+    /// Receivers' batches reach the queue this way, written straight from the plugin's C batch.
+    func recordWriter(capacity: Int) -> ByteWriter
+    /// Stores the record in `record` (the bytes of a `recordWriter`), as `append` does.
+    func append(record: inout [UInt8]) -> AppendResult
     /// Records after `sequence`, at most `maxRecords`; waits until at least one exists.
     /// Returns an empty array once the queue is closed and holds nothing after `sequence`.
     func read(after sequence: UInt64, maxRecords: Int) async -> [QueueRecord]
@@ -47,17 +52,6 @@ public protocol TelemetryQueue: AnyObject, Sendable {
     /// Stops accepting appends and wakes waiting readers.
     func close()
     var stats: QueueStats { get }
-}
-
-/// A queue that stores `RecordCodec` records (the durable queue). Receivers hand it a record written
-/// straight from the plugin's C batch (`RecordCodec`), skipping the Swift values `append` would
-/// build only to encode them.
-public protocol RecordQueue: TelemetryQueue {
-    /// A writer with room for the queue's framing in front; write one `RecordCodec` record into it.
-    func recordWriter(capacity: Int) -> ByteWriter
-    /// Stores the record in `record` (the bytes of a `recordWriter`), as `append` does; the bytes
-    /// are framed in place.
-    func append(record: inout [UInt8]) -> AppendResult
 }
 
 public struct QueueStats: Sendable {
