@@ -1,0 +1,179 @@
+// One CloudWatch log event of a Lambda function → a LogRecord (and, for a report, an Invocation).
+import FireflyModel
+
+/// Turns one event's message into a log record, in either of Lambda's log formats: plain text
+/// (`START`/`END`/`REPORT` lines, the runtimes' `<time>\t<request id>\t<LEVEL>\t…` prefixes) or
+/// JSON (`LogFormat: JSON`: application records with `level`/`message`/`requestId`, platform
+/// records with `type`/`record`). A message is never split: a stack trace stays one record.
+enum LambdaLogEvent {
+    static func decode(
+        _ full: UnsafeBufferPointer<UInt8>, time: UInt64, id: String, source: CloudWatchLogsDecoder.Source,
+        observed: UInt64, into delivery: inout FirehoseDelivery
+    ) {
+        var message = full
+        var truncatedFrom = 0
+        if message.count > DecodeLimits.logMessageBytes {
+            truncatedFrom = message.count
+            message = UnsafeBufferPointer(rebasing: message[0..<utf8Boundary(message, at: DecodeLimits.logMessageBytes)])
+        }
+        var record = LogRecord(
+            timeUnixNano: time, observedTimeUnixNano: observed, body: .string(""), resourceAttributes: source.resource,
+            function: source.function, recordID: id)
+        var requestID = ""
+        var firstNonSpace = 0
+        while firstNonSpace < message.count && TextScan.isSpace(message[firstNonSpace]) { firstNonSpace += 1 }
+        if truncatedFrom == 0, firstNonSpace < message.count, message[firstNonSpace] == UInt8(ascii: "{"),
+            let json = LambdaJSONRecord.parse(message)
+        {
+            requestID = json.requestID
+            apply(json, to: &record, message: message, time: time, source: source, into: &delivery)
+        } else {
+            requestID = text(message, into: &record, time: time, source: source, delivery: &delivery)
+        }
+        if !requestID.isEmpty { record.attributes.insert(Attribute("faas.invocation_id", .string(requestID)), at: 0) }
+        if truncatedFrom > 0 { record.attributes.append(Attribute("firefly.log.original_size", .int(Int64(truncatedFrom)))) }
+        delivery.logs.append(record)
+    }
+
+    /// The text format; returns the request id the line names.
+    private static func text(
+        _ message: UnsafeBufferPointer<UInt8>, into record: inout LogRecord, time: UInt64,
+        source: CloudWatchLogsDecoder.Source, delivery: inout FirehoseDelivery
+    ) -> String {
+        let line = LambdaTextLine.classify(message)
+        var body = TextScan.trimmedEnd(message)
+        var requestID = ""
+        var severity: Severity? = .info
+        switch line {
+        case .start(let id, _):
+            requestID = id
+            delivery.logsState.started(id, at: time, invocations: &delivery.invocations)
+        case .end(let id):
+            requestID = id
+        case .report(let report):
+            requestID = report.requestID
+            let invocation = delivery.logsState.reported(report, at: time, source: source, invocations: &delivery.invocations)
+            if invocation.status != .success { severity = .error }
+            record.traceID = report.trace.traceID
+            record.spanID = report.trace.spanID
+            record.traceFlags = report.trace.flags
+        case .timedOut(let id):
+            requestID = id
+            severity = .error
+            delivery.logsState.timedOut(id, invocations: &delivery.invocations)
+        case .platformError(let id):
+            requestID = id
+            severity = .error
+        case .runtime(let id, let level, let start):
+            requestID = id
+            severity = level
+            body = trimmedNewline(UnsafeBufferPointer(rebasing: message[start...]))
+        case .other:
+            severity = nil
+            body = trimmedNewline(message)
+        }
+        if let severity {
+            record.severityNumber = severity.number
+            record.severityText = severity.text
+        }
+        record.body = .string(TextScan.string(body))
+        return requestID
+    }
+
+    /// The JSON format.
+    private static func apply(
+        _ json: LambdaJSONRecord, to record: inout LogRecord, message: UnsafeBufferPointer<UInt8>, time: UInt64,
+        source: CloudWatchLogsDecoder.Source, into delivery: inout FirehoseDelivery
+    ) {
+        var severity = json.level
+        record.traceID = json.trace.traceID
+        record.spanID = json.trace.spanID
+        record.traceFlags = json.trace.flags
+        if let type = json.platformType {
+            // Platform records have no message: the record itself is the body.
+            record.body = .json(TextScan.string(TextScan.trimmed(message)))
+            severity = .info
+            switch type {
+            case "platform.start":
+                delivery.logsState.started(json.requestID, at: time, invocations: &delivery.invocations)
+            case "platform.runtimeDone":
+                if json.report.status == "timeout" { delivery.logsState.timedOut(json.requestID, invocations: &delivery.invocations) }
+                if !json.report.status.isEmpty && json.report.status != "success" { severity = .error }
+            case "platform.report":
+                let invocation = delivery.logsState.reported(json.report, at: time, source: source, invocations: &delivery.invocations)
+                if invocation.status != .success { severity = .error }
+            default:
+                break
+            }
+        } else {
+            switch json.message {
+            case .string(let range):
+                record.body = .string(range.text(in: message))
+            case .json(let range):
+                record.body = .json(TextScan.string(UnsafeBufferPointer(rebasing: message[range.start..<range.end])))
+            case nil:
+                record.body = .json(TextScan.string(TextScan.trimmed(message)))
+            }
+            record.attributes = json.exceptionAttributes
+        }
+        if let severity {
+            record.severityNumber = severity.number
+            record.severityText = severity.text
+        }
+    }
+
+    private static func trimmedNewline(_ b: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        var e = b.count
+        while e > 0 && (b[e - 1] == 0x0A || b[e - 1] == 0x0D) { e -= 1 }
+        return UnsafeBufferPointer(rebasing: b[0..<e])
+    }
+
+    /// The largest index ≤ `at` that does not cut a UTF-8 sequence.
+    static func utf8Boundary(_ b: UnsafeBufferPointer<UInt8>, at: Int) -> Int {
+        var i = at
+        while i > 0 && i < b.count && b[i] & 0xC0 == 0x80 { i -= 1 }
+        return i
+    }
+}
+
+/// What joins the lines of one invocation across a delivery: the `START` time of each request id,
+/// the `Task timed out` lines, and where each request's invocation is.
+struct LogsDecodeState: Sendable {
+    var startTimes: [String: UInt64] = [:]
+    var timedOutRequests: Set<String> = []
+    var invocationIndex: [String: Int] = [:]
+    /// Bytes inflated so far in this delivery (checked against `DecodeLimits.inflatedBytesPerRequest`).
+    var inflatedBytes = 0
+    /// Reused across records.
+    var inflateBuffer: [UInt8] = []
+
+    mutating func started(_ requestID: String, at time: UInt64, invocations: inout [Invocation]) {
+        guard !requestID.isEmpty else { return }
+        startTimes[requestID] = time
+        if let i = invocationIndex[requestID] { invocations[i].startTimeUnixNano = time }
+    }
+
+    mutating func timedOut(_ requestID: String, invocations: inout [Invocation]) {
+        guard !requestID.isEmpty else { return }
+        timedOutRequests.insert(requestID)
+        if let i = invocationIndex[requestID], invocations[i].status != .outOfMemory { invocations[i].status = .timeout }
+    }
+
+    /// Appends the invocation a report describes and returns it.
+    mutating func reported(
+        _ r: LambdaReport, at time: UInt64, source: CloudWatchLogsDecoder.Source, invocations: inout [Invocation]
+    ) -> Invocation {
+        var status = r.invocationStatus
+        if status != .outOfMemory, timedOutRequests.contains(r.requestID) { status = .timeout }
+        let durationNanos = r.durationMs >= 0 && r.durationMs < 1e12 ? UInt64((r.durationMs * 1_000_000).rounded()) : 0
+        let start = startTimes[r.requestID] ?? (time >= durationNanos ? time - durationNanos : 0)
+        let invocation = Invocation(
+            function: source.function, version: source.version, requestID: r.requestID, startTimeUnixNano: start,
+            durationMs: r.durationMs, billedDurationMs: r.billedDurationMs, memorySizeMB: r.memorySizeMB,
+            maxMemoryUsedMB: r.maxMemoryUsedMB, initDurationMs: r.initDurationMs, status: status, errorType: r.errorType,
+            traceID: r.trace.traceID, attributes: source.invocationAttributes)
+        if !r.requestID.isEmpty { invocationIndex[r.requestID] = invocations.count }
+        invocations.append(invocation)
+        return invocation
+    }
+}
