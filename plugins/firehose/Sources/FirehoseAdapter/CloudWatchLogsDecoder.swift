@@ -135,7 +135,8 @@ struct CloudWatchLogsDecoder {
                 continue
             }
             let source = self.source(owner: h.owner ?? "", logGroup: logGroup, logStream: logStream)
-            delivery.logs.reserveCapacity(delivery.logs.count + events.count)
+            // No reserveCapacity here: reserving exactly per document would copy every log record
+            // decoded so far once per document (quadratic); the array's own doubling is linear.
             for (i, event) in events.enumerated() {
                 if let (reason, detail) = event.problem {
                     delivery.rejections.append(

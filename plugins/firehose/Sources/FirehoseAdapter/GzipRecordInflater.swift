@@ -1,6 +1,14 @@
 // Bounded gzip inflation of one Firehose record (CloudWatch Logs subscriptions gzip their records).
 import CZlib
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Inflates a record made of one or more concatenated gzip members into a reusable buffer, refusing
 /// output over a fixed limit (a few hundred bytes of gzip can inflate to gigabytes) and input that
 /// ends inside a member, stalls, or continues with something other than another member.
@@ -13,6 +21,18 @@ enum GzipRecordInflater {
     /// Whether `bytes` starts with the gzip magic number (RFC 1952: 1f 8b).
     static func isGzip(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B
+    }
+
+    /// A buffer of `count` bytes starting with the first `keeping` bytes of `old` (memcpy/memset:
+    /// growing element by element costs seconds for megabytes in a debug build).
+    private static func grown(_ old: [UInt8], to count: Int, keeping: Int) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
+            old.withUnsafeBufferPointer { src in
+                if keeping > 0 { memcpy(out.baseAddress!, src.baseAddress!, keeping) }
+            }
+            memset(out.baseAddress! + keeping, 0, count - keeping)
+            initialized = count
+        }
     }
 
     /// Inflates `input` into `buffer[0..<n]` and returns n. `buffer` only grows (its bytes past n
@@ -29,14 +49,13 @@ enum GzipRecordInflater {
         defer { inflateEnd(&stream) }
         stream.next_in = UnsafeMutablePointer(mutating: inputBase)
         stream.avail_in = UInt32(input.count)
-        if buffer.count < 64 * 1024 { buffer = [UInt8](repeating: 0, count: Swift.min(64 * 1024, limit + 1)) }
+        if buffer.count < 64 * 1024 { buffer = grown(buffer, to: Swift.min(64 * 1024, limit + 1), keeping: 0) }
         var produced = 0
         while true {
             if produced == buffer.count {
                 guard buffer.count <= limit else { throw .tooLarge(limit: limit) }
                 // Room for one byte over the limit, so that output reaching it is told apart from output exceeding it.
-                let grown = Swift.min(buffer.count * 2, limit + 1)
-                buffer.append(contentsOf: repeatElement(0, count: grown - buffer.count))
+                buffer = grown(buffer, to: Swift.min(buffer.count * 2, limit + 1), keeping: produced)
             }
             let availableIn = stream.avail_in
             var rc: Int32 = Z_OK

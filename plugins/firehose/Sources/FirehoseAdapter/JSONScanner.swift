@@ -288,8 +288,11 @@ struct JSONScanner {
         while i < raw.count {
             let b = raw[i]
             guard b == UInt8(ascii: "\\") else {
-                out.append(b)
-                i += 1
+                // Copy the run up to the next escape at once (log messages are long runs of text).
+                let base = raw.baseAddress!
+                let runEnd = memchr(base + i, 0x5C, raw.count - i).map { base.distance(to: $0.assumingMemoryBound(to: UInt8.self)) } ?? raw.count
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: raw[i..<runEnd]))
+                i = runEnd
                 continue
             }
             let e = raw[i + 1]

@@ -184,21 +184,21 @@ enum LambdaTextLine: Equatable {
 
     /// Python's default format: `[LEVEL]\t<time>\t<request id>\t<message>`.
     private static func python(_ b: UnsafeBufferPointer<UInt8>) -> LambdaTextLine {
-        let fields = TextScan.split(b, on: 0x09, maxSplits: 3)
-        guard fields.count == 4, fields[0].count >= 3, fields[0][fields[0].count - 1] == UInt8(ascii: "]"),
-            TextScan.looksLikeTimestamp(fields[1]), let level = Severity(level: UnsafeBufferPointer(rebasing: fields[0].dropFirst().dropLast()))
+        guard let (first, second, third, message) = TextScan.fourTabFields(b), first.count >= 3,
+            first[first.count - 1] == UInt8(ascii: "]"), TextScan.looksLikeTimestamp(second),
+            let level = Severity(level: UnsafeBufferPointer(rebasing: first[1..<(first.count - 1)]))
         else { return .other }
-        let message = b.count - fields[3].count
-        return .runtime(requestID: TextScan.string(fields[2]), level: level, message: message)
+        return .runtime(requestID: TextScan.string(third), level: level, message: message)
     }
 
     /// Node.js's default format `<time>\t<request id>\t<LEVEL>\t<message>`, and the platform's
     /// `<time> <request id> Task timed out after 3.00 seconds`.
     private static func runtime(_ b: UnsafeBufferPointer<UInt8>) -> LambdaTextLine {
         guard b.count > 24, b[0] >= UInt8(ascii: "0"), b[0] <= UInt8(ascii: "9") else { return .other }
-        let fields = TextScan.split(b, on: 0x09, maxSplits: 3)
-        if fields.count == 4, TextScan.looksLikeTimestamp(fields[0]), let level = Severity(level: fields[2]) {
-            return .runtime(requestID: TextScan.string(fields[1]), level: level, message: b.count - fields[3].count)
+        if let (time, id, levelWord, message) = TextScan.fourTabFields(b), TextScan.looksLikeTimestamp(time),
+            let level = Severity(level: levelWord)
+        {
+            return .runtime(requestID: TextScan.string(id), level: level, message: message)
         }
         // The timeout line separates its fields with spaces (some runtimes use tabs).
         let words = TextScan.splitWhitespace(b, maxSplits: 2)
@@ -299,6 +299,24 @@ enum TextScan {
         }
         parts.append(UnsafeBufferPointer(rebasing: b[start...]))
         return parts
+    }
+
+    /// The first three tab-separated fields and where the fourth (the rest) starts, or nil when
+    /// the line has fewer than three tabs. No array: this runs for nearly every runtime line.
+    static func fourTabFields(
+        _ b: UnsafeBufferPointer<UInt8>
+    ) -> (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>, Int)? {
+        guard let t1 = firstIndex(b, of: 0x09) else { return nil }
+        let afterFirst = UnsafeBufferPointer(rebasing: b[(t1 + 1)...])
+        guard let d2 = firstIndex(afterFirst, of: 0x09) else { return nil }
+        let t2 = t1 + 1 + d2
+        let afterSecond = UnsafeBufferPointer(rebasing: b[(t2 + 1)...])
+        guard let d3 = firstIndex(afterSecond, of: 0x09) else { return nil }
+        let t3 = t2 + 1 + d3
+        return (
+            UnsafeBufferPointer(rebasing: b[0..<t1]), UnsafeBufferPointer(rebasing: b[(t1 + 1)..<t2]),
+            UnsafeBufferPointer(rebasing: b[(t2 + 1)..<t3]), t3 + 1
+        )
     }
 
     /// Splits on runs of spaces or tabs.
