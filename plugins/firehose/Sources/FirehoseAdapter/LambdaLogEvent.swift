@@ -136,12 +136,16 @@ enum LambdaLogEvent {
     }
 }
 
-/// What joins the lines of one invocation across a delivery: the `START` time of each request id,
-/// the `Task timed out` lines, and where each request's invocation is.
+/// What joins the lines of one invocation across a delivery: per request id, the `START` time,
+/// whether a `Task timed out` line was seen, and where its invocation is (one hash per line).
 struct LogsDecodeState: Sendable {
-    var startTimes: [String: UInt64] = [:]
-    var timedOutRequests: Set<String> = []
-    var invocationIndex: [String: Int] = [:]
+    struct Request: Sendable {
+        var start: UInt64?
+        var timedOut = false
+        var invocation: Int?
+    }
+
+    var requests: [String: Request] = [:]
     /// Bytes inflated so far in this delivery (checked against `DecodeLimits.inflatedBytesPerRequest`).
     var inflatedBytes = 0
     /// Reused across records.
@@ -149,30 +153,34 @@ struct LogsDecodeState: Sendable {
 
     mutating func started(_ requestID: String, at time: UInt64, invocations: inout [Invocation]) {
         guard !requestID.isEmpty else { return }
-        startTimes[requestID] = time
-        if let i = invocationIndex[requestID] { invocations[i].startTimeUnixNano = time }
+        requests[requestID, default: Request()].start = time
+        if let i = requests[requestID]?.invocation { invocations[i].startTimeUnixNano = time }
     }
 
     mutating func timedOut(_ requestID: String, invocations: inout [Invocation]) {
         guard !requestID.isEmpty else { return }
-        timedOutRequests.insert(requestID)
-        if let i = invocationIndex[requestID], invocations[i].status != .outOfMemory { invocations[i].status = .timeout }
+        requests[requestID, default: Request()].timedOut = true
+        if let i = requests[requestID]?.invocation, invocations[i].status != .outOfMemory { invocations[i].status = .timeout }
     }
 
     /// Appends the invocation a report describes and returns it.
     mutating func reported(
         _ r: LambdaReport, at time: UInt64, source: CloudWatchLogsDecoder.Source, invocations: inout [Invocation]
     ) -> Invocation {
+        var known = Request()
+        if !r.requestID.isEmpty {
+            known = requests[r.requestID, default: Request()]
+            requests[r.requestID] = Request(start: known.start, timedOut: known.timedOut, invocation: invocations.count)
+        }
         var status = r.invocationStatus
-        if status != .outOfMemory, timedOutRequests.contains(r.requestID) { status = .timeout }
+        if status != .outOfMemory, known.timedOut { status = .timeout }
         let durationNanos = r.durationMs >= 0 && r.durationMs < 1e12 ? UInt64((r.durationMs * 1_000_000).rounded()) : 0
-        let start = startTimes[r.requestID] ?? (time >= durationNanos ? time - durationNanos : 0)
+        let start = known.start ?? (time >= durationNanos ? time - durationNanos : 0)
         let invocation = Invocation(
             function: source.function, version: source.version, requestID: r.requestID, startTimeUnixNano: start,
             durationMs: r.durationMs, billedDurationMs: r.billedDurationMs, memorySizeMB: r.memorySizeMB,
             maxMemoryUsedMB: r.maxMemoryUsedMB, initDurationMs: r.initDurationMs, status: status, errorType: r.errorType,
             traceID: r.trace.traceID, attributes: source.invocationAttributes)
-        if !r.requestID.isEmpty { invocationIndex[r.requestID] = invocations.count }
         invocations.append(invocation)
         return invocation
     }
