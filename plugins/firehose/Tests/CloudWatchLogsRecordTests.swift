@@ -242,6 +242,22 @@ private func nodeLog(
         #expect(Set(delivery.logs.map(\.recordID)).count == 36)
     }
 
+    @Test func aLineNamingNoRequestBelongsToTheInvocationItsStreamIsIn() {
+        let delivery = decodeLogs(
+            uncompressed(events: [
+                (1, 1, "before any invocation\n"), (2, 2, "START RequestId: r-1 Version: $LATEST\n"), (3, 3, "print output\n"),
+                (4, 4, "END RequestId: r-1\n"), (5, 5, "between invocations\n"),
+                (6, 6, #"{"time":"t","type":"platform.start","record":{"requestId":"r-2"}}"#), (7, 7, #"{"message":"json, no id"}"#),
+                (8, 8, #"{"time":"t","type":"platform.report","record":{"requestId":"r-2","metrics":{"durationMs":1}}}"#),
+                (9, 9, "after\n"),
+            ]))
+        #expect(
+            delivery.logs.map(\.attributes) == [
+                [], invocationID("r-1"), invocationID("r-1"), invocationID("r-1"), [], invocationID("r-2"), invocationID("r-2"),
+                invocationID("r-2"), [],
+            ])
+    }
+
     @Test func functionAndVersionComeFromLogGroupAndStream() {
         #expect(CloudWatchLogsDecoder.function(logGroup: "/aws/lambda/my-fn") == "my-fn")
         #expect(CloudWatchLogsDecoder.function(logGroup: "/aws/lambda/us-east-1.my-fn") == "my-fn")

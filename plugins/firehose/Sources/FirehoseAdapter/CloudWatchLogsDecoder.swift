@@ -135,6 +135,7 @@ struct CloudWatchLogsDecoder {
                 continue
             }
             let source = self.source(owner: h.owner ?? "", logGroup: logGroup, logStream: logStream)
+            var current = ""
             // No reserveCapacity here: reserving exactly per document would copy every log record
             // decoded so far once per document (quadratic); the array's own doubling is linear.
             for (i, event) in events.enumerated() {
@@ -161,10 +162,10 @@ struct CloudWatchLogsDecoder {
                 let raw = UnsafeBufferPointer(rebasing: record[message.start..<message.end])
                 if message.escaped {
                     JSONScanner.unescape(raw).withUnsafeBufferPointer {
-                        LambdaLogEvent.decode($0, time: time, id: recordID, source: source, observed: observedTimeUnixNano, into: &delivery)
+                        LambdaLogEvent.decode($0, time: time, id: recordID, source: source, observed: observedTimeUnixNano, current: &current, into: &delivery)
                     }
                 } else {
-                    LambdaLogEvent.decode(raw, time: time, id: recordID, source: source, observed: observedTimeUnixNano, into: &delivery)
+                    LambdaLogEvent.decode(raw, time: time, id: recordID, source: source, observed: observedTimeUnixNano, current: &current, into: &delivery)
                 }
             }
         }

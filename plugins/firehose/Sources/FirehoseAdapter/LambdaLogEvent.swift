@@ -5,10 +5,15 @@ import FireflyModel
 /// (`START`/`END`/`REPORT` lines, the runtimes' `<time>\t<request id>\t<LEVEL>\t…` prefixes) or
 /// JSON (`LogFormat: JSON`: application records with `level`/`message`/`requestId`, platform
 /// records with `type`/`record`). A message is never split: a stack trace stays one record.
+///
+/// A line that names no request (a bare `print`) gets the request id of the invocation its log
+/// stream is in — between that request's `START` and its `END`/`REPORT` — since one execution
+/// environment (one log stream) runs one invocation at a time.
 enum LambdaLogEvent {
+    /// `current`: the request the document's log stream is in, kept from event to event.
     static func decode(
         _ full: UnsafeBufferPointer<UInt8>, time: UInt64, id: String, source: CloudWatchLogsDecoder.Source,
-        observed: UInt64, into delivery: inout FirehoseDelivery
+        observed: UInt64, current: inout String, into delivery: inout FirehoseDelivery
     ) {
         var message = full
         var truncatedFrom = 0
@@ -26,10 +31,11 @@ enum LambdaLogEvent {
             let json = LambdaJSONRecord.parse(message)
         {
             requestID = json.requestID
-            apply(json, to: &record, message: message, time: time, source: source, into: &delivery)
+            apply(json, to: &record, message: message, time: time, source: source, current: &current, into: &delivery)
         } else {
-            requestID = text(message, into: &record, time: time, source: source, delivery: &delivery)
+            requestID = text(message, into: &record, time: time, source: source, current: &current, delivery: &delivery)
         }
+        if requestID.isEmpty { requestID = current }
         if !requestID.isEmpty { record.attributes.insert(Attribute("faas.invocation_id", .string(requestID)), at: 0) }
         if truncatedFrom > 0 { record.attributes.append(Attribute("firefly.log.original_size", .int(Int64(truncatedFrom)))) }
         delivery.logs.append(record)
@@ -38,7 +44,7 @@ enum LambdaLogEvent {
     /// The text format; returns the request id the line names.
     private static func text(
         _ message: UnsafeBufferPointer<UInt8>, into record: inout LogRecord, time: UInt64,
-        source: CloudWatchLogsDecoder.Source, delivery: inout FirehoseDelivery
+        source: CloudWatchLogsDecoder.Source, current: inout String, delivery: inout FirehoseDelivery
     ) -> String {
         let line = LambdaTextLine.classify(message)
         var body = TextScan.trimmedEnd(message)
@@ -47,11 +53,14 @@ enum LambdaLogEvent {
         switch line {
         case .start(let id, _):
             requestID = id
+            current = id
             delivery.logsState.started(id, at: time, invocations: &delivery.invocations)
         case .end(let id):
             requestID = id
+            current = ""
         case .report(let report):
             requestID = report.requestID
+            current = ""
             let invocation = delivery.logsState.reported(report, at: time, source: source, invocations: &delivery.invocations)
             if invocation.status != .success { severity = .error }
             record.traceID = report.trace.traceID
@@ -83,7 +92,7 @@ enum LambdaLogEvent {
     /// The JSON format.
     private static func apply(
         _ json: LambdaJSONRecord, to record: inout LogRecord, message: UnsafeBufferPointer<UInt8>, time: UInt64,
-        source: CloudWatchLogsDecoder.Source, into delivery: inout FirehoseDelivery
+        source: CloudWatchLogsDecoder.Source, current: inout String, into delivery: inout FirehoseDelivery
     ) {
         var severity = json.level
         record.traceID = json.trace.traceID
@@ -95,11 +104,14 @@ enum LambdaLogEvent {
             severity = .info
             switch type {
             case "platform.start":
+                current = json.requestID
                 delivery.logsState.started(json.requestID, at: time, invocations: &delivery.invocations)
             case "platform.runtimeDone":
+                current = ""
                 if json.report.status == "timeout" { delivery.logsState.timedOut(json.requestID, invocations: &delivery.invocations) }
                 if !json.report.status.isEmpty && json.report.status != "success" { severity = .error }
             case "platform.report":
+                current = ""
                 let invocation = delivery.logsState.reported(json.report, at: time, source: source, invocations: &delivery.invocations)
                 if invocation.status != .success { severity = .error }
             default:
