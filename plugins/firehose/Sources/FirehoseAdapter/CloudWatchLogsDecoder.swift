@@ -160,12 +160,15 @@ struct CloudWatchLogsDecoder {
                 let recordID = s.string(id)
                 let time = UInt64(ms) * 1_000_000
                 let raw = UnsafeBufferPointer(rebasing: record[message.start..<message.end])
+                func decodeEvent(_ text: UnsafeBufferPointer<UInt8>) {
+                    LambdaLogEvent.decode(
+                        text, time: time, id: recordID, source: source, observed: observedTimeUnixNano, current: &current,
+                        into: &delivery)
+                }
                 if message.escaped {
-                    JSONScanner.unescape(raw).withUnsafeBufferPointer {
-                        LambdaLogEvent.decode($0, time: time, id: recordID, source: source, observed: observedTimeUnixNano, current: &current, into: &delivery)
-                    }
+                    JSONScanner.unescape(raw).withUnsafeBufferPointer { decodeEvent($0) }
                 } else {
-                    LambdaLogEvent.decode(raw, time: time, id: recordID, source: source, observed: observedTimeUnixNano, current: &current, into: &delivery)
+                    decodeEvent(raw)
                 }
             }
         }

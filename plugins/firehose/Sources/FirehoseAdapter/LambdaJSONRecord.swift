@@ -31,7 +31,9 @@ struct LambdaJSONRecord {
         case 5: return CloudWatchJSONDecoder.equals(k, "level") ? .level : .other
         case 6: return CloudWatchJSONDecoder.equals(k, "record") ? .record : .other
         case 7: return CloudWatchJSONDecoder.equals(k, "message") ? .message : .other
-        case 9: return CloudWatchJSONDecoder.equals(k, "requestId") ? .requestID : CloudWatchJSONDecoder.equals(k, "errorType") ? .errorType : .other
+        case 9:
+            if CloudWatchJSONDecoder.equals(k, "requestId") { return .requestID }
+            return CloudWatchJSONDecoder.equals(k, "errorType") ? .errorType : .other
         case 10: return CloudWatchJSONDecoder.equals(k, "stackTrace") ? .stackTrace : .other
         case 11: return CloudWatchJSONDecoder.equals(k, "xrayTraceId") ? .xrayTraceID : .other
         case 12: return CloudWatchJSONDecoder.equals(k, "errorMessage") ? .errorMessage : .other
