@@ -138,6 +138,15 @@ private func decode(_ bytes: [UInt8], index: Int = 0) -> FirehoseDelivery {
         #expect(delivery.invocations.map(\.requestID) == [""])
     }
 
+    @Test func repeatedExceptionKeysKeepTheirLastValue() {
+        let message = #"{"level":"ERROR","message":"m","errorType":"A","errorType":"B","stackTrace":["x"],"stackTrace":"y"}"#
+        let delivery = decode(uncompressed(events: [(1, 1, message)]))
+        #expect(
+            delivery.logs.map(\.attributes) == [
+                [Attribute("exception.type", .string("B")), Attribute("exception.stacktrace", .string("y"))]
+            ])
+    }
+
     @Test func uncompressedDocumentsAreNotTakenForMetricsWhenTheFormatIsOpenTelemetry() {
         var delivery = FirehoseDelivery()
         var record = uncompressed(events: [(1, 1, "x")])

@@ -19,7 +19,19 @@ struct LambdaJSONRecord {
     var platformType: String?
     var report = LambdaReport()
     var message: Message?
-    var exceptionAttributes: [Attribute] = []
+    var exceptionType: String?
+    var exceptionMessage: String?
+    var exceptionStacktrace: String?
+
+    /// `exception.type`, `exception.message`, `exception.stacktrace` (OpenTelemetry semantic
+    /// conventions) for the fields present; a repeated key keeps its last value.
+    var exceptionAttributes: [Attribute] {
+        var out: [Attribute] = []
+        if let exceptionType { out.append(Attribute("exception.type", .string(exceptionType))) }
+        if let exceptionMessage { out.append(Attribute("exception.message", .string(exceptionMessage))) }
+        if let exceptionStacktrace { out.append(Attribute("exception.stacktrace", .string(exceptionStacktrace))) }
+        return out
+    }
 
     private enum Field {
         case type, record, level, message, requestID, xrayTraceID, errorType, errorMessage, stackTrace, other
@@ -74,14 +86,10 @@ struct LambdaJSONRecord {
                     let start = s.index
                     try s.skipValue()
                     recordRange = JSONKey(start: start, end: s.index, escaped: false)
-                case .errorType where isString:
-                    r.exceptionAttributes.append(Attribute("exception.type", .string(try s.readString())))
-                case .errorMessage where isString:
-                    r.exceptionAttributes.append(Attribute("exception.message", .string(try s.readString())))
+                case .errorType where isString: r.exceptionType = try s.readString()
+                case .errorMessage where isString: r.exceptionMessage = try s.readString()
                 case .stackTrace:
-                    if let trace = try Self.stackTrace(&s) {
-                        r.exceptionAttributes.append(Attribute("exception.stacktrace", .string(trace)))
-                    }
+                    if let trace = try Self.stackTrace(&s) { r.exceptionStacktrace = trace }
                 default:
                     try s.skipValue()
                 }
