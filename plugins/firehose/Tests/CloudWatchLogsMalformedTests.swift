@@ -42,6 +42,20 @@ private func decode(_ bytes: [UInt8], index: Int = 0) -> FirehoseDelivery {
         #expect(delivery.rejections == [RecordRejection(.limitExceeded, record: 0, detail: DecodeLimits.tooMuchInflatedPerRecord)])
     }
 
+    @Test func recordsOfOneRequestInflateTo256MiBAtMost() async throws {
+        let outcome = await Timing.onItsOwnThread { () -> (rejections: [RecordRejection], records: Int) in
+            // 15 MiB each: 17 fit in 256 MiB, the 18th passes the request's limit.
+            // Zero bytes: not JSON, so each record is rejected at once after inflating (no 255 MiB scan).
+            let record = FirehoseDecodeBenchmark.gzip([UInt8](repeating: 0, count: 15 * 1_048_576))
+            let body = envelope(records: Array(repeating: record, count: 18))
+            let delivery = try? FirehoseRequestDecoder().decode(body: body)
+            return (delivery?.rejections ?? [], delivery?.recordCount ?? 0)
+        }
+        #expect(outcome.records == 18)
+        #expect(outcome.rejections.map(\.reason) == Array(repeating: .invalidJSON, count: 17) + [.limitExceeded])
+        #expect(outcome.rejections.last == RecordRejection(.limitExceeded, record: 17, detail: DecodeLimits.tooMuchInflatedPerRequest))
+    }
+
     @Test func adapterAnswers400ForAGzipBomb() throws {
         let sink = RecordingSink()
         let body = envelope(records: [try testdata.bytes("cwlogs_node_text.gz"), try testdata.bytes("cwlogs_bomb.gz")])
