@@ -173,6 +173,29 @@ private func decode(_ bytes: [UInt8], index: Int = 0) -> FirehoseDelivery {
         #expect(json.logs.count == 1)
     }
 
+    @Test func everyEventGivesOneRecordWhateverItsMessage() {
+        let fragments = [
+            "START RequestId: ", "REPORT RequestId: ", "END RequestId: ", "RequestId: ", "\t", " ", "[INFO]", "[", "]",
+            "2026-12-03T10:00:00.000Z", "Duration: ", "Init Duration: ", "Memory Size: ", " ms", " MB", "12.5", "{", "}", "\"",
+            ":", ",", "[]", "\"type\":\"platform.report\"", "\"record\":", "\"metrics\":{\"durationMs\":", "Task timed out after",
+            "1-5759e988-bd862e3fe1be46a994272793", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=", "XRAY TraceId: ",
+            "SegmentId: ", "Status: ", "timeout", "Error Type: ", "Runtime.OutOfMemory", "é", "\n", "x", "ERROR", "WARNING",
+        ]
+        var rng = SplitMix(state: 1414)
+        for round in 0..<40 {
+            var events: [(id: Int, timestamp: UInt64, message: String)] = []
+            for i in 0..<25 {
+                let n = Int.random(in: 0..<14, using: &rng)
+                let message = (0..<n).map { _ in fragments.randomElement(using: &rng)! }.joined()
+                events.append((i, UInt64(i), message))
+            }
+            let delivery = decode(uncompressed(events: events))
+            #expect(delivery.rejections == [], "round \(round)")
+            #expect(delivery.logs.map(\.recordID) == (0..<25).map { "e\($0)" }, "round \(round)")
+            #expect(delivery.logs.allSatisfy { $0.severityNumber <= 24 }, "round \(round)")
+        }
+    }
+
     @Test func randomBytesAfterTheGzipMagicNeverCrash() {
         var rng = SplitMix(state: 14)
         for _ in 0..<300 {
