@@ -75,6 +75,7 @@ struct CloudWatchLogsDecoder {
         var document = 0
         var eventsInRecord = 0
         var events: [RawEvent] = []
+        var unescaped: [UInt8] = []  // reused by every escaped message
         while true {
             s.skipWhitespace()
             if s.index >= s.end { return }
@@ -166,7 +167,8 @@ struct CloudWatchLogsDecoder {
                         into: &delivery)
                 }
                 if message.escaped {
-                    JSONScanner.unescape(raw).withUnsafeBufferPointer { decodeEvent($0) }
+                    JSONScanner.unescape(raw, into: &unescaped)
+                    unescaped.withUnsafeBufferPointer { decodeEvent($0) }
                 } else {
                     decodeEvent(raw)
                 }

@@ -275,6 +275,13 @@ struct JSONScanner {
     /// The bytes of a validated string body with its escapes resolved.
     static func unescape(_ raw: UnsafeBufferPointer<UInt8>) -> [UInt8] {
         var out: [UInt8] = []
+        unescape(raw, into: &out)
+        return out
+    }
+
+    /// `unescape` into a buffer the caller reuses (emptied first, capacity kept).
+    static func unescape(_ raw: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        out.removeAll(keepingCapacity: true)
         out.reserveCapacity(raw.count)
         var i = 0
         func hex(_ at: Int) -> UInt32 {
@@ -315,7 +322,6 @@ struct JSONScanner {
             default: out.append(e)  // " \ /
             }
         }
-        return out
     }
 
     private static func appendUTF8(_ s: UInt32, to out: inout [UInt8]) {
