@@ -193,6 +193,16 @@ private func nodeLog(
         #expect(logs.allSatisfy { $0.observedTimeUnixNano == fixedNowNano })
     }
 
+    @Test func logsOfATracedInvocationGetItsTraceIDOnceTheDeliveryIsDecoded() throws {
+        let body = envelope(records: [try testdata.bytes("cwlogs_node_text.gz"), try testdata.bytes("cwlogs_python_json.gz")])
+        let delivery = try FirehoseRequestDecoder().decode(body: body)
+        // Request A (events 1–4) and request D (events 22–26) were traced; the others were not.
+        #expect(delivery.logs.map(\.traceID) == Array(repeating: nodeTrace, count: 4) + Array(repeating: .zero, count: 8)
+            + [.zero] + Array(repeating: pythonTrace, count: 5) + Array(repeating: .zero, count: 6))
+        // Only the trace id: the span of the REPORT line stays its own.
+        #expect(delivery.logs[1].spanID == .zero)
+    }
+
     @Test func adapterSplitsLogsIntoBatchesOfMaxPointsPerEmit() throws {
         let sink = RecordingSink()
         let adapter = try makeAdapter(["max_points_per_emit": .number(5)])

@@ -167,6 +167,7 @@ public struct FirehoseRequestDecoder: Sendable {
                 }
                 decodeRecord(&scratch, index: i, into: &delivery)
             }
+            LambdaLogEvent.propagateTraceIDs(in: &delivery)
             // The join state and the inflate buffer (up to 16 MiB) are done with: do not keep them
             // alive while the delivery waits for the queue.
             delivery.logsState = LogsDecodeState()

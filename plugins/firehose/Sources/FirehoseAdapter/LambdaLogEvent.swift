@@ -134,6 +134,24 @@ enum LambdaLogEvent {
         }
     }
 
+    /// Gives the log records of a traced invocation its trace id when they lack one: the text
+    /// format names the trace only in the `REPORT` line, written after every line of the invocation.
+    /// Runs once per delivery, over the records only when some invocation was traced.
+    static func propagateTraceIDs(in delivery: inout FirehoseDelivery) {
+        var traces: [String: TraceID] = [:]
+        for invocation in delivery.invocations where invocation.traceID.isValid && !invocation.requestID.isEmpty {
+            traces[invocation.requestID] = invocation.traceID
+        }
+        guard !traces.isEmpty else { return }
+        for i in delivery.logs.indices where !delivery.logs[i].traceID.isValid {
+            // The request id, when there is one, is the first attribute.
+            guard let first = delivery.logs[i].attributes.first, first.key == "faas.invocation_id",
+                case .string(let requestID) = first.value, let trace = traces[requestID]
+            else { continue }
+            delivery.logs[i].traceID = trace
+        }
+    }
+
     private static func trimmedNewline(_ b: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
         var e = b.count
         while e > 0 && (b[e - 1] == 0x0A || b[e - 1] == 0x0D) { e -= 1 }
