@@ -164,7 +164,7 @@ let package = Package(
         ),
     ]
         + plugin("debug", folder: "debug", logic: "DebugExporter", entry: "DebugPluginEntry")
-        + plugin("firehose", folder: "firehose", logic: "FirehoseAdapter", entry: "FirehosePluginEntry")
+        + plugin("firehose", folder: "firehose", logic: "FirehoseAdapter", entry: "FirehosePluginEntry", dependencies: ["CZlib"])
         + plugin(
             "otlp", folder: "otlp", logic: "OTLPAdapter", entry: "OTLPPluginEntry",
             dependencies: [

@@ -1,7 +1,7 @@
 // Per-point limits that keep decoding work proportional to the request, whatever its shape.
 import FireflyModel
 
-/// Fixed limits on what one data point may carry. A record over a limit is refused with
+/// Fixed limits on what one data point (or log record) may carry. A record over a limit is refused with
 /// `limit_exceeded`, and the request is answered 400 naming the limit (whatever
 /// `reject_malformed_records` says): no real CloudWatch stream comes near them (CloudWatch allows
 /// 30 dimensions per metric), and a sender that exceeds them would be refused on every retry.
@@ -10,6 +10,25 @@ enum DecodeLimits {
     static let labelsPerPoint = 128
     /// Percentile statistics (CloudWatch JSON) or quantile values (OpenTelemetry) per data point.
     static let quantilesPerPoint = 128
+
+    /// Log events per CloudWatch Logs record (all its documents together). CloudWatch batches at
+    /// most 10 000 events per `PutLogEvents` call, and a Firehose record is at most 1 000 KiB.
+    static let logEventsPerRecord = 50_000
+    /// Bytes of one log message: CloudWatch's own maximum event size (1 MiB). A longer message is
+    /// truncated (at a UTF-8 boundary, keeping the record) and marked with the attribute
+    /// `firefly.log.original_size` — refusing it would make Firehose retry it forever.
+    static let logMessageBytes = 1_048_576
+    /// Bytes one gzip'd record may inflate to (a record is at most 1 000 KiB compressed; log text
+    /// compresses about 10:1, a gzip bomb 1000:1).
+    static let inflatedBytesPerRecord = 16 * 1_048_576
+    /// Bytes all the gzip'd records of one request may inflate to together.
+    static let inflatedBytesPerRequest = 256 * 1_048_576
+
+    static let tooManyLogEvents = "more than \(logEventsPerRecord) log events in one record (the limit per record)"
+    static let tooMuchInflatedPerRecord =
+        "gzip data inflates to more than \(inflatedBytesPerRecord / 1_048_576) MiB in one record (the limit per record)"
+    static let tooMuchInflatedPerRequest =
+        "gzip records inflate to more than \(inflatedBytesPerRequest / 1_048_576) MiB in one request (the limit per request)"
 
     static func tooManyLabels(_ what: String) -> String {
         "more than \(labelsPerPoint) \(what) in one data point (the limit per data point)"

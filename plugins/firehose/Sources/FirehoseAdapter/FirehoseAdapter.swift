@@ -2,16 +2,17 @@ public import FireflyModel
 public import FireflyPluginKit
 import Synchronization
 
-/// Receives CloudWatch Metric Streams delivered by Amazon Data Firehose to an HTTP endpoint:
-/// checks the access key, decodes the delivery envelope and its records (CloudWatch JSON or
-/// OpenTelemetry 1.0/0.7) into delta SUMMARY points, hands them to the collector and answers in
-/// Firehose's protocol — 200 only once every point is durable in the queue.
+/// Receives CloudWatch Metric Streams and CloudWatch Logs subscriptions delivered by Amazon Data
+/// Firehose to an HTTP endpoint: checks the access key, decodes the delivery envelope and its
+/// records (CloudWatch JSON or OpenTelemetry 1.0/0.7 into delta SUMMARY points; gzip'd CloudWatch
+/// Logs into log records and Lambda invocations), hands them to the collector and answers in
+/// Firehose's protocol — 200 only once everything is durable in the queue.
 public final class FirehoseAdapter: AdapterPlugin {
     public static let pluginName = "firehose"
     public static let pluginVersion = "0.1.0"
     public static let signals: Signals = [.metrics]
     public static let pluginDescription =
-        "CloudWatch Metric Streams (json, opentelemetry1.0) via Amazon Data Firehose HTTP endpoint delivery"
+        "CloudWatch Metric Streams (json, opentelemetry1.0) and CloudWatch Logs subscriptions via Amazon Data Firehose HTTP endpoint delivery"
 
     public let settings: FirehoseSettings
     public let routes: [Route]
@@ -68,7 +69,8 @@ public final class FirehoseAdapter: AdapterPlugin {
                 status: 400, requestId: headerRequestId ?? "", timestampMs: nowMs,
                 errorMessage: "X-Amz-Firehose-Common-Attributes has more than \(DecodeLimits.labelsPerPoint) attributes (the limit per data point)")
         }
-        let decoder = FirehoseRequestDecoder(format: settings.recordFormat, commonLabels: commonLabels)
+        let decoder = FirehoseRequestDecoder(
+            format: settings.recordFormat, commonLabels: commonLabels, observedTimeUnixNano: nowUnixNano())
         let delivery: FirehoseDelivery
         do {
             delivery = try decoder.decode(body: request.body)
@@ -100,12 +102,8 @@ public final class FirehoseAdapter: AdapterPlugin {
             }
         }
 
-        var start = 0
-        let points = delivery.points
-        while start < points.count {
-            let end = min(start + settings.maxPointsPerEmit, points.count)
-            let chunk = start == 0 && end == points.count ? points : Array(points[start..<end])
-            switch sink.emit(TelemetryBatch(points: chunk)) {
+        for batch in Self.batches(delivery, itemsPerBatch: settings.maxPointsPerEmit) {
+            switch sink.emit(batch) {
             case .ok: break
             case .busy(let retryAfter):
                 return unavailable(requestId, "the collector's queue is full; retry later", retryAfter)
@@ -116,9 +114,25 @@ public final class FirehoseAdapter: AdapterPlugin {
                     status: 500, requestId: requestId, timestampMs: nowMs,
                     errorMessage: "the collector refused the decoded points (a firehose plugin bug); retry later")
             }
-            start = end
         }
         return FirehoseResponse.make(status: 200, requestId: requestId, timestampMs: nowMs)
+    }
+
+    /// The delivery as the batches handed to `sink.emit`: points, then log records with the
+    /// invocations, at most `itemsPerBatch` of each kind per batch.
+    static func batches(_ delivery: FirehoseDelivery, itemsPerBatch n: Int) -> [TelemetryBatch] {
+        func chunks<T>(_ items: [T]) -> [[T]] {
+            if items.count <= n { return items.isEmpty ? [] : [items] }
+            return stride(from: 0, to: items.count, by: n).map { Array(items[$0..<min($0 + n, items.count)]) }
+        }
+        var out = chunks(delivery.points).map { TelemetryBatch(points: $0) }
+        let logs = chunks(delivery.logs)
+        let invocations = chunks(delivery.invocations)
+        for i in 0..<max(logs.count, invocations.count) {
+            out.append(
+                TelemetryBatch(logs: i < logs.count ? logs[i] : [], invocations: i < invocations.count ? invocations[i] : []))
+        }
+        return out
     }
 
     private func unavailable(_ requestId: String, _ message: String, _ retryAfterMs: UInt32) -> PluginResponse {

@@ -1,5 +1,8 @@
+import CZlib
+
 /// Measures decoding of Firehose requests carrying CloudWatch JSON records (envelope, base64,
-/// JSON lines → points), for the `make bench` driver. Never called from unit tests: timing
+/// JSON lines → points) and CloudWatch Logs records (envelope, base64, gzip, JSON → log records
+/// and invocations), for the `make bench` driver. Never called from unit tests: timing
 /// belongs in benchmarks, not in pass/fail tests.
 public enum FirehoseDecodeBenchmark {
     public struct Result: Sendable, CustomStringConvertible {
@@ -88,5 +91,140 @@ public enum FirehoseDecodeBenchmark {
             out.append(UInt8(ascii: "="))
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The CloudWatch Logs figure: log events decoded per second on this thread, gzip included.
+    public struct LogsResult: Sendable, CustomStringConvertible {
+        public var eventsPerSecond: Double
+        public var events: Int
+        public var invocations: Int
+        public var iterations: Int
+        public var seconds: Double
+        public var bodyBytes: Int
+
+        public var description: String {
+            let rate = Int(eventsPerSecond.rounded())
+            return "\(rate) CloudWatch Logs events/s (\(events) events, \(invocations) invocations × \(iterations) runs "
+                + "in \(seconds) s, body \(bodyBytes) bytes)"
+        }
+    }
+
+    /// Decodes a body of `records` gzip'd CloudWatch Logs records, each `invocationsPerRecord` Node.js
+    /// invocations in the text format (START, three application lines, END, REPORT: six events
+    /// each), repeatedly for at least `minimumDuration`, and reports the rate of log events.
+    public static func runCloudWatchLogs(
+        records: Int = 500, invocationsPerRecord: Int = 20, minimumDuration: Duration = .milliseconds(500)
+    ) -> LogsResult {
+        let body = makeLogsBody(records: records, invocationsPerRecord: invocationsPerRecord)
+        let decoder = FirehoseRequestDecoder(observedTimeUnixNano: 1_796_292_100_000_000_000)
+        let warm = try? decoder.decode(body: body)
+        let events = warm?.logs.count ?? 0
+        let invocations = warm?.invocations.count ?? 0
+        precondition(
+            events == records * invocationsPerRecord * 6 && invocations == records * invocationsPerRecord
+                && warm?.rejections.isEmpty == true,
+            "benchmark body decoded to \(events) log events, \(invocations) invocations")
+        let clock = ContinuousClock()
+        var iterations = 0
+        var produced = 0
+        let start = clock.now
+        var elapsed = Duration.zero
+        repeat {
+            produced &+= (try? decoder.decode(body: body))?.logs.count ?? 0
+            iterations += 1
+            elapsed = clock.now - start
+        } while elapsed < minimumDuration
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return LogsResult(
+            eventsPerSecond: Double(produced) / seconds, events: events, invocations: invocations, iterations: iterations,
+            seconds: seconds, bodyBytes: body.count)
+    }
+
+    /// The CloudWatch Logs benchmark's request body (also handy for load generators).
+    public static func makeLogsBody(records: Int, invocationsPerRecord: Int) -> [UInt8] {
+        var body = "{\"requestId\":\"ed4acda5-034f-9f42-bba1-f29aea6d7d8f\",\"timestamp\":1796292065123,\"records\":["
+        var eventNumber = 0
+        for r in 0..<records {
+            let function = "function-\(r % 100)"
+            var events: [String] = []
+            var ms = 1_796_292_000_000 + r * 60_000
+            for i in 0..<invocationsPerRecord {
+                let id = "\(String(format8: UInt32(truncatingIfNeeded: r)))-0000-4000-8000-\(String(format12: i))"
+                let iso = "2026-12-03T10:00:00.\(String(100 + i % 900).suffix(3))Z"
+                let messages = [
+                    "START RequestId: \(id) Version: $LATEST\n",
+                    "\(iso)\t\(id)\tINFO\tloaded 12 items from the table orders-\(i % 7)\n",
+                    "\(iso)\t\(id)\tINFO\tcharging customer \(1000 + i) for order \(50_000 + i)\n",
+                    "\(iso)\t\(id)\tWARN\tpayment provider answered in 812 ms (slow)\n",
+                    "END RequestId: \(id)\n",
+                    "REPORT RequestId: \(id)\tDuration: \(10 + i % 90).25 ms\tBilled Duration: \(11 + i % 90) ms\t"
+                        + "Memory Size: 128 MB\tMax Memory Used: \(60 + i % 60) MB\t\n",
+                ]
+                for m in messages {
+                    eventNumber += 1
+                    ms += 1
+                    events.append(
+                        "{\"id\":\"\(37_190_000_000_000_000 + eventNumber)0000000000000000000000000000000000000\",\"timestamp\":\(ms),"
+                            + "\"message\":\(jsonString(m))}")
+                }
+            }
+            let document =
+                "{\"messageType\":\"DATA_MESSAGE\",\"owner\":\"123456789012\",\"logGroup\":\"/aws/lambda/\(function)\","
+                + "\"logStream\":\"2026/12/03/[$LATEST]0123456789abcdef0123456789abcdef\",\"subscriptionFilters\":[\"firefly\"],"
+                + "\"logEvents\":[\(events.joined(separator: ","))]}"
+            body += (r == 0 ? "" : ",") + "{\"data\":\"" + base64(gzip(Array(document.utf8))) + "\"}"
+        }
+        body += "]}"
+        return Array(body.utf8)
+    }
+
+    private static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for c in s.unicodeScalars {
+            switch c {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out + "\""
+    }
+
+    /// One gzip member (zlib's default level), as CloudWatch Logs compresses a record.
+    static func gzip(_ bytes: [UInt8]) -> [UInt8] {
+        var stream = z_stream()
+        let rc = deflateInit2_(
+            &stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
+            Int32(MemoryLayout<z_stream>.size))
+        precondition(rc == Z_OK, "deflateInit2 failed: \(rc)")
+        defer { deflateEnd(&stream) }
+        var input = bytes
+        var out = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(bytes.count))) + 32)
+        let produced = input.withUnsafeMutableBufferPointer { inp in
+            out.withUnsafeMutableBufferPointer { o -> Int in
+                stream.next_in = inp.baseAddress
+                stream.avail_in = UInt32(inp.count)
+                stream.next_out = o.baseAddress
+                stream.avail_out = UInt32(o.count)
+                let end = deflate(&stream, Z_FINISH)
+                precondition(end == Z_STREAM_END, "deflate did not finish: \(end)")
+                return o.count - Int(stream.avail_out)
+            }
+        }
+        return Array(out[0..<produced])
+    }
+}
+
+extension String {
+    fileprivate init(format8 v: UInt32) {
+        let hex = String(v, radix: 16)
+        self = String(repeating: "0", count: Swift.max(0, 8 - hex.count)) + hex
+    }
+
+    fileprivate init(format12 v: Int) {
+        let hex = String(v, radix: 16)
+        self = String(repeating: "0", count: Swift.max(0, 12 - hex.count)) + hex
     }
 }

@@ -1,6 +1,8 @@
 public import FireflyModel
 
-/// The record formats a metric stream can use; `auto` tells them apart per record.
+/// The record formats a metric stream can use; `auto` tells them apart per record. CloudWatch Logs
+/// subscription records (gzip, or JSON documents starting with `{"messageType"`) are recognised
+/// whatever the setting (unless it is `opentelemetry1.0`, for the uncompressed ones).
 public enum RecordFormat: String, Sendable, CaseIterable {
     case auto
     case json
@@ -30,18 +32,35 @@ public struct FirehoseDelivery: Sendable, Equatable {
     /// One SUMMARY point per CloudWatch data point, in record order.
     public var points: [MetricPoint]
     public var rejections: [RecordRejection]
+    /// One log record per CloudWatch Logs event, in record order.
+    public var logs: [LogRecord]
+    /// One invocation per Lambda `REPORT` line or `platform.report` record, in record order.
+    public var invocations: [Invocation]
+    /// Joins the lines of one invocation across the delivery's records; not part of the value.
+    var logsState = LogsDecodeState()
 
-    public init(requestId: String = "", timestamp: UInt64? = nil, recordCount: Int = 0, points: [MetricPoint] = [], rejections: [RecordRejection] = []) {
+    public init(
+        requestId: String = "", timestamp: UInt64? = nil, recordCount: Int = 0, points: [MetricPoint] = [],
+        rejections: [RecordRejection] = [], logs: [LogRecord] = [], invocations: [Invocation] = []
+    ) {
         self.requestId = requestId
         self.timestamp = timestamp
         self.recordCount = recordCount
         self.points = points
         self.rejections = rejections
+        self.logs = logs
+        self.invocations = invocations
+    }
+
+    public static func == (a: FirehoseDelivery, b: FirehoseDelivery) -> Bool {
+        a.requestId == b.requestId && a.timestamp == b.timestamp && a.recordCount == b.recordCount && a.points == b.points
+            && a.rejections == b.rejections && a.logs == b.logs && a.invocations == b.invocations
     }
 }
 
 /// Decodes a Firehose HTTP-endpoint delivery body — `{"requestId", "timestamp", "records":
-/// [{"data": base64}]}` — and the CloudWatch Metric Streams records inside it into points.
+/// [{"data": base64}]}` — and the records inside it: CloudWatch Metric Streams records into points,
+/// CloudWatch Logs subscription records into log records and invocations.
 ///
 /// Deterministic: the same body always gives the same points in the same order (a re-delivered
 /// request then writes the same series at the same timestamps, which storage deduplicates).
@@ -49,10 +68,13 @@ public struct FirehoseRequestDecoder: Sendable {
     public var format: RecordFormat
     /// Labels from `X-Amz-Firehose-Common-Attributes`, added to points that lack the key.
     public var commonLabels: [Label]
+    /// The observed time of every log record (when the request arrived).
+    public var observedTimeUnixNano: UInt64
 
-    public init(format: RecordFormat = .auto, commonLabels: [Label] = []) {
+    public init(format: RecordFormat = .auto, commonLabels: [Label] = [], observedTimeUnixNano: UInt64 = 0) {
         self.format = format
         self.commonLabels = commonLabels
+        self.observedTimeUnixNano = observedTimeUnixNano
     }
 
     private enum EnvelopeField { case requestId, timestamp, records, other }
@@ -145,6 +167,10 @@ public struct FirehoseRequestDecoder: Sendable {
                 }
                 decodeRecord(&scratch, index: i, into: &delivery)
             }
+            LambdaLogEvent.propagateTraceIDs(in: &delivery)
+            // The join state and the inflate buffer (up to 16 MiB) are done with: do not keep them
+            // alive while the delivery waits for the queue.
+            delivery.logsState = LogsDecodeState()
             return delivery
         }
     }
@@ -152,6 +178,7 @@ public struct FirehoseRequestDecoder: Sendable {
     /// Decodes one record's bytes (already base64-decoded) into `delivery`.
     public func decodeRecord(_ record: inout [UInt8], index: Int, into delivery: inout FirehoseDelivery) {
         if record.isEmpty { return }  // empty records are legal in Firehose
+        if decodeLogs(record, index: index, into: &delivery) { return }
         if Self.isJSON(record, format: format) {
             let decoder = CloudWatchJSONDecoder(commonLabels: commonLabels)
             record.withUnsafeBufferPointer {
@@ -161,6 +188,55 @@ public struct FirehoseRequestDecoder: Sendable {
             OTelMetricStreamDecoder(commonLabels: commonLabels)
                 .decode(record: record, index: index, into: &delivery.points, rejections: &delivery.rejections)
         }
+    }
+
+    /// Decodes `record` when it is a CloudWatch Logs subscription record — gzip (whatever the record
+    /// format), or a JSON document starting with `{"messageType"` (what Firehose's decompression
+    /// option delivers) — and says whether it was one.
+    private func decodeLogs(_ record: [UInt8], index: Int, into delivery: inout FirehoseDelivery) -> Bool {
+        record.withUnsafeBufferPointer { bytes in
+            let decoder = CloudWatchLogsDecoder(observedTimeUnixNano: observedTimeUnixNano, commonLabels: commonLabels)
+            if GzipRecordInflater.isGzip(bytes) {
+                let budget = DecodeLimits.inflatedBytesPerRequest - delivery.logsState.inflatedBytes
+                let limit = Swift.min(DecodeLimits.inflatedBytesPerRecord, Swift.max(budget, 0))
+                var buffer = delivery.logsState.inflateBuffer
+                delivery.logsState.inflateBuffer = []
+                defer { delivery.logsState.inflateBuffer = buffer }
+                let count: Int
+                do throws(GzipRecordInflater.Failure) {
+                    count = try GzipRecordInflater.inflate(bytes, into: &buffer, limit: limit)
+                } catch {
+                    switch error {
+                    case .tooLarge:
+                        let detail =
+                            limit < DecodeLimits.inflatedBytesPerRecord
+                            ? DecodeLimits.tooMuchInflatedPerRequest : DecodeLimits.tooMuchInflatedPerRecord
+                        delivery.rejections.append(RecordRejection(.limitExceeded, record: index, detail: detail))
+                    case .invalid(let message):
+                        delivery.rejections.append(RecordRejection(.invalidGzip, record: index, detail: message))
+                    }
+                    return true
+                }
+                delivery.logsState.inflatedBytes += count
+                buffer.withUnsafeBufferPointer {
+                    decoder.decode(record: UnsafeBufferPointer(rebasing: $0[0..<count]), index: index, into: &delivery)
+                }
+                return true
+            }
+            guard format != .openTelemetry, Self.startsWithMessageType(bytes) else { return false }
+            decoder.decode(record: bytes, index: index, into: &delivery)
+            return true
+        }
+    }
+
+    /// `{` then `"messageType"` (whitespace allowed): CloudWatch Logs writes that key first.
+    static func startsWithMessageType(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        while i < b.count, TextScan.isSpace(b[i]) { i += 1 }
+        guard i < b.count, b[i] == UInt8(ascii: "{") else { return false }
+        i += 1
+        while i < b.count, TextScan.isSpace(b[i]) { i += 1 }
+        return TextScan.after(UnsafeBufferPointer(rebasing: b[i...]), "\"messageType\"") != nil
     }
 
     /// Whether a record holds CloudWatch JSON. `auto`: a record not starting with `{` (after

@@ -10,7 +10,8 @@ public struct FirehoseSettings: Sendable, Equatable {
     public var recordFormat: RecordFormat = .auto
     /// Answer 400 for a request holding any malformed record instead of accepting the good ones.
     public var rejectMalformedRecords = false
-    /// Points per `sink.emit` call; huge requests are handed over in chunks of this size.
+    /// Points (and, separately, log records and invocations) per `sink.emit` call; huge requests
+    /// are handed over in chunks of this size.
     public var maxPointsPerEmit = 10_000
 
     public static let `default` = FirehoseSettings()

@@ -275,6 +275,13 @@ struct JSONScanner {
     /// The bytes of a validated string body with its escapes resolved.
     static func unescape(_ raw: UnsafeBufferPointer<UInt8>) -> [UInt8] {
         var out: [UInt8] = []
+        unescape(raw, into: &out)
+        return out
+    }
+
+    /// `unescape` into a buffer the caller reuses (emptied first, capacity kept).
+    static func unescape(_ raw: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        out.removeAll(keepingCapacity: true)
         out.reserveCapacity(raw.count)
         var i = 0
         func hex(_ at: Int) -> UInt32 {
@@ -288,8 +295,11 @@ struct JSONScanner {
         while i < raw.count {
             let b = raw[i]
             guard b == UInt8(ascii: "\\") else {
-                out.append(b)
-                i += 1
+                // Copy the run up to the next escape at once (log messages are long runs of text).
+                let base = raw.baseAddress!
+                let runEnd = memchr(base + i, 0x5C, raw.count - i).map { base.distance(to: $0.assumingMemoryBound(to: UInt8.self)) } ?? raw.count
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: raw[i..<runEnd]))
+                i = runEnd
                 continue
             }
             let e = raw[i + 1]
@@ -312,7 +322,6 @@ struct JSONScanner {
             default: out.append(e)  // " \ /
             }
         }
-        return out
     }
 
     private static func appendUTF8(_ s: UInt32, to out: inout [UInt8]) {

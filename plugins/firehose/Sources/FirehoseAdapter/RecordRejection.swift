@@ -16,15 +16,19 @@ public struct RecordRejection: Sendable, Equatable, CustomStringConvertible {
         case invalidProtobuf = "invalid_protobuf"
         /// An OpenTelemetry metric that is not a summary (CloudWatch only sends summaries).
         case unsupportedMetricType = "unsupported_metric_type"
-        /// A data point with more dimensions, attributes or percentiles than `DecodeLimits` allows;
-        /// the request is answered 400.
+        /// A CloudWatch Logs record whose gzip data does not inflate.
+        case invalidGzip = "invalid_gzip"
+        /// A data point with more dimensions, attributes or percentiles than `DecodeLimits` allows,
+        /// or a CloudWatch Logs record with too many events or too much inflated data; the request
+        /// is answered 400.
         case limitExceeded = "limit_exceeded"
     }
 
     public var reason: Reason
     /// Index of the record in the request's `records` array.
     public var record: Int
-    /// 1-based line inside the record for CloudWatch JSON; 0 for OpenTelemetry records.
+    /// 1-based line inside the record for CloudWatch JSON; the 1-based JSON document for CloudWatch
+    /// Logs (several may be concatenated); 0 for OpenTelemetry records and record-wide problems.
     public var line: Int
     public var detail: String
 
