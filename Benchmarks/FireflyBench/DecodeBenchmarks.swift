@@ -20,6 +20,13 @@ enum DecodeBenchmarks {
                     target: "≥ 1 000 000", verdict: r.recordsPerSecond >= 1_000_000 ? "met" : "missed", machine: machine.summary))
         }
 
+        let logs = FirehoseDecodeBenchmark.runCloudWatchLogs(minimumDuration: half)
+        results.append(
+            BenchResult(
+                group: "decode", name: "Firehose CloudWatch Logs (gzip, Node.js text)", value: logs.eventsPerSecond,
+                unit: "log events/s/core", detail: "\(logs.events) events × \(logs.iterations) runs, body \(logs.bodyBytes / 1024) KiB",
+                target: "≥ 500 000", verdict: logs.eventsPerSecond >= 500_000 ? "met" : "missed", machine: machine.summary))
+
         for perMetric in [true, false] {
             let otel = firehoseOpenTelemetry(requestPerMetric: perMetric, minimum: half)
             results.append(

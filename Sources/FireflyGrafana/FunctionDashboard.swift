@@ -336,7 +336,7 @@ enum FunctionDashboard {
                     SELECT i.start_time AS "start", i.request_id AS "request id", i.duration_ms AS "duration",
                            i.billed_duration_ms AS "billed", i.max_memory_used_mb AS "memory used",
                            i.memory_size_mb AS "memory size", i.cold_start AS "cold start", i.init_duration_ms AS "init",
-                           i.status AS "status", NULLIF(i.error_type, '') AS "error type", i.trace_id AS "trace id"
+                           i.status AS "status", i.error_type AS "error type", i.trace_id AS "trace id"
                       FROM \(LambdaSQL.invocations(.selected))
                      ORDER BY i.start_time DESC
                      LIMIT 200

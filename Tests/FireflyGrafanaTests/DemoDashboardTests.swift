@@ -1,4 +1,4 @@
-import FireflyGrafana
+@testable import FireflyGrafana
 import FireflyTestSupport
 import Foundation
 import Testing
@@ -18,7 +18,7 @@ struct DemoDashboardTests {
     static let demoArguments = ["--duration", "8s", "--rate", "5", "--functions", "\(functions)", "--seed", "1"]
 
     struct Summary {
-        var requests = 0, accepted = 0, refused = 0, unanswered = 0, points = 0, spans = 0
+        var requests = 0, accepted = 0, refused = 0, unanswered = 0, points = 0, spans = 0, logEvents = 0, reports = 0
     }
 
     /// Reads the counters out of `firefly demo`'s summary.
@@ -31,12 +31,13 @@ struct DemoDashboardTests {
         let requests = try numbers(#"requests\s+(\d+) \((\d+) accepted, (\d+) refused, (\d+) unanswered\)"#)
         let points = try numbers(#"metrics\s+(\d+) data points accepted"#)
         let spans = try numbers(#"traces\s+\d+ traces, (\d+) spans accepted"#)
-        guard requests.count == 4, points.count == 1, spans.count == 1 else {
+        let logs = try numbers(#"logs\s+(\d+) CloudWatch Logs events accepted, (\d+) of them invocation reports"#)
+        guard requests.count == 4, points.count == 1, spans.count == 1, logs.count == 2 else {
             throw FireflyServer.ServerError(message: "unexpected demo summary:\n\(text)")
         }
         return Summary(
             requests: requests[0], accepted: requests[1], refused: requests[2], unanswered: requests[3], points: points[0],
-            spans: spans[0])
+            spans: spans[0], logEvents: logs[0], reports: logs[1])
     }
 
     @Test func demoTelemetryGivesEveryPanelOfBothDashboardsData() async throws {
@@ -56,19 +57,20 @@ struct DemoDashboardTests {
         let sent = try Self.summary(demo.stdout)
         #expect(sent.requests > 0 && sent.accepted == sent.requests, "\(demo.stdout)")
         #expect(sent.refused == 0 && sent.unanswered == 0, "\(demo.stdout)")
-        try #require(sent.points > 0 && sent.spans > 0, "\(demo.stdout)")
+        try #require(sent.points > 0 && sent.spans > 0 && sent.logEvents > 0 && sent.reports > 0, "\(demo.stdout)")
 
-        // The exporter writes asynchronously: wait until every accepted point and span is stored.
-        func stored() -> (points: Int, spans: Int)? {
-            guard let row = try? TestPostgres.query("SELECT (SELECT count(*) FROM \(schema).points), (SELECT count(*) FROM \(schema).spans)").first,
-                row.count == 2, let points = Int(row[0]), let spans = Int(row[1])
-            else { return nil }
-            return (points, spans)
+        // The exporter writes asynchronously: wait until every accepted point, span, log event and
+        // invocation report is stored.
+        func stored() -> [Int]? {
+            let sql = "SELECT (SELECT count(*) FROM \(schema).points), (SELECT count(*) FROM \(schema).spans), (SELECT count(*) FROM \(schema).logs), (SELECT count(*) FROM \(schema).invocations)"
+            guard let row = try? TestPostgres.query(sql).first, row.count == 4 else { return nil }
+            return row.compactMap { Int($0) }
         }
-        let written = await eventually(60) { stored().map { $0.points >= sent.points && $0.spans >= sent.spans } ?? false }
+        let expected = [sent.points, sent.spans, sent.logEvents, sent.reports]
+        let written = await eventually(60) { stored().map { zip($0, expected).allSatisfy { $0 >= $1 } } ?? false }
         let counts = stored()
-        try #require(written, "stored \(String(describing: counts)) of \(sent.points) points, \(sent.spans) spans\n\(server.logText)")
-        #expect(counts?.points == sent.points && counts?.spans == sent.spans, "each accepted point and span stored once")
+        try #require(written, "stored \(String(describing: counts)) of \(expected) points, spans, log events, invocations\n\(server.logText)")
+        #expect(counts == expected, "each accepted point, span, log event and invocation stored once")
 
         // The dashboards `firefly grafana` generates for the collector's own configuration.
         let generator = try Configs.generator(config)
@@ -100,8 +102,11 @@ struct DemoDashboardTests {
         for name in functions {
             let trace = try TestPostgres.query(
                 "SELECT trace_id FROM \(schema).spans WHERE function = '\(name)' ORDER BY start_time DESC LIMIT 1")
-            let ran = try await PanelQueries.run(
-                function, expander: expander(["function": name, "traceId": trace.first?.first ?? ""]), runner: runner)
+            let variables = [
+                "function": name, "traceId": trace.first?.first ?? "", "requestId": "", "search": "",
+                "level": FunctionDashboard.logLevels.map { "'\($0)'" }.joined(separator: ","),
+            ]
+            let ran = try await PanelQueries.run(function, expander: expander(variables), runner: runner)
             #expect(ran.variables.map(\.name) == ["function"])
             #expect(Set(ran.variables.first?.values ?? []) == Set(functions), "$function offers the overview's functions")
             if targets.isEmpty { targets = ran.runs.map(\.what) }
@@ -111,8 +116,9 @@ struct DemoDashboardTests {
                 if run.hasData { withData[run.what, default: []].append(name) }
             }
         }
-        // 8 stats, 9 time series, recent traces, trace, service map nodes + edges.
-        #expect(targets.count == 21, "\(targets)")
+        // 8 stats, 9 time series, 8 invocation stats, 4 invocation series, recent invocations, logs,
+        // recent traces, trace, service map nodes + edges.
+        #expect(targets.count == 35, "\(targets)")
         #expect(Set(targets).count == targets.count, "\(targets)")
         for target in targets {
             #expect(withData[target] != nil, "\(target): no data (rows with a value in every column) for any of \(functions)")

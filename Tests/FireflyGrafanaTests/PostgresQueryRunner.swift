@@ -33,23 +33,27 @@ struct PostgresQueryRunner {
     }
 
     /// Describes (`\gdesc`) then runs `sql`, in one psql session; fields are separated by U+001F,
-    /// rows by newlines.
+    /// records by U+001E (values may hold newlines: log bodies, stack traces).
     func query(_ sql: String) async throws -> Result {
         let body = sql.trimmingCharacters(in: .whitespacesAndNewlines)
         let marker = "-- firefly: rows follow --"
         let input = body + "\n\\gdesc\n\\echo '" + marker + "'\n" + body + ";\n"
         let runner = self
-        let output = try await offThePool { try runner.psql(["-A", "-t", "-F", "\u{1F}", "-P", "null=NULL"], input) }
+        let output = try await offThePool { try runner.psql(["-A", "-t", "-F", "\u{1F}", "-R", "\u{1E}", "-P", "null=NULL"], input) }
         guard let split = output.range(of: marker + "\n") ?? output.range(of: marker) else {
             throw Failure(description: "psql printed no row marker:\n\(output)")
         }
-        let columns = output[..<split.lowerBound].split(separator: "\n").map { line in
-            let parts = line.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
-            return (name: parts[0], type: parts.count > 1 ? parts[1] : "")
+        func records(_ text: Substring) -> [[String]] {
+            var text = text
+            while text.last == "\n" { text.removeLast() }  // the newline after the last record
+            return text.split(separator: "\u{1E}", omittingEmptySubsequences: true).map {
+                $0.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
+            }
         }
-        let rows = output[split.upperBound...].split(separator: "\n", omittingEmptySubsequences: true).map {
-            $0.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
+        let columns = records(output[..<split.lowerBound]).map { parts in
+            (name: parts[0].trimmingCharacters(in: .newlines), type: parts.count > 1 ? parts[1] : "")
         }
+        let rows = records(output[split.upperBound...])
         return Result(columns: columns, rows: rows)
     }
 }

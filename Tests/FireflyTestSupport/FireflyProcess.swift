@@ -256,7 +256,7 @@ public enum TestPostgres {
     public static let collectorPlugins = ["FireflyFirehosePlugin", "FireflyOTLPPlugin", "FireflyPostgresPlugin"]
 
     /// The default `firefly.yaml`'s shape — receivers firehose and otlp, the postgres exporter,
-    /// pipelines metrics and traces — on loopback ports (`port` 0: the kernel picks) with the
+    /// pipelines metrics, traces and logs — on loopback ports (`port` 0: the kernel picks) with the
     /// exporter on `schema`, and a queue that flushes and retries quickly.
     public static func collectorConfig(schema: String, url: String = TestPostgres.url ?? "", port: Int = 0, queueBytes: Int = 1 << 30) -> String {
         """
@@ -280,6 +280,7 @@ public enum TestPostgres {
         pipelines:
           metrics: {receivers: [firehose, otlp], exporters: [postgres]}
           traces: {receivers: [otlp], exporters: [postgres]}
+          logs: {receivers: [firehose], exporters: [postgres]}
         """
     }
 

@@ -10,7 +10,7 @@ import Synchronization
 public final class FirehoseAdapter: AdapterPlugin {
     public static let pluginName = "firehose"
     public static let pluginVersion = "0.1.0"
-    public static let signals: Signals = [.metrics]
+    public static let signals: Signals = [.metrics, .logs]
     public static let pluginDescription =
         "CloudWatch Metric Streams (json, opentelemetry1.0) and CloudWatch Logs subscriptions via Amazon Data Firehose HTTP endpoint delivery"
 
