@@ -174,7 +174,9 @@ let package = Package(
             ])
         + plugin(
             "postgres", folder: "postgres", logic: "PostgresExporter", entry: "PostgresPluginEntry",
-            dependencies: [.product(name: "PostgresNIO", package: "postgres-nio")])
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Crypto", package: "swift-crypto"),
+            ])
         + plugin(
             "remote-write", folder: "remote-write", logic: "RemoteWriteExporter", entry: "RemoteWritePluginEntry",
             dependencies: [

@@ -32,7 +32,23 @@ enum PostgresBenchmarks {
                     target: nil, verdict: nil, machine: m))
         }
 
-        // 2. Demo data through the exporter, then the same rows through psql \copy into identical tables.
+        // 2. Log records (half with CloudWatch event ids, half keyed by content), beside psql \copy.
+        do {
+            let r = try await PostgresLogsBenchmark.run(
+                url: url, psql: arguments.psql, workDirectory: arguments.workDir, logs: 50_000, batchSize: 5000)
+            results.append(
+                BenchResult(
+                    group: "postgres", name: "logs export vs psql \\copy", value: r.ratio, unit: "×",
+                    detail: "\(Int(r.logsPerSecond)) logs/s exported, \(Int(r.copyPerSecond)) rows/s by psql \\copy (binary) of the same rows; \(r.logs) records in batches of 5000",
+                    target: "≥ 0.8", verdict: r.ratio >= 0.8 ? "met" : "missed", machine: m))
+        } catch {
+            results.append(
+                BenchResult(
+                    group: "postgres", name: "logs export vs psql \\copy", value: nil, unit: "×", detail: "n/a (\(error))",
+                    target: "≥ 0.8", verdict: nil, machine: m))
+        }
+
+        // 3. Demo data through the exporter, then the same rows through psql \copy into identical tables.
         do {
             results += try await compareWithCopy(url: url, arguments: arguments, machine: machine)
         } catch {

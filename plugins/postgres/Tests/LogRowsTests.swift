@@ -1,4 +1,4 @@
-// Log and invocation rows without a database: the content key of records without an id, and SHA-256.
+// Log and invocation rows without a database: the content key of records without an id.
 import FireflyModel
 @testable import PostgresExporter
 import Testing
@@ -8,18 +8,6 @@ struct LogRowsTests {
         timeUnixNano: 1_700_000_000_000_000_001, observedTimeUnixNano: 1_700_000_000_500_000_000, severityNumber: 9,
         severityText: "INFO", body: .string("1"), attributes: [Attribute("faas.invocation_id", .string("r-1"))],
         function: "checkout")
-
-    @Test func sha256MatchesTheStandardsExamples() {
-        // FIPS 180-4 / NIST examples: empty, one block, two blocks (padding spills over), many blocks.
-        #expect(Hex.encode(SHA256.hash([])) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(Hex.encode(SHA256.hash(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(
-            Hex.encode(SHA256.hash(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)))
-                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-        #expect(
-            Hex.encode(SHA256.hash([UInt8](repeating: UInt8(ascii: "a"), count: 1_000)))
-                == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
-    }
 
     @Test func theContentKeyIgnoresTheObservedTimeAndTellsEverythingElseApart() {
         let key = PreparedBatch.recordID(of: Self.record)

@@ -69,8 +69,8 @@ struct PostgresLogsTests {
             let logs = Self.sampleLogs()
             #expect(await exporter.export(TelemetryBatch(logs: logs)) == .ok)
             let rows = try TestDatabase.rows(Self.logColumns, "FROM \(schema).logs ORDER BY time_unix_nano")
-            let contentKey = "content:" + Hex.encode(SHA256.hash(PreparedBatch.contentKey(logs[1])).prefix(16))
-            let observedOnlyKey = "content:" + Hex.encode(SHA256.hash(PreparedBatch.contentKey(logs[2])).prefix(16))
+            let contentKey = "content:" + Hex.encode(ContentDigest.sha256(PreparedBatch.contentKey(logs[1])).prefix(16))
+            let observedOnlyKey = "content:" + Hex.encode(ContentDigest.sha256(PreparedBatch.contentKey(logs[2])).prefix(16))
             #expect(rows == [
                 [
                     "2023-11-14 22:13:20.123456+00", "1700000000123456789", "2023-11-14 22:13:22.123456+00", "1700000002123456790",
@@ -171,7 +171,7 @@ struct PostgresLogsTests {
         let text = String(decoding: key, as: UTF8.self)
         #expect(text.hasPrefix(#"[1700000000123457789,"checkout","checkout-svc","opentelemetry.sdk._logs","1.27.0",9,"INFO","s","it's \"quoted\"\t�"#))
         let fromPostgres = try TestDatabase.psql("SELECT encode(sha256(convert_to($k$\(text)$k$, 'UTF8')), 'hex')")
-        #expect(fromPostgres == [Hex.encode(SHA256.hash(key))])
+        #expect(fromPostgres == [Hex.encode(ContentDigest.sha256(key))])
     }
 
     @Test func valuesPostgreSQLCannotStoreAreWrittenInTheirStorableForm() async throws {

@@ -64,7 +64,7 @@ extension PreparedBatch {
     /// 128 bits of the SHA-256 of its content in hex (`contentKey`).
     static func recordID(of log: LogRecord) -> String {
         if !log.recordID.isEmpty { return log.recordID }
-        return "content:" + Hex.encode(SHA256.hash(contentKey(log)).prefix(16))
+        return "content:" + Hex.encode(ContentDigest.sha256(contentKey(log)).prefix(16))
     }
 
     /// Everything that tells two records apart except the observed time, which a collector may set on

@@ -1,0 +1,7 @@
+// The digest behind the content keys of log records that arrive without an id.
+import Crypto
+
+enum ContentDigest {
+    /// SHA-256 of `bytes` (swift-crypto, which PostgresNIO links already for SCRAM).
+    static func sha256(_ bytes: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: bytes)) }
+}
