@@ -126,7 +126,7 @@ enum LogsRequest {
              .json(#"[1,"x"]"#)),
             ({ v in v.message(6) { l in l.message(1) { e in e.stringField(1, "k"); e.message(2) { $0.varintField(2, 0) } } } },
              .json(#"{"k":false}"#)),
-            ({ _ in }, .json("null")),  // a body that is present but empty
+            ({ _ in }, .string("")),  // an AnyValue with no value set: like no body
         ]
         for (write, expected) in bodies {
             let body = LogsRequest.proto(records: [{ $0.message(5, write) }])
@@ -484,7 +484,9 @@ enum LogsRequest {
     }
 }
 
-@Suite(.serialized) struct LogsGRPCTests {
+// In GRPCTests (serialized): `RunningAdapter.stop()` blocks its thread until the server task ends,
+// so two suites stopping servers at once could hold both of Swift concurrency's threads.
+extension GRPCTests {
     @Test func logsArriveOverGRPCExactlyAsOverHTTP() async throws {
         let sink = RecordingSink()
         let server = try RunningAdapter(sink: sink)
