@@ -1,15 +1,15 @@
-// The `otlp` receiver: OTLP/HTTP and OTLP/gRPC traces and metrics into the Firefly pipeline.
+// The `otlp` receiver: OTLP/HTTP and OTLP/gRPC traces, metrics and logs into the Firefly pipeline.
 public import FireflyModel
 public import FireflyPluginKit
 import Synchronization
 
 /// Receives OTLP/HTTP exports from OpenTelemetry SDKs, the ADOT Lambda layer and collectors.
 ///
-/// Serves `POST /v1/traces` and `POST /v1/metrics` (configurable) in `application/x-protobuf` and
-/// `application/json`, answers per the OTLP/HTTP specification (200 + `Export*ServiceResponse`,
-/// `partial_success` for dropped items, `google.rpc.Status` errors in the request's encoding), and
-/// acknowledges only after the sink made the batch durable. `/v1/logs` answers 404 UNIMPLEMENTED:
-/// Firefly stores traces and metrics only.
+/// Serves `POST /v1/traces`, `POST /v1/metrics` and `POST /v1/logs` (configurable) in
+/// `application/x-protobuf` and `application/json`, answers per the OTLP/HTTP specification (200 +
+/// `Export*ServiceResponse`, `partial_success` for dropped items, `google.rpc.Status` errors in the
+/// request's encoding), and acknowledges only after the sink made the batch durable. Lambda
+/// `platform.report` log records also become invocations (`PlatformReport`).
 public final class OTLPAdapter: AdapterPlugin {
     public static let pluginName = "otlp"
     public static let pluginVersion = "0.1.0"
