@@ -122,10 +122,24 @@ enum LogsRequest {
             ({ $0.varintField(3, UInt64(bitPattern: -42)) }, .int(-42)),
             ({ $0.doubleField(4, 2.5) }, .double(2.5)),
             ({ $0.bytesField(7, [0xDE, 0xAD] as [UInt8]) }, .bytes([0xDE, 0xAD])),
-            ({ v in v.message(5) { a in a.message(1) { $0.varintField(3, 1) }; a.message(1) { $0.stringField(1, "x") } } },
-             .json(#"[1,"x"]"#)),
-            ({ v in v.message(6) { l in l.message(1) { e in e.stringField(1, "k"); e.message(2) { $0.varintField(2, 0) } } } },
-             .json(#"{"k":false}"#)),
+            (
+                { v in
+                    v.message(5) { a in
+                        a.message(1) { $0.varintField(3, 1) }
+                        a.message(1) { $0.stringField(1, "x") }
+                    }
+                }, .json(#"[1,"x"]"#)
+            ),
+            (
+                { v in
+                    v.message(6) { l in
+                        l.message(1) { e in
+                            e.stringField(1, "k")
+                            e.message(2) { $0.varintField(2, 0) }
+                        }
+                    }
+                }, .json(#"{"k":false}"#)
+            ),
             ({ _ in }, .string("")),  // an AnyValue with no value set: like no body
         ]
         for (write, expected) in bodies {
