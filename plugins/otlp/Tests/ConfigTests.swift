@@ -2,7 +2,7 @@
 import FireflyPluginKitTesting
 import FireflyModel
 import FireflyPluginKit
-import OTLPAdapter
+@testable import OTLPAdapter
 import Testing
 
 @Suite struct ConfigTests {
@@ -43,5 +43,20 @@ import Testing
         #expect(throws: PluginConfigError(problems: ["metrics_path: must differ from traces_path ('/v1/x')"])) {
             try makeAdapter(["traces_path": .string("/v1/x"), "metrics_path": .string("/v1/x")])
         }
+        #expect(throws: PluginConfigError(problems: ["logs_path: must differ from traces_path and metrics_path"])) {
+            try makeAdapter(["logs_path": .string("/v1/metrics")])
+        }
+        #expect(throws: PluginConfigError(problems: ["logs_path: must start with '/' or be empty, not 'v1/logs'"])) {
+            try makeAdapter(["logs_path": .string("v1/logs")])
+        }
+    }
+
+    @Test func aCustomLogsPathIsServed() throws {
+        let adapter = try makeAdapter(["logs_path": .string("/otlp/l")])
+        #expect(adapter.routes.contains(Route("POST", "/otlp/l")))
+        let sink = RecordingSink()
+        let response = adapter.handle(post("/otlp/l", LogsRequest.proto(records: [LogsRequest.fullRecord])), sink: sink)
+        #expect(response.status == 200)
+        #expect(sink.batches.first?.logs.count == 1)
     }
 }

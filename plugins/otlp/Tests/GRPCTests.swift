@@ -223,10 +223,12 @@ func httpBatch(_ path: String, _ body: [UInt8]) throws -> TelemetryBatch {
         #expect(error.message == "the collector rejected the decoded batch")
     }
 
-    @Test func logsAreUnimplemented() async throws {
+    @Test func otherMethodsAreUnimplemented() async throws {
         let server = try RunningAdapter(sink: RecordingSink())
         defer { server.stop() }
-        let error = try #require(await server.failure(OTLPGRPCMethods.logs, []))
+        let profiles = MethodDescriptor(
+            fullyQualifiedService: "opentelemetry.proto.collector.profiles.v1development.ProfilesService", method: "Export")
+        let error = try #require(await server.failure(profiles, []))
         #expect(error.code == .unimplemented)
     }
 

@@ -89,7 +89,7 @@ import Testing
     }
 
     @Test func anItemOverTheAttributeLimitAnswers400NamingTheLimit() throws {
-        let message = "an item has more than 128 attributes (the limit per resource, span, event, link or data point)"
+        let message = "an item has more than 128 attributes (the limit per resource, span, event, link, data point or log record)"
         let cases: [(String, [UInt8], String?)] = [
             ("/v1/traces", Self.tracesProto(spans: 1, attributes: Self.limit + 1), "application/x-protobuf"),
             ("/v1/traces", Self.tracesProto(spans: 1, attributes: 1, resourceAttributes: Self.limit + 1), "application/x-protobuf"),

@@ -145,17 +145,24 @@ import Testing
         #expect(response.body == rpcStatusBytes(code: 14, message: "the collector is shutting down; retry later"))
     }
 
-    @Test func logsAreAnsweredAsNotSupported() throws {
+    @Test func anEmptyLogsRequestIsAcknowledgedInBothEncodings() throws {
         let sink = RecordingSink()
-        let message = "Firefly accepts OTLP traces and metrics only; logs are not supported (set OTEL_LOGS_EXPORTER=none)"
         let pb = try makeAdapter().handle(post("/v1/logs", [0x0A, 0x00]), sink: sink)
-        #expect(pb.status == 404)
+        #expect(pb.status == 200)
         #expect(pb.contentType == "application/x-protobuf")
-        #expect(pb.body == rpcStatusBytes(code: 12, message: message))
+        #expect(pb.body.isEmpty)
         let json = try makeAdapter().handle(post("/v1/logs", Array("{}".utf8), contentType: "application/json"), sink: sink)
-        #expect(json.status == 404)
-        #expect(json.text == #"{"code":12,"message":"\#(message)"}"#)
+        #expect(json.status == 200)
+        #expect(json.text == "{}")
         #expect(sink.batches.isEmpty)
+    }
+
+    @Test func aPathServedByNoSignalIsA404() throws {
+        let adapter = try makeAdapter(["logs_path": .string("")])
+        #expect(!adapter.routes.contains(Route("POST", "/v1/logs")))
+        let response = adapter.handle(post("/v1/logs", [0x0A, 0x00]), sink: RecordingSink())
+        #expect(response.status == 404)
+        #expect(response.body == rpcStatusBytes(code: 12, message: "no OTLP signal is served at /v1/logs"))
     }
 
     @Test func hostRejectionsAreStatusesInTheRequestEncoding() throws {

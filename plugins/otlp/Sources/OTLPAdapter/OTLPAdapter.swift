@@ -1,20 +1,20 @@
-// The `otlp` receiver: OTLP/HTTP and OTLP/gRPC traces and metrics into the Firefly pipeline.
+// The `otlp` receiver: OTLP/HTTP and OTLP/gRPC traces, metrics and logs into the Firefly pipeline.
 public import FireflyModel
 public import FireflyPluginKit
 import Synchronization
 
 /// Receives OTLP/HTTP exports from OpenTelemetry SDKs, the ADOT Lambda layer and collectors.
 ///
-/// Serves `POST /v1/traces` and `POST /v1/metrics` (configurable) in `application/x-protobuf` and
-/// `application/json`, answers per the OTLP/HTTP specification (200 + `Export*ServiceResponse`,
-/// `partial_success` for dropped items, `google.rpc.Status` errors in the request's encoding), and
-/// acknowledges only after the sink made the batch durable. `/v1/logs` answers 404 UNIMPLEMENTED:
-/// Firefly stores traces and metrics only.
+/// Serves `POST /v1/traces`, `POST /v1/metrics` and `POST /v1/logs` (configurable) in
+/// `application/x-protobuf` and `application/json`, answers per the OTLP/HTTP specification (200 +
+/// `Export*ServiceResponse`, `partial_success` for dropped items, `google.rpc.Status` errors in the
+/// request's encoding), and acknowledges only after the sink made the batch durable. Lambda
+/// `platform.report` log records also become invocations (`PlatformReport`).
 public final class OTLPAdapter: AdapterPlugin {
     public static let pluginName = "otlp"
     public static let pluginVersion = "0.1.0"
-    public static let signals: Signals = [.metrics, .traces]
-    public static let pluginDescription = "OTLP receiver for traces and metrics (HTTP protobuf/JSON and gRPC)"
+    public static let signals: Signals = [.metrics, .traces, .logs]
+    public static let pluginDescription = "OTLP receiver for traces, metrics and logs (HTTP protobuf/JSON and gRPC)"
 
     public let config: OTLPConfig
     private let context: PluginContext
@@ -99,11 +99,7 @@ public final class OTLPAdapter: AdapterPlugin {
         switch request.path {
         case config.tracesPath: signal = .traces
         case config.metricsPath: signal = .metrics
-        case config.logsPath where !config.logsPath.isEmpty:
-            return OTLPResponses.status(
-                404, .unimplemented,
-                "Firefly accepts OTLP traces and metrics only; logs are not supported (set OTEL_LOGS_EXPORTER=none)",
-                errorEncoding)
+        case config.logsPath where !config.logsPath.isEmpty: signal = .logs
         default:
             return OTLPResponses.status(404, .unimplemented, "no OTLP signal is served at \(request.path)", errorEncoding)
         }
@@ -118,12 +114,12 @@ public final class OTLPAdapter: AdapterPlugin {
         do {
             outcome = try Self.decode(request.body, signal: signal, encoding: encoding)
         } catch {
-            let what = signal == .traces ? "ExportTraceServiceRequest" : "ExportMetricsServiceRequest"
             let form = encoding == .protobuf ? "protobuf" : "JSON"
-            return OTLPResponses.status(400, .invalidArgument, "cannot decode \(what) (\(form)): \(error.message)", encoding)
+            return OTLPResponses.status(
+                400, .invalidArgument, "cannot decode \(signal.requestName) (\(form)): \(error.message)", encoding)
         }
 
-        let kept = signal == .traces ? outcome.batch.spans.count : outcome.batch.points.count
+        let kept = signal.kept(outcome.batch)
         if !outcome.batch.isEmpty {
             switch sink.emit(outcome.batch) {
             case .ok:
@@ -142,9 +138,11 @@ public final class OTLPAdapter: AdapterPlugin {
                 return OTLPResponses.status(500, .internal, "the collector rejected the decoded batch", encoding)
             }
         }
-        let unit = signal == .traces ? "spans" : "data_points"
-        context.count("\(unit)_accepted", by: UInt64(kept))
-        if outcome.rejected > 0 { context.count("\(unit)_rejected", by: UInt64(outcome.rejected)) }
+        context.count("\(signal.unit)_accepted", by: UInt64(kept))
+        if outcome.rejected > 0 { context.count("\(signal.unit)_rejected", by: UInt64(outcome.rejected)) }
+        if !outcome.batch.invocations.isEmpty {
+            context.count("invocations_accepted", by: UInt64(outcome.batch.invocations.count))
+        }
         return OTLPResponses.success(encoding, signal: signal, rejected: outcome.rejected, message: outcome.problemSummary)
     }
 
@@ -174,6 +172,8 @@ public final class OTLPAdapter: AdapterPlugin {
         case (.traces, .json): return try JSONDecoders.traces(body)
         case (.metrics, .protobuf): return try MetricsProtoDecoder.decode(body)
         case (.metrics, .json): return try JSONDecoders.metrics(body)
+        case (.logs, .protobuf): return try LogsProtoDecoder.decode(body)
+        case (.logs, .json): return try JSONDecoders.logs(body)
         }
     }
 

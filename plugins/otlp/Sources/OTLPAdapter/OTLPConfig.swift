@@ -7,7 +7,7 @@ public struct OTLPConfig: Sendable, Equatable {
     public var tracesPath = "/v1/traces"
     /// Path of the OTLP/HTTP metrics export endpoint.
     public var metricsPath = "/v1/metrics"
-    /// Path answered with "logs are not supported" (404); empty serves no logs route at all.
+    /// Path of the OTLP/HTTP logs export endpoint; empty serves no logs route at all.
     public var logsPath = "/v1/logs"
     /// When not empty, requests must carry `Authorization: Bearer <token>`.
     public var bearerToken = ""

@@ -1,4 +1,4 @@
-// OTLP/gRPC: the TraceService and MetricsService Export methods, with hand-written (de)serializers.
+// OTLP/gRPC: the TraceService, MetricsService and LogsService Export methods, with hand-written (de)serializers.
 import FireflyModel
 import FireflyPluginKit
 public import GRPCCore
@@ -47,8 +47,9 @@ struct OTLPRequestDeserializer: MessageDeserializer {
             let outcome = try OTLPAdapter.decode(bytes, signal: signal, encoding: .protobuf)
             return OTLPDecodedExport(batch: outcome.batch, rejected: outcome.rejected, problemSummary: outcome.problemSummary)
         } catch {
-            let what = signal == .traces ? "ExportTraceServiceRequest" : "ExportMetricsServiceRequest"
-            throw RPCError(code: .invalidArgument, message: OTLPResponses.trimmed("cannot decode \(what) (protobuf): \(error.message)"))
+            throw RPCError(
+                code: .invalidArgument,
+                message: OTLPResponses.trimmed("cannot decode \(signal.requestName) (protobuf): \(error.message)"))
         }
     }
 
@@ -84,7 +85,6 @@ public enum OTLPGRPCMethods {
         fullyQualifiedService: "opentelemetry.proto.collector.trace.v1.TraceService", method: "Export")
     public static let metrics = MethodDescriptor(
         fullyQualifiedService: "opentelemetry.proto.collector.metrics.v1.MetricsService", method: "Export")
-    /// Not registered: the server answers UNIMPLEMENTED, as OTLP/HTTP answers 404 for `/v1/logs`.
     public static let logs = MethodDescriptor(
         fullyQualifiedService: "opentelemetry.proto.collector.logs.v1.LogsService", method: "Export")
 }
@@ -168,10 +168,11 @@ final class OTLPGRPCExporter: Sendable {
                 throw RPCError(code: .internalError, message: "the collector rejected the decoded batch")
             }
         }
-        let unit = signal == .traces ? "spans" : "data_points"
-        let kept = signal == .traces ? decoded.batch.spans.count : decoded.batch.points.count
-        context.count("\(unit)_accepted", by: UInt64(kept))
-        if decoded.rejected > 0 { context.count("\(unit)_rejected", by: UInt64(decoded.rejected)) }
+        context.count("\(signal.unit)_accepted", by: UInt64(signal.kept(decoded.batch)))
+        if decoded.rejected > 0 { context.count("\(signal.unit)_rejected", by: UInt64(decoded.rejected)) }
+        if !decoded.batch.invocations.isEmpty {
+            context.count("invocations_accepted", by: UInt64(decoded.batch.invocations.count))
+        }
         return OTLPExportResponse(rejected: decoded.rejected, errorMessage: decoded.problemSummary)
     }
 
@@ -224,13 +225,15 @@ final class OTLPGRPCExporter: Sendable {
     }
 }
 
-/// The two OTLP services on one router.
+/// The three OTLP services on one router.
 struct OTLPGRPCService: RegistrableRPCService {
     let exporter: OTLPGRPCExporter
     let maxMessageBytes: Int
 
     func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
-        for (signal, method) in [(Signal.traces, OTLPGRPCMethods.traces), (.metrics, OTLPGRPCMethods.metrics)] {
+        for (signal, method) in [
+            (Signal.traces, OTLPGRPCMethods.traces), (.metrics, OTLPGRPCMethods.metrics), (.logs, OTLPGRPCMethods.logs),
+        ] {
             let exporter = self.exporter
             router.registerHandler(
                 forMethod: method, deserializer: OTLPRequestDeserializer(signal: signal, maxMessageBytes: maxMessageBytes), serializer: OTLPResponseSerializer()

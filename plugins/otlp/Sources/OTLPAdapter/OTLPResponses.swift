@@ -1,4 +1,5 @@
 // OTLP/HTTP response bodies: Export*ServiceResponse (with partial_success) and google.rpc.Status, in either encoding.
+import FireflyModel
 import FireflyPluginKit
 import Foundation
 
@@ -41,9 +42,44 @@ enum RPCCode: Int32 {
 enum Signal: String {
     case traces
     case metrics
+    case logs
 
-    /// `rejected_spans` / `rejected_data_points` as lowerCamelCase JSON.
-    var rejectedJSONKey: String { self == .traces ? "rejectedSpans" : "rejectedDataPoints" }
+    /// `rejected_spans` / `rejected_data_points` / `rejected_log_records` as lowerCamelCase JSON.
+    var rejectedJSONKey: String {
+        switch self {
+        case .traces: "rejectedSpans"
+        case .metrics: "rejectedDataPoints"
+        case .logs: "rejectedLogRecords"
+        }
+    }
+
+    /// The request message's name, for decoding errors.
+    var requestName: String {
+        switch self {
+        case .traces: "ExportTraceServiceRequest"
+        case .metrics: "ExportMetricsServiceRequest"
+        case .logs: "ExportLogsServiceRequest"
+        }
+    }
+
+    /// The item counted in the receiver's `<unit>_accepted` / `<unit>_rejected` counters.
+    var unit: String {
+        switch self {
+        case .traces: "spans"
+        case .metrics: "data_points"
+        case .logs: "log_records"
+        }
+    }
+
+    /// How many items of this signal a decoded batch holds (invocations ride along with logs and
+    /// are not counted as items: they are derived from log records).
+    func kept(_ batch: TelemetryBatch) -> Int {
+        switch self {
+        case .traces: batch.spans.count
+        case .metrics: batch.points.count
+        case .logs: batch.logs.count
+        }
+    }
 }
 
 enum OTLPResponses {

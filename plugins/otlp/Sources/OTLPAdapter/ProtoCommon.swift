@@ -30,7 +30,7 @@ enum ProtoCommon {
 
     static var tooManyAttributes: OTLPDecodeError {
         OTLPDecodeError(
-            "an item has more than \(maxAttributesPerItem) attributes (the limit per resource, span, event, link or data point)")
+            "an item has more than \(maxAttributesPerItem) attributes (the limit per resource, span, event, link, data point or log record)")
     }
 
     /// Reads one KeyValue from `r` onto `list`, refusing more than `maxAttributesPerItem`.

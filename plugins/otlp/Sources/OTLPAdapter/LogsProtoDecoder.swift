@@ -1,0 +1,98 @@
+// Decodes a binary ExportLogsServiceRequest (field numbers: wire-formats.md C.5, opentelemetry-proto logs.proto) into model log records.
+import FireflyModel
+
+/// The hand-written protobuf decoder for logs, with the trace decoder's rules: unknown fields and
+/// known fields with an unexpected wire type are skipped; structural damage is an error.
+enum LogsProtoDecoder {
+    static func decode(_ body: [UInt8]) throws(OTLPDecodeError) -> DecodeOutcome {
+        var outcome = DecodeOutcome()
+        try ProtoReader.read(body) { (r: inout ProtoReader) throws(OTLPDecodeError) in
+            while !r.isAtEnd {
+                let (field, wire) = try r.readTag()
+                if field == 1, wire == 2 {
+                    var sub = try r.readLengthDelimited()
+                    try resourceLogs(&sub, into: &outcome)
+                } else {
+                    try r.skip(wire)
+                }
+            }
+        }
+        return outcome
+    }
+
+    /// ResourceLogs: resource (1), scope_logs (2); the resource may follow its scopes on the wire.
+    static func resourceLogs(_ r: inout ProtoReader, into outcome: inout DecodeOutcome) throws(OTLPDecodeError) {
+        var resources: [ProtoReader] = []
+        var scopes: [ProtoReader] = []
+        while !r.isAtEnd {
+            let (field, wire) = try r.readTag()
+            switch (field, wire) {
+            case (1, 2): resources.append(try r.readLengthDelimited())
+            case (2, 2): scopes.append(try r.readLengthDelimited())
+            default: try r.skip(wire)
+            }
+        }
+        var attributes: [Attribute] = []
+        for var resource in resources {
+            try ProtoCommon.resourceAttributes(&resource, into: &attributes)
+        }
+        let context = ResourceContext(attributes: attributes)
+        for var scope in scopes {
+            try scopeLogs(&scope, resource: context, into: &outcome)
+        }
+    }
+
+    /// ScopeLogs: scope (1), log_records (2).
+    static func scopeLogs(
+        _ r: inout ProtoReader, resource: ResourceContext, into outcome: inout DecodeOutcome
+    ) throws(OTLPDecodeError) {
+        var scopeReaders: [ProtoReader] = []
+        var recordReaders: [ProtoReader] = []
+        while !r.isAtEnd {
+            let (field, wire) = try r.readTag()
+            switch (field, wire) {
+            case (1, 2): scopeReaders.append(try r.readLengthDelimited())
+            case (2, 2): recordReaders.append(try r.readLengthDelimited())
+            default: try r.skip(wire)
+            }
+        }
+        var scope = ScopeInfo()
+        for var s in scopeReaders { try ProtoCommon.scope(&s, into: &scope) }
+        outcome.batch.logs.reserveCapacity(outcome.batch.logs.count + recordReaders.count)
+        for var l in recordReaders {
+            outcome.append(try logRecord(&l).finish(resource: resource, scope: scope))
+        }
+    }
+
+    /// LogRecord: time_unix_nano (1 fixed64), severity_number (2), severity_text (3), body (5),
+    /// attributes (6), dropped_attributes_count (7, not kept), flags (8 fixed32), trace_id (9),
+    /// span_id (10), observed_time_unix_nano (11 fixed64), event_name (12).
+    static func logRecord(_ r: inout ProtoReader) throws(OTLPDecodeError) -> LogDraft {
+        var d = LogDraft()
+        while !r.isAtEnd {
+            let (field, wire) = try r.readTag()
+            switch (field, wire) {
+            case (1, 1): d.timeUnixNano = try r.readFixed64()
+            case (2, 0): d.severityNumber = try r.readVarint()
+            case (3, 2): d.severityText = try r.readString()
+            case (5, 2):
+                var sub = try r.readLengthDelimited()
+                d.body = try ProtoCommon.anyValue(&sub, depth: 0)
+            case (6, 2):
+                var sub = try r.readLengthDelimited()
+                try ProtoCommon.appendAttribute(&sub, to: &d.attributes)
+            case (8, 5): d.flags = UInt64(try r.readFixed32())
+            case (9, 2):
+                let sub = try r.readLengthDelimited()
+                d.traceID = sub.isAtEnd ? .zero : ProtoCommon.traceID(sub)
+            case (10, 2):
+                let sub = try r.readLengthDelimited()
+                d.spanID = sub.isAtEnd ? .zero : ProtoCommon.spanID(sub)
+            case (11, 1): d.observedTimeUnixNano = try r.readFixed64()
+            case (12, 2): d.eventName = try r.readString()
+            default: try r.skip(wire)
+            }
+        }
+        return d
+    }
+}

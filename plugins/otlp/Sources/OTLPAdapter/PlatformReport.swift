@@ -1,0 +1,198 @@
+// Recognises Lambda Telemetry API `platform.report` events that arrive as OTLP log records and makes them invocations.
+import FireflyModel
+
+/// A `platform.report` (the Lambda Telemetry API's per-invocation summary) forwarded as an OTLP
+/// log record becomes an `Invocation` besides the log record. Two shapes are recognised
+/// (plugins/otlp/README.md, "Lambda platform reports"):
+///
+/// 1. What the opentelemetry-lambda extension's `telemetryapi` receiver emits: the log attribute
+///    `type` (or `lambda.event.type`) is `platform.report` and the body is the event's `record`
+///    (as JSON text, or as a key/value list).
+/// 2. A body that is the whole Telemetry API event, `{"time": …, "type": "platform.report",
+///    "record": {…}}` (JSON text or a key/value list), with any attributes.
+///
+/// The record must hold a non-empty `requestId` and `metrics.durationMs`; anything else is left a
+/// plain log record.
+enum PlatformReport {
+    static let eventType = "platform.report"
+
+    static func invocation(
+        body: OTLPValue, attributes: [Attribute], timeUnixNano: UInt64, traceID: TraceID, function: String,
+        resource: ResourceContext
+    ) -> Invocation? {
+        let typed = isReport(attributes[key: "type"]) || isReport(attributes[key: "lambda.event.type"])
+        let tree: OTLPValue
+        switch body {
+        case .kvlist:
+            tree = body
+        case .string(let text):
+            // Cheap checks first: this runs for every log record with a string body.
+            guard text.utf8.first == UInt8(ascii: "{"), typed || text.contains(eventType),
+                let node = try? JSONNode.parse(Array(text.utf8))
+            else { return nil }
+            tree = node.otlpValue
+        default:
+            return nil
+        }
+
+        var record: OTLPValue?
+        var reportTime = timeUnixNano
+        if case .string(eventType)? = tree[member: "type"], case .kvlist? = tree[member: "record"] {
+            record = tree[member: "record"]
+            if case .string(let time)? = tree[member: "time"], let t = parseTimestamp(time) { reportTime = t }
+        } else if typed {
+            record = tree
+        }
+        guard let record, case .string(let requestID)? = record[member: "requestId"], !requestID.isEmpty,
+            let metrics = record[member: "metrics"], let durationMs = metrics[member: "durationMs"]?.number
+        else { return nil }
+
+        var errorType = ""
+        if case .string(let e)? = record[member: "errorType"] { errorType = e }
+        var statusText = ""
+        if case .string(let s)? = record[member: "status"] { statusText = s }
+        var reportTraceID = traceID
+        if case .string(let header)? = record[member: "tracing"]?[member: "value"], let id = xrayTraceID(header) {
+            reportTraceID = id
+        }
+        var version = ""
+        if case .string(let v)? = resource.attributes[key: "faas.version"] { version = v }
+        let durationNanos = UInt64(max(0, min((durationMs * 1e6).rounded(), Double(reportTime))))
+        return Invocation(
+            function: function, version: version, requestID: requestID,
+            startTimeUnixNano: reportTime - durationNanos, durationMs: durationMs,
+            billedDurationMs: metrics[member: "billedDurationMs"]?.number ?? 0,
+            memorySizeMB: megabytes(metrics[member: "memorySizeMB"]),
+            maxMemoryUsedMB: megabytes(metrics[member: "maxMemoryUsedMB"]),
+            initDurationMs: metrics[member: "initDurationMs"]?.number,
+            status: status(statusText, errorType: errorType), errorType: errorType, traceID: reportTraceID,
+            attributes: resource.attributes.filter { Self.copiedResourceKeys.contains($0.key) })
+    }
+
+    /// Resource attributes that travel with the invocation.
+    static let copiedResourceKeys: Set<String> = ["cloud.region", "cloud.account.id", "faas.invoked_region"]
+
+    static func isReport(_ value: AttributeValue?) -> Bool {
+        if case .string(eventType)? = value { return true }
+        return false
+    }
+
+    /// `success`, `timeout` and `error`/`failure` as the Telemetry API writes them; an error type
+    /// naming OutOfMemory (`Runtime.OutOfMemory`) wins over the status.
+    static func status(_ text: String, errorType: String) -> InvocationStatus {
+        if errorType.contains("OutOfMemory") { return .outOfMemory }
+        switch text {
+        case "success": return .success
+        case "timeout": return .timeout
+        default: return text.isEmpty && errorType.isEmpty ? .success : .error
+        }
+    }
+
+    static func megabytes(_ value: OTLPValue?) -> UInt32 {
+        guard let v = value?.number, v.isFinite, v > 0 else { return 0 }
+        return UInt32(min(v.rounded(), Double(UInt32.max)))
+    }
+
+    /// The OpenTelemetry trace id inside an `X-Amzn-Trace-Id` header: `Root=1-<8 hex>-<24 hex>`
+    /// is the 32 hex digits of the two parts joined.
+    static func xrayTraceID(_ header: String) -> TraceID? {
+        for part in header.split(separator: ";") {
+            let field = part.drop { $0 == " " }
+            guard field.hasPrefix("Root=") else { continue }
+            let pieces = field.dropFirst(5).split(separator: "-", omittingEmptySubsequences: false)
+            guard pieces.count == 3, pieces[0] == "1", pieces[1].utf8.count == 8, pieces[2].utf8.count == 24,
+                let id = TraceID(hex: String(pieces[1] + pieces[2])), id.isValid
+            else { return nil }
+            return id
+        }
+        return nil
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` (the Telemetry API's `time`) as Unix nanoseconds.
+    static func parseTimestamp(_ text: String) -> UInt64? {
+        let b = Array(text.utf8)
+        func digits(_ at: Int, _ count: Int) -> Int? {
+            guard at + count <= b.count else { return nil }
+            var v = 0
+            for i in at..<(at + count) {
+                guard b[i] >= 0x30, b[i] <= 0x39 else { return nil }
+                v = v * 10 + Int(b[i] - 0x30)
+            }
+            return v
+        }
+        guard b.count >= 20, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
+            b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t") || b[10] == UInt8(ascii: " "),
+            b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
+            let year = digits(0, 4), let month = digits(5, 2), let day = digits(8, 2),
+            let hour = digits(11, 2), let minute = digits(14, 2), let second = digits(17, 2),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
+        var i = 19
+        var nanos = 0
+        if i < b.count, b[i] == UInt8(ascii: ".") {
+            i += 1
+            var scale = 100_000_000
+            while i < b.count, b[i] >= 0x30, b[i] <= 0x39 {
+                nanos += Int(b[i] - 0x30) * scale
+                scale /= 10
+                i += 1
+            }
+        }
+        var offsetSeconds = 0
+        guard i < b.count else { return nil }
+        switch b[i] {
+        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
+            i += 1
+        case UInt8(ascii: "+"), UInt8(ascii: "-"):
+            guard let h = digits(i + 1, 2), i + 3 < b.count, b[i + 3] == UInt8(ascii: ":"), let m = digits(i + 4, 2)
+            else { return nil }
+            offsetSeconds = (h * 3600 + m * 60) * (b[i] == UInt8(ascii: "+") ? 1 : -1)
+            i += 6
+        default:
+            return nil
+        }
+        guard i == b.count else { return nil }
+        // Days since 1970-01-01 in the proleptic Gregorian calendar (Howard Hinnant's days_from_civil).
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146_097 + doe - 719_468
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
+        guard seconds >= 0 else { return nil }
+        return UInt64(seconds) * 1_000_000_000 + UInt64(nanos)
+    }
+}
+
+extension OTLPValue {
+    /// The value of `key` in a key/value list (the last one wins, as in JSON objects), else nil.
+    subscript(member key: String) -> OTLPValue? {
+        guard case .kvlist(let pairs) = self else { return nil }
+        return pairs.last { $0.key == key }?.value
+    }
+
+    /// A number given as an int, a double or a decimal string.
+    var number: Double? {
+        switch self {
+        case .int(let i): return Double(i)
+        case .double(let d): return d.isFinite ? d : nil
+        case .string(let s): return Double(s).flatMap { $0.isFinite ? $0 : nil }
+        default: return nil
+        }
+    }
+}
+
+extension JSONNode {
+    /// The JSON value as an OTLP value: objects become key/value lists, numbers ints when integral.
+    var otlpValue: OTLPValue {
+        switch self {
+        case .null: return .empty
+        case .bool(let b): return .bool(b)
+        case .number(let t): return Int64(t).map(OTLPValue.int) ?? .double(Double(t) ?? 0)
+        case .string(let s): return .string(s)
+        case .array(let values): return .array(values.map(\.otlpValue))
+        case .object(let pairs): return .kvlist(pairs.map { (key: $0.key, value: $0.value.otlpValue) })
+        }
+    }
+}
