@@ -48,6 +48,14 @@ enum DecodeBenchmarks {
                 detail: "1000-span requests × \(iterations)", target: "≥ 500 000", verdict: spans >= 500_000 ? "met" : "missed",
                 machine: machine.summary))
 
+        let logProbe = OTLPDecodeBenchmark.runLogs(recordsPerRequest: 1000, iterations: 5)
+        let logIterations = max(10, Int(logProbe * seconds / 2 / 1000))
+        let otlpLogs = OTLPDecodeBenchmark.runLogs(recordsPerRequest: 1000, iterations: logIterations)
+        results.append(
+            BenchResult(
+                group: "decode", name: "OTLP protobuf logs", value: otlpLogs, unit: "log records/s/core",
+                detail: "1000-record requests × \(logIterations)", target: nil, verdict: nil, machine: machine.summary))
+
         let encode = RemoteWriteBenchmark.run(functions: 200, minutes: 5, iterations: max(5, Int(seconds * 4)))
         results.append(
             BenchResult(

@@ -280,7 +280,7 @@ public enum TestPostgres {
         pipelines:
           metrics: {receivers: [firehose, otlp], exporters: [postgres]}
           traces: {receivers: [otlp], exporters: [postgres]}
-          logs: {receivers: [firehose], exporters: [postgres]}
+          logs: {receivers: [firehose, otlp], exporters: [postgres]}
         """
     }
 

@@ -16,7 +16,7 @@ public final class OTLPAdapter: AdapterPlugin {
     public static let signals: Signals = [.metrics, .traces, .logs]
     public static let pluginDescription = "OTLP receiver for traces, metrics and logs (HTTP protobuf/JSON and gRPC)"
 
-    public let config: OTLPConfig
+    public let config: OTLPSettings
     private let context: PluginContext
     private let token: [UInt8]
     private let listener = Mutex<OTLPGRPCListener?>(nil)
@@ -26,7 +26,7 @@ public final class OTLPAdapter: AdapterPlugin {
 
     public init(context: PluginContext, config: PluginConfig) throws {
         self.context = context
-        self.config = try OTLPConfig(config)
+        self.config = try OTLPSettings(config)
         token = Array(self.config.bearerToken.utf8)
         if token.isEmpty {
             context.log(.info, "otlp receiver '\(context.instanceName)' accepts unauthenticated requests (bearer_token is empty)")

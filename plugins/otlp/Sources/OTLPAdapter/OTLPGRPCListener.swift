@@ -45,7 +45,7 @@ final class OTLPGRPCListener: Sendable {
     /// Seconds `stop` waits for in-flight calls to finish before cancelling them.
     static let gracePeriodSeconds = 5
 
-    init(settings: OTLPConfig.GRPCSettings, exporter: OTLPGRPCExporter, context: PluginContext) throws {
+    init(settings: OTLPSettings.GRPCSettings, exporter: OTLPGRPCExporter, context: PluginContext) throws {
         let (fd, port) = try Self.bindListeningSocket(host: settings.host, port: settings.port, label: settings.listen)
         self.port = port
         emitter = exporter.emitter

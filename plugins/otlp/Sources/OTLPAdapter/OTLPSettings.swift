@@ -2,7 +2,7 @@
 public import FireflyPluginKit
 
 /// Configuration of one `otlp` receiver instance (every key is documented in plugins/otlp/README.md).
-public struct OTLPConfig: Sendable, Equatable {
+public struct OTLPSettings: Sendable, Equatable {
     /// Path of the OTLP/HTTP trace export endpoint.
     public var tracesPath = "/v1/traces"
     /// Path of the OTLP/HTTP metrics export endpoint.
@@ -35,13 +35,13 @@ public struct OTLPConfig: Sendable, Equatable {
         public var listen: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
     }
 
-    public static let `default` = OTLPConfig()
+    public static let `default` = OTLPSettings()
 
     public init() {}
 
     /// Reads and validates the instance configuration; throws every problem at once.
     public init(_ config: PluginConfig) throws {
-        let d = OTLPConfig.default
+        let d = OTLPSettings.default
         tracesPath = config.string("traces_path", default: d.tracesPath)
         metricsPath = config.string("metrics_path", default: d.metricsPath)
         logsPath = config.string("logs_path", default: d.logsPath)

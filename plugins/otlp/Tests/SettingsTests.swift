@@ -9,7 +9,7 @@ import Testing
     @Test func defaultsServeTheStandardPaths() throws {
         let adapter = try makeAdapter()
         #expect(adapter.routes == [Route("POST", "/v1/traces"), Route("POST", "/v1/metrics"), Route("POST", "/v1/logs")])
-        #expect(adapter.config == OTLPConfig.default)
+        #expect(adapter.config == OTLPSettings.default)
         #expect(adapter.config.busyStatus == 503)
         #expect(adapter.config.retryAfterSeconds == 5)
     }
