@@ -119,6 +119,6 @@ import Testing
         try config.write(toFile: "\(dir)/firefly.yaml", atomically: true, encoding: .utf8)
         let result = try run(Build.firefly, ["check", "--config", "\(dir)/firefly.yaml"], cwd: dir)
         #expect(result.status == 0, "firefly check: \(result.stdout)\(result.stderr)")
-        #expect(result.stdout.contains("ok — 2 receivers, 2 exporters, 2 pipelines"), "\(result.stdout)")
+        #expect(result.stdout.contains("ok — 2 receivers, 2 exporters, 3 pipelines"), "\(result.stdout)")
     }
 }
