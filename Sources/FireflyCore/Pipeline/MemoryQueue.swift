@@ -2,11 +2,11 @@ import FireflyModel
 import Foundation
 
 /// A bounded in-memory `TelemetryQueue`: fast, but loses what it holds if the process dies.
-/// The byte budget is an estimate of the entries' size.
+/// It keeps the records receivers write (`RecordCodec`, as compact as the durable queue's) and
+/// decodes them when exporters read; the byte budget counts the records' bytes.
 public final class MemoryQueue: TelemetryQueue, @unchecked Sendable {
     private let lock = NSLock()
-    private var records: [QueueRecord] = []
-    private var sizes: [Int] = []
+    private var records: [(sequence: UInt64, bytes: [UInt8])] = []
     private var appendedAt: [UInt64] = []
     private var head = 0  // index of the first live record
     private var bytes = 0
@@ -24,23 +24,19 @@ public final class MemoryQueue: TelemetryQueue, @unchecked Sendable {
 
     public func recordWriter(capacity: Int) -> ByteWriter { ByteWriter(capacity: capacity) }
 
-    /// Keeps the record's batch as Swift values (what exporters read).
-    public func append(record: inout [UInt8]) -> AppendResult {
-        guard let (receiver, batch) = try? RecordCodec.decode(record) else {
-            preconditionFailure("the memory queue was handed a record RecordCodec did not write")
-        }
-        return append(QueueEntry(receiver: receiver, batch: batch))
+    public func append(_ entry: QueueEntry) -> AppendResult {
+        var record = RecordCodec.encode(entry.batch, receiver: entry.receiver)
+        return append(record: &record)
     }
 
-    public func append(_ entry: QueueEntry) -> AppendResult {
-        let size = Self.estimatedSize(entry.batch)
+    public func append(record: inout [UInt8]) -> AppendResult {
+        let size = record.count
         let (result, wake): (AppendResult, [CheckedContinuation<Void, Never>]) = lock.withLock {
             if closed { return (.closed, []) }
             if bytes + size > maxBytes, bytes > 0 { return (.full(retryAfterMilliseconds: 1000), []) }
             let seq = nextSequence
             nextSequence += 1
-            records.append(QueueRecord(sequence: seq, entry: entry))
-            sizes.append(size)
+            records.append((seq, record))
             appendedAt.append(HostServices.wallClock())
             bytes += size
             if cursors.isEmpty { trim() }
@@ -53,13 +49,23 @@ public final class MemoryQueue: TelemetryQueue, @unchecked Sendable {
     }
 
     public func readAvailable(after sequence: UInt64, maxRecords: Int) -> [QueueRecord] {
-        lock.withLock { slice(after: sequence, maxRecords: maxRecords) }
+        Self.decoded(lock.withLock { slice(after: sequence, maxRecords: maxRecords) })
+    }
+
+    /// Records back to entries, outside the lock (the bytes are shared, not copied).
+    private static func decoded(_ records: ArraySlice<(sequence: UInt64, bytes: [UInt8])>) -> [QueueRecord] {
+        records.map { record in
+            guard let (receiver, batch) = try? RecordCodec.decode(record.bytes) else {
+                preconditionFailure("memory queue record \(record.sequence) was not written by RecordCodec")
+            }
+            return QueueRecord(sequence: record.sequence, entry: QueueEntry(receiver: receiver, batch: batch))
+        }
     }
 
     public func read(after sequence: UInt64, maxRecords: Int) async -> [QueueRecord] {
         while true {
             let (found, isClosed) = lock.withLock { (slice(after: sequence, maxRecords: maxRecords), closed) }
-            if !found.isEmpty || isClosed { return found }
+            if !found.isEmpty || isClosed { return Self.decoded(found) }
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 let resumeNow: Bool = lock.withLock {
                     // Wake for a record that is there to read, not for a sequence merely beyond the
@@ -107,58 +113,25 @@ public final class MemoryQueue: TelemetryQueue, @unchecked Sendable {
     }
 
     // Callers hold the lock.
-    private func slice(after sequence: UInt64, maxRecords: Int) -> [QueueRecord] {
+    private func slice(after sequence: UInt64, maxRecords: Int) -> ArraySlice<(sequence: UInt64, bytes: [UInt8])> {
         guard head < records.count else { return [] }
         let first = records[head].sequence
         let start = sequence < first ? head : head + Int(sequence - first) + 1
         guard start < records.count else { return [] }
-        return Array(records[start..<(maxRecords >= records.count - start ? records.count : start + maxRecords)])
+        return records[start..<(maxRecords >= records.count - start ? records.count : start + maxRecords)]
     }
 
     private func trim() {
         let done = cursors.values.min() ?? (nextSequence - 1)
         while head < records.count, records[head].sequence <= done {
-            bytes -= sizes[head]
+            bytes -= records[head].bytes.count
+            records[head].bytes = []
             head += 1
         }
         if head > 1024, head * 2 > records.count {
             records.removeFirst(head)
-            sizes.removeFirst(head)
             appendedAt.removeFirst(head)
             head = 0
-        }
-    }
-
-    /// A rough byte size of a batch (strings plus fixed overheads), for the budget.
-    static func estimatedSize(_ batch: TelemetryBatch) -> Int {
-        var n = 64
-        for p in batch.points {
-            n += 160 + p.name.utf8.count + p.namespace.utf8.count + p.function.utf8.count + p.unit.utf8.count
-            for l in p.labels { n += 16 + l.key.utf8.count + l.value.utf8.count }
-            n += 16 * p.quantiles.count + 8 * p.bounds.count + 8 * p.bucketCounts.count
-        }
-        for s in batch.spans {
-            n += 200 + s.name.utf8.count + s.function.utf8.count + s.service.utf8.count + s.statusMessage.utf8.count
-            for a in s.attributes + s.resourceAttributes { n += 32 + a.key.utf8.count + attributeSize(a.value) }
-            n += s.events.count * 64 + s.links.count * 64
-        }
-        for l in batch.logs {
-            n += 160 + l.severityText.utf8.count + l.function.utf8.count + l.service.utf8.count + l.recordID.utf8.count
-                + attributeSize(l.body)
-            for a in l.attributes + l.resourceAttributes { n += 32 + a.key.utf8.count + attributeSize(a.value) }
-        }
-        for v in batch.invocations {
-            n += 160 + v.function.utf8.count + v.version.utf8.count + v.requestID.utf8.count + v.errorType.utf8.count
-            for a in v.attributes { n += 32 + a.key.utf8.count + attributeSize(a.value) }
-        }
-        return n
-    }
-
-    private static func attributeSize(_ v: AttributeValue) -> Int {
-        switch v {
-        case .string(let s), .json(let s): return s.utf8.count
-        case .bytes(let b): return b.count
-        default: return 8
         }
     }
 }

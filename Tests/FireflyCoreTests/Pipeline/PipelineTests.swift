@@ -61,7 +61,7 @@ import Testing
     }
 
     @Test func refusesAppendsOverTheBudgetUntilConsumersCatchUp() {
-        let one = MemoryQueue.estimatedSize(entry(1).batch)
+        let one = RecordCodec.encode(entry(1).batch, receiver: "r").count  // the budget counts record bytes
         let q = MemoryQueue(maxBytes: one * 2, consumers: ["a"])
         #expect(q.append(entry(1)) == .stored(sequence: 1))
         #expect(q.append(entry(2)) == .stored(sequence: 2))

@@ -6,62 +6,10 @@ import FireflyModel
 enum LogsProtoDecoder {
     static func decode(_ body: [UInt8]) throws(OTLPDecodeError) -> DecodeOutcome {
         var outcome = DecodeOutcome()
-        try ProtoReader.read(body) { (r: inout ProtoReader) throws(OTLPDecodeError) in
-            while !r.isAtEnd {
-                let (field, wire) = try r.readTag()
-                if field == 1, wire == 2 {
-                    var sub = try r.readLengthDelimited()
-                    try resourceLogs(&sub, into: &outcome)
-                } else {
-                    try r.skip(wire)
-                }
-            }
+        try ProtoCommon.forEachItem(in: body) { (r: inout ProtoReader, resource, scope) throws(OTLPDecodeError) in
+            outcome.append(try logRecord(&r).finish(resource: resource, scope: scope))
         }
         return outcome
-    }
-
-    /// ResourceLogs: resource (1), scope_logs (2); the resource may follow its scopes on the wire.
-    static func resourceLogs(_ r: inout ProtoReader, into outcome: inout DecodeOutcome) throws(OTLPDecodeError) {
-        var resources: [ProtoReader] = []
-        var scopes: [ProtoReader] = []
-        while !r.isAtEnd {
-            let (field, wire) = try r.readTag()
-            switch (field, wire) {
-            case (1, 2): resources.append(try r.readLengthDelimited())
-            case (2, 2): scopes.append(try r.readLengthDelimited())
-            default: try r.skip(wire)
-            }
-        }
-        var attributes: [Attribute] = []
-        for var resource in resources {
-            try ProtoCommon.resourceAttributes(&resource, into: &attributes)
-        }
-        let context = ResourceContext(attributes: attributes)
-        for var scope in scopes {
-            try scopeLogs(&scope, resource: context, into: &outcome)
-        }
-    }
-
-    /// ScopeLogs: scope (1), log_records (2).
-    static func scopeLogs(
-        _ r: inout ProtoReader, resource: ResourceContext, into outcome: inout DecodeOutcome
-    ) throws(OTLPDecodeError) {
-        var scopeReaders: [ProtoReader] = []
-        var recordReaders: [ProtoReader] = []
-        while !r.isAtEnd {
-            let (field, wire) = try r.readTag()
-            switch (field, wire) {
-            case (1, 2): scopeReaders.append(try r.readLengthDelimited())
-            case (2, 2): recordReaders.append(try r.readLengthDelimited())
-            default: try r.skip(wire)
-            }
-        }
-        var scope = ScopeInfo()
-        for var s in scopeReaders { try ProtoCommon.scope(&s, into: &scope) }
-        outcome.batch.logs.reserveCapacity(outcome.batch.logs.count + recordReaders.count)
-        for var l in recordReaders {
-            outcome.append(try logRecord(&l).finish(resource: resource, scope: scope))
-        }
     }
 
     /// LogRecord: time_unix_nano (1 fixed64), severity_number (2), severity_text (3), body (5),

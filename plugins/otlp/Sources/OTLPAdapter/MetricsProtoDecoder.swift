@@ -5,48 +5,11 @@ import FireflyModel
 enum MetricsProtoDecoder {
     static func decode(_ body: [UInt8]) throws(OTLPDecodeError) -> DecodeOutcome {
         var outcome = DecodeOutcome()
-        try ProtoReader.read(body) { (r: inout ProtoReader) throws(OTLPDecodeError) in
-            while !r.isAtEnd {
-                let (field, wire) = try r.readTag()
-                if field == 1, wire == 2 {
-                    var sub = try r.readLengthDelimited()
-                    try resourceMetrics(&sub, into: &outcome)
-                } else {
-                    try r.skip(wire)
-                }
-            }
+        // The scope is not part of a metric's identity in Firefly.
+        try ProtoCommon.forEachItem(in: body) { (r: inout ProtoReader, resource, _) throws(OTLPDecodeError) in
+            try metric(&r).convert(resource: resource, into: &outcome)
         }
         return outcome
-    }
-
-    static func resourceMetrics(_ r: inout ProtoReader, into outcome: inout DecodeOutcome) throws(OTLPDecodeError) {
-        var resources: [ProtoReader] = []
-        var scopes: [ProtoReader] = []
-        while !r.isAtEnd {
-            let (field, wire) = try r.readTag()
-            switch (field, wire) {
-            case (1, 2): resources.append(try r.readLengthDelimited())
-            case (2, 2): scopes.append(try r.readLengthDelimited())
-            default: try r.skip(wire)
-            }
-        }
-        var attributes: [Attribute] = []
-        for var resource in resources {
-            try ProtoCommon.resourceAttributes(&resource, into: &attributes)
-        }
-        let context = ResourceContext(attributes: attributes)
-        for var scope in scopes {
-            // ScopeMetrics: the scope (1) is not part of a metric's identity in Firefly; metrics (2).
-            while !scope.isAtEnd {
-                let (field, wire) = try scope.readTag()
-                if field == 2, wire == 2 {
-                    var sub = try scope.readLengthDelimited()
-                    try metric(&sub).convert(resource: context, into: &outcome)
-                } else {
-                    try scope.skip(wire)
-                }
-            }
-        }
     }
 
     static func metric(_ r: inout ProtoReader) throws(OTLPDecodeError) -> MetricDraft {

@@ -40,6 +40,50 @@ enum ProtoCommon {
         list.append(try keyValue(&r))
     }
 
+    /// Walks what every OTLP export request shares — resource entries (field 1), each a resource (1)
+    /// and scope entries (2), each a scope (1) and items (2): spans, metrics or log records — and
+    /// hands `item` every item with its resource and scope. A resource or scope may follow its
+    /// items on the wire, so both are collected before the items are decoded.
+    static func forEachItem(
+        in body: [UInt8], _ item: (inout ProtoReader, ResourceContext, ScopeInfo) throws(OTLPDecodeError) -> Void
+    ) throws(OTLPDecodeError) {
+        try ProtoReader.read(body) { (r: inout ProtoReader) throws(OTLPDecodeError) in
+            while !r.isAtEnd {
+                let (field, wire) = try r.readTag()
+                guard field == 1, wire == 2 else {
+                    try r.skip(wire)
+                    continue
+                }
+                var entry = try r.readLengthDelimited()
+                let (resources, scopeEntries) = try messages(&entry)
+                var attributes: [Attribute] = []
+                for var resource in resources { try resourceAttributes(&resource, into: &attributes) }
+                let context = ResourceContext(attributes: attributes)
+                for var scopeEntry in scopeEntries {
+                    let (scopes, items) = try messages(&scopeEntry)
+                    var info = ScopeInfo()
+                    for var s in scopes { try scope(&s, into: &info) }
+                    for var i in items { try item(&i, context, info) }
+                }
+            }
+        }
+    }
+
+    /// The embedded messages in fields 1 and 2 of a message, each list in wire order.
+    private static func messages(_ r: inout ProtoReader) throws(OTLPDecodeError) -> (first: [ProtoReader], second: [ProtoReader]) {
+        var first: [ProtoReader] = []
+        var second: [ProtoReader] = []
+        while !r.isAtEnd {
+            let (field, wire) = try r.readTag()
+            switch (field, wire) {
+            case (1, 2): first.append(try r.readLengthDelimited())
+            case (2, 2): second.append(try r.readLengthDelimited())
+            default: try r.skip(wire)
+            }
+        }
+        return (first, second)
+    }
+
     /// Resource: attributes (field 1) appended to `attributes`.
     static func resourceAttributes(_ r: inout ProtoReader, into attributes: inout [Attribute]) throws(OTLPDecodeError) {
         while !r.isAtEnd {

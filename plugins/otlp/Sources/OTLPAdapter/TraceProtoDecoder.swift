@@ -7,64 +7,13 @@ import FireflyModel
 enum TraceProtoDecoder {
     static func decode(_ body: [UInt8]) throws(OTLPDecodeError) -> DecodeOutcome {
         var outcome = DecodeOutcome()
-        try ProtoReader.read(body) { (r: inout ProtoReader) throws(OTLPDecodeError) in
-            while !r.isAtEnd {
-                let (field, wire) = try r.readTag()
-                if field == 1, wire == 2 {
-                    var sub = try r.readLengthDelimited()
-                    try resourceSpans(&sub, into: &outcome)
-                } else {
-                    try r.skip(wire)
-                }
-            }
-        }
-        return outcome
-    }
-
-    static func resourceSpans(_ r: inout ProtoReader, into outcome: inout DecodeOutcome) throws(OTLPDecodeError) {
-        // The resource may follow its scope_spans on the wire: collect both, then decode in order.
-        var resources: [ProtoReader] = []
-        var scopes: [ProtoReader] = []
-        while !r.isAtEnd {
-            let (field, wire) = try r.readTag()
-            switch (field, wire) {
-            case (1, 2): resources.append(try r.readLengthDelimited())
-            case (2, 2): scopes.append(try r.readLengthDelimited())
-            default: try r.skip(wire)
-            }
-        }
-        var attributes: [Attribute] = []
-        for var resource in resources {
-            try ProtoCommon.resourceAttributes(&resource, into: &attributes)
-        }
-        let context = ResourceContext(attributes: attributes)
-        for var scope in scopes {
-            try scopeSpans(&scope, resource: context, into: &outcome)
-        }
-    }
-
-    static func scopeSpans(
-        _ r: inout ProtoReader, resource: ResourceContext, into outcome: inout DecodeOutcome
-    ) throws(OTLPDecodeError) {
-        var scopeReaders: [ProtoReader] = []
-        var spanReaders: [ProtoReader] = []
-        while !r.isAtEnd {
-            let (field, wire) = try r.readTag()
-            switch (field, wire) {
-            case (1, 2): scopeReaders.append(try r.readLengthDelimited())
-            case (2, 2): spanReaders.append(try r.readLengthDelimited())
-            default: try r.skip(wire)
-            }
-        }
-        var scope = ScopeInfo()
-        for var s in scopeReaders { try ProtoCommon.scope(&s, into: &scope) }
-        outcome.batch.spans.reserveCapacity(outcome.batch.spans.count + spanReaders.count)
-        for var s in spanReaders {
-            switch try span(&s).finish(resource: resource, scope: scope) {
+        try ProtoCommon.forEachItem(in: body) { (r: inout ProtoReader, resource, scope) throws(OTLPDecodeError) in
+            switch try span(&r).finish(resource: resource, scope: scope) {
             case .success(let span): outcome.batch.spans.append(span)
             case .failure(let rejection): outcome.reject(1, rejection.description)
             }
         }
+        return outcome
     }
 
     static func span(_ r: inout ProtoReader) throws(OTLPDecodeError) -> SpanDraft {
