@@ -20,6 +20,19 @@ struct CloudWatchLogsEndToEndTests {
         return Data(#"{"requestId":"\#(requestId)","timestamp":1796292010000,"records":[\#(items)]}"#.utf8)
     }
 
+    @Test func theFixturesAreWhatTheirScriptBuildsFromTheDocumentedFormats() async throws {
+        let dir = NSTemporaryDirectory() + "firefly-cwlogs-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let testdata = Build.packageRoot.appendingPathComponent("plugins/firehose/testdata").path
+        try FileManager.default.copyItem(atPath: testdata + "/make_cwlogs_fixtures.py", toPath: dir + "/make_cwlogs_fixtures.py")
+        let built = try await offThePool { try run("/usr/bin/env", ["python3", dir + "/make_cwlogs_fixtures.py"]) }
+        #expect(built.status == 0, "\(built.stderr)")
+        for name in ["cwlogs_node_text.gz", "cwlogs_python_json.gz", "cwlogs_control.gz"] {
+            #expect(FileManager.default.contents(atPath: dir + "/" + name) == (try Self.fixture(name)), "\(name) differs from what the script builds")
+        }
+    }
+
     @Test func lambdaLogsLandAsLogsAndInvocationsOnceAndControlMessagesNowhere() async throws {
         let schema = TestPostgres.freshSchema("cwlogs")
         defer { TestPostgres.drop(schema: schema) }

@@ -1,4 +1,4 @@
-public import FireflyModel
+import FireflyModel
 import Foundation
 public import Logging
 
