@@ -4,18 +4,23 @@ public import FireflyModel
 public struct Router: Sendable {
     /// exporter → receiver → the signals it takes from that receiver
     private var sources: [String: [String: Signals]] = [:]
+    /// receiver → the signals some exporter takes from it (asked on every emit)
+    private var routedSignals: [String: Signals] = [:]
 
     public init(pipelines: [PipelineConfig]) {
         for p in pipelines {
             for e in p.exporters {
-                for r in p.receivers { sources[e, default: [:]][r, default: []].insert(Signals(p.signal)) }
+                for r in p.receivers {
+                    sources[e, default: [:]][r, default: []].insert(Signals(p.signal))
+                    routedSignals[r, default: []].insert(Signals(p.signal))
+                }
             }
         }
     }
 
     /// The signals of this receiver that some exporter takes.
     public func routed(from receiver: String) -> Signals {
-        sources.values.reduce(into: Signals()) { $0.formUnion($1[receiver] ?? []) }
+        routedSignals[receiver] ?? []
     }
 
     /// Whether any exporter wants this receiver's items of `signal`.

@@ -27,19 +27,26 @@ public enum FirehoseDecodeBenchmark {
         let decoder = FirehoseRequestDecoder()
         var produced = (try? decoder.decode(body: body))?.points.count ?? 0  // warm up
         precondition(produced == records, "benchmark body decoded to \(produced) points, expected \(records)")
+        let (iterations, seconds) = repeatedFor(minimumDuration) {
+            produced &+= (try? decoder.decode(body: body))?.points.count ?? 0
+        }
+        return Result(
+            recordsPerSecond: Double(records * iterations) / seconds, records: records, iterations: iterations,
+            seconds: seconds, bodyBytes: body.count)
+    }
+
+    /// Runs `work` until `minimum` has passed; how many runs, in how many seconds.
+    static func repeatedFor(_ minimum: Duration, _ work: () -> Void) -> (iterations: Int, seconds: Double) {
         let clock = ContinuousClock()
         var iterations = 0
         let start = clock.now
         var elapsed = Duration.zero
         repeat {
-            produced &+= (try? decoder.decode(body: body))?.points.count ?? 0
+            work()
             iterations += 1
             elapsed = clock.now - start
-        } while elapsed < minimumDuration
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return Result(
-            recordsPerSecond: Double(records * iterations) / seconds, records: records, iterations: iterations,
-            seconds: seconds, bodyBytes: body.count)
+        } while elapsed < minimum
+        return (iterations, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }
 
     /// The benchmark's request body (also handy for load generators).
@@ -124,17 +131,10 @@ public enum FirehoseDecodeBenchmark {
             events == records * invocationsPerRecord * 6 && invocations == records * invocationsPerRecord
                 && warm?.rejections.isEmpty == true,
             "benchmark body decoded to \(events) log events, \(invocations) invocations")
-        let clock = ContinuousClock()
-        var iterations = 0
         var produced = 0
-        let start = clock.now
-        var elapsed = Duration.zero
-        repeat {
+        let (iterations, seconds) = repeatedFor(minimumDuration) {
             produced &+= (try? decoder.decode(body: body))?.logs.count ?? 0
-            iterations += 1
-            elapsed = clock.now - start
-        } while elapsed < minimumDuration
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        }
         return LogsResult(
             eventsPerSecond: Double(produced) / seconds, events: events, invocations: invocations, iterations: iterations,
             seconds: seconds, bodyBytes: body.count)

@@ -10,34 +10,43 @@ public enum OTLPDecodeBenchmark {
     public static func run(spansPerRequest: Int = 1000, iterations: Int = 200) -> Double {
         let body = payload(spans: spansPerRequest)
         var decoded = 0
-        // Warm-up: caches, allocator.
-        decoded &+= (try? TraceProtoDecoder.decode(body).batch.spans.count) ?? 0
-        let clock = ContinuousClock()
-        let start = clock.now
-        for _ in 0..<iterations {
+        let rate = itemsPerSecond(items: spansPerRequest, iterations: iterations) {
             decoded &+= (try? TraceProtoDecoder.decode(body).batch.spans.count) ?? 0
         }
+        precondition(decoded == spansPerRequest * (iterations + 1), "benchmark payload did not decode")
+        return rate
+    }
+
+    /// Runs `decode` once to warm caches and the allocator, then `iterations` times on the clock;
+    /// `items` decoded per run, per second.
+    static func itemsPerSecond(items: Int, iterations: Int, _ decode: () -> Void) -> Double {
+        decode()
+        let clock = ContinuousClock()
+        let start = clock.now
+        for _ in 0..<iterations { decode() }
         let elapsed = clock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        precondition(decoded == spansPerRequest * (iterations + 1), "benchmark payload did not decode")
-        return Double(spansPerRequest * iterations) / seconds
+        return Double(items * iterations) / seconds
+    }
+
+    /// The resource the ADOT Lambda layer would send: six attributes.
+    static func lambdaResource(_ resource: inout ProtoWriter) {
+        for (k, v) in [
+            ("service.name", "checkout-api"), ("faas.name", "checkout-fn"), ("cloud.region", "eu-west-1"),
+            ("cloud.provider", "aws"), ("telemetry.sdk.name", "opentelemetry"), ("telemetry.sdk.version", "1.45.2"),
+        ] {
+            resource.message(1) { kv in
+                kv.stringField(1, k)
+                kv.message(2) { $0.stringField(1, v) }
+            }
+        }
     }
 
     /// A binary ExportTraceServiceRequest of `spans` spans (also useful to load-test a running collector).
     public static func payload(spans: Int) -> [UInt8] {
         var w = ProtoWriter()
         w.message(1) { rs in
-            rs.message(1) { resource in
-                for (k, v) in [
-                    ("service.name", "checkout-api"), ("faas.name", "checkout-fn"), ("cloud.region", "eu-west-1"),
-                    ("cloud.provider", "aws"), ("telemetry.sdk.name", "opentelemetry"), ("telemetry.sdk.version", "1.45.2"),
-                ] {
-                    resource.message(1) { kv in
-                        kv.stringField(1, k)
-                        kv.message(2) { $0.stringField(1, v) }
-                    }
-                }
-            }
+            rs.message(1) { lambdaResource(&$0) }
             rs.message(2) { ss in
                 ss.message(1) { scope in
                     scope.stringField(1, "opentelemetry.instrumentation.aws_lambda")
@@ -79,21 +88,14 @@ public enum OTLPDecodeBenchmark {
         let body = logsPayload(records: recordsPerRequest)
         var decoded = 0
         var invocations = 0
-        let warm = try? LogsProtoDecoder.decode(body).batch
-        decoded &+= warm?.logs.count ?? 0
-        invocations &+= warm?.invocations.count ?? 0
-        let clock = ContinuousClock()
-        let start = clock.now
-        for _ in 0..<iterations {
+        let rate = itemsPerSecond(items: recordsPerRequest, iterations: iterations) {
             let batch = try? LogsProtoDecoder.decode(body).batch
             decoded &+= batch?.logs.count ?? 0
             invocations &+= batch?.invocations.count ?? 0
         }
-        let elapsed = clock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         precondition(decoded == recordsPerRequest * (iterations + 1), "benchmark payload did not decode")
         precondition(invocations == (recordsPerRequest + 99) / 100 * (iterations + 1), "platform reports were not recognised")
-        return Double(recordsPerRequest * iterations) / seconds
+        return rate
     }
 
     /// A binary ExportLogsServiceRequest of `records` log records: the resource of `payload(spans:)`,
@@ -102,17 +104,7 @@ public enum OTLPDecodeBenchmark {
     public static func logsPayload(records: Int) -> [UInt8] {
         var w = ProtoWriter()
         w.message(1) { rl in
-            rl.message(1) { resource in
-                for (k, v) in [
-                    ("service.name", "checkout-api"), ("faas.name", "checkout-fn"), ("cloud.region", "eu-west-1"),
-                    ("cloud.provider", "aws"), ("telemetry.sdk.name", "opentelemetry"), ("telemetry.sdk.version", "1.45.2"),
-                ] {
-                    resource.message(1) { kv in
-                        kv.stringField(1, k)
-                        kv.message(2) { $0.stringField(1, v) }
-                    }
-                }
-            }
+            rl.message(1) { lambdaResource(&$0) }
             rl.message(2) { sl in
                 sl.message(1) { scope in
                     scope.stringField(1, "checkout.handler")
