@@ -36,12 +36,6 @@ public enum LambdaLogSimulator {
         return max(1, Int(Double(fn.memoryMB) * (0.35 + 0.3 * Double(h % 1000) / 1000)))
     }
 
-    /// X-Ray's spelling of a trace id: `1-<8 hex>-<24 hex>`.
-    static func xrayTraceID(_ id: TraceID) -> String {
-        let hex = id.description
-        return "1-\(hex.prefix(8))-\(hex.dropFirst(8))"
-    }
-
     /// The invocation's events, in time order. `sequence` numbers the events of a delivery so
     /// their ids are unique, as CloudWatch Logs' are.
     public static func events(of inv: SimulatedInvocation, function fn: DemoFunction, json: Bool, sequence: inout Int) -> [Event] {
@@ -57,7 +51,7 @@ public enum LambdaLogSimulator {
         let reportTime = inv.end
         let memory = maxMemoryUsedMB(inv, fn)
         let python = fn.runtime.hasPrefix("python")
-        let xray = "Root=\(xrayTraceID(inv.traceID));Parent=\(inv.spanID);Sampled=1"
+        let xray = "Root=\(inv.traceID.xray);Parent=\(inv.spanID);Sampled=1"
         if json {
             if let initMs = inv.initMs {
                 add(inv.start, #"{"time":"\#(UTCTime.rfc3339Millis(inv.start))","type":"platform.initStart","record":{"initializationType":"on-demand","phase":"init","runtimeVersion":"\#(fn.runtime)","functionName":\#(JSONText.quote(fn.name)),"functionVersion":"$LATEST"}}"#)
@@ -85,7 +79,7 @@ public enum LambdaLogSimulator {
             var report = "REPORT RequestId: \(inv.requestID)\tDuration: \(fixed(inv.durationMs, 2)) ms\tBilled Duration: \(billedMs(inv)) ms\t"
             report += "Memory Size: \(fn.memoryMB) MB\tMax Memory Used: \(memory) MB\t"
             if let initMs = inv.initMs { report += "Init Duration: \(fixed(initMs, 2)) ms\t" }
-            report += "\nXRAY TraceId: \(xrayTraceID(inv.traceID))\tSegmentId: \(inv.spanID)\tSampled: true\t\n"
+            report += "\nXRAY TraceId: \(inv.traceID.xray)\tSegmentId: \(inv.spanID)\tSampled: true\t\n"
             add(reportTime, report)
         }
         return out

@@ -25,6 +25,41 @@ public struct TraceID: Sendable, Hashable, Codable, CustomStringConvertible {
         self.init(bytes: bytes)
     }
 
+    /// From X-Ray's spelling, `1-<8 hex>-<24 hex>`: its epoch-seconds part and its random part
+    /// joined are the OpenTelemetry trace id (`1-5759e988-bd862e3fe1be46a994272793` →
+    /// `5759e988bd862e3fe1be46a994272793`). Nil for anything else, or an all-zero id.
+    @inlinable
+    public init?<C: Collection>(xray text: C) where C.Element == UInt8 {
+        guard text.count == 35 else { return nil }
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        var digits = 0
+        for (i, c) in text.enumerated() {
+            switch i {
+            case 0: guard c == UInt8(ascii: "1") else { return nil }
+            case 1, 10: guard c == UInt8(ascii: "-") else { return nil }
+            default:
+                let v: UInt8
+                switch c {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): v = c - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): v = c - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): v = c - UInt8(ascii: "A") + 10
+                default: return nil
+                }
+                if digits < 16 { high = high << 4 | UInt64(v) } else { low = low << 4 | UInt64(v) }
+                digits += 1
+            }
+        }
+        guard high != 0 || low != 0 else { return nil }
+        self.init(high: high, low: low)
+    }
+
+    /// X-Ray's spelling of this id: `1-<first 8 hex digits>-<last 24>`.
+    public var xray: String {
+        let hex = description
+        return "1-\(hex.prefix(8))-\(hex.dropFirst(8))"
+    }
+
     public static let zero = TraceID(high: 0, low: 0)
     public var isValid: Bool { self != .zero }
     public var bytes: [UInt8] { Hex.bigEndianBytes(high) + Hex.bigEndianBytes(low) }

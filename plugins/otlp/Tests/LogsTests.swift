@@ -488,13 +488,13 @@ enum LogsRequest {
     }
 
     @Test func telemetryAPITimestampsParse() {
-        #expect(PlatformReport.parseTimestamp("1970-01-01T00:00:00Z") == 0)
-        #expect(PlatformReport.parseTimestamp("2022-10-12T00:01:15.000Z") == 1_665_532_875_000_000_000)
-        #expect(PlatformReport.parseTimestamp("2022-10-12T00:01:15.123456789Z") == 1_665_532_875_123_456_789)
-        #expect(PlatformReport.parseTimestamp("2022-10-12T02:01:15+02:00") == 1_665_532_875_000_000_000)
-        #expect(PlatformReport.parseTimestamp("2022-10-12 00:01:15") == nil)
-        #expect(PlatformReport.parseTimestamp("2022-13-12T00:01:15Z") == nil)
-        #expect(PlatformReport.parseTimestamp("yesterday") == nil)
+        #expect(UTCCalendar.unixNano(rfc3339: "1970-01-01T00:00:00Z") == 0)
+        #expect(UTCCalendar.unixNano(rfc3339: "2022-10-12T00:01:15.000Z") == 1_665_532_875_000_000_000)
+        #expect(UTCCalendar.unixNano(rfc3339: "2022-10-12T00:01:15.123456789Z") == 1_665_532_875_123_456_789)
+        #expect(UTCCalendar.unixNano(rfc3339: "2022-10-12T02:01:15+02:00") == 1_665_532_875_000_000_000)
+        #expect(UTCCalendar.unixNano(rfc3339: "2022-10-12 00:01:15") == nil)
+        #expect(UTCCalendar.unixNano(rfc3339: "2022-13-12T00:01:15Z") == nil)
+        #expect(UTCCalendar.unixNano(rfc3339: "yesterday") == nil)
     }
 }
 

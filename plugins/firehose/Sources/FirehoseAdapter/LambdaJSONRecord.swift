@@ -73,7 +73,7 @@ struct LambdaJSONRecord {
                 case .xrayTraceID where isString:
                     let token = try s.readRawString()
                     let v = UnsafeBufferPointer(rebasing: message[token.start..<token.end])
-                    if let id = XRayTrace.traceID(xray: v) { r.trace.traceID = id } else { r.trace = XRayTrace.parseHeader(v) }
+                    if let id = TraceID(xray: v) { r.trace.traceID = id } else { r.trace = XRayTrace.parseHeader(v) }
                 case .message:
                     if isString {
                         r.message = .string(try s.readRawString())

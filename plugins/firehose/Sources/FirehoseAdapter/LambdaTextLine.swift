@@ -45,23 +45,6 @@ struct XRayTrace: Equatable {
 
     var flags: UInt32 { sampled ? 1 : 0 }
 
-    /// `1-<8 hex epoch seconds>-<24 hex>` → the 32 hex digits of the OpenTelemetry trace id.
-    static func traceID(xray b: UnsafeBufferPointer<UInt8>) -> TraceID? {
-        guard b.count == 35, b[0] == UInt8(ascii: "1"), b[1] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "-") else {
-            return nil
-        }
-        var high: UInt64 = 0
-        var low: UInt64 = 0
-        var digits = 0
-        for i in 2..<35 where i != 10 {
-            guard let v = hexValue(b[i]) else { return nil }
-            if digits < 16 { high = high << 4 | UInt64(v) } else { low = low << 4 | UInt64(v) }
-            digits += 1
-        }
-        let id = TraceID(high: high, low: low)
-        return id.isValid ? id : nil
-    }
-
     static func spanID(hex b: UnsafeBufferPointer<UInt8>) -> SpanID? {
         guard b.count == 16 else { return nil }
         var v: UInt64 = 0
@@ -78,7 +61,7 @@ struct XRayTrace: Equatable {
         for part in TextScan.split(b, on: UInt8(ascii: ";")) {
             let p = TextScan.trimmed(part)
             if let v = TextScan.after(p, "Root=") {
-                trace.traceID = traceID(xray: v) ?? .zero
+                trace.traceID = TraceID(xray: v) ?? .zero
             } else if let v = TextScan.after(p, "Parent=") {
                 trace.spanID = spanID(hex: v) ?? .zero
             } else if let v = TextScan.after(p, "Sampled=") {
@@ -171,7 +154,7 @@ enum LambdaTextLine: Equatable {
             case 10 where TextScan.equals(name, "Error Type"): r.errorType = TextScan.string(value)
             case 11 where TextScan.equals(name, "Memory Size"):
                 r.memorySizeMB = TextScan.leadingNumber(value).map { UInt32(clamping: Int64($0)) } ?? 0
-            case 12 where TextScan.equals(name, "XRAY TraceId"): r.trace.traceID = XRayTrace.traceID(xray: value) ?? .zero
+            case 12 where TextScan.equals(name, "XRAY TraceId"): r.trace.traceID = TraceID(xray: value) ?? .zero
             case 13 where TextScan.equals(name, "Init Duration"): r.initDurationMs = TextScan.leadingNumber(value)
             case 15 where TextScan.equals(name, "Billed Duration"): r.billedDurationMs = TextScan.leadingNumber(value) ?? 0
             case 15 where TextScan.equals(name, "Max Memory Used"):

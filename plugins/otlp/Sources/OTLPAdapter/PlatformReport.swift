@@ -39,7 +39,7 @@ enum PlatformReport {
         var reportTime = timeUnixNano
         if case .string(eventType)? = tree[member: "type"], case .kvlist? = tree[member: "record"] {
             record = tree[member: "record"]
-            if case .string(let time)? = tree[member: "time"], let t = parseTimestamp(time) { reportTime = t }
+            if case .string(let time)? = tree[member: "time"], let t = UTCCalendar.unixNano(rfc3339: time) { reportTime = t }
         } else if typed {
             record = tree
         }
@@ -99,69 +99,9 @@ enum PlatformReport {
         for part in header.split(separator: ";") {
             let field = part.drop { $0 == " " }
             guard field.hasPrefix("Root=") else { continue }
-            let pieces = field.dropFirst(5).split(separator: "-", omittingEmptySubsequences: false)
-            guard pieces.count == 3, pieces[0] == "1", pieces[1].utf8.count == 8, pieces[2].utf8.count == 24,
-                let id = TraceID(hex: String(pieces[1] + pieces[2])), id.isValid
-            else { return nil }
-            return id
+            return TraceID(xray: field.dropFirst(5).utf8)
         }
         return nil
-    }
-
-    /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` (the Telemetry API's `time`) as Unix nanoseconds.
-    static func parseTimestamp(_ text: String) -> UInt64? {
-        let b = Array(text.utf8)
-        func digits(_ at: Int, _ count: Int) -> Int? {
-            guard at + count <= b.count else { return nil }
-            var v = 0
-            for i in at..<(at + count) {
-                guard b[i] >= 0x30, b[i] <= 0x39 else { return nil }
-                v = v * 10 + Int(b[i] - 0x30)
-            }
-            return v
-        }
-        guard b.count >= 20, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
-            b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t") || b[10] == UInt8(ascii: " "),
-            b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
-            let year = digits(0, 4), let month = digits(5, 2), let day = digits(8, 2),
-            let hour = digits(11, 2), let minute = digits(14, 2), let second = digits(17, 2),
-            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
-        else { return nil }
-        var i = 19
-        var nanos = 0
-        if i < b.count, b[i] == UInt8(ascii: ".") {
-            i += 1
-            var scale = 100_000_000
-            while i < b.count, b[i] >= 0x30, b[i] <= 0x39 {
-                nanos += Int(b[i] - 0x30) * scale
-                scale /= 10
-                i += 1
-            }
-        }
-        var offsetSeconds = 0
-        guard i < b.count else { return nil }
-        switch b[i] {
-        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
-            i += 1
-        case UInt8(ascii: "+"), UInt8(ascii: "-"):
-            guard let h = digits(i + 1, 2), i + 3 < b.count, b[i + 3] == UInt8(ascii: ":"), let m = digits(i + 4, 2)
-            else { return nil }
-            offsetSeconds = (h * 3600 + m * 60) * (b[i] == UInt8(ascii: "+") ? 1 : -1)
-            i += 6
-        default:
-            return nil
-        }
-        guard i == b.count else { return nil }
-        // Days since 1970-01-01 in the proleptic Gregorian calendar (Howard Hinnant's days_from_civil).
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let days = era * 146_097 + doe - 719_468
-        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
-        guard seconds >= 0 else { return nil }
-        return UInt64(seconds) * 1_000_000_000 + UInt64(nanos)
     }
 }
 
