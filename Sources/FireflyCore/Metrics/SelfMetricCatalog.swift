@@ -13,7 +13,7 @@ public struct SelfMetric: Sendable {
 
 /// Every metric the collector exposes about itself on `GET /metrics`, declared once. `SelfMetrics`
 /// describes them all when it is made, so each has its HELP and TYPE lines wherever it is counted.
-/// (Plugins' own counters, `firefly_plugin_<name>_total`, are described when first counted.)
+/// (Plugins' own counters, `firefly_plugin_<name>_total`, get a HELP text of their kind.)
 public enum SelfMetricCatalog {
     // Receiving
     static let httpRequests = SelfMetric("firefly_http_requests_total", "counter", "HTTP requests answered by receivers, by status")
@@ -54,8 +54,10 @@ public enum SelfMetricCatalog {
         exportedLogs, exportSplits, deadLettered, exporterLagRecords, exporterLagSeconds,
     ]
 
-    /// The HELP text of a plugin's own counter.
-    static func pluginCounterHelp(_ metric: String) -> String {
-        "Counted by a plugin instance (label instance) through the host's counter_add: \(metric)"
+    /// The HELP text of a metric not in `all`: a plugin's own counter (`firefly_plugin_<name>_total`),
+    /// else the name itself.
+    static func help(ofUndeclared name: String) -> String {
+        name.hasPrefix("firefly_plugin_")
+            ? "Counted by a plugin instance (label instance) through the host's counter_add: \(name)" : name
     }
 }

@@ -32,11 +32,6 @@ public final class SelfMetrics: Sendable {
         }
     }
 
-    /// Describes `name` unless it has been described already.
-    func describeOnce(_ name: String, type: String, _ text: @autoclosure () -> String) {
-        state.withLock { s in if s.help[name] == nil { s.help[name] = (type, text()) } }
-    }
-
     public func describe(_ name: String, type: String, _ text: String) {
         state.withLock { $0.help[name] = (type, text) }
     }
@@ -74,8 +69,9 @@ public final class SelfMetrics: Sendable {
         var described: Set<String> = []
         func header(_ name: String, _ fallbackType: String) {
             guard described.insert(name).inserted else { return }
-            let h = help[name]
-            out += "# HELP \(name) \(h?.text ?? name)\n# TYPE \(name) \(h?.type ?? fallbackType)\n"
+            // Plugins' own counters are named at run time; the catalogue says what they all are.
+            let text = help[name]?.text ?? SelfMetricCatalog.help(ofUndeclared: name)
+            out += "# HELP \(name) \(text)\n# TYPE \(name) \(help[name]?.type ?? fallbackType)\n"
         }
         for key in counters.keys.sorted(by: { ($0.name, $0.labels.joined()) < ($1.name, $1.labels.joined()) }) {
             header(key.name, "counter")

@@ -38,7 +38,7 @@ final class Ingest: Sendable {
                 points: header.point_count, spans: header.span_count, logs: header.log_count, invocations: header.invocation_count)
             let estimate = 256 * min(offered.points, 1 << 16) + 512 * min(offered.spans + offered.logs, 1 << 16)
             var w = queue.recordWriter(capacity: estimate)
-            stored = try RecordCodec.encode(cBatch, receiver: receiver, keeping: keeping, into: &w)
+            stored = try RecordCodec.encode(checked: header, receiver: receiver, keeping: keeping, into: &w)
             countUnrouted(offered: offered, stored: stored, labels)
             if stored.isEmpty { return (FIREFLY_EMIT_OK, 0) }
             result = queue.append(record: &w.bytes)

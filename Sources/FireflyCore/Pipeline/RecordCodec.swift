@@ -30,7 +30,13 @@ public enum RecordCodec {
     public static func encode(
         _ batch: UnsafePointer<firefly_batch>, receiver: String, keeping: Signals, into w: inout ByteWriter
     ) throws(BatchBridge.InvalidBatch) -> Counts {
-        let b = try BatchBridge.checkedHeader(batch)
+        try encode(checked: BatchBridge.checkedHeader(batch), receiver: receiver, keeping: keeping, into: &w)
+    }
+
+    /// `encode` of a batch header `BatchBridge.checkedHeader` returned.
+    static func encode(
+        checked b: firefly_batch, receiver: String, keeping: Signals, into w: inout ByteWriter
+    ) throws(BatchBridge.InvalidBatch) -> Counts {
         var n = Counts()
         if keeping.contains(.metrics) { n.points = b.point_count }
         if keeping.contains(.traces) { n.spans = b.span_count }

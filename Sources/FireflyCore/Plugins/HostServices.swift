@@ -42,7 +42,6 @@ final class HostServices: @unchecked Sendable {
             var pairs: [(String, String)] = [("instance", services.instanceName)]
             for i in 0..<count { pairs.append((labels![i].key.string, labels![i].value.string)) }
             let metric = "firefly_plugin_" + String(name.string.map { $0.isLetter || $0.isNumber ? $0 : "_" }) + "_total"
-            services.metrics.describeOnce(metric, type: "counter", SelfMetricCatalog.pluginCounterHelp(metric))
             services.metrics.increment(metric, pairs, by: Double(delta))
         }
     }
