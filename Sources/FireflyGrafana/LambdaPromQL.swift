@@ -48,6 +48,22 @@ enum LambdaPromQL {
         return "\(insightsName(metric, statistic)){\(function), \(insightsVersionLabel)=\"\"}"
     }
 
+    /// The account-level series: no `FunctionName` (nor `Resource`) dimension.
+    static func accountSelector(_ metric: String, _ statistic: PrometheusNaming.CloudWatchStatistic) -> String {
+        "\(name(metric, statistic)){\(functionLabel)=\"\", \(resourceLabel)=\"\"}"
+    }
+
+    /// The account's total of a per-minute delta over `window`.
+    static func accountTotal(_ metric: String, window: String) -> String {
+        "sum (sum_over_time(\(accountSelector(metric, .sum))\(Self.window(window))))"
+    }
+
+    /// The account's highest per-minute maximum (or lowest minimum) over `window`.
+    static func accountExtreme(_ metric: String, lowest: Bool = false, window: String) -> String {
+        let (f, statistic): (String, PrometheusNaming.CloudWatchStatistic) = lowest ? ("min", .minimum) : ("max", .maximum)
+        return "\(f) (\(f)_over_time(\(accountSelector(metric, statistic))\(Self.window(window))))"
+    }
+
     /// A range selector over `duration` ending 1 ms after the evaluation time. Grafana aligns steps to
     /// the interval and Metric Stream samples sit on whole minutes, so a sample is on the boundary of two
     /// windows: Prometheus 2 (closed ranges) would count it in both, Prometheus 3 and VictoriaMetrics

@@ -4,8 +4,12 @@
 /// (`<schema>.metrics` — the view joining `series` and `points` — and `<schema>.spans`):
 ///
 /// * `lambdaPoints` — CloudWatch `AWS/Lambda` summary points at function level. Series with a
-///   `Resource` dimension (an alias or version) are left out so every invocation counts once.
-///   Columns `time, function, metric, sum, count, max, p50, p95, p99`.
+///   `Resource` dimension (an alias or version) are left out so every invocation counts once, and
+///   so are the account-level series (no `FunctionName`: their function is `''`).
+///   Columns `time, function, metric, sum, count, min, max, p50, p95, p99`.
+/// * `accountPoints` — the account-level `AWS/Lambda` series (no dimension at all: the account's
+///   Invocations, Errors, Throttles, ConcurrentExecutions, UnreservedConcurrentExecutions…).
+///   Same columns, `function` always `''`.
 /// * `insightsPoints` — `LambdaInsights` points at function level (no `version` dimension); the
 ///   function comes from the `function_name` dimension. Same columns.
 /// * `spans` — spans that started in the dashboard range, all columns of `<schema>.spans`.
@@ -37,25 +41,40 @@ enum LambdaSQL {
 
     /// `(SELECT …) AS p` over the dashboard range.
     static func lambdaPoints(_ metrics: [String], _ scope: Scope) -> String {
-        points(namespace: "AWS/Lambda", function: "m.function", excluding: "Resource", metrics, scope)
+        let function = "m.function"
+        return points(
+            namespace: "AWS/Lambda", function: function, excluding: "Resource", metrics,
+            level: functionLevel(function, scope))
+    }
+
+    /// Every function's series (never the account's) or the selected function's.
+    private static func functionLevel(_ function: String, _ scope: Scope) -> String {
+        scope == .all ? "\(function) <> ''" : "\(function) = '$function'"
+    }
+
+    /// `(SELECT …) AS p` over the dashboard range: the account-level series.
+    static func accountPoints(_ metrics: [String]) -> String {
+        points(namespace: "AWS/Lambda", function: "m.function", excluding: "Resource", metrics, level: "m.function = ''")
     }
 
     static func insightsPoints(_ metrics: [String], _ scope: Scope) -> String {
-        points(
-            namespace: "LambdaInsights", function: "COALESCE(NULLIF(m.function, ''), m.labels->>'function_name')",
-            excluding: "version", metrics, scope)
+        let function = "COALESCE(NULLIF(m.function, ''), m.labels->>'function_name')"
+        return points(
+            namespace: "LambdaInsights", function: function, excluding: "version", metrics,
+            level: functionLevel(function, scope))
     }
 
+    /// `level` is the condition on the function that picks the series: one function, every
+    /// function (never the account's), or the account's.
     private static func points(
-        namespace: String, function: String, excluding dimension: String, _ metrics: [String], _ scope: Scope
+        namespace: String, function: String, excluding dimension: String, _ metrics: [String], level: String
     ) -> String {
-        let filter = scope == .all ? "" : " AND \(function) = '$function'"
-        return """
-            (SELECT m.time, \(function) AS function, m.name AS metric, m.sum, m.count, m.max,
+        """
+            (SELECT m.time, \(function) AS function, m.name AS metric, m.sum, m.count, m.min, m.max,
                     \(quantile("0.5")) AS p50, \(quantile("0.95")) AS p95, \(quantile("0.99")) AS p99
                FROM \(table("metrics")) m
               WHERE $__timeFilter(m.time) AND m.namespace = '\(namespace)' AND m.name IN (\(quoted(metrics)))
-                AND NOT m.labels ? '\(dimension)'\(filter)) AS p
+                AND NOT m.labels ? '\(dimension)' AND \(level)) AS p
             """
     }
 

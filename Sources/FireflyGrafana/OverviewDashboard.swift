@@ -16,7 +16,61 @@ enum OverviewDashboard {
             description: "All functions: invocations, errors, throttles, duration, cold starts and estimated cost.",
             tags: ["firefly", "lambda"], variables: [],
             linkedDashboards: [("Firefly Function", FunctionDashboard.uid)],
-            items: [.panel(functionsTable), .panel(invocationsTable), .row("Trends")] + trends.map { .panel($0) })
+            items: [.panel(functionsTable), .panel(invocationsTable), .row("Trends")] + trends.map { .panel($0) }
+                + [.row("Account")] + account.map { .panel($0) })
+    }
+
+    // MARK: - Account
+
+    /// CloudWatch also streams Lambda metrics for the whole account and region, without a
+    /// `FunctionName`: shown here, never as a function.
+    static var account: [PanelSpec] {
+        let r = "$__range"
+        func stat(_ title: String, _ description: String, sql: String, prom: String) -> PanelSpec {
+            PanelSpec(
+                title, .stat, width: 6, height: 4, decimals: 0, description: description,
+                sql: [SQLTarget("A", .table, sql)], prom: [PromTarget("A", prom, instant: true)])
+        }
+        let concurrencyDescription =
+            "The account's ConcurrentExecutions (highest in each interval) and UnreservedConcurrentExecutions (lowest): compare them with the account's concurrency limit in Service Quotas (1,000 by default), which CloudWatch does not stream. Functions with reserved concurrency draw from their reservation, not from the unreserved pool."
+        return [
+            stat(
+                "Account invocations", "Invocations of every function in the account and region over the range (the account-level series, which includes functions Firefly has no other data for).",
+                sql: "SELECT sum(p.sum) AS \"value\" FROM \(LambdaSQL.accountPoints(["Invocations"]))",
+                prom: LambdaPromQL.accountTotal("Invocations", window: r)),
+            stat(
+                "Account throttles", "Throttled requests across the account and region over the range.",
+                sql: "SELECT sum(p.sum) AS \"value\" FROM \(LambdaSQL.accountPoints(["Throttles"]))",
+                prom: LambdaPromQL.accountTotal("Throttles", window: r)),
+            stat(
+                "Peak account concurrency", "The highest ConcurrentExecutions of the account and region over the range. " + concurrencyDescription,
+                sql: "SELECT max(p.max) AS \"value\" FROM \(LambdaSQL.accountPoints(["ConcurrentExecutions"]))",
+                prom: LambdaPromQL.accountExtreme("ConcurrentExecutions", window: r)),
+            stat(
+                "Lowest unreserved concurrency", "The fewest executions the unreserved pool had left over the range: at 0, functions without reserved concurrency are throttled.",
+                sql: "SELECT min(p.min) AS \"value\" FROM \(LambdaSQL.accountPoints(["UnreservedConcurrentExecutions"]))",
+                prom: LambdaPromQL.accountExtreme("UnreservedConcurrentExecutions", lowest: true, window: r)),
+            PanelSpec(
+                "Account concurrency", .timeseries, width: 24, height: 8, description: concurrencyDescription,
+                sql: [
+                    SQLTarget(
+                        "A", .timeSeries,
+                        """
+                        SELECT $__timeGroupAlias(p.time, $__interval),
+                               max(p.max) FILTER (WHERE p.metric = 'ConcurrentExecutions') AS "concurrent executions",
+                               min(p.min) FILTER (WHERE p.metric = 'UnreservedConcurrentExecutions') AS "unreserved concurrency"
+                          FROM \(LambdaSQL.accountPoints(["ConcurrentExecutions", "UnreservedConcurrentExecutions"]))
+                         GROUP BY 1
+                         ORDER BY 1
+                        """)
+                ],
+                prom: [
+                    PromTarget("A", LambdaPromQL.accountExtreme("ConcurrentExecutions", window: "$__interval"), legend: "concurrent executions"),
+                    PromTarget(
+                        "B", LambdaPromQL.accountExtreme("UnreservedConcurrentExecutions", lowest: true, window: "$__interval"),
+                        legend: "unreserved concurrency"),
+                ]),
+        ]
     }
 
     /// Per function, from the invocations Lambda reports in its logs (the logs pipeline; PostgreSQL).

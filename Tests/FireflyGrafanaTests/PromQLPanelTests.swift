@@ -25,6 +25,8 @@ import Testing
         var expr: String
         /// The query selects the dashboard's `$function` (and aggregates its label away).
         var selectsFunction: Bool
+        /// The query selects the account-level series (no `FunctionName`).
+        var selectsAccount: Bool { expr.contains("\(PromQLPanelTests.functionLabel)=\"\"") }
         /// Instant queries: one value per series.
         var samples: [PrometheusServer.Sample] = []
         /// Range queries.
@@ -126,15 +128,19 @@ import Testing
         // Recent traces, Trace, Service map; 8 invocation stats, 4 invocation series, the invocations
         // table, Logs; the Overview's invocations table.
         #expect(skipped.count == 18, "SQL-only panels: \(skipped)")
-        // Overview: 10 table columns + 8 trend queries; Function: 8 stats + 16 series queries.
-        #expect(runs.count == 42, "\(runs.count) queries ran")
+        // Overview: 10 table columns + 8 trend queries + 4 account stats + 2 account series; Function:
+        // 8 stats + 16 series queries.
+        #expect(runs.count == 48, "\(runs.count) queries ran")
 
         for run in runs {
             let what = "\(run.dashboard) / \(run.panel) \(run.refId): \(run.expr)"
             #expect(!run.isEmpty, "\(what) returned nothing")
             // Per-function queries name the function; `$function` queries aggregate it away (checked above).
             let named = run.labelSets.compactMap { $0[Self.functionLabel] }
-            if !run.selectsFunction {
+            #expect(!named.contains(""), "\(what): a function named ''")
+            if run.selectsAccount {
+                #expect(named.isEmpty, "\(what): account-level queries name no function")
+            } else if !run.selectsFunction {
                 #expect(named.contains("checkout"), "\(what): no series for checkout in \(run.labelSets)")
             }
             for series in run.series {
@@ -157,6 +163,12 @@ import Testing
         func values(_ series: PrometheusServer.Series) -> [Double] { series.values.compactMap { Double($0.value) } }
 
         for (panel, value) in Seed.checkoutStats { #expect(try stat(panel) == value, "\(panel)") }
+        for (panel, value) in Seed.accountStats {
+            let samples = try run("firefly-overview", panel).samples
+            #expect(samples.count == 1 && Double(samples[0].value) == value, "\(panel): \(samples)")
+        }
+        let accountConcurrency = try run("firefly-overview", "Account concurrency").series
+        #expect(accountConcurrency.count == 1 && accountConcurrency.first.map(values)?.max() == 46)
 
         // The overview table's columns, one instant query each, by function.
         func column(_ refId: String) throws -> [String: Double] {

@@ -57,14 +57,18 @@ import Testing
         }
         #expect(variables.map(\.name) == ["function"])
         #expect(variables.first?.values == ["checkout", "frontend", "inventory"])
-        // Overview: table + 6 series + invocations table; Function: 8 stats, 9 series, 8 invocation
+        // Overview: table + 6 series + invocations table + 4 account stats + account concurrency; Function: 8 stats, 9 series, 8 invocation
         // stats, 4 invocation series, recent invocations, logs, recent traces, trace, nodes + edges.
-        #expect(runs.count == 43, "\(runs.count) queries ran")
+        #expect(runs.count == 48, "\(runs.count) queries ran")
 
         for run in runs {
             PanelQueries.checkShape(run)
             #expect(!run.result.rows.isEmpty, "\(run.what) returned no rows")
             #expect(run.emptyColumns.isEmpty, "\(run.what): only NULL in \(run.emptyColumns) for the seeded function")
+            // The account-level series (no FunctionName) never show up as a function named ''.
+            for column in ["function", "metric"] where run.result.columns.contains(where: { $0.name == column }) {
+                #expect(!run.result.values(column).contains(""), "\(run.what): a function named ''")
+            }
         }
 
         func run(_ dashboard: String, _ panel: String, _ refId: String = "A", type: String? = nil) throws
@@ -81,6 +85,12 @@ import Testing
         }
 
         for (panel, value) in Seed.checkoutStats { #expect(try stat(panel) == value, "\(panel)") }
+        for (panel, value) in Seed.accountStats {
+            #expect(try Double(#require(run("firefly-overview", panel).rows.first?.first)) == value, "\(panel)")
+        }
+        let accountConcurrency = try run("firefly-overview", "Account concurrency")
+        #expect(accountConcurrency.columns.map(\.name) == ["time", "concurrent executions", "unreserved concurrency"])
+        #expect(accountConcurrency.values("concurrent executions").compactMap(Double.init).max() == 46)
 
         // From the invocations (see Seed.invocations): exact values, not per-minute statistics.
         let invocationStats: [(String, Double)] = [

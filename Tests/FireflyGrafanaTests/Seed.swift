@@ -19,7 +19,8 @@ enum Seed {
         _ metric: String, function: String, at t: UInt64, count: Double, sum: Double, min: Double, max: Double,
         quantiles: [Quantile] = [], resource: String? = nil, unit: String = "Count"
     ) -> MetricPoint {
-        var labels = [Label("FunctionName", function), account, region]
+        // The account-level series (function "") have no FunctionName dimension.
+        var labels = function.isEmpty ? [account, region] : [Label("FunctionName", function), account, region]
         if let resource { labels.append(Label("Resource", resource)) }
         return MetricPoint(
             name: metric, namespace: "AWS/Lambda", unit: unit, function: function, kind: .summary, hasMinMax: true,
@@ -44,6 +45,13 @@ enum Seed {
     static let checkoutStats: [(panel: String, value: Double)] = [
         ("Invocations", 200), ("Errors", 4), ("Error rate", 0.02), ("Throttles", 4), ("Avg duration", 120),
         ("p99 duration", 250), ("Max concurrency", 6), ("Cold starts", 2),
+    ]
+
+    /// The Overview's account panels over the seeded range: 20 minutes × 100 invocations and 3
+    /// throttles, concurrency 40…46 of which the unreserved pool (900) had 854 left at the lowest.
+    static let accountStats: [(panel: String, value: Double)] = [
+        ("Account invocations", 2000), ("Account throttles", 60), ("Peak account concurrency", 46),
+        ("Lowest unreserved concurrency", 854),
     ]
 
     /// Per minute for `checkout`: 10 invocations (plus an alias series that must not be counted
@@ -77,6 +85,17 @@ enum Seed {
                 out.append(insights("init_duration", function: fn, at: t, count: 1, sum: 480, max: 480, unit: "Milliseconds"))
             }
             out.append(insights("total_memory", function: fn, at: t, count: 1, sum: 512, max: 512, unit: "Megabytes"))
+            // The account's own series, larger than any function's (other functions run in the account).
+            out.append(lambda("Invocations", function: "", at: t, count: 100, sum: 100, min: 1, max: 1))
+            out.append(lambda("Throttles", function: "", at: t, count: 3, sum: 3, min: 0, max: 1))
+            out.append(lambda("Duration", function: "", at: t, count: 100, sum: 9000, min: 5, max: 900, unit: "Milliseconds"))
+            let accountConcurrency = Double(40 + i % 7)
+            out.append(lambda(
+                "ConcurrentExecutions", function: "", at: t, count: 1, sum: accountConcurrency, min: accountConcurrency,
+                max: accountConcurrency))
+            out.append(lambda(
+                "UnreservedConcurrentExecutions", function: "", at: t, count: 1, sum: 900 - accountConcurrency,
+                min: 900 - accountConcurrency, max: 900 - accountConcurrency))
         }
         return out
     }
