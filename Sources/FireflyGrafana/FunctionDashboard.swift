@@ -399,6 +399,7 @@ enum FunctionDashboard {
                            count(*) AS "spans",
                            bool_or(s.status_code = 2) AS "error"
                       FROM \(LambdaSQL.table("spans")) s JOIN ids ON ids.trace_id = s.trace_id
+                     WHERE \(LambdaSQL.nearRange("s.start_time"))
                      GROUP BY s.trace_id
                      ORDER BY 3 DESC
                     """)
@@ -411,7 +412,7 @@ enum FunctionDashboard {
         }
         let waterfall = PanelSpec(
             "Trace", .traces, width: 24, height: 14,
-            description: "The spans of the trace chosen in Recent traces (or typed into Trace ID).",
+            description: "The spans of the trace chosen in Recent traces (or typed into Trace ID, also as an X-Ray trace id), within the range and an hour either side.",
             sql: [
                 SQLTarget(
                     "A", .table,
@@ -431,19 +432,18 @@ enum FunctionDashboard {
                            s.status_code AS "statusCode",
                            s.status_message AS "statusMessage"
                       FROM \(LambdaSQL.table("spans")) s
-                     WHERE s.trace_id = lower('$traceId')
+                     WHERE s.trace_id = \(LambdaSQL.typedTraceID) AND \(LambdaSQL.nearRange("s.start_time"))
                      ORDER BY s.start_time
                     """)
             ], prom: nil)
         let serviceMap = PanelSpec(
             "Service map", .nodeGraph, width: 24, height: 12,
-            description: "Services calling and called by the function in the range, from parent/child spans that cross services.",
+            description: "Services calling and called by the function, from parent/child spans that cross services in the latest \(serviceMapTraces) traces the function took part in during the range.",
             sql: [
                 SQLTarget(
                     "nodes", .table,
                     """
-                    WITH traces AS (SELECT DISTINCT sp.trace_id FROM \(LambdaSQL.spans(.selected))),
-                    spans AS (SELECT s.* FROM \(LambdaSQL.table("spans")) s JOIN traces t ON t.trace_id = s.trace_id)
+                    \(serviceMapSpans)
                     SELECT s.service AS id, s.service AS title, count(*) AS mainstat,
                            avg(s.duration_ms) AS secondarystat
                       FROM spans s
@@ -453,8 +453,7 @@ enum FunctionDashboard {
                 SQLTarget(
                     "edges", .table,
                     """
-                    WITH traces AS (SELECT DISTINCT sp.trace_id FROM \(LambdaSQL.spans(.selected))),
-                    spans AS (SELECT s.* FROM \(LambdaSQL.table("spans")) s JOIN traces t ON t.trace_id = s.trace_id)
+                    \(serviceMapSpans)
                     SELECT parent.service || '->' || child.service AS id, parent.service AS source,
                            child.service AS target, count(*) AS mainstat
                       FROM spans child JOIN spans parent
@@ -465,6 +464,23 @@ enum FunctionDashboard {
                     """),
             ], prom: nil)
         return [recent, waterfall, serviceMap]
+    }
+
+    /// The most traces the service map follows (the latest of the range).
+    static let serviceMapTraces = 1000
+
+    /// `WITH traces, spans` — the spans of the latest traces the function took part in.
+    static var serviceMapSpans: String {
+        """
+        WITH traces AS (
+          SELECT sp.trace_id FROM \(LambdaSQL.spans(.selected))
+           GROUP BY sp.trace_id
+           ORDER BY max(sp.start_time) DESC
+           LIMIT \(serviceMapTraces)),
+        spans AS (
+          SELECT s.* FROM \(LambdaSQL.table("spans")) s JOIN traces t ON t.trace_id = s.trace_id
+           WHERE \(LambdaSQL.nearRange("s.start_time")))
+        """
     }
 }
 

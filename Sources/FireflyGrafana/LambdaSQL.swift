@@ -103,9 +103,25 @@ enum LambdaSQL {
             AND COALESCE(\(levelWord), 'unknown') IN ($level)
             AND ('$search' = '' OR x.body ILIKE '%' || '$search' || '%')
             AND ('$requestId' = '' OR x.request_id = '$requestId')
-            AND ('$traceId' = '' OR x.trace_id = lower('$traceId'))) AS l
+            AND ('$traceId' = '' OR x.trace_id = \(typedTraceID))) AS l
         """
     }
+
+    /// How far before or after the dashboard range the spans of a trace that took part in it are
+    /// looked for: queries that follow traces read the range and this margin, never all spans.
+    static let traceMargin = "1 hour"
+
+    /// `column` (a `start_time`) within the dashboard range widened by `traceMargin`.
+    static func nearRange(_ column: String) -> String {
+        "\(column) BETWEEN $__timeFrom()::timestamptz - interval '\(traceMargin)' AND $__timeTo()::timestamptz + interval '\(traceMargin)'"
+    }
+
+    /// The trace id typed into the `traceId` variable, in the spans' form: 32 lower-case hex
+    /// digits, also when it was typed as an X-Ray trace id (`1-5759e988-bd862e3fe1be46a994272793`).
+    static let typedTraceID = """
+        (CASE WHEN '$traceId' ~ '^1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}$'
+              THEN lower(substr('$traceId', 3, 8) || substr('$traceId', 12)) ELSE lower('$traceId') END)
+        """
 
     /// `(SELECT …) AS sp` — spans that started in the dashboard range.
     static func spans(_ scope: Scope) -> String {

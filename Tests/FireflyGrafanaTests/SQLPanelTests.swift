@@ -71,6 +71,13 @@ import Testing
             }
         }
 
+        // No query reads a whole table: each is bounded by the dashboard range through an index
+        // (a query's cost then grows with the range, not with retention).
+        for query in runs.map({ ($0.what, $0.sql) }) + variables.map({ ("\($0.dashboard) variable \($0.name)", $0.sql) }) {
+            let reads = try await runner.unboundedReads(query.1)
+            #expect(reads.isEmpty, "\(query.0) reads beyond the range: \(reads)")
+        }
+
         func run(_ dashboard: String, _ panel: String, _ refId: String = "A", type: String? = nil) throws
             -> PostgresQueryRunner.Result
         {
@@ -177,6 +184,10 @@ import Testing
         #expect(trace.values("parentSpanID")[0] == "NULL")
         #expect(trace.values("serviceName") == ["frontend", "frontend", "checkout", "checkout", "inventory"])
         #expect(trace.values("duration").map { Double($0)! } == [300, 280, 260, 100, 80])
+        // The same trace typed as an X-Ray trace id.
+        let traceSQL = try #require(runs.first { $0.dashboard == "firefly-function" && $0.panel == "Trace" }).sql
+        let xray = try await runner.query(traceSQL.replacingOccurrences(of: Seed.coldTrace.description, with: Seed.coldTrace.xray))
+        #expect(Seed.coldTrace.xray.hasPrefix("1-") && xray.values("spanID") == trace.values("spanID"))
         let tags = try JSONSerialization.jsonObject(with: Data(trace.values("tags")[2].utf8)) as! [[String: Any]]
         #expect(tags.contains { $0["key"] as? String == "faas.coldstart" && $0["value"] as? Bool == true })
 
