@@ -205,6 +205,7 @@ public struct DashboardBuilder: Sendable {
             if !p.links.isEmpty { defaults.append(("links", .array(p.links.map(\.json)))) }
             defaults.append(("unit", .string(p.unit)))
             if let decimals = p.decimals { defaults.append(("decimals", .int(decimals))) }
+            if let noValue = p.noValue { defaults.append(("noValue", .string(noValue))) }
         }
         return ["defaults": .object(defaults.sorted { $0.0 < $1.0 }), "overrides": .array(overrides)]
     }

@@ -78,9 +78,11 @@ enum FunctionDashboard {
                     """,
                 prom: LambdaPromQL.average("Duration", .selected, window: r)),
             stat(
-                "p99 duration", unit: "ms", decimals: 1, description: "Highest one-minute p99 duration in the range.",
+                "Worst-minute p99", unit: "ms", decimals: 1,
+                description: "The highest of the one-minute p99 durations CloudWatch reported in the range: the worst minute's percentile, not the range's (which Lambda does not report; see p95 duration (exact) from the invocations when logs are shipped).",
                 sql: "SELECT max(p.p99) AS \"value\" FROM \(LambdaSQL.lambdaPoints(["Duration"], .selected))",
-                prom: LambdaPromQL.maximum("Duration", .percentile(0.99), .selected, window: r)),
+                prom: LambdaPromQL.maximum("Duration", .percentile(0.99), .selected, window: r)
+            ).with { $0.noValue = PanelSpec.noPercentiles },
             stat(
                 "Max concurrency", decimals: 0, description: "Highest ConcurrentExecutions in the range.",
                 sql: lambdaTotal("ConcurrentExecutions", column: "max").replacingPrefix("SELECT sum(", "SELECT max("),
@@ -139,7 +141,7 @@ enum FunctionDashboard {
                 prom: [PromTarget("A", LambdaPromQL.errorRate(.selected, window: i), legend: "error rate")]),
             timeseries(
                 "Duration", unit: "ms",
-                description: "Average, p50, p95, p99 and maximum invocation duration (percentiles: highest one-minute value in each interval).",
+                description: "Average, p50, p95, p99 and maximum invocation duration. Percentiles are CloudWatch's one-minute statistics: over a longer interval, the worst minute's.",
                 sql: """
                     SELECT $__timeGroupAlias(p.time, $__interval),
                            sum(p.sum) / NULLIF(sum(p.count), 0) AS "avg",

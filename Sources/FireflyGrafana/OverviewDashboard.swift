@@ -84,7 +84,7 @@ enum OverviewDashboard {
                     """
                     SELECT i.function AS "function", count(*) AS "invocations",
                            avg(CASE WHEN i.cold_start THEN 1.0 ELSE 0.0 END) AS "cold start rate",
-                           percentile_cont(0.95) WITHIN GROUP (ORDER BY i.duration_ms) AS "p95 duration",
+                           percentile_cont(0.95) WITHIN GROUP (ORDER BY i.duration_ms) AS "exact p95",
                            count(*) FILTER (WHERE i.status = 'timeout') AS "timeouts",
                            count(*) FILTER (WHERE i.status = 'out_of_memory') AS "out of memory",
                            1 - max(i.max_memory_used_mb::float8 / NULLIF(i.memory_size_mb, 0)) AS "memory headroom",
@@ -99,7 +99,7 @@ enum OverviewDashboard {
             $0.columns = [
                 ColumnSpec("function", link: functionLink("${__value.raw}"), width: 240),
                 ColumnSpec("invocations", decimals: 0), ColumnSpec("cold start rate", unit: "percentunit", decimals: 1),
-                ColumnSpec("p95 duration", unit: "ms", decimals: 1), ColumnSpec("timeouts", decimals: 0),
+                ColumnSpec("exact p95", unit: "ms", decimals: 1), ColumnSpec("timeouts", decimals: 0),
                 ColumnSpec("out of memory", decimals: 0), ColumnSpec("memory headroom", unit: "percentunit", decimals: 0),
                 ColumnSpec("cost", unit: "currencyUSD", decimals: 4),
             ]
@@ -112,7 +112,7 @@ enum OverviewDashboard {
     static let tableColumns: [(name: String, unit: String?, decimals: Int?)] = [
         ("invocations", "short", 0), ("errors", "short", 0), ("error rate", "percentunit", 2),
         ("throttles", "short", 0), ("throttle rate", "percentunit", 2), ("avg duration", "ms", 1),
-        ("p95 duration", "ms", 1), ("p99 duration", "ms", 1), ("cold starts", "short", 0),
+        ("worst-minute p95", "ms", 1), ("worst-minute p99", "ms", 1), ("cold starts", "short", 0),
         ("estimated cost", "currencyUSD", 4),
     ]
 
@@ -150,8 +150,8 @@ enum OverviewDashboard {
                    COALESCE(m.throttles, 0) AS "throttles",
                    m.throttles / NULLIF(m.invocations + m.throttles, 0) AS "throttle rate",
                    m.duration_sum / NULLIF(m.duration_count, 0) AS "avg duration",
-                   m.p95 AS "p95 duration",
-                   m.p99 AS "p99 duration",
+                   m.p95 AS "worst-minute p95",
+                   m.p99 AS "worst-minute p99",
                    GREATEST(COALESCE(i.cold_starts, 0), COALESCE(t.cold_starts, 0)) AS "cold starts",
                    COALESCE(m.invocations, 0) * \(Pricing.perRequest)
                      + COALESCE(m.duration_sum, 0) / 1000
@@ -186,7 +186,7 @@ enum OverviewDashboard {
         return PanelSpec(
             "Functions", .table, width: 24, height: 10,
             description:
-                "Totals over the selected range. p95/p99: the highest one-minute percentile. Cold starts: Lambda Insights init_duration samples or spans with faas.coldstart, whichever is higher. Estimated cost: requests at $0.20 per million plus GB-seconds at $0.0000166667, with memory from Lambda Insights or the faas.max_memory resource attribute, else 128 MB.",
+                "Totals over the selected range. Worst-minute p95/p99: the highest of CloudWatch's one-minute percentiles, not the range's (empty when the metric stream sends no p95/p99 for Duration: add them to its additional statistics). Cold starts: Lambda Insights init_duration samples or spans with faas.coldstart, whichever is higher. Estimated cost: requests at $0.20 per million plus GB-seconds at $0.0000166667, with memory from Lambda Insights or the faas.max_memory resource attribute, else 128 MB.",
             sql: [SQLTarget("A", .table, sql)], prom: prom
         ).with {
             $0.columns =

@@ -94,6 +94,8 @@ public struct PanelSpec: Sendable {
     public var promTransformations: [GrafanaJSON] = []
     /// Transformations applied to the SQL result.
     public var sqlTransformations: [GrafanaJSON] = []
+    /// What the panel says when its query returns nothing: why, and what to change.
+    public var noValue: String?
 
     public init(
         _ title: String, _ type: PanelType, width: Int, height: Int, unit: String = "short", decimals: Int? = nil,
@@ -109,6 +111,9 @@ public struct PanelSpec: Sendable {
         self.sql = sql
         self.prom = prom
     }
+
+    /// Says why a percentile panel is empty.
+    static let noPercentiles = "No percentiles: the metric stream sends no p95/p99 for Duration (add them to its additional statistics)"
 
     /// A copy with changes applied (keeps the catalog declarative).
     func with(_ change: (inout PanelSpec) -> Void) -> PanelSpec {

@@ -126,6 +126,7 @@ import Testing
         #expect(logs.values("body").map { String($0.prefix(6)) } == ["REPORT", "handli", "START "])
         #expect(Set(logs.values("level")) == ["info"] && Set(logs.values("request_id")) == [Seed.requestID(1)])
         let byFunction = try run("firefly-overview", "Invocations reported in logs")
+        #expect(byFunction.values("exact p95").count == 2)
         #expect(byFunction.values("function") == ["checkout", "inventory"])
         #expect(byFunction.values("timeouts") == ["1", "0"])
         #expect(abs(Double(byFunction.values("memory headroom")[0])! - (1 - 400.0 / 512)) < 1e-9)
@@ -135,7 +136,7 @@ import Testing
         #expect(
             table.columns.map(\.name) == [
                 "function", "invocations", "errors", "error rate", "throttles", "throttle rate", "avg duration",
-                "p95 duration", "p99 duration", "cold starts", "estimated cost",
+                "worst-minute p95", "worst-minute p99", "cold starts", "estimated cost",
             ])
         #expect(table.values("function") == ["checkout", "inventory", "frontend"])
         let checkout = try #require(table.rows.first)

@@ -44,7 +44,7 @@ enum Seed {
     /// (SQL) or Lambda Insights (PromQL).
     static let checkoutStats: [(panel: String, value: Double)] = [
         ("Invocations", 200), ("Errors", 4), ("Error rate", 0.02), ("Throttles", 4), ("Avg duration", 120),
-        ("p99 duration", 250), ("Max concurrency", 6), ("Cold starts", 2),
+        ("Worst-minute p99", 250), ("Max concurrency", 6), ("Cold starts", 2),
     ]
 
     /// The Overview's account panels over the seeded range: 20 minutes × 100 invocations and 3
