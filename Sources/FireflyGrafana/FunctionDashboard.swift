@@ -414,7 +414,7 @@ enum FunctionDashboard {
         }
         let waterfall = PanelSpec(
             "Trace", .traces, width: 24, height: 14,
-            description: "The spans of the trace chosen in Recent traces (or typed into Trace ID, also as an X-Ray trace id), within the range and an hour either side.",
+            description: "The spans of the trace chosen in Recent traces (or typed into Trace ID, also as an X-Ray trace id), within the range and an hour either side. Span events (exceptions among them) show as the span's logs, links as its references.",
             sql: [
                 SQLTarget(
                     "A", .table,
@@ -432,7 +432,18 @@ enum FunctionDashboard {
                                        FROM jsonb_each(s.attributes) AS a(k, v)), '[]'::jsonb) AS "tags",
                            s.kind AS "kind",
                            s.status_code AS "statusCode",
-                           s.status_message AS "statusMessage"
+                           s.status_message AS "statusMessage",
+                           COALESCE((SELECT jsonb_agg(jsonb_build_object(
+                                              'timestamp', (e->>'time_unix_nano')::numeric / 1000000, 'name', e->>'name',
+                                              'fields', COALESCE((SELECT jsonb_agg(jsonb_build_object('key', k, 'value', v) ORDER BY k)
+                                                                    FROM jsonb_each(e->'attributes') AS f(k, v)), '[]'::jsonb))
+                                            ORDER BY (e->>'time_unix_nano')::numeric)
+                                       FROM jsonb_array_elements(s.events) AS e), '[]'::jsonb) AS "logs",
+                           COALESCE((SELECT jsonb_agg(jsonb_build_object(
+                                              'traceID', l->>'trace_id', 'spanID', l->>'span_id',
+                                              'tags', COALESCE((SELECT jsonb_agg(jsonb_build_object('key', k, 'value', v) ORDER BY k)
+                                                                  FROM jsonb_each(l->'attributes') AS a(k, v)), '[]'::jsonb)))
+                                       FROM jsonb_array_elements(s.links) AS l), '[]'::jsonb) AS "references"
                       FROM \(LambdaSQL.table("spans")) s
                      WHERE s.trace_id = \(LambdaSQL.typedTraceID) AND \(LambdaSQL.nearRange("s.start_time"))
                      ORDER BY s.start_time

@@ -176,7 +176,8 @@ import Testing
         let expected: [(String, String)] = [
             ("traceID", "text"), ("spanID", "text"), ("parentSpanID", "text"), ("operationName", "text"),
             ("serviceName", "text"), ("serviceTags", "jsonb"), ("startTime", "numeric"), ("duration", "double precision"),
-            ("tags", "jsonb"), ("kind", "text"), ("statusCode", "smallint"), ("statusMessage", "text"),
+            ("tags", "jsonb"), ("kind", "text"), ("statusCode", "smallint"), ("statusMessage", "text"), ("logs", "jsonb"),
+            ("references", "jsonb"),
         ]
         #expect(trace.columns.map(\.name) == expected.map(\.0))
         #expect(trace.columns.map(\.type) == expected.map(\.1))
@@ -189,6 +190,16 @@ import Testing
         let traceSQL = try #require(runs.first { $0.dashboard == "firefly-function" && $0.panel == "Trace" }).sql
         let xray = try await runner.query(traceSQL.replacingOccurrences(of: Seed.coldTrace.description, with: Seed.coldTrace.xray))
         #expect(Seed.coldTrace.xray.hasPrefix("1-") && xray.values("spanID") == trace.values("spanID"))
+        // Span events as the span's logs (milliseconds, fields), links as its references.
+        let events = try JSONSerialization.jsonObject(with: Data(trace.values("logs")[2].utf8)) as! [[String: Any]]
+        #expect(events.count == 1 && events[0]["name"] as? String == "cart loaded")
+        // 200 ms after the trace's first span (both in epoch milliseconds).
+        #expect((events[0]["timestamp"] as? Double).map { abs($0 - Double(trace.values("startTime")[0])! - 200) < 0.01 } == true)
+        let fields = events[0]["fields"] as? [[String: Any]]
+        #expect(fields?.map { "\($0["key"] ?? "?")=\($0["value"] ?? "?")" } == ["items=3"])
+        let references = try JSONSerialization.jsonObject(with: Data(trace.values("references")[2].utf8)) as! [[String: Any]]
+        #expect(references.map { $0["traceID"] as? String } == [Seed.inventoryTrace.description])
+        #expect(trace.values("logs")[0] == "[]" && trace.values("references")[0] == "[]")
         let tags = try JSONSerialization.jsonObject(with: Data(trace.values("tags")[2].utf8)) as! [[String: Any]]
         #expect(tags.contains { $0["key"] as? String == "faas.coldstart" && $0["value"] as? Bool == true })
 

@@ -131,7 +131,20 @@ enum Seed {
                     startTimeUnixNano: start + ms(20), endTimeUnixNano: start + ms(280), function: "checkout",
                     service: "checkout",
                     attributes: [Attribute("faas.coldstart", .bool(coldStart)), Attribute("faas.trigger", .string("http"))],
-                    resourceAttributes: checkout),
+                    resourceAttributes: checkout,
+                    // An exception where the call fails, a milestone otherwise; both point at the restock
+                    // trace the checkout set off.
+                    events: [
+                        error
+                            ? SpanEvent(
+                                timeUnixNano: start + ms(270), name: "exception",
+                                attributes: [
+                                    Attribute("exception.type", .string("PaymentDeclined")),
+                                    Attribute("exception.message", .string("payment declined")),
+                                ])
+                            : SpanEvent(timeUnixNano: start + ms(200), name: "cart loaded", attributes: [Attribute("items", .int(3))])
+                    ],
+                    links: [SpanLink(traceID: inventoryTrace, spanID: SpanID(0x901), attributes: [Attribute("reason", .string("restock"))])]),
                 Span(
                     traceID: trace, spanID: SpanID(salt + 4), parentSpanID: SpanID(salt + 3), name: "GET inventory",
                     kind: .client, startTimeUnixNano: start + ms(50), endTimeUnixNano: start + ms(150), function: "checkout",
