@@ -239,7 +239,15 @@ public struct DashboardBuilder: Sendable {
                 "sortOrder": "Descending", "wrapLogMessage": true,
             ]
         case .nodeGraph:
-            return ["edges": [:], "nodes": [:], "zoomMode": "cooperative"]
+            // Every Firefly node graph: calls per second, error ratio, and the error share as a red arc.
+            return [
+                "edges": ["mainStatUnit": "reqps", "secondaryStatUnit": "percentunit"],
+                "nodes": [
+                    "arcs": [["color": "green", "field": "arc__ok"], ["color": "red", "field": "arc__failed"]],
+                    "mainStatUnit": "reqps", "secondaryStatUnit": "percentunit",
+                ],
+                "zoomMode": "cooperative",
+            ]
         }
     }
 

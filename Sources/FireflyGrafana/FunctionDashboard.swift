@@ -451,28 +451,33 @@ enum FunctionDashboard {
             ], prom: nil)
         let serviceMap = PanelSpec(
             "Service map", .nodeGraph, width: 24, height: 12,
-            description: "Services calling and called by the function, from parent/child spans that cross services in the latest \(serviceMapTraces) traces the function took part in during the range.",
+            description: "Who calls whom around the function, in the latest \(serviceMapTraces) traces it took part in during the range: instrumented services from parent/child spans across services; databases, queues, topics and other services without instrumentation from client and producer spans nothing answered; queue and topic hops from consumer spans linked to the message's send. Nodes and edges: calls per second, error ratio (red arc), p95 duration.",
             sql: [
                 SQLTarget(
                     "nodes", .table,
                     """
-                    \(serviceMapSpans)
-                    SELECT s.service AS id, s.service AS title, count(*) AS mainstat,
-                           avg(s.duration_ms) AS secondarystat
-                      FROM spans s
-                     GROUP BY s.service
+                    \(serviceMapCalls),
+                    received AS (
+                      SELECT target AS id, min(kind) AS kind, count(*) AS calls, avg(failed::int)::float8 AS error_ratio,
+                             percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95
+                        FROM calls GROUP BY target)
+                    SELECT n.id, n.id AS title, COALESCE(r.kind, 'service') AS subtitle,
+                           r.calls / $__range_s::float8 AS mainstat, r.error_ratio AS secondarystat,
+                           r.p95 AS "detail__p95 duration (ms)",
+                           1 - COALESCE(r.error_ratio, 0) AS arc__ok, COALESCE(r.error_ratio, 0) AS arc__failed
+                      FROM (SELECT source AS id FROM calls UNION SELECT target FROM calls) n
+                      LEFT JOIN received r ON r.id = n.id
                      ORDER BY 1
                     """),
                 SQLTarget(
                     "edges", .table,
                     """
-                    \(serviceMapSpans)
-                    SELECT parent.service || '->' || child.service AS id, parent.service AS source,
-                           child.service AS target, count(*) AS mainstat
-                      FROM spans child JOIN spans parent
-                        ON parent.trace_id = child.trace_id AND parent.span_id = child.parent_span_id
-                     WHERE parent.service <> child.service
-                     GROUP BY parent.service, child.service
+                    \(serviceMapCalls)
+                    SELECT source || '->' || target AS id, source, target, count(*) / $__range_s::float8 AS mainstat,
+                           avg(failed::int)::float8 AS secondarystat,
+                           percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS "detail__p95 duration (ms)"
+                      FROM calls
+                     GROUP BY source, target
                      ORDER BY 1
                     """),
             ], prom: nil)
@@ -482,8 +487,16 @@ enum FunctionDashboard {
     /// The most traces the service map follows (the latest of the range).
     static let serviceMapTraces = 1000
 
-    /// `WITH traces, spans` — the spans of the latest traces the function took part in.
-    static var serviceMapSpans: String {
+    /// What a client or producer span calls when nothing instrumented answered it: the queue or
+    /// topic, else the database system, the RPC service or the server's address.
+    static func downstream(_ span: String) -> String {
+        let keys = ["messaging.destination.name", "db.system", "rpc.service", "server.address", "net.peer.name"]
+        return "COALESCE(" + keys.map { "NULLIF(\(span).attributes->>'\($0)', '')" }.joined(separator: ", ") + ")"
+    }
+
+    /// `WITH traces, spans, calls` — the spans of the latest traces the function took part in, and
+    /// every call among them: `source`, `target`, the target's `kind`, `duration_ms`, `failed`.
+    static var serviceMapCalls: String {
         """
         WITH traces AS (
           SELECT sp.trace_id FROM \(LambdaSQL.spans(.selected))
@@ -492,7 +505,26 @@ enum FunctionDashboard {
            LIMIT \(serviceMapTraces)),
         spans AS (
           SELECT s.* FROM \(LambdaSQL.table("spans")) s JOIN traces t ON t.trace_id = s.trace_id
-           WHERE \(LambdaSQL.nearRange("s.start_time")))
+           WHERE \(LambdaSQL.nearRange("s.start_time"))),
+        calls AS (
+          SELECT parent.service AS source, child.service AS target, 'service' AS kind, child.duration_ms,
+                 child.status_code = 2 AS failed
+            FROM spans child JOIN spans parent ON parent.trace_id = child.trace_id AND parent.span_id = child.parent_span_id
+           WHERE parent.service <> child.service
+          UNION ALL
+          SELECT c.service, \(downstream("c")),
+                 CASE WHEN c.attributes ? 'messaging.destination.name' THEN 'queue / topic'
+                      WHEN c.attributes ? 'db.system' THEN 'database' ELSE 'not instrumented' END,
+                 c.duration_ms, c.status_code = 2
+            FROM spans c
+           WHERE c.kind IN ('client', 'producer') AND \(downstream("c")) IS NOT NULL
+             AND NOT EXISTS (SELECT 1 FROM spans x WHERE x.trace_id = c.trace_id AND x.parent_span_id = c.span_id)
+          UNION ALL
+          SELECT \(downstream("p")), s.service, 'service', s.duration_ms, s.status_code = 2
+            FROM spans s CROSS JOIN LATERAL jsonb_array_elements(s.links) AS l
+            JOIN \(LambdaSQL.table("spans")) p
+              ON p.trace_id = l->>'trace_id' AND p.span_id = l->>'span_id' AND \(LambdaSQL.nearRange("p.start_time"))
+           WHERE p.kind = 'producer' AND \(downstream("p")) IS NOT NULL)
         """
     }
 }

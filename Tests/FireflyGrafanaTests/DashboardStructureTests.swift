@@ -38,7 +38,7 @@ import Testing
     /// Grafana's global variables and SQL macros Firefly uses.
     static let builtins: Set<String> = [
         "__timeFilter", "__timeGroupAlias", "__timeGroup", "__timeFrom", "__timeTo", "__interval", "__interval_ms",
-        "__range", "__from", "__to", "__url_time_range", "__value", "__series", "__field", "__data",
+        "__range", "__range_s", "__from", "__to", "__url_time_range", "__value", "__series", "__field", "__data",
         "__all",  // the value of a multi-value variable's "All" option
     ]
 

@@ -168,7 +168,7 @@ import Testing
         #expect(recent.values("trace id") == [Seed.errorTrace.description, Seed.coldTrace.description])
         #expect(recent.values("root operation") == ["GET /checkout", "GET /checkout"])
         #expect(recent.values("duration").map { Double($0)! } == [300, 300])
-        #expect(recent.values("spans") == ["5", "5"])
+        #expect(recent.values("spans") == ["7", "7"])
         #expect(recent.values("error") == ["t", "f"])
 
         // The trace waterfall: the names and types Grafana's traces panel reads.
@@ -181,11 +181,11 @@ import Testing
         ]
         #expect(trace.columns.map(\.name) == expected.map(\.0))
         #expect(trace.columns.map(\.type) == expected.map(\.1))
-        #expect(trace.rows.count == 5)
+        #expect(trace.rows.count == 7)
         #expect(Set(trace.values("traceID")) == [Seed.coldTrace.description])
         #expect(trace.values("parentSpanID")[0] == "NULL")
-        #expect(trace.values("serviceName") == ["frontend", "frontend", "checkout", "checkout", "inventory"])
-        #expect(trace.values("duration").map { Double($0)! } == [300, 280, 260, 100, 80])
+        #expect(trace.values("serviceName") == ["frontend", "frontend", "checkout", "checkout", "inventory", "inventory", "checkout"])
+        #expect(trace.values("duration").map { Double($0)! } == [300, 280, 260, 100, 80, 50, 10])
         // The same trace typed as an X-Ray trace id.
         let traceSQL = try #require(runs.first { $0.dashboard == "firefly-function" && $0.panel == "Trace" }).sql
         let xray = try await runner.query(traceSQL.replacingOccurrences(of: Seed.coldTrace.description, with: Seed.coldTrace.xray))
@@ -204,13 +204,25 @@ import Testing
         #expect(tags.contains { $0["key"] as? String == "faas.coldstart" && $0["value"] as? Bool == true })
 
         // Service map: nodes and edges frames from parent/child spans across services.
+        // Service map: instrumented services, the queue and the database nobody instrumented; calls
+        // per second over the range, error ratio, p95.
         let nodes = try run("firefly-function", "Service map", "nodes")
-        #expect(nodes.columns.map(\.name) == ["id", "title", "mainstat", "secondarystat"])
-        #expect(nodes.values("id") == ["checkout", "frontend", "inventory"])
+        #expect(nodes.columns.map(\.name) == [
+            "id", "title", "subtitle", "mainstat", "secondarystat", "detail__p95 duration (ms)", "arc__ok", "arc__failed",
+        ])
+        #expect(nodes.values("id") == ["checkout", "dynamodb", "frontend", "inventory", "orders"])
+        #expect(nodes.values("subtitle") == ["service", "database", "service", "service", "queue / topic"])
+        #expect(nodes.values("arc__failed").map { Double($0)! } == [0.5, 0.5, 0, 0, 0])  // checkout fails once in two
         let edges = try run("firefly-function", "Service map", "edges")
-        #expect(edges.columns.map(\.name) == ["id", "source", "target", "mainstat"])
-        #expect(edges.values("id") == ["checkout->inventory", "frontend->checkout"])
-        #expect(edges.values("mainstat") == ["2", "2"])
+        #expect(edges.columns.map(\.name) == ["id", "source", "target", "mainstat", "secondarystat", "detail__p95 duration (ms)"])
+        #expect(edges.values("id") == ["checkout->inventory", "checkout->orders", "frontend->checkout", "inventory->dynamodb"])
+        let seconds = 3660.0  // the expander's range: an hour back, a minute ahead
+        #expect(edges.values("mainstat").map { Double($0)! * seconds } == [2, 2, 2, 2])
+        #expect(edges.values("secondarystat").map { Double($0)! } == [0, 0, 0.5, 0.5])
+        // From the consumer's side the queue hop comes from its link to the send.
+        let edgesSQL = try #require(runs.first { $0.panel == "Service map" && $0.refId == "edges" }).sql
+        let inventoryEdges = try await runner.query(edgesSQL.replacingOccurrences(of: "'checkout'", with: "'inventory'"))
+        #expect(inventoryEdges.values("id").contains("orders->inventory"), "\(inventoryEdges.values("id"))")
     }
 
     @Test func expanderMatchesGrafanasPostgresMacros() throws {

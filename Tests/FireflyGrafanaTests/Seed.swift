@@ -104,8 +104,9 @@ enum Seed {
     static let errorTrace = TraceID(hex: "0af7651916cd43dd8448eb211c80319c")!
     static let inventoryTrace = TraceID(hex: "11112222333344445555666677778888")!
 
-    /// frontend (server, client) → checkout (server, client) → inventory (server), twice: the first
-    /// a cold start, the second failing in checkout; plus one trace of inventory alone.
+    /// frontend (server, client) → checkout (server, client, producer to the `orders` queue) →
+    /// inventory (server, client to DynamoDB), twice: the first a cold start, the second failing in
+    /// checkout; plus one trace of inventory alone, consuming the first trace's message.
     static func spans(now: Date) -> [Span] {
         let base = UInt64((now.timeIntervalSince1970 - 600) * 1e9)
         func ms(_ v: UInt64) -> UInt64 { v * 1_000_000 }
@@ -154,12 +155,28 @@ enum Seed {
                     kind: .server, startTimeUnixNano: start + ms(60), endTimeUnixNano: start + ms(140), function: "inventory",
                     service: "inventory", attributes: [Attribute("faas.coldstart", .bool(false))],
                     resourceAttributes: inventory),
+                // Calls to what is not instrumented: a message to the `orders` queue, a DynamoDB update
+                // (which fails in the failing trace).
+                Span(
+                    traceID: trace, spanID: SpanID(salt + 6), parentSpanID: SpanID(salt + 3), name: "orders publish",
+                    kind: .producer, startTimeUnixNano: start + ms(250), endTimeUnixNano: start + ms(260), function: "checkout",
+                    service: "checkout",
+                    attributes: [Attribute("messaging.system", .string("aws_sqs")), Attribute("messaging.destination.name", .string("orders"))],
+                    resourceAttributes: checkout),
+                Span(
+                    traceID: trace, spanID: SpanID(salt + 7), parentSpanID: SpanID(salt + 5), name: "DynamoDB.UpdateItem",
+                    kind: .client, statusCode: error ? .error : .unset, startTimeUnixNano: start + ms(70),
+                    endTimeUnixNano: start + ms(120), function: "inventory", service: "inventory",
+                    attributes: [Attribute("db.system", .string("dynamodb")), Attribute("rpc.service", .string("DynamoDB"))],
+                    resourceAttributes: inventory),
             ]
         }
+        // inventory consuming the cold trace's `orders` message in a trace of its own, linked to the send.
         let alone = Span(
-            traceID: inventoryTrace, spanID: SpanID(0x901), name: "restock", kind: .server,
+            traceID: inventoryTrace, spanID: SpanID(0x901), name: "restock", kind: .consumer,
             startTimeUnixNano: base + ms(5000), endTimeUnixNano: base + ms(5040), function: "inventory", service: "inventory",
-            resourceAttributes: [Attribute("service.name", .string("inventory"))])
+            resourceAttributes: [Attribute("service.name", .string("inventory"))],
+            links: [SpanLink(traceID: coldTrace, spanID: SpanID(0x106))])
         return chain(coldTrace, at: base, salt: 0x100, coldStart: true, error: false)
             + chain(errorTrace, at: base + ms(60_000), salt: 0x200, coldStart: false, error: true) + [alone]
     }
