@@ -245,10 +245,6 @@ enum FunctionDashboard {
 
     // MARK: - Invocations and logs (PostgreSQL: the logs pipeline's tables)
 
-    /// On-demand price of x86 compute and of requests (us-east-1), as the Overview's cost column uses.
-    static let gbSecondPrice = 0.0000166667
-    static let requestPrice = 0.0000002
-
     static var invocationStats: [PanelSpec] {
         let from = "FROM \(LambdaSQL.invocations(.selected))"
         func sqlStat(_ title: String, unit: String = "short", decimals: Int? = nil, _ description: String, _ sql: String) -> PanelSpec {
@@ -269,8 +265,8 @@ enum FunctionDashboard {
                     "SELECT count(*) FILTER (WHERE i.status = 'out_of_memory') AS \"value\" \(from)"),
             sqlStat("Peak memory used", unit: "percentunit", decimals: 1, "Highest Max Memory Used / Memory Size in the range: far below 100 % hints that less memory would do.",
                     "SELECT max(i.max_memory_used_mb::float8 / NULLIF(i.memory_size_mb, 0)) AS \"value\" \(from)"),
-            sqlStat("Cost (billed)", unit: "currencyUSD", decimals: 4, "Billed duration × memory at $\(gbSecondPrice)/GB-s plus $\(requestPrice) a request (x86 on-demand list prices; ARM is 20 % less, free tier not deducted).",
-                    "SELECT sum(i.billed_duration_ms / 1000.0 * i.memory_size_mb / 1024.0) * \(gbSecondPrice) + count(*) * \(requestPrice) AS \"value\" \(from)"),
+            sqlStat("Cost (billed)", unit: "currencyUSD", decimals: 4, "Billed duration (init included where Lambda bills it) × configured memory of the reported invocations. \(Pricing.assumptions)",
+                    "SELECT \(Pricing.billedCostSQL) AS \"value\" \(from)"),
         ]
     }
 

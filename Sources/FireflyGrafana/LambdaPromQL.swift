@@ -128,7 +128,7 @@ enum LambdaPromQL {
     }
 }
 
-/// AWS Lambda on-demand prices (x86, us-east-1) used for the estimated-cost column.
+/// AWS Lambda on-demand list prices (x86, us-east-1), the one place every cost panel takes them from.
 enum Pricing {
     /// USD per request ($0.20 per million).
     static let perRequest = "0.0000002"
@@ -136,6 +136,22 @@ enum Pricing {
     static let perGBSecond = "0.0000166667"
     /// Memory assumed when no Lambda Insights or span data says otherwise (Lambda's default size).
     static let defaultMemoryMB = 128
+
+    /// What every cost figure counts and leaves out.
+    static let assumptions =
+        "Requests at $\(perRequest) each plus GB-seconds at $\(perGBSecond) (on-demand x86 list prices in us-east-1; arm64 compute costs about 20 % less and other regions differ). Not counted: the free tier, Savings Plans, provisioned concurrency, ephemeral storage above 512 MB, data transfer."
+
+    /// The cost of the invocations `i` (rows of `LambdaSQL.invocations`) from their billed duration,
+    /// which includes the init phase where Lambda bills it.
+    static let billedCostSQL =
+        "sum(i.billed_duration_ms / 1000.0 * i.memory_size_mb / 1024.0) * \(perGBSecond) + count(*) * \(perRequest)"
+
+    /// A span's `faas.max_memory` resource attribute in MiB: bytes in current OpenTelemetry semantic
+    /// conventions, MiB in older ones (Lambda sizes are at most 10 240 MiB, never that few bytes).
+    static func maxMemoryMB(_ resourceAttributes: String) -> String {
+        let value = "(\(resourceAttributes)->>'faas.max_memory')::float8"
+        return "CASE WHEN \(value) > 10240 THEN \(value) / 1048576 ELSE \(value) END"
+    }
 }
 
 extension String {

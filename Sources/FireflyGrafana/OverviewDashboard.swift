@@ -77,7 +77,7 @@ enum OverviewDashboard {
     static var invocationsTable: PanelSpec {
         PanelSpec(
             "Invocations reported in logs", .table, width: 24, height: 8,
-            description: "From every invocation's REPORT line (CloudWatch Logs through Firehose, or platform.report over OTLP): cold-start rate, exact p95 duration, timeouts, out-of-memory kills, memory headroom (1 − highest Max Memory Used / Memory Size) and cost from billed duration.",
+            description: "From every invocation's REPORT line (CloudWatch Logs through Firehose, or platform.report over OTLP): cold-start rate, exact p95 duration, timeouts, out-of-memory kills, memory headroom (1 − highest Max Memory Used / Memory Size) and cost from billed duration (init included where Lambda bills it). " + Pricing.assumptions,
             sql: [
                 SQLTarget(
                     "A", .table,
@@ -88,8 +88,7 @@ enum OverviewDashboard {
                            count(*) FILTER (WHERE i.status = 'timeout') AS "timeouts",
                            count(*) FILTER (WHERE i.status = 'out_of_memory') AS "out of memory",
                            1 - max(i.max_memory_used_mb::float8 / NULLIF(i.memory_size_mb, 0)) AS "memory headroom",
-                           sum(i.billed_duration_ms / 1000.0 * i.memory_size_mb / 1024.0) * \(FunctionDashboard.gbSecondPrice)
-                             + count(*) * \(FunctionDashboard.requestPrice) AS "cost"
+                           \(Pricing.billedCostSQL) AS "cost"
                       FROM \(LambdaSQL.invocations(.all))
                      GROUP BY i.function
                      ORDER BY 2 DESC
@@ -139,7 +138,7 @@ enum OverviewDashboard {
             traced AS (
               SELECT sp.function,
                      count(*) FILTER (WHERE sp.cold_start) AS cold_starts,
-                     max((sp.resource_attributes->>'faas.max_memory')::float8) / 1048576 AS memory_mb
+                     max(\(Pricing.maxMemoryMB("sp.resource_attributes"))) AS memory_mb
                 FROM \(LambdaSQL.spans(.all))
                WHERE sp.function <> ''
                GROUP BY sp.function)
@@ -186,7 +185,7 @@ enum OverviewDashboard {
         return PanelSpec(
             "Functions", .table, width: 24, height: 10,
             description:
-                "Totals over the selected range. Worst-minute p95/p99: the highest of CloudWatch's one-minute percentiles, not the range's (empty when the metric stream sends no p95/p99 for Duration: add them to its additional statistics). Cold starts: Lambda Insights init_duration samples or spans with faas.coldstart, whichever is higher. Estimated cost: requests at $0.20 per million plus GB-seconds at $0.0000166667, with memory from Lambda Insights or the faas.max_memory resource attribute, else 128 MB.",
+                "Totals over the selected range. Worst-minute p95/p99: the highest of CloudWatch's one-minute percentiles, not the range's (empty when the metric stream sends no p95/p99 for Duration: add them to its additional statistics). Cold starts: Lambda Insights init_duration samples or spans with faas.coldstart, whichever is higher. Estimated cost: CloudWatch's Duration sum (billed duration and init are not in it) × memory from Lambda Insights or the faas.max_memory resource attribute, else 128 MB. " + Pricing.assumptions,
             sql: [SQLTarget("A", .table, sql)], prom: prom
         ).with {
             $0.columns =

@@ -148,6 +148,9 @@ import Testing
         let computeCost: Double = 24 * 0.5 * 0.0000166667
         let cost = try #require(Double(checkout[10]))
         #expect(abs(cost - (requestCost + computeCost)) < 1e-12)
+        // inventory: 100 requests + 4 s × 256 MB (its spans' faas.max_memory, written in MiB).
+        let inventoryCost = try #require(table.rows.first { $0[0] == "inventory" }.flatMap { Double($0[10]) })
+        #expect(abs(inventoryCost - (100 * 0.0000002 + 4 * 0.25 * 0.0000166667)) < 1e-12)
 
         // Duration time series: one row per minute, avg/p50/p95/p99/max.
         let duration = try run("firefly-function", "Duration")

@@ -116,7 +116,11 @@ enum Seed {
                 Attribute("service.name", .string("checkout")), Attribute("faas.name", .string("checkout")),
                 Attribute("cloud.provider", .string("aws")), Attribute("faas.max_memory", .int(536_870_912)),
             ]
-            let inventory = [Attribute("service.name", .string("inventory")), Attribute("faas.name", .string("inventory"))]
+            // faas.max_memory in MiB, as older semantic conventions wrote it (checkout's is in bytes).
+            let inventory = [
+                Attribute("service.name", .string("inventory")), Attribute("faas.name", .string("inventory")),
+                Attribute("faas.max_memory", .int(256)),
+            ]
             return [
                 Span(
                     traceID: trace, spanID: SpanID(salt + 1), name: "GET /checkout", kind: .server,
