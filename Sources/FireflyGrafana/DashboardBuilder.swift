@@ -179,12 +179,15 @@ public struct DashboardBuilder: Sendable {
                     "lineWidth": 1,
                     "showPoints": "never",
                     "spanNulls": false,
-                    "stacking": ["group": "A", "mode": "none"],
+                    "stacking": ["group": "A", "mode": p.stacked ? "normal" : "none"],
                 ]
             ))
         case .stat:
             defaults.append(("color", ["mode": "thresholds"]))
-            defaults.append(("thresholds", ["mode": "absolute", "steps": [["color": "green", "value": .null]]]))
+            let t = p.thresholds ?? PanelSpec.Thresholds(base: "green", steps: [])
+            let steps: [GrafanaJSON] =
+                [["color": .string(t.base), "value": .null]] + t.steps.map { ["color": .string($0.color), "value": .double($0.value)] }
+            defaults.append(("thresholds", ["mode": "absolute", "steps": .array(steps)]))
         case .table, .logs:
             if p.type == .table { defaults.append(("custom", ["align": "auto", "filterable": false, "inspect": false])) }
             for column in p.columns {

@@ -66,10 +66,12 @@ enum FunctionDashboard {
                              / NULLIF(sum(p.sum) FILTER (WHERE p.metric = 'Invocations'), 0) AS "value"
                       FROM \(LambdaSQL.lambdaPoints(["Invocations", "Errors"], .selected))
                     """,
-                prom: LambdaPromQL.errorRate(.selected, window: r)),
+                prom: LambdaPromQL.errorRate(.selected, window: r)
+            ).with { $0.thresholds = .rising(warning: 0.01, critical: 0.05) },
             stat(
                 "Throttles", decimals: 0, description: "Throttled requests in the range.", sql: lambdaTotal("Throttles"),
-                prom: LambdaPromQL.total("Throttles", .selected, window: r)),
+                prom: LambdaPromQL.total("Throttles", .selected, window: r)
+            ).with { $0.thresholds = PanelSpec.anyIsBad },
             stat(
                 "Avg duration", unit: "ms", decimals: 1, description: "Average invocation duration in the range.",
                 sql: """
@@ -254,17 +256,21 @@ enum FunctionDashboard {
             sqlStat("Reported invocations", decimals: 0, "Invocations whose REPORT line (or platform.report record) arrived through the logs pipeline.",
                     "SELECT count(*) AS \"value\" \(from)"),
             sqlStat("Cold start rate", unit: "percentunit", decimals: 1, "Share of reported invocations that ran an init phase (an Init Duration in their REPORT).",
-                    "SELECT avg(CASE WHEN i.cold_start THEN 1.0 ELSE 0.0 END) AS \"value\" \(from)"),
+                    "SELECT avg(CASE WHEN i.cold_start THEN 1.0 ELSE 0.0 END) AS \"value\" \(from)"
+            ).with { $0.thresholds = .rising(warning: 0.05, critical: 0.2) },
             sqlStat("Avg init duration", unit: "ms", decimals: 1, "Average Init Duration of the cold starts in the range.",
                     "SELECT avg(i.init_duration_ms) AS \"value\" \(from) WHERE i.cold_start"),
             sqlStat("p95 duration (exact)", unit: "ms", decimals: 1, "The 95th percentile of every reported invocation's duration in the range — exact, unlike CloudWatch's per-minute p95.",
                     "SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY i.duration_ms) AS \"value\" \(from)"),
             sqlStat("Timeouts", decimals: 0, "Invocations that ran out of time (Status: timeout).",
-                    "SELECT count(*) FILTER (WHERE i.status = 'timeout') AS \"value\" \(from)"),
+                    "SELECT count(*) FILTER (WHERE i.status = 'timeout') AS \"value\" \(from)"
+            ).with { $0.thresholds = PanelSpec.anyIsBad },
             sqlStat("Out of memory", decimals: 0, "Invocations killed for exceeding their memory (Runtime.OutOfMemory).",
-                    "SELECT count(*) FILTER (WHERE i.status = 'out_of_memory') AS \"value\" \(from)"),
+                    "SELECT count(*) FILTER (WHERE i.status = 'out_of_memory') AS \"value\" \(from)"
+            ).with { $0.thresholds = PanelSpec.anyIsBad },
             sqlStat("Peak memory used", unit: "percentunit", decimals: 1, "Highest Max Memory Used / Memory Size in the range: far below 100 % hints that less memory would do.",
-                    "SELECT max(i.max_memory_used_mb::float8 / NULLIF(i.memory_size_mb, 0)) AS \"value\" \(from)"),
+                    "SELECT max(i.max_memory_used_mb::float8 / NULLIF(i.memory_size_mb, 0)) AS \"value\" \(from)"
+            ).with { $0.thresholds = .rising(warning: 0.8, critical: 0.95) },
             sqlStat("Cost (billed)", unit: "currencyUSD", decimals: 4, "Billed duration (init included where Lambda bills it) × configured memory of the reported invocations. \(Pricing.assumptions)",
                     "SELECT \(Pricing.billedCostSQL) AS \"value\" \(from)"),
         ]

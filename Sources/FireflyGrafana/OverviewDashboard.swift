@@ -26,10 +26,13 @@ enum OverviewDashboard {
     /// `FunctionName`: shown here, never as a function.
     static var account: [PanelSpec] {
         let r = "$__range"
-        func stat(_ title: String, _ description: String, sql: String, prom: String) -> PanelSpec {
+        func stat(_ title: String, _ description: String, sql: String, prom: String, thresholds: PanelSpec.Thresholds? = nil)
+            -> PanelSpec
+        {
             PanelSpec(
                 title, .stat, width: 6, height: 4, decimals: 0, description: description,
-                sql: [SQLTarget("A", .table, sql)], prom: [PromTarget("A", prom, instant: true)])
+                sql: [SQLTarget("A", .table, sql)], prom: [PromTarget("A", prom, instant: true)]
+            ).with { $0.thresholds = thresholds }
         }
         let concurrencyDescription =
             "The account's ConcurrentExecutions (highest in each interval) and UnreservedConcurrentExecutions (lowest): compare them with the account's concurrency limit in Service Quotas (1,000 by default), which CloudWatch does not stream. Functions with reserved concurrency draw from their reservation, not from the unreserved pool."
@@ -41,7 +44,7 @@ enum OverviewDashboard {
             stat(
                 "Account throttles", "Throttled requests across the account and region over the range.",
                 sql: "SELECT sum(p.sum) AS \"value\" FROM \(LambdaSQL.accountPoints(["Throttles"]))",
-                prom: LambdaPromQL.accountTotal("Throttles", window: r)),
+                prom: LambdaPromQL.accountTotal("Throttles", window: r), thresholds: PanelSpec.anyIsBad),
             stat(
                 "Peak account concurrency", "The highest ConcurrentExecutions of the account and region over the range. " + concurrencyDescription,
                 sql: "SELECT max(p.max) AS \"value\" FROM \(LambdaSQL.accountPoints(["ConcurrentExecutions"]))",
@@ -49,7 +52,8 @@ enum OverviewDashboard {
             stat(
                 "Lowest unreserved concurrency", "The fewest executions the unreserved pool had left over the range: at 0, functions without reserved concurrency are throttled.",
                 sql: "SELECT min(p.min) AS \"value\" FROM \(LambdaSQL.accountPoints(["UnreservedConcurrentExecutions"]))",
-                prom: LambdaPromQL.accountExtreme("UnreservedConcurrentExecutions", lowest: true, window: r)),
+                prom: LambdaPromQL.accountExtreme("UnreservedConcurrentExecutions", lowest: true, window: r),
+                thresholds: .falling(critical: 10, warning: 100)),
             PanelSpec(
                 "Account concurrency", .timeseries, width: 24, height: 8, description: concurrencyDescription,
                 sql: [
@@ -208,15 +212,25 @@ enum OverviewDashboard {
     // MARK: - Trends
 
     /// Per-function series of one metric's per-interval total (`metric` column: one series per function).
+    /// How many functions the stacked per-function series show on their own; the rest add up to `others`.
+    static let topFunctions = 10
+
     static func perFunction(_ title: String, metric: String, unit: String = "short", description: String) -> PanelSpec {
         PanelSpec(
-            title, .timeseries, width: 12, height: 8, unit: unit, description: description,
+            title, .timeseries, width: 12, height: 8, unit: unit,
+            description: description + " Stacked: the \(topFunctions) functions with the most in the range, the rest as others.",
             sql: [
                 SQLTarget(
                     "A", .timeSeries,
                     """
-                    SELECT $__timeGroupAlias(p.time, $__interval), p.function AS metric, sum(p.sum) AS "value"
-                      FROM \(LambdaSQL.lambdaPoints([metric], .all))
+                    WITH per AS (
+                      SELECT $__timeGroupAlias(p.time, $__interval), p.function, sum(p.sum) AS value
+                        FROM \(LambdaSQL.lambdaPoints([metric], .all))
+                       GROUP BY 1, 2),
+                    top AS (SELECT function FROM per GROUP BY function ORDER BY sum(value) DESC, function LIMIT \(topFunctions))
+                    SELECT per.time, CASE WHEN per.function IN (SELECT function FROM top) THEN per.function ELSE 'others' END AS metric,
+                           sum(per.value) AS "value"
+                      FROM per
                      GROUP BY 1, 2
                      ORDER BY 1
                     """)
@@ -226,6 +240,7 @@ enum OverviewDashboard {
             ]
         ).with {
             $0.bars = true
+            $0.stacked = true
             $0.links = [functionLink("${__series.name}")]
         }
     }

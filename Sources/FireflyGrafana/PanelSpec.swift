@@ -96,6 +96,26 @@ public struct PanelSpec: Sendable {
     public var sqlTransformations: [GrafanaJSON] = []
     /// What the panel says when its query returns nothing: why, and what to change.
     public var noValue: String?
+    /// Time series: stack the series (bars per function add up to the whole).
+    public var stacked: Bool = false
+    /// Stats: the colour from each value up (`base` below the first step).
+    public var thresholds: Thresholds?
+
+    /// Stat colours: `base` below the first step, each step's colour from its value up.
+    public struct Thresholds: Sendable {
+        public var base: String
+        public var steps: [(value: Double, color: String)]
+
+        /// Green, then orange from `warning`, red from `critical` (more is worse).
+        public static func rising(warning: Double, critical: Double) -> Thresholds {
+            Thresholds(base: "green", steps: [(warning, "orange"), (critical, "red")])
+        }
+
+        /// Red below `critical`, orange below `warning`, then green (less is worse).
+        public static func falling(critical: Double, warning: Double) -> Thresholds {
+            Thresholds(base: "red", steps: [(critical, "orange"), (warning, "green")])
+        }
+    }
 
     public init(
         _ title: String, _ type: PanelType, width: Int, height: Int, unit: String = "short", decimals: Int? = nil,
@@ -111,6 +131,9 @@ public struct PanelSpec: Sendable {
         self.sql = sql
         self.prom = prom
     }
+
+    /// Counts of which any is a problem (throttles, timeouts, out-of-memory kills): red from 1.
+    static let anyIsBad = Thresholds(base: "green", steps: [(1, "red")])
 
     /// Says why a percentile panel is empty.
     static let noPercentiles = "No percentiles: the metric stream sends no p95/p99 for Duration (add them to its additional statistics)"
