@@ -50,7 +50,7 @@ import Testing
                 }
             }
         }
-        #expect(binds == 5)
+        #expect(binds == 6)
         let build = try Self.services()["firefly"]!["build"] as! [String: String]
         let context = URL(fileURLWithPath: Repo.path("compose")).appendingPathComponent(build["context"]!).standardized.path
         #expect(context == Repo.root.standardized.path)
