@@ -35,6 +35,12 @@ public enum AlertRules {
     /// Only functions with at least this many invocations in the window are judged on a ratio.
     static let minimumInvocations = 10
 
+    /// A rule's SQL over every account and region: alert rules have no dashboard variables, and a
+    /// rule's series carry the function (account and region are for the dashboards to narrow).
+    static func everywhere(_ sql: String) -> AlertRuleSpec.Query {
+        .sql(["$account", "$region"].reduce(sql) { $0.replacingOccurrences(of: $1, with: LambdaSQL.allScopes) })
+    }
+
     /// Per-function rules over the postgres exporter's tables (a `function` column and a `value`).
     static var lambda: [AlertRuleSpec] {
         func perFunction(_ metric: String, _ aggregate: String) -> String {
@@ -49,7 +55,7 @@ public enum AlertRules {
             AlertRuleSpec(
                 uid: "firefly-error-rate", title: "Lambda error rate above 5 %",
                 summary: "{{ $labels.function }}: more than 5 % of its invocations failed in the last 10 minutes.",
-                query: .sql(
+                query: everywhere(
                     """
                     SELECT p.function AS function,
                            sum(p.sum) FILTER (WHERE p.metric = 'Errors') / NULLIF(sum(p.sum) FILTER (WHERE p.metric = 'Invocations'), 0) AS value
@@ -61,34 +67,34 @@ public enum AlertRules {
             AlertRuleSpec(
                 uid: "firefly-throttles", title: "Lambda throttles",
                 summary: "{{ $labels.function }} was throttled: requests were refused for lack of concurrency.",
-                query: .sql(perFunction("Throttles", "sum(p.sum)")), above: 0, panel: (FunctionDashboard.uid, "Throttles")),
+                query: everywhere(perFunction("Throttles", "sum(p.sum)")), above: 0, panel: (FunctionDashboard.uid, "Throttles")),
             AlertRuleSpec(
                 uid: "firefly-timeouts", title: "Lambda timeouts",
                 summary: "{{ $labels.function }}: invocations ran out of time (their REPORT says Status: timeout).",
-                query: .sql("SELECT i.function AS function, count(*) FILTER (WHERE i.status = 'timeout')::float8 AS value FROM \(LambdaSQL.invocations(.all)) GROUP BY i.function"),
+                query: everywhere("SELECT i.function AS function, count(*) FILTER (WHERE i.status = 'timeout')::float8 AS value FROM \(LambdaSQL.invocations(.all)) GROUP BY i.function"),
                 above: 0, severity: "critical", panel: (FunctionDashboard.uid, "Timeouts")),
             AlertRuleSpec(
                 uid: "firefly-iterator-age", title: "Lambda iterator age above 1 minute",
                 summary: "{{ $labels.function }} is falling behind its stream: records wait over a minute before it reads them.",
-                query: .sql(perFunction("IteratorAge", "max(p.max)")), above: 60_000, panel: (FunctionDashboard.uid, "Iterator age")),
+                query: everywhere(perFunction("IteratorAge", "max(p.max)")), above: 60_000, panel: (FunctionDashboard.uid, "Iterator age")),
             AlertRuleSpec(
                 uid: "firefly-async-dropped", title: "Lambda asynchronous events dropped",
                 summary: "{{ $labels.function }}: asynchronous events were dropped (expired or out of retries) without reaching the function.",
-                query: .sql(perFunction("AsyncEventsDropped", "sum(p.sum)")), above: 0, severity: "critical",
+                query: everywhere(perFunction("AsyncEventsDropped", "sum(p.sum)")), above: 0, severity: "critical",
                 panel: (FunctionDashboard.uid, "Async events dropped")),
             AlertRuleSpec(
                 uid: "firefly-dead-letter-errors", title: "Lambda dead-letter errors",
                 summary: "{{ $labels.function }} could not send failed events to its dead-letter queue: they are lost.",
-                query: .sql(perFunction("DeadLetterErrors", "sum(p.sum)")), above: 0, severity: "critical", panel: nil),
+                query: everywhere(perFunction("DeadLetterErrors", "sum(p.sum)")), above: 0, severity: "critical", panel: nil),
             AlertRuleSpec(
                 uid: "firefly-cold-start-rate", title: "Lambda cold-start rate above 20 %",
                 summary: "{{ $labels.function }}: more than a fifth of its invocations started cold.",
-                query: .sql("SELECT i.function AS function, avg(CASE WHEN i.cold_start THEN 1.0 ELSE 0.0 END)::float8 AS value \(invocations)"),
+                query: everywhere("SELECT i.function AS function, avg(CASE WHEN i.cold_start THEN 1.0 ELSE 0.0 END)::float8 AS value \(invocations)"),
                 above: 0.2, panel: (FunctionDashboard.uid, "Cold start rate")),
             AlertRuleSpec(
                 uid: "firefly-account-concurrency", title: "Account concurrency above 80 % of 1,000",
                 summary: "The account's concurrent executions passed 800 of the default limit of 1,000 (raise the alert's threshold if your quota is higher): functions without reserved concurrency will be throttled.",
-                query: .sql("SELECT 'account' AS scope, max(p.max) AS value FROM \(LambdaSQL.accountPoints(["ConcurrentExecutions"])) HAVING count(*) > 0"),
+                query: everywhere("SELECT 'account' AS scope, max(p.max) AS value FROM \(LambdaSQL.accountPoints(["ConcurrentExecutions"])) HAVING count(*) > 0"),
                 above: 800, severity: "critical", panel: (OverviewDashboard.uid, "Peak account concurrency")),
         ]
     }

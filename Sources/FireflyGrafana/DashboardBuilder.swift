@@ -85,7 +85,7 @@ public struct DashboardBuilder: Sendable {
         }
         let links: [GrafanaJSON] = spec.linkedDashboards.map { link in
             [
-                "asDropdown": false, "icon": "dashboard", "includeVars": false, "keepTime": true, "tags": [],
+                "asDropdown": false, "icon": "dashboard", "includeVars": true, "keepTime": true, "tags": [],
                 "targetBlank": false, "title": .string(link.title), "tooltip": "", "type": "link",
                 "url": .string(Self.path(uid: link.uid)),
             ]
@@ -270,6 +270,15 @@ public struct DashboardBuilder: Sendable {
             return [
                 "current": ["text": "", "value": ""], "hide": 0, "label": .string(v.label), "name": .string(v.name),
                 "options": [], "query": "", "skipUrlSync": false, "type": "textbox",
+            ]
+        case .scope(let sql, let prom):
+            let query = backend == .postgres ? self.sql(sql) : prom
+            return [
+                "allValue": .string(backend == .postgres ? LambdaSQL.allScopes : ".*"),
+                "current": ["text": ["All"], "value": ["$__all"]], "datasource": datasource, "definition": .string(query),
+                "hide": 0, "includeAll": true, "label": .string(v.label), "multi": true, "name": .string(v.name),
+                "options": [], "query": .string(query), "refresh": 2, "regex": "", "skipUrlSync": false, "sort": 1,
+                "type": "query",
             ]
         case .multiSelect(let values):
             let options: [GrafanaJSON] = [["selected": true, "text": "All", "value": "$__all"]]

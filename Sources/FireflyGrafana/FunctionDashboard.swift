@@ -8,7 +8,7 @@ enum FunctionDashboard {
             uid: uid, title: "Firefly Function",
             description: "One function: invocations, errors, duration, throttles, concurrency, cold starts, async and stream health, traces.",
             tags: ["firefly", "lambda"],
-            variables: [
+            variables: VariableSpec.scopes + [
                 VariableSpec(
                     name: "function", label: "Function",
                     kind: .query(
@@ -328,8 +328,8 @@ enum FunctionDashboard {
 
     static var invocationTable: PanelSpec {
         let here = DashboardBuilder.path(uid: uid)
-        let showLogs = DataLink(title: "Show its logs", url: "\(here)?var-function=${function}&var-requestId=${__value.raw}&${__url_time_range}")
-        let showTrace = DataLink(title: "Show trace", url: "\(here)?var-function=${function}&var-traceId=${__value.raw}&${__url_time_range}")
+        let showLogs = DataLink(title: "Show its logs", url: "\(here)?var-function=${function}&${account:queryparam}&${region:queryparam}&var-requestId=${__value.raw}&${__url_time_range}")
+        let showTrace = DataLink(title: "Show trace", url: "\(here)?var-function=${function}&${account:queryparam}&${region:queryparam}&var-traceId=${__value.raw}&${__url_time_range}")
         return PanelSpec(
             "Recent invocations", .table, width: 24, height: 10,
             description: "The latest reported invocations. Click a request id for its logs, a trace id for its trace.",
@@ -359,7 +359,7 @@ enum FunctionDashboard {
     static var logPanel: PanelSpec {
         let showTrace = DataLink(
             title: "Show trace",
-            url: "\(DashboardBuilder.path(uid: uid))?var-function=${function}&var-traceId=${__value.raw}&${__url_time_range}")
+            url: "\(DashboardBuilder.path(uid: uid))?var-function=${function}&${account:queryparam}&${region:queryparam}&var-traceId=${__value.raw}&${__url_time_range}")
         return PanelSpec(
             "Logs", .logs, width: 24, height: 14,
             description: "The function's log records, newest first: narrowed by Log level and Log search, and to one invocation (Request ID) or one trace (Trace ID) when those are set. A record's trace id links to its trace.",
@@ -382,7 +382,7 @@ enum FunctionDashboard {
     static var traces: [PanelSpec] {
         let openTrace = DataLink(
             title: "Show trace",
-            url: "\(DashboardBuilder.path(uid: uid))?var-function=${function}&var-traceId=${__value.raw}&${__url_time_range}")
+            url: "\(DashboardBuilder.path(uid: uid))?var-function=${function}&${account:queryparam}&${region:queryparam}&var-traceId=${__value.raw}&${__url_time_range}")
         let recent = PanelSpec(
             "Recent traces", .table, width: 24, height: 9,
             description: "The latest traces the function took part in. Click a trace id to show its waterfall below.",

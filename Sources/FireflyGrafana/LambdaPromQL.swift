@@ -36,21 +36,30 @@ enum LambdaPromQL {
         case selected
     }
 
+    /// The labels the remote-write exporter gives a metric stream's account and region.
+    static let accountLabel = "account_id"
+    static let regionLabel = "region"
+
+    /// The account and region variables as matchers (their "All" is `.*`).
+    static let inScope = "\(accountLabel)=~\"$account\", \(regionLabel)=~\"$region\""
+
+    static func scopeValues(_ label: String) -> String { "label_values(\(name("Invocations", .sum)), \(label))" }
+
     static func selector(_ metric: String, _ statistic: PrometheusNaming.CloudWatchStatistic, _ scope: Scope) -> String {
         let function = scope == .all ? "\(functionLabel)!=\"\"" : "\(functionLabel)=\"$function\""
-        return "\(name(metric, statistic)){\(function), \(resourceLabel)=\"\"}"
+        return "\(name(metric, statistic)){\(function), \(resourceLabel)=\"\", \(inScope)}"
     }
 
     static func insightsSelector(_ metric: String, _ statistic: PrometheusNaming.CloudWatchStatistic, _ scope: Scope)
         -> String
     {
         let function = scope == .all ? "\(insightsFunctionLabel)!=\"\"" : "\(insightsFunctionLabel)=\"$function\""
-        return "\(insightsName(metric, statistic)){\(function), \(insightsVersionLabel)=\"\"}"
+        return "\(insightsName(metric, statistic)){\(function), \(insightsVersionLabel)=\"\", \(inScope)}"
     }
 
     /// The account-level series: no `FunctionName` (nor `Resource`) dimension.
     static func accountSelector(_ metric: String, _ statistic: PrometheusNaming.CloudWatchStatistic) -> String {
-        "\(name(metric, statistic)){\(functionLabel)=\"\", \(resourceLabel)=\"\"}"
+        "\(name(metric, statistic)){\(functionLabel)=\"\", \(resourceLabel)=\"\", \(inScope)}"
     }
 
     /// The account's total of a per-minute delta over `window`.

@@ -6,7 +6,7 @@
 /// * `lambdaPoints` — CloudWatch `AWS/Lambda` summary points at function level. Series with a
 ///   `Resource` dimension (an alias or version) are left out so every invocation counts once, and
 ///   so are the account-level series (no `FunctionName`: their function is `''`).
-///   Columns `time, function, metric, sum, count, min, max, p50, p95, p99`.
+///   Columns `time, function, account, region, metric, sum, count, min, max, p50, p95, p99`.
 /// * `accountPoints` — the account-level `AWS/Lambda` series (no dimension at all: the account's
 ///   Invocations, Errors, Throttles, ConcurrentExecutions, UnreservedConcurrentExecutions…).
 ///   Same columns, `function` always `''`.
@@ -37,6 +37,23 @@ enum LambdaSQL {
 
     static func quantile(_ q: String) -> String {
         "m.quantile_values[array_position(m.quantiles, \(q)::float8)]"
+    }
+
+    /// The SQL value of the `account` and `region` variables' "All".
+    static let allScopes = "'__all'"
+
+    /// The values of a scope variable (`cloud.account.id`, `cloud.region`): from the series table,
+    /// which has a row per series, not per point.
+    static func scopeValues(_ key: String) -> String {
+        "SELECT DISTINCT s.labels->>'\(key)' FROM \(table("series")) s WHERE s.labels ? '\(key)' ORDER BY 1"
+    }
+
+    /// Rows whose attributes (`json`, a jsonb object) are in the selected accounts and regions; rows
+    /// that do not say their account or region are in every one.
+    static func inScope(_ json: String) -> String {
+        [("cloud.account.id", "account"), ("cloud.region", "region")].map { key, variable in
+            "(\(allScopes) IN ($\(variable)) OR \(json)->>'\(key)' IS NULL OR \(json)->>'\(key)' IN ($\(variable)))"
+        }.joined(separator: " AND ")
     }
 
     /// `(SELECT …) AS p` over the dashboard range.
@@ -70,18 +87,19 @@ enum LambdaSQL {
         namespace: String, function: String, excluding dimension: String, _ metrics: [String], level: String
     ) -> String {
         """
-            (SELECT m.time, \(function) AS function, m.name AS metric, m.sum, m.count, m.min, m.max,
+            (SELECT m.time, \(function) AS function, m.labels->>'cloud.account.id' AS account, m.labels->>'cloud.region' AS region,
+                    m.name AS metric, m.sum, m.count, m.min, m.max,
                     \(quantile("0.5")) AS p50, \(quantile("0.95")) AS p95, \(quantile("0.99")) AS p99
                FROM \(table("metrics")) m
               WHERE $__timeFilter(m.time) AND m.namespace = '\(namespace)' AND m.name IN (\(quoted(metrics)))
-                AND NOT m.labels ? '\(dimension)' AND \(level)) AS p
+                AND NOT m.labels ? '\(dimension)' AND \(level) AND \(inScope("m.labels"))) AS p
             """
     }
 
     /// `(SELECT …) AS i` — invocations that started in the dashboard range.
     static func invocations(_ scope: Scope) -> String {
         let filter = scope == .all ? "" : " AND v.function = '$function'"
-        return "(SELECT v.* FROM \(table("invocations")) v WHERE $__timeFilter(v.start_time) AND v.function <> ''\(filter)) AS i"
+        return "(SELECT v.* FROM \(table("invocations")) v WHERE $__timeFilter(v.start_time) AND v.function <> ''\(filter) AND \(inScope("v.attributes"))) AS i"
     }
 
     /// OpenTelemetry's severity ranges as the words the `level` variable offers (Grafana's logs panel
@@ -99,7 +117,7 @@ enum LambdaSQL {
         """
         (SELECT x.*, \(levelWord) AS level
            FROM \(table("logs")) x
-          WHERE $__timeFilter(x.time) AND x.function = '$function'
+          WHERE $__timeFilter(x.time) AND x.function = '$function' AND \(inScope("x.resource_attributes"))
             AND COALESCE(\(levelWord), 'unknown') IN ($level)
             AND ('$search' = '' OR x.body ILIKE '%' || '$search' || '%')
             AND ('$requestId' = '' OR x.request_id = '$requestId')
@@ -126,6 +144,6 @@ enum LambdaSQL {
     /// `(SELECT …) AS sp` — spans that started in the dashboard range.
     static func spans(_ scope: Scope) -> String {
         let filter = scope == .all ? "" : " AND s.function = '$function'"
-        return "(SELECT s.* FROM \(table("spans")) s WHERE $__timeFilter(s.start_time)\(filter)) AS sp"
+        return "(SELECT s.* FROM \(table("spans")) s WHERE $__timeFilter(s.start_time)\(filter) AND \(inScope("s.resource_attributes"))) AS sp"
     }
 }

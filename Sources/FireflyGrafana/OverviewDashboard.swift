@@ -7,14 +7,14 @@ enum OverviewDashboard {
     static func functionLink(_ value: String) -> DataLink {
         DataLink(
             title: "Open function",
-            url: "\(DashboardBuilder.path(uid: FunctionDashboard.uid))?var-function=\(value)&${__url_time_range}")
+            url: "\(DashboardBuilder.path(uid: FunctionDashboard.uid))?var-function=\(value)&${account:queryparam}&${region:queryparam}&${__url_time_range}")
     }
 
     static var spec: DashboardSpec {
         DashboardSpec(
             uid: uid, title: "Firefly Overview",
             description: "All functions: invocations, errors, throttles, duration, cold starts and estimated cost.",
-            tags: ["firefly", "lambda"], variables: [],
+            tags: ["firefly", "lambda"], variables: VariableSpec.scopes,
             linkedDashboards: [("Firefly Function", FunctionDashboard.uid)],
             items: [.panel(functionsTable), .panel(invocationsTable), .row("Trends")] + trends.map { .panel($0) }
                 + [.row("Account")] + account.map { .panel($0) })
@@ -123,7 +123,7 @@ enum OverviewDashboard {
         let m = { (metric: String) in "p.metric = '\(metric)'" }
         let sql = """
             WITH metrics AS (
-              SELECT p.function,
+              SELECT p.account, p.region, p.function,
                      sum(p.sum) FILTER (WHERE \(m("Invocations"))) AS invocations,
                      sum(p.sum) FILTER (WHERE \(m("Errors"))) AS errors,
                      sum(p.sum) FILTER (WHERE \(m("Throttles"))) AS throttles,
@@ -132,13 +132,13 @@ enum OverviewDashboard {
                      max(p.p95) FILTER (WHERE \(m("Duration"))) AS p95,
                      max(p.p99) FILTER (WHERE \(m("Duration"))) AS p99
                 FROM \(LambdaSQL.lambdaPoints(["Invocations", "Errors", "Throttles", "Duration"], .all))
-               GROUP BY p.function),
+               GROUP BY p.account, p.region, p.function),
             insights AS (
-              SELECT p.function,
+              SELECT p.account, p.region, p.function,
                      sum(p.count) FILTER (WHERE \(m("init_duration"))) AS cold_starts,
                      max(p.max) FILTER (WHERE \(m("total_memory"))) AS memory_mb
                 FROM \(LambdaSQL.insightsPoints(["init_duration", "total_memory"], .all))
-               GROUP BY p.function),
+               GROUP BY p.account, p.region, p.function),
             traced AS (
               SELECT sp.function,
                      count(*) FILTER (WHERE sp.cold_start) AS cold_starts,
@@ -146,7 +146,7 @@ enum OverviewDashboard {
                 FROM \(LambdaSQL.spans(.all))
                WHERE sp.function <> ''
                GROUP BY sp.function)
-            SELECT f.function AS "function",
+            SELECT f.function AS "function", f.account AS "account", f.region AS "region",
                    COALESCE(m.invocations, 0) AS "invocations",
                    COALESCE(m.errors, 0) AS "errors",
                    m.errors / NULLIF(m.invocations, 0) AS "error rate",
@@ -160,11 +160,16 @@ enum OverviewDashboard {
                      + COALESCE(m.duration_sum, 0) / 1000
                        * COALESCE(i.memory_mb, t.memory_mb, \(Pricing.defaultMemoryMB)) / 1024 * \(Pricing.perGBSecond)
                      AS "estimated cost"
-              FROM (SELECT function FROM metrics UNION SELECT function FROM traced) f
-              LEFT JOIN metrics m ON m.function = f.function
-              LEFT JOIN insights i ON i.function = f.function
+              -- (account, region, function) is a function's identity; functions only spans know of
+              -- have no account or region.
+              FROM (SELECT account, region, function FROM metrics
+                    UNION SELECT NULL, NULL, function FROM traced WHERE function NOT IN (SELECT function FROM metrics)) f
+              LEFT JOIN metrics m ON m.function = f.function AND m.account IS NOT DISTINCT FROM f.account
+                                 AND m.region IS NOT DISTINCT FROM f.region
+              LEFT JOIN insights i ON i.function = f.function AND i.account IS NOT DISTINCT FROM f.account
+                                  AND i.region IS NOT DISTINCT FROM f.region
               LEFT JOIN traced t ON t.function = f.function
-             ORDER BY 2 DESC, 1
+             ORDER BY 4 DESC, 1, 2, 3
             """
         let r = "$__range"
         let prom: [PromTarget] = [
@@ -193,7 +198,7 @@ enum OverviewDashboard {
             sql: [SQLTarget("A", .table, sql)], prom: prom
         ).with {
             $0.columns =
-                [ColumnSpec("function", link: functionLink("${__value.raw}"), width: 240)]
+                [ColumnSpec("function", link: functionLink("${__value.raw}"), width: 240), ColumnSpec("account"), ColumnSpec("region")]
                 + tableColumns.map { ColumnSpec($0.name, unit: $0.unit, decimals: $0.decimals) }
             $0.sortBy = "invocations"
             $0.promTransformations = [

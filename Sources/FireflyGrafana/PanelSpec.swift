@@ -162,6 +162,18 @@ public struct VariableSpec: Sendable {
         /// A fixed list to pick any number of from, "All" (every value) by default; SQL reads it
         /// as a quoted list: `IN ($name)`.
         case multiSelect([String])
+        /// Values from a query, any number of them, "All" by default: the accounts and regions a
+        /// dashboard narrows to. "All" is `'__all'` for SQL (`LambdaSQL.inScope`) and `.*` for PromQL
+        /// (`=~"$name"`), so it also takes in series that do not say.
+        case scope(sql: String, prom: String)
+    }
+
+    /// The account and region variables every dashboard has.
+    static var scopes: [VariableSpec] {
+        [
+            VariableSpec(name: "account", label: "Account", kind: .scope(sql: LambdaSQL.scopeValues("cloud.account.id"), prom: LambdaPromQL.scopeValues(LambdaPromQL.accountLabel))),
+            VariableSpec(name: "region", label: "Region", kind: .scope(sql: LambdaSQL.scopeValues("cloud.region"), prom: LambdaPromQL.scopeValues(LambdaPromQL.regionLabel))),
+        ]
     }
 
     public var name: String

@@ -137,7 +137,7 @@ import Testing
         let functionColumn = overrides.first { ($0["matcher"] as! [String: String])["options"] == "function" }!
         let link = ((functionColumn["properties"] as! [[String: Any]]).first { $0["id"] as? String == "links" }!["value"]
             as! [[String: String]])[0]
-        #expect(link["url"] == "/d/firefly-function/firefly-function?var-function=${__value.raw}&${__url_time_range}")
+        #expect(link["url"] == "/d/firefly-function/firefly-function?var-function=${__value.raw}&${account:queryparam}&${region:queryparam}&${__url_time_range}")
     }
 
     @Test func dashboardsUseCurrentSchemaAndFixedUids() throws {

@@ -66,20 +66,23 @@ import Testing
         let start = (from / Self.stepSeconds).rounded(.down) * Self.stepSeconds
         let end = (to / Self.stepSeconds).rounded(.down) * Self.stepSeconds
         func variables(function: String) -> GrafanaPromVariables {
-            GrafanaPromVariables(rangeSeconds: Self.rangeSeconds, intervalSeconds: Self.stepSeconds, variables: ["function": function])
+            // The first account and region chosen: the other account's checkout is not added in.
+            GrafanaPromVariables(
+                rangeSeconds: Self.rangeSeconds, intervalSeconds: Self.stepSeconds,
+                variables: ["function": function, "account": "123456789012", "region": "eu-west-1"])
         }
         let checkout = variables(function: "checkout")
         let nobody = variables(function: "no-such-function")
 
         var runs: [Run] = []
         var skipped: [String] = []
-        var functions: [String] = []
+        var labelValues: [String: [String]] = [:]
         let specs = Dictionary(uniqueKeysWithValues: GrafanaGenerator.dashboards.map { ($0.uid, $0) })
         for d in try Configs.dashboards(generator) {
             let spec = try #require(specs[d.uid])
             for v in (d.json["templating"] as! [String: Any])["list"] as! [[String: Any]] where v["type"] as? String == "query" {
                 let call = try #require(LabelValuesCall(v["query"] as! String), "variable \(v["name"]!): \(v["query"]!)")
-                functions += try await prometheus.labelValues(call.label, match: call.metric, start: from, end: to)
+                labelValues[v["name"] as! String, default: []] += try await prometheus.labelValues(call.label, match: call.metric, start: from, end: to)
             }
             // Panels without PromQL (traces, service map) are not on a Prometheus dashboard.
             let specPanels = spec.items.compactMap { item -> PanelSpec? in if case .panel(let p) = item { p } else { nil } }
@@ -124,7 +127,10 @@ import Testing
                 }
             }
         }
-        #expect(functions == ["checkout", "inventory"])
+        #expect(labelValues["function"] == ["checkout", "inventory"])
+        // Both dashboards offer both accounts and regions.
+        #expect(labelValues["account"] == ["123456789012", "210987654321", "123456789012", "210987654321"])
+        #expect(labelValues["region"] == ["eu-west-1", "us-east-1", "eu-west-1", "us-east-1"])
         // Recent traces, Trace, Service map; 8 invocation stats, 4 invocation series, the invocations
         // table, Logs; the Overview's invocations table.
         #expect(skipped.count == 18, "SQL-only panels: \(skipped)")

@@ -41,22 +41,27 @@ import Testing
               traces: {receivers: [otlp], exporters: [postgres]}
             """)
         #expect(generator.datasources.postgres?.schema == schema)
-        let expander = SQLMacroExpander(
-            from: now.addingTimeInterval(-3600), to: now.addingTimeInterval(60), intervalSeconds: 60,
-            variables: [
-                "function": "checkout", "traceId": Seed.coldTrace.description, "requestId": "", "search": "",
-                "level": FunctionDashboard.logLevels.map { "'\($0)'" }.joined(separator: ","),
-            ])
+        // The first account and region chosen (Grafana writes a multi-value selection as a quoted list).
+        func expander(account: String = "'123456789012'", region: String = "'eu-west-1'") -> SQLMacroExpander {
+            SQLMacroExpander(
+                from: now.addingTimeInterval(-3600), to: now.addingTimeInterval(60), intervalSeconds: 60,
+                variables: [
+                    "function": "checkout", "traceId": Seed.coldTrace.description, "requestId": "", "search": "",
+                    "level": FunctionDashboard.logLevels.map { "'\($0)'" }.joined(separator: ","),
+                    "account": account, "region": region,
+                ])
+        }
 
         var runs: [PanelQueries.Run] = []
         var variables: [PanelQueries.Variable] = []
         for d in try Configs.dashboards(generator) {
-            let ran = try await PanelQueries.run(d, expander: expander, runner: runner)
+            let ran = try await PanelQueries.run(d, expander: expander(), runner: runner)
             variables += ran.variables
             runs += ran.runs
         }
-        #expect(variables.map(\.name) == ["function"])
-        #expect(variables.first?.values == ["checkout", "frontend", "inventory"])
+        #expect(variables.map(\.name) == ["account", "region", "account", "region", "function"])
+        #expect(variables[0].values == ["123456789012", "210987654321"] && variables[1].values == ["eu-west-1", "us-east-1"])
+        #expect(variables.last?.values == ["checkout", "frontend", "inventory"])
         // Overview: table + 6 series + invocations table + 4 account stats + account concurrency; Function: 8 stats, 9 series, 8 invocation
         // stats, 4 invocation series, recent invocations, logs, recent traces, trace, nodes + edges.
         #expect(runs.count == 48, "\(runs.count) queries ran")
@@ -135,11 +140,19 @@ import Testing
         let table = try run("firefly-overview", "Functions")
         #expect(
             table.columns.map(\.name) == [
-                "function", "invocations", "errors", "error rate", "throttles", "throttle rate", "avg duration",
-                "worst-minute p95", "worst-minute p99", "cold starts", "estimated cost",
+                "function", "account", "region", "invocations", "errors", "error rate", "throttles", "throttle rate",
+                "avg duration", "worst-minute p95", "worst-minute p99", "cold starts", "estimated cost",
             ])
         #expect(table.values("function") == ["checkout", "inventory", "frontend"])
-        let checkout = try #require(table.rows.first)
+        #expect(table.values("account") == ["123456789012", "123456789012", "NULL"])  // frontend: only its spans know it
+        // Every account and region: checkout is two functions, one per account and region, never summed.
+        let overview = try #require(try Configs.dashboards(generator).first { $0.uid == "firefly-overview" })
+        let everywhere = try await PanelQueries.run(overview, expander: expander(account: "'__all'", region: "'__all'"), runner: runner)
+        let allTable = try #require(everywhere.runs.first { $0.panel == "Functions" }).result
+        let checkouts = allTable.rows.filter { $0[0] == "checkout" }.map { "\($0[1]) \($0[2]) \($0[3])" }
+        #expect(checkouts == ["123456789012 eu-west-1 200", "210987654321 us-east-1 140"])
+        // The row without its account and region columns, in the order the checks below read it.
+        let checkout = try #require(table.rows.first).enumerated().filter { ![1, 2].contains($0.offset) }.map(\.element)
         let checkoutValues: [Double] = checkout.dropFirst().prefix(9).map { Double($0) ?? -1 }
         let expectedValues: [Double] = [200, 4, 0.02, 4, 4.0 / 204, 120, 200, 250, 2]
         #expect(checkoutValues == expectedValues)
@@ -149,7 +162,7 @@ import Testing
         let cost = try #require(Double(checkout[10]))
         #expect(abs(cost - (requestCost + computeCost)) < 1e-12)
         // inventory: 100 requests + 4 s × 256 MB (its spans' faas.max_memory, written in MiB).
-        let inventoryCost = try #require(table.rows.first { $0[0] == "inventory" }.flatMap { Double($0[10]) })
+        let inventoryCost = try #require(table.rows.first { $0[0] == "inventory" }.flatMap { Double($0[12]) })
         #expect(abs(inventoryCost - (100 * 0.0000002 + 4 * 0.25 * 0.0000166667)) < 1e-12)
 
         // Duration time series: one row per minute, avg/p50/p95/p99/max.

@@ -8,6 +8,9 @@ enum Seed {
     static let minutes = 20
     static let account = Label("cloud.account.id", "123456789012")
     static let region = Label("cloud.region", "eu-west-1")
+    /// A second account, in another region, with a function of the same name.
+    static let otherAccount = Label("cloud.account.id", "210987654321")
+    static let otherRegion = Label("cloud.region", "us-east-1")
 
     /// The minute timestamps, oldest first, ending one minute before `now`.
     static func times(now: Date) -> [UInt64] {
@@ -17,8 +20,9 @@ enum Seed {
 
     static func lambda(
         _ metric: String, function: String, at t: UInt64, count: Double, sum: Double, min: Double, max: Double,
-        quantiles: [Quantile] = [], resource: String? = nil, unit: String = "Count"
+        quantiles: [Quantile] = [], resource: String? = nil, unit: String = "Count", elsewhere: Bool = false
     ) -> MetricPoint {
+        let (account, region) = elsewhere ? (otherAccount, otherRegion) : (account, region)
         // The account-level series (function "") have no FunctionName dimension.
         var labels = function.isEmpty ? [account, region] : [Label("FunctionName", function), account, region]
         if let resource { labels.append(Label("Resource", resource)) }
@@ -85,6 +89,8 @@ enum Seed {
                 out.append(insights("init_duration", function: fn, at: t, count: 1, sum: 480, max: 480, unit: "Milliseconds"))
             }
             out.append(insights("total_memory", function: fn, at: t, count: 1, sum: 512, max: 512, unit: "Megabytes"))
+            // checkout in the other account and region: 7 invocations a minute, never added to the first's.
+            out.append(lambda("Invocations", function: fn, at: t, count: 7, sum: 7, min: 1, max: 1, elsewhere: true))
             // The account's own series, larger than any function's (other functions run in the account).
             out.append(lambda("Invocations", function: "", at: t, count: 100, sum: 100, min: 1, max: 1))
             out.append(lambda("Throttles", function: "", at: t, count: 3, sum: 3, min: 0, max: 1))
