@@ -25,12 +25,17 @@ enum FunctionDashboard {
             ],
             linkedDashboards: [("Firefly Overview", OverviewDashboard.uid)],
             items: [.row("Summary")] + stats.map { .panel($0) } + [.row("Invocations")] + series.map { .panel($0) }
-                + [.row("Async invocations and streams")] + asyncAndStreams.map { .panel($0) }
-                + [.row("Invocations (Lambda's REPORT lines)")] + invocationStats.map { .panel($0) }
-                + invocationSeries.map { .panel($0) } + [.panel(invocationTable)]
-                + [.row("Logs")] + [.panel(logPanel)]
+                + [.row("Async invocations and streams")] + asyncAndStreams.map { .panel($0.whenEmpty(noAsync)) }
+                + [.row("Invocations (Lambda's REPORT lines)")]
+                + (invocationStats + invocationSeries + [invocationTable]).map { .panel($0.whenEmpty(noReports)) }
+                + [.row("Logs")] + [.panel(logPanel.whenEmpty(noLogs))]
                 + [.row("Traces")] + traces.map { .panel($0) })
     }
+
+    /// What empty panels say: why they are empty and what would fill them.
+    static let noAsync = "No data: Lambda publishes these only for functions invoked asynchronously or reading a stream"
+    static let noReports = "No REPORT lines: ship the function's CloudWatch Logs to Firefly (subscription filter → Firehose) or platform.report over OTLP"
+    static let noLogs = "No log records for these filters: ship the function's CloudWatch Logs (subscription filter → Firehose) or OTLP logs to Firefly"
 
     /// The `level` variable's words (OpenTelemetry's severity ranges; `unknown` for records with none).
     static let logLevels = ["trace", "debug", "info", "warn", "error", "fatal", "unknown"]

@@ -138,6 +138,9 @@ public struct PanelSpec: Sendable {
     /// Says why a percentile panel is empty.
     static let noPercentiles = "No percentiles: the metric stream sends no p95/p99 for Duration (add them to its additional statistics)"
 
+    /// This panel, saying `text` when its query returns nothing (unless it says something already).
+    func whenEmpty(_ text: String) -> PanelSpec { with { $0.noValue = $0.noValue ?? text } }
+
     /// A copy with changes applied (keeps the catalog declarative).
     func with(_ change: (inout PanelSpec) -> Void) -> PanelSpec {
         var copy = self
