@@ -102,16 +102,10 @@ import Testing
     @Test(.enabled(if: SQLPanelTests.url != nil, "FIREFLY_TEST_POSTGRES_URL is unset (make test sets it)"))
     func eachRuleFiresForTheUnhealthyFunctionAndNotTheHealthyOne() async throws {
         let url = try #require(SQLPanelTests.url)
-        let schema = "alerts_test_" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
         let runner = PostgresQueryRunner(url: url)
         let now = Date()
-        let exporter = try PostgresExporter(
-            context: .standalone(instanceName: "postgres"),
-            config: PluginConfig(["url": .string(url), "schema": .string(schema), "tls": .string("disable")]))
-        let exported = await exporter.export(Self.seed(now: now))
-        await exporter.shutdown()
+        let schema = try await runner.exportToNewSchema("alerts_test_", Self.seed(now: now))
         defer { try? runner.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE") }
-        try #require(exported == .ok, "export: \(exported)")
 
         let generator = try Configs.generator(Self.config.replacingOccurrences(of: "schema: alerts", with: "schema: \(schema)"))
         let builder = DashboardBuilder(backend: generator.backend, schema: schema)

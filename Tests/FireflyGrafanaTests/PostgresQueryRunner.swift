@@ -1,5 +1,9 @@
+import FireflyModel
+import FireflyPluginKit
 import FireflyTestSupport
 import Foundation
+import PostgresExporter
+import Testing
 
 /// Runs SQL through `psql` (UTC session) and returns column names, PostgreSQL types and rows.
 struct PostgresQueryRunner {
@@ -85,5 +89,20 @@ struct PostgresQueryRunner {
         }
         let rows = records(output[split.upperBound...])
         return Result(columns: columns, rows: rows)
+    }
+}
+
+extension PostgresQueryRunner {
+    /// Writes `batch` with the postgres exporter into a new schema named `prefix` + a random suffix,
+    /// as the collector would; returns the schema (drop it when done).
+    func exportToNewSchema(_ prefix: String, _ batch: TelemetryBatch) async throws -> String {
+        let schema = prefix + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        let exporter = try PostgresExporter(
+            context: .standalone(instanceName: "postgres"),
+            config: PluginConfig(["url": .string(url), "schema": .string(schema), "tls": .string("disable")]))
+        let exported = await exporter.export(batch)
+        await exporter.shutdown()
+        try #require(exported == .ok, "export: \(exported)")
+        return schema
     }
 }

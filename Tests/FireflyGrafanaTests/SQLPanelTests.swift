@@ -18,18 +18,12 @@ import Testing
         ))
     func everyPanelQueryRunsOnExportedData() async throws {
         let url = try #require(Self.url)
-        let schema = "grafana_test_" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
         let runner = PostgresQueryRunner(url: url)
         let now = Date()
-        let exporter = try PostgresExporter(
-            context: .standalone(instanceName: "postgres"),
-            config: PluginConfig(["url": .string(url), "schema": .string(schema), "tls": .string("disable")]))
-        let exported = await exporter.export(TelemetryBatch(
+        let schema = try await runner.exportToNewSchema("grafana_test_", TelemetryBatch(
             points: Seed.points(now: now), spans: Seed.spans(now: now), logs: Seed.logs(now: now),
             invocations: Seed.invocations(now: now)))
-        await exporter.shutdown()
         defer { try? runner.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE") }
-        try #require(exported == .ok, "export: \(exported)")
 
         let generator = try Configs.generator(
             """
