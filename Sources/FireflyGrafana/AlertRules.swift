@@ -1,4 +1,5 @@
 // Grafana alert rules for the generated dashboards: the same data sources and semantics as their panels.
+import FireflyCore
 
 /// One Grafana-managed alert rule: a query whose rows are one value per series (a function, the
 /// account, the collector), and a threshold each series' value is compared with.
@@ -41,29 +42,82 @@ public enum AlertRules {
         .sql(["$account", "$region"].reduce(sql) { $0.replacingOccurrences(of: $1, with: LambdaSQL.allScopes) })
     }
 
-    /// Per-function rules over the postgres exporter's tables (a `function` column and a `value`).
-    static var lambda: [AlertRuleSpec] {
-        func perFunction(_ metric: String, _ aggregate: String) -> String {
+    /// A share as the rule titles write it: `0.05` → `5 %`.
+    static func percent(_ share: Double) -> String {
+        let p = share * 100
+        return (p == p.rounded() ? String(Int(p)) : String(p)) + " %"
+    }
+
+    /// A rule whose threshold `alerts.functions` can change per function: one rule for every function
+    /// without its own threshold, and one for each function with one. `sql` gets the condition that
+    /// picks the rule's functions (on `column`).
+    static func perFunctionThreshold(
+        uid: String, title: (String) -> String, summary: (String) -> String, default threshold: Double,
+        overrides: [(function: String, threshold: Double)], column: String, sql: (String) -> String,
+        shown: (Double) -> String, severity: String = "warning", panel: (dashboard: String, title: String)?
+    ) -> [AlertRuleSpec] {
+        let quoted = { (name: String) in "'" + name.replacingOccurrences(of: "'", with: "''") + "'" }
+        let others = overrides.isEmpty ? "true" : "\(column) NOT IN (\(overrides.map { quoted($0.function) }.joined(separator: ", ")))"
+        return [
+            AlertRuleSpec(
+                uid: uid, title: title(shown(threshold)), summary: summary(shown(threshold)), query: everywhere(sql(others)),
+                above: threshold, severity: severity, panel: panel)
+        ] + overrides.map { o in
+            AlertRuleSpec(
+                uid: "\(uid)-\(AlertRules.uidPart(o.function))", title: title(shown(o.threshold)) + " (\(o.function))",
+                summary: summary(shown(o.threshold)), query: everywhere(sql("\(column) = \(quoted(o.function))")),
+                above: o.threshold, severity: severity, panel: panel)
+        }
+    }
+
+    /// A function name as part of a rule uid (Grafana allows letters, digits, `-` and `_`).
+    static func uidPart(_ name: String) -> String {
+        String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
+    }
+
+    /// Per-function rules over the postgres exporter's tables (a `function` column and a `value`),
+    /// with the thresholds of `alerts`.
+    static func lambda(_ alerts: AlertsConfig) -> [AlertRuleSpec] {
+        func perFunction(_ metric: String, _ aggregate: String, where condition: String = "true") -> String {
             """
             SELECT p.function AS function, \(aggregate) AS value
               FROM \(LambdaSQL.lambdaPoints([metric], .all))
+             WHERE \(condition)
              GROUP BY p.function
             """
         }
-        let invocations = "FROM \(LambdaSQL.invocations(.all)) GROUP BY i.function HAVING count(*) >= \(minimumInvocations)"
-        return [
-            AlertRuleSpec(
-                uid: "firefly-error-rate", title: "Lambda error rate above 5 %",
-                summary: "{{ $labels.function }}: more than 5 % of its invocations failed in the last 10 minutes.",
-                query: everywhere(
-                    """
-                    SELECT p.function AS function,
-                           sum(p.sum) FILTER (WHERE p.metric = 'Errors') / NULLIF(sum(p.sum) FILTER (WHERE p.metric = 'Invocations'), 0) AS value
-                      FROM \(LambdaSQL.lambdaPoints(["Invocations", "Errors"], .all))
-                     GROUP BY p.function
-                    HAVING sum(p.sum) FILTER (WHERE p.metric = 'Invocations') >= \(minimumInvocations)
-                    """),
-                above: 0.05, severity: "critical", panel: (FunctionDashboard.uid, "Error rate")),
+        func overrides(_ pick: (AlertsConfig.Thresholds) -> Double?) -> [(function: String, threshold: Double)] {
+            alerts.functions.sorted { $0.key < $1.key }.compactMap { name, t in pick(t).map { (name, $0) } }
+        }
+        let seconds = { (d: Duration) in Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+        let errorRate = perFunctionThreshold(
+            uid: "firefly-error-rate", title: { "Lambda error rate above \($0)" },
+            summary: { "{{ $labels.function }}: more than \($0) of its invocations failed in the last 10 minutes." },
+            default: alerts.errorRate, overrides: overrides(\.errorRate), column: "p.function",
+            sql: { condition in
+                """
+                SELECT p.function AS function,
+                       sum(p.sum) FILTER (WHERE p.metric = 'Errors') / NULLIF(sum(p.sum) FILTER (WHERE p.metric = 'Invocations'), 0) AS value
+                  FROM \(LambdaSQL.lambdaPoints(["Invocations", "Errors"], .all))
+                 WHERE \(condition)
+                 GROUP BY p.function
+                HAVING sum(p.sum) FILTER (WHERE p.metric = 'Invocations') >= \(minimumInvocations)
+                """
+            }, shown: percent, severity: "critical", panel: (FunctionDashboard.uid, "Error rate"))
+        let iteratorAge = perFunctionThreshold(
+            uid: "firefly-iterator-age", title: { "Lambda iterator age above \($0)" },
+            summary: { "{{ $labels.function }} is falling behind its stream: records wait over \($0) before it reads them." },
+            default: seconds(alerts.iteratorAge) * 1000, overrides: overrides { $0.iteratorAge.map { seconds($0) * 1000 } },
+            column: "p.function", sql: { perFunction("IteratorAge", "max(p.max)", where: $0) },
+            shown: { "\(Int($0 / 1000)) s" }, panel: (FunctionDashboard.uid, "Iterator age"))
+        let coldStarts = perFunctionThreshold(
+            uid: "firefly-cold-start-rate", title: { "Lambda cold-start rate above \($0)" },
+            summary: { "{{ $labels.function }}: more than \($0) of its invocations started cold." },
+            default: alerts.coldStartRate, overrides: overrides(\.coldStartRate), column: "i.function",
+            sql: {
+                "SELECT i.function AS function, avg(CASE WHEN i.cold_start THEN 1.0 ELSE 0.0 END)::float8 AS value FROM \(LambdaSQL.invocations(.all)) WHERE \($0) GROUP BY i.function HAVING count(*) >= \(minimumInvocations)"
+            }, shown: percent, panel: (FunctionDashboard.uid, "Cold start rate"))
+        return errorRate + [
             AlertRuleSpec(
                 uid: "firefly-throttles", title: "Lambda throttles",
                 summary: "{{ $labels.function }} was throttled: requests were refused for lack of concurrency.",
@@ -73,10 +127,7 @@ public enum AlertRules {
                 summary: "{{ $labels.function }}: invocations ran out of time (their REPORT says Status: timeout).",
                 query: everywhere("SELECT i.function AS function, count(*) FILTER (WHERE i.status = 'timeout')::float8 AS value FROM \(LambdaSQL.invocations(.all)) GROUP BY i.function"),
                 above: 0, severity: "critical", panel: (FunctionDashboard.uid, "Timeouts")),
-            AlertRuleSpec(
-                uid: "firefly-iterator-age", title: "Lambda iterator age above 1 minute",
-                summary: "{{ $labels.function }} is falling behind its stream: records wait over a minute before it reads them.",
-                query: everywhere(perFunction("IteratorAge", "max(p.max)")), above: 60_000, panel: (FunctionDashboard.uid, "Iterator age")),
+        ] + iteratorAge + [
             AlertRuleSpec(
                 uid: "firefly-async-dropped", title: "Lambda asynchronous events dropped",
                 summary: "{{ $labels.function }}: asynchronous events were dropped (expired or out of retries) without reaching the function.",
@@ -86,16 +137,12 @@ public enum AlertRules {
                 uid: "firefly-dead-letter-errors", title: "Lambda dead-letter errors",
                 summary: "{{ $labels.function }} could not send failed events to its dead-letter queue: they are lost.",
                 query: everywhere(perFunction("DeadLetterErrors", "sum(p.sum)")), above: 0, severity: "critical", panel: nil),
+        ] + coldStarts + [
             AlertRuleSpec(
-                uid: "firefly-cold-start-rate", title: "Lambda cold-start rate above 20 %",
-                summary: "{{ $labels.function }}: more than a fifth of its invocations started cold.",
-                query: everywhere("SELECT i.function AS function, avg(CASE WHEN i.cold_start THEN 1.0 ELSE 0.0 END)::float8 AS value \(invocations)"),
-                above: 0.2, panel: (FunctionDashboard.uid, "Cold start rate")),
-            AlertRuleSpec(
-                uid: "firefly-account-concurrency", title: "Account concurrency above 80 % of 1,000",
-                summary: "The account's concurrent executions passed 800 of the default limit of 1,000 (raise the alert's threshold if your quota is higher): functions without reserved concurrency will be throttled.",
+                uid: "firefly-account-concurrency", title: "Account concurrency above \(alerts.accountConcurrency)",
+                summary: "The account's concurrent executions passed \(alerts.accountConcurrency) (alerts.account_concurrency; Lambda's default quota is 1,000): functions without reserved concurrency will soon be throttled.",
                 query: everywhere("SELECT 'account' AS scope, max(p.max) AS value FROM \(LambdaSQL.accountPoints(["ConcurrentExecutions"])) HAVING count(*) > 0"),
-                above: 800, severity: "critical", panel: (OverviewDashboard.uid, "Peak account concurrency")),
+                above: Double(alerts.accountConcurrency), severity: "critical", panel: (OverviewDashboard.uid, "Peak account concurrency")),
         ]
     }
 
@@ -115,15 +162,15 @@ public enum AlertRules {
         ]
     }
 
-    /// The rules for the data sources a configuration provisions.
-    static func rules(_ datasources: GrafanaDatasources) -> [AlertRuleSpec] {
-        (datasources.postgres != nil ? lambda : []) + (datasources.prometheus != nil ? collector : [])
+    /// The rules for the data sources a configuration provisions, with its thresholds.
+    static func rules(_ datasources: GrafanaDatasources, _ alerts: AlertsConfig) -> [AlertRuleSpec] {
+        (datasources.postgres != nil ? lambda(alerts) : []) + (datasources.prometheus != nil ? collector : [])
     }
 }
 
 extension GrafanaGenerator {
     /// The alert rules for this configuration's data sources.
-    public var alertRules: [AlertRuleSpec] { AlertRules.rules(datasources) }
+    public var alertRules: [AlertRuleSpec] { AlertRules.rules(datasources, alerts) }
 
     /// `provisioning/alerting/firefly.json`: the rules as Grafana's alerting file provisioning reads
     /// them (JSON, which its YAML reader also accepts), in folder `Firefly`, evaluated every minute;

@@ -26,6 +26,8 @@ public struct GrafanaGenerator: Sendable {
 
     public var datasources: GrafanaDatasources
     public var dashboardsPath: String
+    /// The alert rules' thresholds (`alerts:` in firefly.yaml).
+    public var alerts = AlertsConfig()
 
     public init(datasources: GrafanaDatasources, dashboardsPath: String = Self.defaultDashboardsPath) {
         self.datasources = datasources
@@ -34,6 +36,7 @@ public struct GrafanaGenerator: Sendable {
 
     public init(config: FireflyConfig, dashboardsPath: String = Self.defaultDashboardsPath) throws(GrafanaError) {
         self.init(datasources: try GrafanaDatasources(config: config), dashboardsPath: dashboardsPath)
+        alerts = config.alerts
     }
 
     /// Every dashboard Firefly provisions, in their backend-neutral form.

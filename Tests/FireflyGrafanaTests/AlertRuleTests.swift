@@ -1,4 +1,5 @@
 @testable import FireflyGrafana
+import FireflyCore
 import FireflyModel
 import FireflyPluginKit
 import FireflyTestSupport
@@ -35,7 +36,7 @@ import Testing
         let group = groups[0]
         #expect(group["orgId"] as? Int == 1 && group["folder"] as? String == "Firefly" && group["interval"] as? String == "1m")
         let rules = try #require(group["rules"] as? [[String: Any]])
-        #expect(rules.count == AlertRules.lambda.count + AlertRules.collector.count)
+        #expect(rules.count == AlertRules.lambda(AlertsConfig()).count + AlertRules.collector.count)
         let dashboards = Dictionary(uniqueKeysWithValues: try Configs.dashboards(generator).map { ($0.uid, $0.json) })
         let duration = try Regex("^[0-9]+[smhd]$")
         var uids: Set<String> = []
@@ -67,7 +68,7 @@ import Testing
         }
         // Every rule with a panel names one that exists.
         #expect(rules.filter { ($0["annotations"] as? [String: String])?["__panelId__"] != nil }.count
-            == AlertRules.lambda.filter { $0.panel != nil }.count)
+            == AlertRules.lambda(AlertsConfig()).filter { $0.panel != nil }.count)
     }
 
     /// Ten minutes of a healthy and an unhealthy function (and a busy account), as the exporter
@@ -110,7 +111,7 @@ import Testing
         let generator = try Configs.generator(Self.config.replacingOccurrences(of: "schema: alerts", with: "schema: \(schema)"))
         let builder = DashboardBuilder(backend: generator.backend, schema: schema)
         let sqlRules = generator.alertRules.filter { if case .sql = $0.query { true } else { false } }
-        #expect(sqlRules.count == AlertRules.lambda.count)
+        #expect(sqlRules.count == AlertRules.lambda(AlertsConfig()).count)
         for rule in sqlRules {
             guard case .sql(let sql) = rule.query else { continue }
             // What Grafana runs: the rule's window ending now.
@@ -124,6 +125,29 @@ import Testing
             if rule.uid != "firefly-account-concurrency" {
                 #expect(result.rows.contains { $0[0] == "well" }, "\(rule.uid) does not see the healthy function: \(result.rows)")
             }
+        }
+
+        // Thresholds from `alerts:`: a looser error rate for every function, and for `sick` one above
+        // its 20 %: no error-rate rule fires; `well` may have 60 % cold starts, `sick` still fires.
+        let tuned = try Configs.generator(
+            Self.config.replacingOccurrences(of: "schema: alerts", with: "schema: \(schema)") + """
+
+                alerts:
+                  error_rate: 0.1
+                  functions:
+                    sick: {error_rate: 0.5}
+                    well: {cold_start_rate: 0.6}
+                """)
+        #expect(tuned.alertRules.map(\.uid).filter { $0.hasPrefix("firefly-error-rate") || $0.hasPrefix("firefly-cold") } == [
+            "firefly-error-rate", "firefly-error-rate-sick", "firefly-cold-start-rate", "firefly-cold-start-rate-well",
+        ])
+        for rule in tuned.alertRules where rule.uid.hasPrefix("firefly-error-rate") || rule.uid.hasPrefix("firefly-cold") {
+            guard case .sql(let sql) = rule.query else { continue }
+            let expander = SQLMacroExpander(
+                from: now.addingTimeInterval(-Double(rule.lookbackSeconds)), to: now, intervalSeconds: 60, variables: [:])
+            let result = try await runner.query(try expander.expand(builder.sql(sql)))
+            let firing = result.rows.filter { (Double($0[1]) ?? -.infinity) > rule.above }.map { $0[0] }
+            #expect(firing == (rule.uid == "firefly-cold-start-rate" ? ["sick"] : []), "\(rule.uid) (\(rule.above)): \(result.rows)")
         }
 
         // The collector's rules are valid PromQL and quiet on a Prometheus without trouble.
