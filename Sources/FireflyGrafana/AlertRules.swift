@@ -177,7 +177,7 @@ extension GrafanaGenerator {
     /// each rule's annotations link it to the panel it watches.
     public var alertingJSON: GrafanaJSON {
         let builder = DashboardBuilder(
-            backend: backend, schema: datasources.postgres?.schema ?? PostgresDatasource.defaultSchema)
+            backend: backend, schema: datasources.postgres?.schema ?? PostgresDatasource.defaultSchema, pricing: pricing)
         let dashboards = dashboardJSON()
         func panelID(_ dashboard: String, _ title: String) -> Int? {
             guard let json = dashboards.first(where: { $0.spec.uid == dashboard })?.json,

@@ -1,4 +1,5 @@
 // Turns a DashboardSpec into Grafana's classic dashboard JSON for one backend: layout, datasource refs, targets.
+public import FireflyCore
 import Foundation
 
 /// Grafana dashboard JSON (classic model, schemaVersion 42) for file provisioning. Datasources are
@@ -11,15 +12,18 @@ public struct DashboardBuilder: Sendable {
     public var backend: DashboardBackend
     /// The PostgreSQL schema holding the exporter's tables.
     public var schema: String
+    /// The prices the cost panels use.
+    public var pricing: PricingConfig
 
-    public init(backend: DashboardBackend, schema: String = PostgresDatasource.defaultSchema) {
+    public init(backend: DashboardBackend, schema: String = PostgresDatasource.defaultSchema, pricing: PricingConfig = PricingConfig()) {
         self.backend = backend
         self.schema = schema
+        self.pricing = pricing
     }
 
-    /// SQL with the exporter's schema filled in.
+    /// SQL with the exporter's schema and the prices filled in.
     func sql(_ text: String) -> String {
-        text.replacingOccurrences(of: LambdaSQL.schemaToken, with: schema)
+        Pricing.fill(text.replacingOccurrences(of: LambdaSQL.schemaToken, with: schema), pricing)
     }
 
     var datasource: GrafanaJSON {
@@ -128,7 +132,7 @@ public struct DashboardBuilder: Sendable {
     func panel(_ p: PanelSpec, id: Int, gridPos: GrafanaJSON) -> GrafanaJSON {
         var pairs: [(String, GrafanaJSON)] = [
             ("datasource", datasource),
-            ("description", .string(p.description)),
+            ("description", .string(Pricing.fill(p.description, pricing))),
             ("fieldConfig", fieldConfig(p)),
             ("gridPos", gridPos),
             ("id", .int(id)),
@@ -156,7 +160,7 @@ public struct DashboardBuilder: Sendable {
         case .prometheus:
             return (p.prom ?? []).map { t in
                 [
-                    "datasource": datasource, "editorMode": "code", "expr": .string(t.expr),
+                    "datasource": datasource, "editorMode": "code", "expr": .string(Pricing.fill(t.expr, pricing)),
                     "format": .string(t.instant && p.type == .table ? "table" : "time_series"),
                     "instant": .bool(t.instant), "legendFormat": .string(t.legend.isEmpty ? "__auto" : t.legend),
                     "range": .bool(!t.instant), "refId": .string(t.refId),

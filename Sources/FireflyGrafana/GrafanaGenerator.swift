@@ -28,6 +28,8 @@ public struct GrafanaGenerator: Sendable {
     public var dashboardsPath: String
     /// The alert rules' thresholds (`alerts:` in firefly.yaml).
     public var alerts = AlertsConfig()
+    /// The cost panels' prices (`pricing:` in firefly.yaml).
+    public var pricing = PricingConfig()
 
     public init(datasources: GrafanaDatasources, dashboardsPath: String = Self.defaultDashboardsPath) {
         self.datasources = datasources
@@ -37,6 +39,7 @@ public struct GrafanaGenerator: Sendable {
     public init(config: FireflyConfig, dashboardsPath: String = Self.defaultDashboardsPath) throws(GrafanaError) {
         self.init(datasources: try GrafanaDatasources(config: config), dashboardsPath: dashboardsPath)
         alerts = config.alerts
+        pricing = config.pricing
     }
 
     /// Every dashboard Firefly provisions, in their backend-neutral form.
@@ -47,7 +50,7 @@ public struct GrafanaGenerator: Sendable {
     /// The dashboard JSON documents by uid.
     public func dashboardJSON() -> [(spec: DashboardSpec, json: GrafanaJSON)] {
         let builder = DashboardBuilder(
-            backend: backend, schema: datasources.postgres?.schema ?? PostgresDatasource.defaultSchema)
+            backend: backend, schema: datasources.postgres?.schema ?? PostgresDatasource.defaultSchema, pricing: pricing)
         return Self.dashboards.map { ($0, builder.build($0)) }
     }
 

@@ -1,4 +1,5 @@
 // PromQL for Lambda's CloudWatch metrics, with every metric and label name taken from PrometheusNaming.
+import FireflyCore
 import FireflyModel
 import Foundation
 
@@ -137,29 +138,67 @@ enum LambdaPromQL {
     }
 }
 
-/// AWS Lambda on-demand list prices (x86, us-east-1), the one place every cost panel takes them from.
+/// The prices every cost panel takes, as tokens `DashboardBuilder` fills in from `pricing:` in
+/// firefly.yaml (`PricingConfig`; on-demand list prices in us-east-1 by default).
 enum Pricing {
-    /// USD per request ($0.20 per million).
-    static let perRequest = "0.0000002"
-    /// USD per GB-second.
-    static let perGBSecond = "0.0000166667"
-    /// Memory assumed when no Lambda Insights or span data says otherwise (Lambda's default size).
-    static let defaultMemoryMB = 128
+    /// USD per request.
+    static let perRequest = "⟨price.request⟩"
+    /// USD per GB-second of the default architecture (`pricing.architecture`).
+    static let perGBSecond = "⟨price.gb_second⟩"
+    /// USD per GB-second of x86_64 and arm64 compute.
+    static let x86GBSecond = "⟨price.x86_64⟩"
+    static let arm64GBSecond = "⟨price.arm64⟩"
+    /// The functions `pricing.functions` puts on each architecture, as SQL lists.
+    static let x86Functions = "⟨functions.x86_64⟩"
+    static let arm64Functions = "⟨functions.arm64⟩"
+    /// Memory assumed when no Lambda Insights or span data says otherwise.
+    static let defaultMemoryMB = "⟨memory.default⟩"
+    static let architecture = "⟨architecture⟩"
+
+    /// The GB-second price of the function in `column`: its architecture's, from `pricing.functions`
+    /// or else `pricing.architecture`.
+    static func gbSecond(_ column: String) -> String {
+        "(CASE WHEN \(column) IN (\(arm64Functions)) THEN \(arm64GBSecond) WHEN \(column) IN (\(x86Functions)) THEN \(x86GBSecond) ELSE \(perGBSecond) END)"
+    }
 
     /// What every cost figure counts and leaves out.
     static let assumptions =
-        "Requests at $\(perRequest) each plus GB-seconds at $\(perGBSecond) (on-demand x86 list prices in us-east-1; arm64 compute costs about 20 % less and other regions differ). Not counted: the free tier, Savings Plans, provisioned concurrency, ephemeral storage above 512 MB, data transfer."
+        "Requests at $\(perRequest) each plus GB-seconds at $\(x86GBSecond) (x86_64) or $\(arm64GBSecond) (arm64), from pricing: in firefly.yaml (functions it does not name: \(architecture)). Not counted: the free tier, Savings Plans, provisioned concurrency, ephemeral storage above 512 MB, data transfer."
 
     /// The cost of the invocations `i` (rows of `LambdaSQL.invocations`) from their billed duration,
     /// which includes the init phase where Lambda bills it.
     static let billedCostSQL =
-        "sum(i.billed_duration_ms / 1000.0 * i.memory_size_mb / 1024.0) * \(perGBSecond) + count(*) * \(perRequest)"
+        "sum(i.billed_duration_ms / 1000.0 * i.memory_size_mb / 1024.0 * \(gbSecond("i.function"))) + count(*) * \(perRequest)"
 
     /// A span's `faas.max_memory` resource attribute in MiB: bytes in current OpenTelemetry semantic
     /// conventions, MiB in older ones (Lambda sizes are at most 10 240 MiB, never that few bytes).
     static func maxMemoryMB(_ resourceAttributes: String) -> String {
         let value = "(\(resourceAttributes)->>'faas.max_memory')::float8"
         return "CASE WHEN \(value) > 10240 THEN \(value) / 1048576 ELSE \(value) END"
+    }
+
+    /// `text` with the tokens above replaced by `pricing`'s values.
+    static func fill(_ text: String, _ pricing: PricingConfig) -> String {
+        guard text.contains("⟨") else { return text }
+        // Plain decimals (0.0000002, not 2e-07): they are read in descriptions too.
+        func number(_ v: Double) -> String {
+            var text = String(format: "%.12f", v)
+            while text.hasSuffix("0") { text.removeLast() }
+            if text.hasSuffix(".") { text.removeLast() }
+            return text
+        }
+        func list(_ a: LambdaArchitecture) -> String {
+            let names = pricing.functions.filter { $0.value == a }.keys.sorted()
+            return names.isEmpty ? "NULL" : names.map { "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" }.joined(separator: ", ")
+        }
+        let values: [(String, String)] = [
+            (perRequest, number(pricing.request)),
+            (perGBSecond, number(pricing.architecture == .arm64 ? pricing.arm64GBSecond : pricing.x86GBSecond)),
+            (x86GBSecond, number(pricing.x86GBSecond)), (arm64GBSecond, number(pricing.arm64GBSecond)),
+            (x86Functions, list(.x86_64)), (arm64Functions, list(.arm64)),
+            (defaultMemoryMB, String(pricing.defaultMemoryMB)), (architecture, pricing.architecture.rawValue),
+        ]
+        return values.reduce(text) { $0.replacingOccurrences(of: $1.0, with: $1.1) }
     }
 }
 

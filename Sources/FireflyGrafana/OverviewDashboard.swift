@@ -158,7 +158,7 @@ enum OverviewDashboard {
                    GREATEST(COALESCE(i.cold_starts, 0), COALESCE(t.cold_starts, 0)) AS "cold starts",
                    COALESCE(m.invocations, 0) * \(Pricing.perRequest)
                      + COALESCE(m.duration_sum, 0) / 1000
-                       * COALESCE(i.memory_mb, t.memory_mb, \(Pricing.defaultMemoryMB)) / 1024 * \(Pricing.perGBSecond)
+                       * COALESCE(i.memory_mb, t.memory_mb, \(Pricing.defaultMemoryMB)) / 1024 * \(Pricing.gbSecond("f.function"))
                      AS "estimated cost"
               -- (account, region, function) is a function's identity; functions only spans know of
               -- have no account or region.
@@ -194,7 +194,7 @@ enum OverviewDashboard {
         return PanelSpec(
             "Functions", .table, width: 24, height: 10,
             description:
-                "Totals over the selected range. Worst-minute p95/p99: the highest of CloudWatch's one-minute percentiles, not the range's (empty when the metric stream sends no p95/p99 for Duration: add them to its additional statistics). Cold starts: Lambda Insights init_duration samples or spans with faas.coldstart, whichever is higher. Estimated cost: CloudWatch's Duration sum (billed duration and init are not in it) × memory from Lambda Insights or the faas.max_memory resource attribute, else 128 MB. " + Pricing.assumptions,
+                "Totals over the selected range. Worst-minute p95/p99: the highest of CloudWatch's one-minute percentiles, not the range's (empty when the metric stream sends no p95/p99 for Duration: add them to its additional statistics). Cold starts: Lambda Insights init_duration samples or spans with faas.coldstart, whichever is higher. Estimated cost: CloudWatch's Duration sum (billed duration and init are not in it) × memory from Lambda Insights or the faas.max_memory resource attribute, else \(Pricing.defaultMemoryMB) MB. " + Pricing.assumptions,
             sql: [SQLTarget("A", .table, sql)], prom: prom
         ).with {
             $0.columns =

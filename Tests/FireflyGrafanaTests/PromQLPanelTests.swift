@@ -1,4 +1,4 @@
-import FireflyGrafana
+@testable import FireflyGrafana
 import FireflyModel
 import FireflyPluginKit
 import FireflyTestSupport
@@ -92,7 +92,7 @@ import Testing
             #expect(panels.map { $0["title"] as! String } == metricPanels.map(\.title), "\(d.uid)")
             for (panel, panelSpec) in zip(panels, metricPanels) {
                 let targets = panel["targets"] as! [[String: Any]]
-                #expect(targets.map { $0["expr"] as! String } == panelSpec.prom!.map(\.expr))
+                #expect(targets.map { $0["expr"] as! String } == panelSpec.prom!.map { Pricing.fill($0.expr, generator.pricing) })
                 for target in targets {
                     let instant = target["instant"] as! Bool
                     let expr = target["expr"] as! String

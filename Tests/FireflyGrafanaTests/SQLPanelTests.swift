@@ -25,15 +25,15 @@ import Testing
             invocations: Seed.invocations(now: now)))
         defer { try? runner.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE") }
 
-        let generator = try Configs.generator(
-            """
+        let generatorConfig = """
             exporters:
               postgres: {plugin: postgres, url: "\(url)", schema: \(schema)}
             receivers:
               otlp: {plugin: otlp}
             pipelines:
               traces: {receivers: [otlp], exporters: [postgres]}
-            """)
+            """
+        let generator = try Configs.generator(generatorConfig)
         #expect(generator.datasources.postgres?.schema == schema)
         // The first account and region chosen (Grafana writes a multi-value selection as a quoted list).
         func expander(account: String = "'123456789012'", region: String = "'eu-west-1'") -> SQLMacroExpander {
@@ -155,6 +155,21 @@ import Testing
         let computeCost: Double = 24 * 0.5 * 0.0000166667
         let cost = try #require(Double(checkout[10]))
         #expect(abs(cost - (requestCost + computeCost)) < 1e-12)
+        // Prices from `pricing:`: checkout on arm64 at its price, the rest at the x86_64 price given.
+        let priced = try Configs.generator(generatorConfig + """
+
+            pricing:
+              request: 0.0000004
+              gb_second: 0.00002
+              arm64_gb_second: 0.00001
+              functions: {checkout: arm64}
+            """)
+        let pricedOverview = try #require(try Configs.dashboards(priced).first { $0.uid == "firefly-overview" })
+        let pricedRuns = try await PanelQueries.run(pricedOverview, expander: expander(), runner: runner).runs
+        let pricedTable = try #require(pricedRuns.first { $0.panel == "Functions" }).result
+        let pricedCost = { (function: String) in pricedTable.rows.first { $0[0] == function }.flatMap { Double($0[12]) } ?? -1 }
+        #expect(abs(pricedCost("checkout") - (200 * 0.0000004 + 24 * 0.5 * 0.00001)) < 1e-12)
+        #expect(abs(pricedCost("inventory") - (100 * 0.0000004 + 4 * 0.25 * 0.00002)) < 1e-12)
         // inventory: 100 requests + 4 s × 256 MB (its spans' faas.max_memory, written in MiB).
         let inventoryCost = try #require(table.rows.first { $0[0] == "inventory" }.flatMap { Double($0[12]) })
         #expect(abs(inventoryCost - (100 * 0.0000002 + 4 * 0.25 * 0.0000166667)) < 1e-12)

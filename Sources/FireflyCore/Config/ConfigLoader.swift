@@ -207,7 +207,7 @@ private struct Reader {
 
     // MARK: Sections
 
-    static let topKeys = ["server", "plugins", "queue", "receivers", "exporters", "pipelines", "alerts"]
+    static let topKeys = ["server", "plugins", "queue", "receivers", "exporters", "pipelines", "alerts", "pricing"]
 
     mutating func readRoot(_ root: Node, into config: inout FireflyConfig) {
         guard let items = entries(root, "") else { return }
@@ -220,6 +220,7 @@ private struct Reader {
             case "exporters": config.exporters = readInstances(value, "exporters")
             case "pipelines": config.pipelines = readPipelines(value)
             case "alerts": readAlerts(value, &config.alerts)
+            case "pricing": readPricing(value, &config.pricing)
             default: unknownKey(key, keyNode, "", known: Self.topKeys)
             }
         }
@@ -314,6 +315,37 @@ private struct Reader {
             return nil
         }
         return v
+    }
+
+    /// A price in USD: a number above 0.
+    mutating func price(_ node: Node, _ path: String) -> Double? {
+        guard let text = scalarText(node, path) else { return nil }
+        guard let v = Double(text), v > 0, v.isFinite else {
+            problem(node, path, "expected a price in USD above 0, such as 0.0000166667")
+            return nil
+        }
+        return v
+    }
+
+    mutating func readPricing(_ node: Node, _ pricing: inout PricingConfig) {
+        guard let items = entries(node, "pricing") else { return }
+        let known = ["request", "gb_second", "arm64_gb_second", "architecture", "functions", "default_memory_mb"]
+        for (key, keyNode, value) in items {
+            let path = "pricing.\(key)"
+            switch key {
+            case "request": if let v = price(value, path) { pricing.request = v }
+            case "gb_second": if let v = price(value, path) { pricing.x86GBSecond = v }
+            case "arm64_gb_second": if let v = price(value, path) { pricing.arm64GBSecond = v }
+            case "architecture": if let v = choice(value, path, LambdaArchitecture.self) { pricing.architecture = v }
+            case "default_memory_mb": if let v = int(value, path, min: 128) { pricing.defaultMemoryMB = v }
+            case "functions":
+                guard let functions = entries(value, path) else { continue }
+                for (function, _, v) in functions {
+                    if let a = choice(v, "\(path).\(function)", LambdaArchitecture.self) { pricing.functions[function] = a }
+                }
+            default: unknownKey(key, keyNode, "pricing", known: known)
+            }
+        }
     }
 
     mutating func readAlerts(_ node: Node, _ alerts: inout AlertsConfig) {

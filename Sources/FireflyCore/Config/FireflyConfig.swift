@@ -11,6 +11,8 @@ public struct FireflyConfig: Sendable {
     public var pipelines: [PipelineConfig] = []
     /// Alert rule thresholds for `firefly grafana generate`.
     public var alerts = AlertsConfig()
+    /// Prices for the cost panels of `firefly grafana generate`.
+    public var pricing = PricingConfig()
     /// The file the configuration came from (for messages).
     public var file: String = "firefly.yaml"
 

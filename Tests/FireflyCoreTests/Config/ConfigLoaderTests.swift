@@ -137,6 +137,40 @@ import Testing
         }
     }
 
+    @Test func pricesHaveDefaultsPerFunctionArchitecturesAndClearErrors() throws {
+        let base = """
+            receivers:
+              firehose:
+            exporters:
+              debug:
+            pipelines:
+              metrics: {receivers: [firehose], exporters: [debug]}
+
+            """
+        #expect(try loader.parse(base).pricing == PricingConfig())
+        let priced = try loader.parse(base + """
+            pricing:
+              gb_second: 0.00002
+              architecture: arm64
+              functions: {legacy: x86_64}
+            """).pricing
+        #expect(priced.x86GBSecond == 0.00002 && priced.arm64GBSecond == PricingConfig().arm64GBSecond)
+        #expect(priced.architecture == .arm64 && priced.functions == ["legacy": .x86_64])
+        do {
+            _ = try loader.parse(base + """
+                pricing:
+                  request: free
+                  functions: {legacy: risc-v}
+                """)
+            Issue.record("accepted")
+        } catch {
+            #expect(error.problems.map(\.description) == [
+                "firefly.yaml:8:12: error: pricing.request: expected a price in USD above 0, such as 0.0000166667",
+                "firefly.yaml:9:23: error: pricing.functions.legacy: must be one of x86_64, arm64",
+            ])
+        }
+    }
+
     @Test func unsetEnvironmentVariableIsAnErrorThatNamesItButNoValue() {
         do {
             _ = try loader.parse("exporters:\n  x: {plugin: p, url: \"${NOPE}\"}\n")
