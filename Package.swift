@@ -118,7 +118,7 @@ let package = Package(
         .executableTarget(
             name: "firefly",
             dependencies: [
-                "FireflyCore", "FireflyGrafana", "FireflyDemo",
+                "FireflyCore", "FireflyGrafana", "FireflyDemo", "FireflyPluginKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
