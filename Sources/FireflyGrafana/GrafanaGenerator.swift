@@ -7,6 +7,7 @@ import Foundation
 /// ```
 /// provisioning/datasources/firefly.yaml   PostgreSQL (postgres exporter), Prometheus (remote-write exporter)
 /// provisioning/dashboards/firefly.yaml    file provider reading `dashboardsPath`
+/// provisioning/alerting/firefly.json      alert rules (AlertRules) for the data sources above
 /// dashboards/firefly-overview.json        Firefly Overview
 /// dashboards/firefly-function.json        Firefly Function
 /// ```
@@ -55,6 +56,7 @@ public struct GrafanaGenerator: Sendable {
         datasourceFiles
             + [File(path: "provisioning/dashboards/firefly.yaml", contents: dashboardProviderYAML(dashboardsPath: dashboardsPath))]
             + dashboardJSON().map { File(path: "dashboards/\($0.spec.fileName)", contents: $0.json.prettyText) }
+            + (alertRules.isEmpty ? [] : [File(path: "provisioning/alerting/firefly.json", contents: alertingJSON.prettyText)])
     }
 
     /// Writes `files` (or only the datasource file) under `directory`, creating folders; returns the paths written.
