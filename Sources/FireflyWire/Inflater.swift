@@ -30,6 +30,7 @@ public final class Inflater {
     }
 
     /// Whether `bytes` starts with the gzip magic number (RFC 1952: 1f 8b).
+    @inlinable
     public static func isGzip(_ bytes: UnsafeRawBufferPointer) -> Bool {
         bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B
     }
