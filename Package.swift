@@ -74,6 +74,9 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CSnappy", path: "plugins/remote-write/Sources/CSnappy"),
         .target(name: "FireflyModel", swiftSettings: swiftSettings),
+        // The wire formats every receiver and exporter reads or writes: JSON (pull scanner and
+        // tree), protobuf (reader and writer), bounded zlib/gzip inflation. Linked statically.
+        .target(name: "FireflyWire", dependencies: ["CZlib"], swiftSettings: swiftSettings),
         .target(
             name: "FireflyPluginKit",
             dependencies: ["CFireflyPlugin", "FireflyModel"],
@@ -87,7 +90,7 @@ let package = Package(
         .target(
             name: "FireflyCore",
             dependencies: [
-                "CFireflyPlugin", "CZlib", "FireflyModel", "FireflyPluginKit",
+                "CFireflyPlugin", "CZlib", "FireflyModel", "FireflyPluginKit", "FireflyWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -105,7 +108,7 @@ let package = Package(
         .target(
             name: "FireflyDemo",
             dependencies: [
-                "FireflyModel", "CZlib",
+                "FireflyModel", "FireflyWire", "CZlib",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -115,7 +118,7 @@ let package = Package(
         .executableTarget(
             name: "firefly",
             dependencies: [
-                "FireflyCore", "FireflyGrafana", "FireflyDemo",
+                "FireflyCore", "FireflyGrafana", "FireflyDemo", "FireflyPluginKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -137,6 +140,8 @@ let package = Package(
         .target(name: "FireflyTestSupport", path: "Tests/FireflyTestSupport", swiftSettings: swiftSettings),
 
         .testTarget(name: "FireflyModelTests", dependencies: ["FireflyModel"]),
+        .testTarget(
+            name: "FireflyWireTests", dependencies: ["FireflyWire", "FireflyTestSupport", "FireflyDemo"], exclude: ["protobuf_oracle.py"]),
         .testTarget(name: "FireflyPluginKitTests", dependencies: ["FireflyPluginKit", "FireflyModel", "CFireflyPlugin"]),
         .testTarget(
             name: "FireflyCoreTests",
@@ -164,11 +169,11 @@ let package = Package(
         ),
     ]
         + plugin("debug", folder: "debug", logic: "DebugExporter", entry: "DebugPluginEntry")
-        + plugin("firehose", folder: "firehose", logic: "FirehoseAdapter", entry: "FirehosePluginEntry", dependencies: ["CZlib"])
+        + plugin("firehose", folder: "firehose", logic: "FirehoseAdapter", entry: "FirehosePluginEntry", dependencies: ["FireflyWire", "CZlib"])
         + plugin(
             "otlp", folder: "otlp", logic: "OTLPAdapter", entry: "OTLPPluginEntry",
             dependencies: [
-                "CZlib",
+                "FireflyWire",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
             ])
@@ -180,16 +185,19 @@ let package = Package(
         + plugin(
             "remote-write", folder: "remote-write", logic: "RemoteWriteExporter", entry: "RemoteWritePluginEntry",
             dependencies: [
-                "CSnappy", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "FireflyWire", "CSnappy", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ])
         + plugin(
             "webhook", folder: "webhook", logic: "WebhookAdapter", entry: "WebhookPluginEntry",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")])
+            dependencies: ["FireflyWire", .product(name: "Crypto", package: "swift-crypto")])
         + [
             .testTarget(name: "DebugExporterTests", dependencies: ["DebugExporter"], path: "plugins/debug/Tests"),
-            .testTarget(name: "FirehoseAdapterTests", dependencies: ["FirehoseAdapter", "FireflyPluginKitTesting"], path: "plugins/firehose/Tests"),
-            .testTarget(name: "OTLPAdapterTests", dependencies: ["OTLPAdapter", "FireflyPluginKitTesting"], path: "plugins/otlp/Tests"),
+            .testTarget(
+                name: "FirehoseAdapterTests", dependencies: ["FirehoseAdapter", "FireflyPluginKitTesting", "FireflyDemo"],
+                path: "plugins/firehose/Tests"),
+            .testTarget(
+                name: "OTLPAdapterTests", dependencies: ["OTLPAdapter", "FireflyWire", "FireflyPluginKitTesting"], path: "plugins/otlp/Tests"),
             .testTarget(
                 name: "PostgresExporterTests", dependencies: ["PostgresExporter"], path: "plugins/postgres/Tests"),
             .testTarget(

@@ -1,4 +1,5 @@
 // Writes data points in the metric streams `opentelemetry1.0` output format.
+import FireflyWire
 
 /// The OpenTelemetry 1.0 format (wire-formats.md B.2): each data point is a Summary in an
 /// `ExportMetricsServiceRequest`; a Firehose record holds several requests, each preceded by its

@@ -1,5 +1,6 @@
 // Writes spans as an OTLP/HTTP protobuf `ExportTraceServiceRequest` (field numbers: wire-formats.md C.5).
 public import FireflyModel
+import FireflyWire
 
 /// Encodes Firefly spans as OTLP protobuf. Spans are grouped into one `ResourceSpans` per distinct
 /// resource (in order of first appearance) and one `ScopeSpans` per scope within it.

@@ -131,15 +131,22 @@ public final class PluginConfig: @unchecked Sendable {
         return d
     }
 
+    /// Reads `500ms`, `1.5s`, `5m`, `12h`, `30d` or a bare number of seconds (`90`); nil for
+    /// anything else (signs, exponents, `inf`, other units, more than 100 years).
     public static func parseDuration(_ text: String) -> Duration? {
-        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
-        for (suffix, ms) in units where text.hasSuffix(suffix) {
-            let number = text.dropLast(suffix.count)
-            if let n = Double(number), n >= 0, !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." }) {
-                return .milliseconds(Int64(n * Double(ms)))
+        func duration(_ number: Substring, _ millisecondsPerUnit: Double) -> Duration? {
+            guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let n = Double(number) else {
+                return nil
             }
+            let ms = n * millisecondsPerUnit
+            guard ms <= 100 * 365 * 86_400_000 else { return nil }
+            return .milliseconds(Int64(ms))
         }
-        return nil
+        let units: [(String, Double)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+        for (suffix, ms) in units where text.hasSuffix(suffix) {
+            if let d = duration(text.dropLast(suffix.count), ms) { return d }
+        }
+        return duration(Substring(text), 1000)
     }
 
     public func stringList(_ key: String, default value: [String]) -> [String] {

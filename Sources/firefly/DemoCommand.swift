@@ -1,5 +1,6 @@
 import ArgumentParser
 import FireflyDemo
+import FireflyPluginKit
 import Foundation
 import Synchronization
 
@@ -123,12 +124,10 @@ struct Demo: AsyncParsableCommand {
 
     /// `90s`, `5m`, `1h`, `250ms` or a bare number of seconds.
     static func parseDuration(_ text: String) throws -> Duration {
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            if let v = Double(text.dropLast(suffix.count)), v >= 0 { return .milliseconds(Int64(v * scale * 1000)) }
+        guard let d = PluginConfig.parseDuration(text) else {
+            throw ValidationError("cannot read '\(text)' as a duration (examples: 90s, 5m, 1h)")
         }
-        if let v = Double(text), v >= 0 { return .milliseconds(Int64(v * 1000)) }
-        throw ValidationError("cannot read '\(text)' as a duration (examples: 90s, 5m, 1h)")
+        return d
     }
 }
 

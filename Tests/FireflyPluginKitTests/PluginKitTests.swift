@@ -59,6 +59,18 @@ import Testing
         try c.finish()
     }
 
+    @Test func readsDurationsInOneLanguage() {
+        #expect(PluginConfig.parseDuration("500ms") == .milliseconds(500))
+        #expect(PluginConfig.parseDuration("1.5s") == .milliseconds(1500))
+        #expect(PluginConfig.parseDuration("5m") == .seconds(300))
+        #expect(PluginConfig.parseDuration("12h") == .seconds(43_200))
+        #expect(PluginConfig.parseDuration("30d") == .seconds(2_592_000))
+        #expect(PluginConfig.parseDuration("90") == .seconds(90))
+        for bad in ["", "s", "-5s", "1e3s", "inf", "infs", "5 m", "5w", "٣s", "99999999999999999999d"] {
+            #expect(PluginConfig.parseDuration(bad) == nil, "\(bad)")
+        }
+    }
+
     @Test func reportsEveryProblemAndUnknownKeysWithSuggestions() throws {
         let c = try PluginConfig(json: #"{"pth":"/x","n":"five","on":1,"keys":[1],"nested":{"deep":2,"extra":true}}"#)
         _ = c.string("path", default: "/")

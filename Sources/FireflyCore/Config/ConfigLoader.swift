@@ -1,4 +1,5 @@
 import FireflyModel
+import FireflyWire
 public import Foundation
 import Yams
 
@@ -391,7 +392,7 @@ private struct Reader {
             }
             var pluginName = String(name.split(separator: "/").first ?? "")
             var pluginLocation = location(keyNode) ?? SourceLocation(line: 0, column: 0)
-            var settings: [(String, JSON)] = []
+            var settings: [(key: String, value: JSON)] = []
             var keyLocations: [String: SourceLocation] = [:]
             let isEmpty: Bool = if case .scalar(let s) = value, s.string.isEmpty { true } else { false }
             if !isEmpty, let fields = entries(value, path) {
@@ -470,7 +471,7 @@ private struct Reader {
         case .scalar(let s):
             guard let text = expand(s.string, node, path) else { return nil }
             if s.style != .plain { return .string(text) }
-            return JSON.typedPlainScalar(text)
+            return JSON.typed(plainScalar: text)
         case .sequence(let seq):
             var items: [JSON] = []
             for (i, n) in seq.enumerated() {
@@ -479,7 +480,7 @@ private struct Reader {
             return .array(items)
         case .mapping:
             guard let fields = entries(node, path) else { return nil }
-            var out: [(String, JSON)] = []
+            var out: [(key: String, value: JSON)] = []
             for (key, _, v) in fields {
                 if let j = toJSON(v, "\(path).\(key)") { out.append((key, j)) }
             }

@@ -1,3 +1,4 @@
+import FireflyWire
 import Foundation
 import Hummingbird
 import NIOCore
@@ -68,15 +69,15 @@ enum BodyReader {
             }
             return out
         case "gzip", "x-gzip":
-            let inflater: GzipInflater
-            do { inflater = try GzipInflater(limit: limit) } catch { throw Failure.badEncoding("\(error)") }
+            let inflater: Inflater
+            do { inflater = try Inflater(format: .gzip, limit: limit) } catch { throw Failure.badEncoding("\(error)") }
             var compressed = 0
             for try await chunk in request.body {
                 try inTime(chunk)
                 compressed += chunk.readableBytes
                 if compressed > limit { throw Failure.tooLarge(limit: limit) }
                 do {
-                    try chunk.withUnsafeReadableBytes { (bytes) throws(GzipInflater.Failure) in try inflater.feed(bytes) }
+                    try chunk.withUnsafeReadableBytes { (bytes) throws(Inflater.Failure) in try inflater.feed(bytes) }
                 } catch .tooLarge {
                     throw Failure.tooLarge(limit: limit)
                 } catch .invalid(let message) {

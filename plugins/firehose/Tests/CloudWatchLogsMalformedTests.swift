@@ -1,4 +1,5 @@
 import FireflyModel
+import FireflyDemo
 import FireflyPluginKit
 import FireflyPluginKitTesting
 @testable import FirehoseAdapter
@@ -181,7 +182,7 @@ private func decode(_ bytes: [UInt8], index: Int = 0) -> FirehoseDelivery {
             "1-5759e988-bd862e3fe1be46a994272793", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=", "XRAY TraceId: ",
             "SegmentId: ", "Status: ", "timeout", "Error Type: ", "Runtime.OutOfMemory", "é", "\n", "x", "ERROR", "WARNING",
         ]
-        var rng = SplitMix(state: 1414)
+        var rng = SeededGenerator(seed: 1414)
         for round in 0..<40 {
             var events: [(id: Int, timestamp: UInt64, message: String)] = []
             for i in 0..<25 {
@@ -197,7 +198,7 @@ private func decode(_ bytes: [UInt8], index: Int = 0) -> FirehoseDelivery {
     }
 
     @Test func randomBytesAfterTheGzipMagicNeverCrash() {
-        var rng = SplitMix(state: 14)
+        var rng = SeededGenerator(seed: 14)
         for _ in 0..<300 {
             let n = Int.random(in: 0..<200, using: &rng)
             let bytes: [UInt8] = [0x1F, 0x8B] + (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) }

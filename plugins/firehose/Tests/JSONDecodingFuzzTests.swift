@@ -1,5 +1,6 @@
 import FireflyPluginKitTesting
 import FireflyModel
+import FireflyDemo
 import FirehoseAdapter
 import Foundation
 import Testing
@@ -117,7 +118,7 @@ import Testing
     // MARK: Generator
 
     struct Generator {
-        var rng: SplitMix
+        var rng: SeededGenerator
 
         mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &rng) }
         mutating func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &rng) < p }
@@ -253,7 +254,7 @@ import Testing
 
     @Test func decodesRandomRecordsExactlyLikeJSONSerialization() async {
         let (mismatches, points) = await Timing.onItsOwnThread { () -> ([String], Int) in
-            var g = Generator(rng: SplitMix(state: 0xF1EE_F1E5))
+            var g = Generator(rng: SeededGenerator(seed: 0xF1EE_F1E5))
             var mismatches: [String] = []
             var points = 0
             for i in 0..<3000 {
@@ -271,7 +272,7 @@ import Testing
 
     @Test func refusesExactlyWhatJSONSerializationRefuses() async {
         let (mismatches, refused) = await Timing.onItsOwnThread { () -> ([String], Int) in
-            var g = Generator(rng: SplitMix(state: 0xBAD_5EED))
+            var g = Generator(rng: SeededGenerator(seed: 0xBAD_5EED))
             var mismatches: [String] = []
             var refused = 0
             for i in 0..<3000 {
@@ -287,7 +288,7 @@ import Testing
     }
 
     @Test func parsesNumbersExactly() {
-        var g = Generator(rng: SplitMix(state: 42))
+        var g = Generator(rng: SeededGenerator(seed: 42))
         for _ in 0..<5000 {
             let text = g.numberText()
             let line = #"{"namespace":"N","metric_name":"M","timestamp":0,"value":{"min":0,"max":0,"count":0,"sum":"# + text + "}}"

@@ -1,5 +1,6 @@
 import FireflyPluginKitTesting
 import FireflyModel
+import FireflyWire
 import FireflyPluginKit
 import Foundation
 import GRPCCore
@@ -15,7 +16,7 @@ import Testing
     /// ExportTraceServiceRequest: one resource with `resourceAttributes`, `spans` spans with
     /// `attributes` attributes each.
     static func tracesProto(spans: Int, attributes: Int, resourceAttributes: Int = 1) -> [UInt8] {
-        var w = ProtoWriter()
+        var w = ProtobufWriter()
         w.message(1) { rs in
             rs.message(1) { resource in
                 for a in 0..<resourceAttributes {
@@ -128,7 +129,7 @@ import Testing
         return Array(data)
     }
 
-    func deserialize(_ compressed: [UInt8], _ algorithm: MessageInflater.Algorithm, max: Int = 1 << 20) throws -> OTLPDecodedExport {
+    func deserialize(_ compressed: [UInt8], _ algorithm: GRPCCompression, max: Int = 1 << 20) throws -> OTLPDecodedExport {
         try OTLPRequestDeserializer(signal: .traces, maxMessageBytes: max)
             .deserialize(CompressedMessage.header(algorithm) + compressed)
     }
@@ -178,9 +179,9 @@ import Testing
         try input.fileHandleForWriting.close()
         let compressed = Array(output.fileHandleForReading.readDataToEndOfFile())
         r.waitUntilExit()
-        #expect(try MessageInflater.inflate(compressed, algorithm: .deflate, limit: 1 << 20) == body)
-        #expect(throws: MessageInflater.Failure.invalid("truncated deflate data")) {
-            try MessageInflater.inflate(Array(compressed.dropLast(5)), algorithm: .deflate, limit: 1 << 20)
+        #expect(try Inflater.inflate(compressed, format: .zlib, limit: 1 << 20) == body)
+        #expect(throws: Inflater.Failure.invalid("truncated deflate data")) {
+            try Inflater.inflate(Array(compressed.dropLast(5)), format: .zlib, limit: 1 << 20)
         }
     }
 }

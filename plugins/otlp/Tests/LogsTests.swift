@@ -2,6 +2,7 @@
 // Lambda platform reports becoming invocations.
 import FireflyPluginKitTesting
 import FireflyModel
+import FireflyWire
 import FireflyPluginKit
 import Foundation
 import GRPCCore
@@ -17,9 +18,9 @@ enum LogsRequest {
     /// One ResourceLogs with `resource` string attributes and one ScopeLogs holding `records`.
     static func proto(
         resource: [(String, String)] = [("service.name", "checkout-svc"), ("faas.name", "checkout")],
-        scope: (String, String) = ("checkout.handler", "1.2.0"), records: [(inout ProtoWriter) -> Void]
+        scope: (String, String) = ("checkout.handler", "1.2.0"), records: [(inout ProtobufWriter) -> Void]
     ) -> [UInt8] {
-        var w = ProtoWriter()
+        var w = ProtobufWriter()
         w.message(1) { rl in
             rl.message(1) { r in
                 for (k, v) in resource { stringAttribute(&r, 1, k, v) }
@@ -35,7 +36,7 @@ enum LogsRequest {
         return w.bytes
     }
 
-    static func stringAttribute(_ w: inout ProtoWriter, _ field: UInt32, _ key: String, _ value: String) {
+    static func stringAttribute(_ w: inout ProtobufWriter, _ field: UInt32, _ key: String, _ value: String) {
         w.message(field) { kv in
             kv.stringField(1, key)
             kv.message(2) { $0.stringField(1, value) }
@@ -43,7 +44,7 @@ enum LogsRequest {
     }
 
     /// A log record with every field OTLP defines set.
-    static func fullRecord(_ log: inout ProtoWriter) {
+    static func fullRecord(_ log: inout ProtobufWriter) {
         log.fixed64Field(1, 1_700_000_000_123_456_789)
         log.varintField(2, 17)
         log.stringField(3, "ERROR")
@@ -116,7 +117,7 @@ enum LogsRequest {
     }
 
     @Test func bodiesKeepScalarTypesAndStructuredOnesBecomeJSON() throws {
-        let bodies: [((inout ProtoWriter) -> Void, AttributeValue)] = [
+        let bodies: [((inout ProtobufWriter) -> Void, AttributeValue)] = [
             ({ $0.stringField(1, "text") }, .string("text")),
             ({ $0.varintField(2, 1) }, .bool(true)),
             ({ $0.varintField(3, UInt64(bitPattern: -42)) }, .int(-42)),
@@ -185,7 +186,7 @@ enum LogsRequest {
     }
 
     @Test func theResourceMayFollowItsScopes() throws {
-        var w = ProtoWriter()
+        var w = ProtobufWriter()
         w.message(1) { rl in
             rl.message(2) { sl in sl.message(2) { $0.varintField(2, 9) } }
             rl.message(1) { LogsRequest.stringAttribute(&$0, 1, "service.name", "late") }
@@ -301,7 +302,7 @@ enum LogsRequest {
 
     @Test func aLogRecordOverTheAttributeLimitIsRefused() throws {
         let limit = ProtoCommon.maxAttributesPerItem
-        func record(_ attributes: Int) -> (inout ProtoWriter) -> Void {
+        func record(_ attributes: Int) -> (inout ProtobufWriter) -> Void {
             { log in for a in 0..<attributes { LogsRequest.stringAttribute(&log, 6, "key.\(a)", "v") } }
         }
         let message = "an item has more than 128 attributes (the limit per resource, span, event, link, data point or log record)"
@@ -319,10 +320,10 @@ enum LogsRequest {
     }
 
     @Test func deeplyNestedBodiesAreRefused() throws {
-        var value = ProtoWriter()
+        var value = ProtobufWriter()
         value.stringField(1, "leaf")
         for _ in 0..<40 {
-            var outer = ProtoWriter()
+            var outer = ProtobufWriter()
             outer.message(5) { $0.message(1) { $0.bytes += value.bytes } }
             value = outer
         }
@@ -355,7 +356,7 @@ enum LogsRequest {
     /// attribute `type`, the record as JSON text in the body, the function in the resource.
     static let extensionRecord = #"{"requestId":"6d68ca91-49c9-448d-89b8-7ca3e6dc66aa","metrics":{"durationMs":101.51,"billedDurationMs":102,"memorySizeMB":512,"maxMemoryUsedMB":89,"initDurationMs":184.2},"status":"success","tracing":{"spanId":"54565fb41ac79632","type":"X-Amzn-Trace-Id","value":"Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"}}"#
 
-    static func request(attributes: [(String, String)], body: @escaping (inout ProtoWriter) -> Void, time: UInt64 = 1_700_000_000_500_000_000) -> [UInt8] {
+    static func request(attributes: [(String, String)], body: @escaping (inout ProtobufWriter) -> Void, time: UInt64 = 1_700_000_000_500_000_000) -> [UInt8] {
         LogsRequest.proto(
             resource: [
                 ("service.name", "orders-fn"), ("faas.name", "orders-fn"), ("faas.version", "$LATEST"),
@@ -411,13 +412,13 @@ enum LogsRequest {
 
     @Test func aKeyValueListBodyWorksInBothShapes() throws {
         // The event as a kvlist body, statuses timeout and error.
-        func kv(_ w: inout ProtoWriter, _ key: String, _ value: (inout ProtoWriter) -> Void) {
+        func kv(_ w: inout ProtobufWriter, _ key: String, _ value: (inout ProtobufWriter) -> Void) {
             w.message(1) { e in
                 e.stringField(1, key)
                 e.message(2, value)
             }
         }
-        func record(_ status: String) -> (inout ProtoWriter) -> Void {
+        func record(_ status: String) -> (inout ProtobufWriter) -> Void {
             { v in
                 v.message(6) { r in
                     kv(&r, "requestId") { $0.stringField(1, "req-\(status)") }

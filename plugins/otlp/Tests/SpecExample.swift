@@ -1,6 +1,7 @@
 // The verified byte-level example of wire-formats.md C.6 and hand-made protobuf edge cases.
 import FireflyPluginKitTesting
 import FireflyModel
+import FireflyWire
 import FireflyPluginKit
 import OTLPAdapter
 import Testing

@@ -1,3 +1,4 @@
+import FireflyWire
 import FireflyModel
 
 #if canImport(Glibc)

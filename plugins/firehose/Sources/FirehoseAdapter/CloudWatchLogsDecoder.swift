@@ -1,4 +1,5 @@
 // CloudWatch Logs subscription records (one or more concatenated JSON documents) → log records and invocations.
+import FireflyWire
 import FireflyModel
 
 /// Decodes the JSON documents a CloudWatch Logs subscription filter writes into a Firehose record

@@ -1,3 +1,4 @@
+import FireflyWire
 public import FireflyModel
 
 /// The `X-Amz-Firehose-Common-Attributes` header: `{"commonAttributes": {"k": "v", …}}`, built

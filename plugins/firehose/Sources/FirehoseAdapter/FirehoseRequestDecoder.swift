@@ -1,3 +1,4 @@
+import FireflyWire
 public import FireflyModel
 
 /// The record formats a metric stream can use; `auto` tells them apart per record. CloudWatch Logs
@@ -196,15 +197,15 @@ public struct FirehoseRequestDecoder: Sendable {
     private func decodeLogs(_ record: [UInt8], index: Int, into delivery: inout FirehoseDelivery) -> Bool {
         record.withUnsafeBufferPointer { bytes in
             let decoder = CloudWatchLogsDecoder(observedTimeUnixNano: observedTimeUnixNano, commonLabels: commonLabels)
-            if GzipRecordInflater.isGzip(bytes) {
+            if Inflater.isGzip(UnsafeRawBufferPointer(bytes)) {
                 let budget = DecodeLimits.inflatedBytesPerRequest - delivery.logsState.inflatedBytes
                 let limit = Swift.min(DecodeLimits.inflatedBytesPerRecord, Swift.max(budget, 0))
                 var buffer = delivery.logsState.inflateBuffer
                 delivery.logsState.inflateBuffer = []
                 defer { delivery.logsState.inflateBuffer = buffer }
                 let count: Int
-                do throws(GzipRecordInflater.Failure) {
-                    count = try GzipRecordInflater.inflate(bytes, into: &buffer, limit: limit)
+                do throws(Inflater.Failure) {
+                    count = try Inflater.inflate(UnsafeRawBufferPointer(bytes), format: .gzip, limit: limit, into: &buffer)
                 } catch {
                     switch error {
                     case .tooLarge:

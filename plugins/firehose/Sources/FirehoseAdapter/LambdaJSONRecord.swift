@@ -1,4 +1,5 @@
 // A Lambda log event in the JSON log format: an application record or a platform record.
+import FireflyWire
 import FireflyModel
 
 /// The fields Firefly reads from a JSON-format Lambda log event:

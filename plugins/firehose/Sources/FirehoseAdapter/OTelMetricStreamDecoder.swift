@@ -1,3 +1,4 @@
+import FireflyWire
 import FireflyModel
 
 /// Decodes CloudWatch Metric Streams records in `opentelemetry1.0` output format (and the older
@@ -16,25 +17,27 @@ struct OTelMetricStreamDecoder {
     func decode(
         record: [UInt8], index: Int, into points: inout [MetricPoint], rejections: inout [RecordRejection]
     ) {
-        let messages: [Range<Int>]
-        do {
-            messages = try ProtobufReader.delimitedMessages(in: record)
-        } catch {
-            rejections.append(RecordRejection(.truncatedFraming, record: index, detail: error.description))
-            return
-        }
-        var decoded: [MetricPoint] = []
-        var unsupported: [RecordRejection] = []
-        do {
-            for m in messages {
-                try decodeRequest(ProtobufReader(record, range: m), index: index, into: &decoded, unsupported: &unsupported)
+        record.withUnsafeBytes { raw in
+            let messages: [Range<Int>]
+            do throws(ProtobufError) {
+                messages = try ProtobufReader.delimitedMessages(in: raw)
+            } catch {
+                rejections.append(RecordRejection(.truncatedFraming, record: index, detail: error.description))
+                return
             }
-        } catch {
-            rejections.append(RecordRejection(.invalidProtobuf, record: index, detail: error.description))
-            return
+            var decoded: [MetricPoint] = []
+            var unsupported: [RecordRejection] = []
+            do throws(ProtobufError) {
+                for m in messages {
+                    try decodeRequest(ProtobufReader(raw, range: m), index: index, into: &decoded, unsupported: &unsupported)
+                }
+            } catch {
+                rejections.append(RecordRejection(.invalidProtobuf, record: index, detail: error.description))
+                return
+            }
+            points.append(contentsOf: decoded)
+            rejections.append(contentsOf: unsupported)
         }
-        points.append(contentsOf: decoded)
-        rejections.append(contentsOf: unsupported)
     }
 
     /// ExportMetricsServiceRequest { repeated ResourceMetrics resource_metrics = 1; }

@@ -2,6 +2,26 @@
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
+import FireflyWire
+
+/// A `grpc-encoding` the OTLP receiver accepts (as sent in `CompressedMessage`).
+enum GRPCCompression: UInt8, Sendable {
+    case gzip = 1
+    case deflate = 2
+
+    init?(headerValue: String) {
+        switch headerValue.lowercased() {
+        case "gzip": self = .gzip
+        case "deflate": self = .deflate
+        default: return nil
+        }
+    }
+
+    var name: String { self == .gzip ? "gzip" : "deflate" }
+
+    /// gRPC's `deflate` is zlib-wrapped deflate.
+    var format: Inflater.Format { self == .gzip ? .gzip : .zlib }
+}
 
 /// A compressed request message in transit from the gate to the deserializer: the gate rewrites a
 /// compressed gRPC message (flag 1) into an uncompressed one (flag 0) whose payload is this marker,
@@ -11,12 +31,12 @@ enum CompressedMessage {
     static let marker: [UInt8] = [0x00, 0x46, 0x46, 0x5A]  // "\0FFZ"
     static let overhead = marker.count + 1
 
-    static func header(_ algorithm: MessageInflater.Algorithm) -> [UInt8] { marker + [algorithm.rawValue] }
+    static func header(_ algorithm: GRPCCompression) -> [UInt8] { marker + [algorithm.rawValue] }
 
     /// The algorithm and the offset of the compressed bytes when `bytes` carries the marker.
-    static func unwrap(_ bytes: UnsafeRawBufferPointer) -> (MessageInflater.Algorithm, Int)? {
+    static func unwrap(_ bytes: UnsafeRawBufferPointer) -> (GRPCCompression, Int)? {
         guard bytes.count >= overhead, zip(marker, bytes).allSatisfy({ $0 == $1 }) else { return nil }
-        return MessageInflater.Algorithm(rawValue: bytes[marker.count]).map { ($0, overhead) }
+        return GRPCCompression(rawValue: bytes[marker.count]).map { ($0, overhead) }
     }
 }
 
@@ -24,7 +44,7 @@ enum CompressedMessage {
 /// `grpc-encoding: gzip` or `deflate`, it removes that header (so the transport creates no
 /// decompressor: grpc-swift-nio-transport's spins forever on a truncated message, before the
 /// handler has even checked the bearer token) and rewrites each compressed message into a
-/// `CompressedMessage`. `OTLPRequestDeserializer` then inflates it with `MessageInflater`, bounded
+/// `CompressedMessage`. `OTLPRequestDeserializer` then inflates it with `Inflater`, bounded
 /// by `grpc.max_message_bytes`, after authentication. Messages are streamed through, never buffered
 /// (only a split 5-byte message prefix is held back).
 final class GRPCCompressionGate: ChannelInboundHandler, RemovableChannelHandler {
@@ -32,7 +52,7 @@ final class GRPCCompressionGate: ChannelInboundHandler, RemovableChannelHandler 
     typealias InboundOut = HTTP2Frame.FramePayload
 
     private var sawHeaders = false
-    private var algorithm: MessageInflater.Algorithm?
+    private var algorithm: GRPCCompression?
     /// The bytes of a message prefix (flag + length) received so far.
     private var prefix: [UInt8] = []
     /// Bytes of the current message's payload still to pass through.
@@ -43,7 +63,7 @@ final class GRPCCompressionGate: ChannelInboundHandler, RemovableChannelHandler 
         case .headers(var headers) where !sawHeaders:
             sawHeaders = true
             let values = headers.headers[canonicalForm: "grpc-encoding"]
-            if values.count == 1, let algorithm = MessageInflater.Algorithm(headerValue: String(values[0])) {
+            if values.count == 1, let algorithm = GRPCCompression(headerValue: String(values[0])) {
                 self.algorithm = algorithm
                 headers.headers.remove(name: "grpc-encoding")
                 context.fireChannelRead(wrapInboundOut(.headers(headers)))
@@ -70,7 +90,7 @@ final class GRPCCompressionGate: ChannelInboundHandler, RemovableChannelHandler 
         }
     }
 
-    private func rewrite(_ buffer: inout ByteBuffer, into out: inout ByteBuffer, algorithm: MessageInflater.Algorithm) {
+    private func rewrite(_ buffer: inout ByteBuffer, into out: inout ByteBuffer, algorithm: GRPCCompression) {
         while buffer.readableBytes > 0 {
             if remaining > 0 {
                 let n = min(remaining, buffer.readableBytes)

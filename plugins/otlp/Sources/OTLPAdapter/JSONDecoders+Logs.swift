@@ -1,5 +1,6 @@
 // Decodes OTLP/JSON ExportLogsServiceRequest into the same drafts as protobuf.
 import FireflyModel
+import FireflyWire
 
 extension JSONDecoders {
     /// `SEVERITY_NUMBER_*` names, accepted where OTLP/JSON puts the integer.
@@ -15,11 +16,11 @@ extension JSONDecoders {
 
     static func logs(_ body: [UInt8]) throws(OTLPDecodeError) -> DecodeOutcome {
         var outcome = DecodeOutcome()
-        for (key, value) in try JSONNode.parse(body).members("request") {
+        for (key, value) in try JSON.parseOTLP(body).members("request") {
             guard key == "resourceLogs" || key == "resource_logs" else { continue }
             for rl in try value.elements("resourceLogs") {
                 var resource: [Attribute] = []
-                var scopes: [JSONNode] = []
+                var scopes: [JSON] = []
                 for (k, v) in try rl.members("resourceLogs[]") {
                     switch k {
                     case "resource": try resourceAttributes(v, into: &resource)
@@ -30,7 +31,7 @@ extension JSONDecoders {
                 let context = ResourceContext(attributes: resource)
                 for sl in scopes {
                     var scope = ScopeInfo()
-                    var records: [JSONNode] = []
+                    var records: [JSON] = []
                     for (k, v) in try sl.members("scopeLogs[]") {
                         switch k {
                         case "scope": try scopeInfo(v, into: &scope)
@@ -47,7 +48,7 @@ extension JSONDecoders {
         return outcome
     }
 
-    static func logRecord(_ node: JSONNode) throws(OTLPDecodeError) -> LogDraft {
+    static func logRecord(_ node: JSON) throws(OTLPDecodeError) -> LogDraft {
         var d = LogDraft()
         for (k, v) in try node.members("logRecord") {
             switch k {

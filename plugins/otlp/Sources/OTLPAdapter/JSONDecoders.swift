@@ -1,5 +1,6 @@
 // Decodes OTLP/JSON ExportTraceServiceRequest and ExportMetricsServiceRequest into the same drafts as protobuf.
 import FireflyModel
+import FireflyWire
 
 /// OTLP/JSON decoding (wire-formats.md C.3): lowerCamelCase keys (snake_case accepted too),
 /// unknown keys ignored, a known key with a value of the wrong JSON type is an error.
@@ -18,11 +19,11 @@ enum JSONDecoders {
 
     static func traces(_ body: [UInt8]) throws(OTLPDecodeError) -> DecodeOutcome {
         var outcome = DecodeOutcome()
-        for (key, value) in try JSONNode.parse(body).members("request") {
+        for (key, value) in try JSON.parseOTLP(body).members("request") {
             guard key == "resourceSpans" || key == "resource_spans" else { continue }
             for rs in try value.elements("resourceSpans") {
                 var resource: [Attribute] = []
-                var scopes: [JSONNode] = []
+                var scopes: [JSON] = []
                 for (k, v) in try rs.members("resourceSpans[]") {
                     switch k {
                     case "resource": try resourceAttributes(v, into: &resource)
@@ -33,7 +34,7 @@ enum JSONDecoders {
                 let context = ResourceContext(attributes: resource)
                 for ss in scopes {
                     var scope = ScopeInfo()
-                    var spans: [JSONNode] = []
+                    var spans: [JSON] = []
                     for (k, v) in try ss.members("scopeSpans[]") {
                         switch k {
                         case "scope": try scopeInfo(v, into: &scope)
@@ -53,7 +54,7 @@ enum JSONDecoders {
         return outcome
     }
 
-    static func span(_ node: JSONNode) throws(OTLPDecodeError) -> SpanDraft {
+    static func span(_ node: JSON) throws(OTLPDecodeError) -> SpanDraft {
         var d = SpanDraft()
         for (k, v) in try node.members("span") {
             switch k {
@@ -111,13 +112,13 @@ enum JSONDecoders {
 
     // MARK: Common
 
-    static func resourceAttributes(_ node: JSONNode, into out: inout [Attribute]) throws(OTLPDecodeError) {
+    static func resourceAttributes(_ node: JSON, into out: inout [Attribute]) throws(OTLPDecodeError) {
         for (k, v) in try node.members("resource") where k == "attributes" {
             try attributes(v, into: &out)
         }
     }
 
-    static func scopeInfo(_ node: JSONNode, into scope: inout ScopeInfo) throws(OTLPDecodeError) {
+    static func scopeInfo(_ node: JSON, into scope: inout ScopeInfo) throws(OTLPDecodeError) {
         for (k, v) in try node.members("scope") {
             switch k {
             case "name": scope.name = try v.string("scope.name")
@@ -127,7 +128,7 @@ enum JSONDecoders {
         }
     }
 
-    static func attributes(_ node: JSONNode, into out: inout [Attribute]) throws(OTLPDecodeError) {
+    static func attributes(_ node: JSON, into out: inout [Attribute]) throws(OTLPDecodeError) {
         for kv in try node.elements("attributes") {
             guard out.count < ProtoCommon.maxAttributesPerItem else { throw ProtoCommon.tooManyAttributes }
             let (key, value) = try keyValue(kv, depth: 0)
@@ -135,7 +136,7 @@ enum JSONDecoders {
         }
     }
 
-    static func keyValue(_ node: JSONNode, depth: Int) throws(OTLPDecodeError) -> (String, OTLPValue) {
+    static func keyValue(_ node: JSON, depth: Int) throws(OTLPDecodeError) -> (String, OTLPValue) {
         var key = ""
         var value = OTLPValue.empty
         for (k, v) in try node.members("attributes[]") {
@@ -148,7 +149,7 @@ enum JSONDecoders {
         return (key, value)
     }
 
-    static func anyValue(_ node: JSONNode, depth: Int) throws(OTLPDecodeError) -> OTLPValue {
+    static func anyValue(_ node: JSON, depth: Int) throws(OTLPDecodeError) -> OTLPValue {
         var value = OTLPValue.empty
         for (k, v) in try node.members("value") {
             switch k {
@@ -190,11 +191,11 @@ enum JSONDecoders {
 
     static func metrics(_ body: [UInt8]) throws(OTLPDecodeError) -> DecodeOutcome {
         var outcome = DecodeOutcome()
-        for (key, value) in try JSONNode.parse(body).members("request") {
+        for (key, value) in try JSON.parseOTLP(body).members("request") {
             guard key == "resourceMetrics" || key == "resource_metrics" else { continue }
             for rm in try value.elements("resourceMetrics") {
                 var resource: [Attribute] = []
-                var scopes: [JSONNode] = []
+                var scopes: [JSON] = []
                 for (k, v) in try rm.members("resourceMetrics[]") {
                     switch k {
                     case "resource": try resourceAttributes(v, into: &resource)
@@ -215,7 +216,7 @@ enum JSONDecoders {
         return outcome
     }
 
-    static func metric(_ node: JSONNode) throws(OTLPDecodeError) -> MetricDraft {
+    static func metric(_ node: JSON) throws(OTLPDecodeError) -> MetricDraft {
         var m = MetricDraft()
         for (k, v) in try node.members("metric") {
             switch k {
@@ -283,7 +284,7 @@ enum JSONDecoders {
     }
 
     /// Reads a field every data point kind has; false when `key` is not one of them.
-    static func common(_ key: String, _ value: JSONNode, into c: inout PointCommon) throws(OTLPDecodeError) -> Bool {
+    static func common(_ key: String, _ value: JSON, into c: inout PointCommon) throws(OTLPDecodeError) -> Bool {
         switch key {
         case "attributes": try attributes(value, into: &c.attributes)
         case "startTimeUnixNano", "start_time_unix_nano": c.startTimeUnixNano = try value.uint64("startTimeUnixNano")
@@ -294,7 +295,7 @@ enum JSONDecoders {
         return true
     }
 
-    static func numberPoint(_ node: JSONNode) throws(OTLPDecodeError) -> NumberPointDraft {
+    static func numberPoint(_ node: JSON) throws(OTLPDecodeError) -> NumberPointDraft {
         var p = NumberPointDraft()
         for (k, v) in try node.members("dataPoints[]") where try !common(k, v, into: &p.common) {
             switch k {
@@ -306,7 +307,7 @@ enum JSONDecoders {
         return p
     }
 
-    static func histogramPoint(_ node: JSONNode) throws(OTLPDecodeError) -> HistogramPointDraft {
+    static func histogramPoint(_ node: JSON) throws(OTLPDecodeError) -> HistogramPointDraft {
         var p = HistogramPointDraft()
         for (k, v) in try node.members("dataPoints[]") where try !common(k, v, into: &p.common) {
             switch k {
@@ -324,7 +325,7 @@ enum JSONDecoders {
         return p
     }
 
-    static func exponentialPoint(_ node: JSONNode) throws(OTLPDecodeError) -> ExponentialHistogramPointDraft {
+    static func exponentialPoint(_ node: JSON) throws(OTLPDecodeError) -> ExponentialHistogramPointDraft {
         var p = ExponentialHistogramPointDraft()
         for (k, v) in try node.members("dataPoints[]") where try !common(k, v, into: &p.common) {
             switch k {
@@ -343,7 +344,7 @@ enum JSONDecoders {
         return p
     }
 
-    static func buckets(_ node: JSONNode, _ field: String) throws(OTLPDecodeError) -> ExponentialBucketsDraft {
+    static func buckets(_ node: JSON, _ field: String) throws(OTLPDecodeError) -> ExponentialBucketsDraft {
         var b = ExponentialBucketsDraft()
         for (k, v) in try node.members(field) {
             switch k {
@@ -356,7 +357,7 @@ enum JSONDecoders {
         return b
     }
 
-    static func summaryPoint(_ node: JSONNode) throws(OTLPDecodeError) -> SummaryPointDraft {
+    static func summaryPoint(_ node: JSON) throws(OTLPDecodeError) -> SummaryPointDraft {
         var p = SummaryPointDraft()
         for (k, v) in try node.members("dataPoints[]") where try !common(k, v, into: &p.common) {
             switch k {

@@ -1,5 +1,6 @@
 // The fields of one OTLP log record as either decoder reads them, and the rules that turn them into a model LogRecord.
 import FireflyModel
+import FireflyWire
 
 /// One log record's fields as decoded. Ids are `.zero` when absent (a log record need not belong
 /// to a trace) and nil when present with the wrong length; `finish` rejects the latter, as the

@@ -1,21 +1,24 @@
 // Decodes a binary ExportLogsServiceRequest (field numbers: wire-formats.md C.5, opentelemetry-proto logs.proto) into model log records.
 import FireflyModel
+import FireflyWire
 
 /// The hand-written protobuf decoder for logs, with the trace decoder's rules: unknown fields and
 /// known fields with an unexpected wire type are skipped; structural damage is an error.
 enum LogsProtoDecoder {
     static func decode(_ body: [UInt8]) throws(OTLPDecodeError) -> DecodeOutcome {
-        var outcome = DecodeOutcome()
-        try ProtoCommon.forEachItem(in: body) { (r: inout ProtoReader, resource, scope) throws(OTLPDecodeError) in
-            outcome.append(try logRecord(&r).finish(resource: resource, scope: scope))
+        try OTLPDecodeError.mapping { () throws -> DecodeOutcome in
+            var outcome = DecodeOutcome()
+            try ProtoCommon.forEachItem(in: body) { (r: inout ProtobufReader, resource, scope) throws in
+                outcome.append(try logRecord(&r).finish(resource: resource, scope: scope))
+            }
+            return outcome
         }
-        return outcome
     }
 
     /// LogRecord: time_unix_nano (1 fixed64), severity_number (2), severity_text (3), body (5),
     /// attributes (6), dropped_attributes_count (7, not kept), flags (8 fixed32), trace_id (9),
     /// span_id (10), observed_time_unix_nano (11 fixed64), event_name (12).
-    static func logRecord(_ r: inout ProtoReader) throws(OTLPDecodeError) -> LogDraft {
+    static func logRecord(_ r: inout ProtobufReader) throws -> LogDraft {
         var d = LogDraft()
         while !r.isAtEnd {
             let (field, wire) = try r.readTag()

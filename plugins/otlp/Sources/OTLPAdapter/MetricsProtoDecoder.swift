@@ -1,18 +1,21 @@
 // Decodes a binary ExportMetricsServiceRequest (field numbers: wire-formats.md C.5) into model points.
 import FireflyModel
+import FireflyWire
 
 /// The hand-written protobuf decoder for metrics; same skipping and error rules as `TraceProtoDecoder`.
 enum MetricsProtoDecoder {
     static func decode(_ body: [UInt8]) throws(OTLPDecodeError) -> DecodeOutcome {
-        var outcome = DecodeOutcome()
-        // The scope is not part of a metric's identity in Firefly.
-        try ProtoCommon.forEachItem(in: body) { (r: inout ProtoReader, resource, _) throws(OTLPDecodeError) in
-            try metric(&r).convert(resource: resource, into: &outcome)
+        try OTLPDecodeError.mapping { () throws -> DecodeOutcome in
+            var outcome = DecodeOutcome()
+            // The scope is not part of a metric's identity in Firefly.
+            try ProtoCommon.forEachItem(in: body) { (r: inout ProtobufReader, resource, _) throws in
+                try metric(&r).convert(resource: resource, into: &outcome)
+            }
+            return outcome
         }
-        return outcome
     }
 
-    static func metric(_ r: inout ProtoReader) throws(OTLPDecodeError) -> MetricDraft {
+    static func metric(_ r: inout ProtobufReader) throws -> MetricDraft {
         var m = MetricDraft()
         while !r.isAtEnd {
             let (field, wire) = try r.readTag()
@@ -104,12 +107,12 @@ enum MetricsProtoDecoder {
     }
 
     @inline(__always)
-    private static func attribute(_ r: inout ProtoReader, into common: inout PointCommon) throws(OTLPDecodeError) {
+    private static func attribute(_ r: inout ProtobufReader, into common: inout PointCommon) throws {
         var sub = try r.readLengthDelimited()
         try ProtoCommon.appendAttribute(&sub, to: &common.attributes)
     }
 
-    static func numberPoint(_ r: inout ProtoReader) throws(OTLPDecodeError) -> NumberPointDraft {
+    static func numberPoint(_ r: inout ProtobufReader) throws -> NumberPointDraft {
         var p = NumberPointDraft()
         while !r.isAtEnd {
             let (field, wire) = try r.readTag()
@@ -126,7 +129,7 @@ enum MetricsProtoDecoder {
         return p
     }
 
-    static func histogramPoint(_ r: inout ProtoReader) throws(OTLPDecodeError) -> HistogramPointDraft {
+    static func histogramPoint(_ r: inout ProtobufReader) throws -> HistogramPointDraft {
         var p = HistogramPointDraft()
         while !r.isAtEnd {
             let (field, wire) = try r.readTag()
@@ -147,7 +150,7 @@ enum MetricsProtoDecoder {
         return p
     }
 
-    static func exponentialPoint(_ r: inout ProtoReader) throws(OTLPDecodeError) -> ExponentialHistogramPointDraft {
+    static func exponentialPoint(_ r: inout ProtobufReader) throws -> ExponentialHistogramPointDraft {
         var p = ExponentialHistogramPointDraft()
         while !r.isAtEnd {
             let (field, wire) = try r.readTag()
@@ -175,7 +178,7 @@ enum MetricsProtoDecoder {
         return p
     }
 
-    static func buckets(_ r: inout ProtoReader, into b: inout ExponentialBucketsDraft) throws(OTLPDecodeError) {
+    static func buckets(_ r: inout ProtobufReader, into b: inout ExponentialBucketsDraft) throws {
         while !r.isAtEnd {
             let (field, wire) = try r.readTag()
             switch (field, wire) {
@@ -186,7 +189,7 @@ enum MetricsProtoDecoder {
         }
     }
 
-    static func summaryPoint(_ r: inout ProtoReader) throws(OTLPDecodeError) -> SummaryPointDraft {
+    static func summaryPoint(_ r: inout ProtobufReader) throws -> SummaryPointDraft {
         var p = SummaryPointDraft()
         while !r.isAtEnd {
             let (field, wire) = try r.readTag()

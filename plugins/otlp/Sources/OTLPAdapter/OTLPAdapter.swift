@@ -1,5 +1,6 @@
 // The `otlp` receiver: OTLP/HTTP and OTLP/gRPC traces, metrics and logs into the Firefly pipeline.
 public import FireflyModel
+import FireflyWire
 public import FireflyPluginKit
 import Synchronization
 

@@ -1,4 +1,5 @@
 // Decode throughput of the protobuf trace and logs decoders, for `make bench` (no timed unit tests).
+import FireflyWire
 
 /// Measures how many spans per second one core decodes from binary OTLP.
 ///
@@ -30,7 +31,7 @@ public enum OTLPDecodeBenchmark {
     }
 
     /// The resource the ADOT Lambda layer would send: six attributes.
-    static func lambdaResource(_ resource: inout ProtoWriter) {
+    static func lambdaResource(_ resource: inout ProtobufWriter) {
         for (k, v) in [
             ("service.name", "checkout-api"), ("faas.name", "checkout-fn"), ("cloud.region", "eu-west-1"),
             ("cloud.provider", "aws"), ("telemetry.sdk.name", "opentelemetry"), ("telemetry.sdk.version", "1.45.2"),
@@ -44,7 +45,7 @@ public enum OTLPDecodeBenchmark {
 
     /// A binary ExportTraceServiceRequest of `spans` spans (also useful to load-test a running collector).
     public static func payload(spans: Int) -> [UInt8] {
-        var w = ProtoWriter()
+        var w = ProtobufWriter()
         w.message(1) { rs in
             rs.message(1) { lambdaResource(&$0) }
             rs.message(2) { ss in
@@ -102,7 +103,7 @@ public enum OTLPDecodeBenchmark {
     /// records with a string body, severity, trace context and four attributes; every 100th one a
     /// `platform.report`.
     public static func logsPayload(records: Int) -> [UInt8] {
-        var w = ProtoWriter()
+        var w = ProtobufWriter()
         w.message(1) { rl in
             rl.message(1) { lambdaResource(&$0) }
             rl.message(2) { sl in
@@ -145,7 +146,7 @@ public enum OTLPDecodeBenchmark {
     }
 
     private static func attribute(
-        _ w: inout ProtoWriter, _ field: UInt32, _ key: String, _ value: (inout ProtoWriter) -> Void
+        _ w: inout ProtobufWriter, _ field: UInt32, _ key: String, _ value: (inout ProtobufWriter) -> Void
     ) {
         w.message(field) { kv in
             kv.stringField(1, key)

@@ -1,5 +1,6 @@
 // OTLP/gRPC: the TraceService, MetricsService and LogsService Export methods, with hand-written (de)serializers.
 import FireflyModel
+import FireflyWire
 import FireflyPluginKit
 public import GRPCCore
 import NIOPosix
@@ -57,8 +58,8 @@ struct OTLPRequestDeserializer: MessageDeserializer {
     /// inflates to within `limit` bytes.
     static func inflated(_ raw: UnsafeRawBufferPointer, limit: Int) throws(RPCError) -> [UInt8] {
         guard let (algorithm, start) = CompressedMessage.unwrap(raw) else { return Array(raw) }
-        do throws(MessageInflater.Failure) {
-            return try MessageInflater.inflate(Array(raw[start...]), algorithm: algorithm, limit: limit)
+        do throws(Inflater.Failure) {
+            return try Inflater.inflate(Array(raw[start...]), format: algorithm.format, limit: limit)
         } catch {
             switch error {
             case .tooLarge(let limit):
@@ -190,7 +191,7 @@ final class OTLPGRPCExporter: Sendable {
 
     /// `google.rpc.RetryInfo {retry_delay (1): google.protobuf.Duration {seconds (1), nanos (2)}}`.
     static func retryInfo(milliseconds: UInt64) -> [UInt8] {
-        var w = ProtoWriter()
+        var w = ProtobufWriter()
         w.message(1) { d in
             let seconds = milliseconds / 1000, nanos = (milliseconds % 1000) * 1_000_000
             if seconds != 0 { d.varintField(1, seconds) }
@@ -201,7 +202,7 @@ final class OTLPGRPCExporter: Sendable {
 
     /// `google.rpc.Status {code (1), message (2), details (3): [Any {type_url (1), value (2)}]}`.
     static func statusDetails(code: UInt64, message: String, retryAfterMilliseconds: UInt64) -> [UInt8] {
-        var w = ProtoWriter()
+        var w = ProtobufWriter()
         w.varintField(1, code)
         w.stringField(2, message)
         w.message(3) { any in

@@ -1,5 +1,6 @@
 // OTLP/HTTP response bodies: Export*ServiceResponse (with partial_success) and google.rpc.Status, in either encoding.
 import FireflyModel
+import FireflyWire
 import FireflyPluginKit
 import Foundation
 
@@ -112,7 +113,7 @@ enum OTLPResponses {
     /// `message` must already be trimmed.
     static func exportResponseProto(rejected: Int, message: String) -> [UInt8] {
         if rejected == 0 && message.isEmpty { return [] }
-        var w = ProtoWriter()
+        var w = ProtobufWriter()
         w.message(1) { p in
             if rejected != 0 { p.varintField(1, UInt64(rejected)) }
             if !message.isEmpty { p.stringField(2, message) }
@@ -129,7 +130,7 @@ enum OTLPResponses {
         let body: [UInt8]
         switch encoding {
         case .protobuf:
-            var w = ProtoWriter()
+            var w = ProtobufWriter()
             w.varintField(1, UInt64(code.rawValue))
             w.stringField(2, message)
             body = w.bytes

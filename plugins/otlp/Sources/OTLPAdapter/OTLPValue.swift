@@ -1,5 +1,6 @@
 // OTLP AnyValue as decoded from either encoding, and its mapping to Firefly attributes and labels.
 import FireflyModel
+import FireflyWire
 import FireflyPluginKit
 import Foundation
 

@@ -1,5 +1,6 @@
 // Recognises Lambda Telemetry API `platform.report` events that arrive as OTLP log records and makes them invocations.
 import FireflyModel
+import FireflyWire
 
 /// A `platform.report` (the Lambda Telemetry API's per-invocation summary) forwarded as an OTLP
 /// log record becomes an `Invocation` besides the log record. Two shapes are recognised
@@ -28,7 +29,7 @@ enum PlatformReport {
         case .string(let text):
             // Cheap checks first: this runs for every log record with a string body.
             guard text.utf8.first == UInt8(ascii: "{"), typed || text.contains(eventType),
-                let node = try? JSONNode.parse(Array(text.utf8))
+                let node = try? JSON.parseOTLP(Array(text.utf8))
             else { return nil }
             tree = node.otlpValue
         default:
@@ -123,7 +124,7 @@ extension OTLPValue {
     }
 }
 
-extension JSONNode {
+extension JSON {
     /// The JSON value as an OTLP value: objects become key/value lists, numbers ints when integral.
     var otlpValue: OTLPValue {
         switch self {

@@ -1,5 +1,6 @@
 // Protobuf decoding of the messages shared by traces and metrics: KeyValue, AnyValue, Resource, InstrumentationScope.
 import FireflyModel
+import FireflyWire
 
 enum ProtoCommon {
     /// Nesting limit for arrays and key/value lists inside attribute values (stack safety).
@@ -7,7 +8,7 @@ enum ProtoCommon {
 
     /// A 16-byte trace id (big-endian), nil for any other length.
     @inline(__always)
-    static func traceID(_ r: ProtoReader) -> TraceID? {
+    static func traceID(_ r: ProtobufReader) -> TraceID? {
         let b = r.remainingBytes
         guard b.count == 16, let base = b.baseAddress else { return nil }
         return TraceID(
@@ -17,7 +18,7 @@ enum ProtoCommon {
 
     /// An 8-byte span id (big-endian), nil for any other length.
     @inline(__always)
-    static func spanID(_ r: ProtoReader) -> SpanID? {
+    static func spanID(_ r: ProtobufReader) -> SpanID? {
         let b = r.remainingBytes
         guard b.count == 8, let base = b.baseAddress else { return nil }
         return SpanID(UInt64(bigEndian: base.loadUnaligned(as: UInt64.self)))
@@ -35,7 +36,7 @@ enum ProtoCommon {
 
     /// Reads one KeyValue from `r` onto `list`, refusing more than `maxAttributesPerItem`.
     @inline(__always)
-    static func appendAttribute(_ r: inout ProtoReader, to list: inout [Attribute]) throws(OTLPDecodeError) {
+    static func appendAttribute(_ r: inout ProtobufReader, to list: inout [Attribute]) throws {
         guard list.count < maxAttributesPerItem else { throw tooManyAttributes }
         list.append(try keyValue(&r))
     }
@@ -45,9 +46,9 @@ enum ProtoCommon {
     /// hands `item` every item with its resource and scope. A resource or scope may follow its
     /// items on the wire, so both are collected before the items are decoded.
     static func forEachItem(
-        in body: [UInt8], _ item: (inout ProtoReader, ResourceContext, ScopeInfo) throws(OTLPDecodeError) -> Void
-    ) throws(OTLPDecodeError) {
-        try ProtoReader.read(body) { (r: inout ProtoReader) throws(OTLPDecodeError) in
+        in body: [UInt8], _ item: (inout ProtobufReader, ResourceContext, ScopeInfo) throws -> Void
+    ) throws {
+        try ProtobufReader.read(body) { (r: inout ProtobufReader) throws in
             while !r.isAtEnd {
                 let (field, wire) = try r.readTag()
                 guard field == 1, wire == 2 else {
@@ -70,9 +71,9 @@ enum ProtoCommon {
     }
 
     /// The embedded messages in fields 1 and 2 of a message, each list in wire order.
-    private static func messages(_ r: inout ProtoReader) throws(OTLPDecodeError) -> (first: [ProtoReader], second: [ProtoReader]) {
-        var first: [ProtoReader] = []
-        var second: [ProtoReader] = []
+    private static func messages(_ r: inout ProtobufReader) throws -> (first: [ProtobufReader], second: [ProtobufReader]) {
+        var first: [ProtobufReader] = []
+        var second: [ProtobufReader] = []
         while !r.isAtEnd {
             let (field, wire) = try r.readTag()
             switch (field, wire) {
@@ -85,7 +86,7 @@ enum ProtoCommon {
     }
 
     /// Resource: attributes (field 1) appended to `attributes`.
-    static func resourceAttributes(_ r: inout ProtoReader, into attributes: inout [Attribute]) throws(OTLPDecodeError) {
+    static func resourceAttributes(_ r: inout ProtobufReader, into attributes: inout [Attribute]) throws {
         while !r.isAtEnd {
             let (field, wire) = try r.readTag()
             if field == 1, wire == 2 {
@@ -98,7 +99,7 @@ enum ProtoCommon {
     }
 
     /// InstrumentationScope: name (1) and version (2).
-    static func scope(_ r: inout ProtoReader, into scope: inout ScopeInfo) throws(OTLPDecodeError) {
+    static func scope(_ r: inout ProtobufReader, into scope: inout ScopeInfo) throws {
         while !r.isAtEnd {
             let (field, wire) = try r.readTag()
             switch (field, wire) {
@@ -111,12 +112,12 @@ enum ProtoCommon {
 
     /// KeyValue: key (1) and value (2) as a model attribute.
     @inline(__always)
-    static func keyValue(_ r: inout ProtoReader) throws(OTLPDecodeError) -> Attribute {
+    static func keyValue(_ r: inout ProtobufReader) throws -> Attribute {
         let (key, value) = try keyValuePair(&r, depth: 0)
         return Attribute(key, value.attributeValue)
     }
 
-    static func keyValuePair(_ r: inout ProtoReader, depth: Int) throws(OTLPDecodeError) -> (String, OTLPValue) {
+    static func keyValuePair(_ r: inout ProtobufReader, depth: Int) throws -> (String, OTLPValue) {
         var key = ""
         var value = OTLPValue.empty
         while !r.isAtEnd {
@@ -134,7 +135,7 @@ enum ProtoCommon {
 
     /// AnyValue: a oneof of string (1), bool (2), int (3), double (4), array (5), kvlist (6), bytes (7);
     /// the last one on the wire wins.
-    static func anyValue(_ r: inout ProtoReader, depth: Int) throws(OTLPDecodeError) -> OTLPValue {
+    static func anyValue(_ r: inout ProtobufReader, depth: Int) throws -> OTLPValue {
         var value = OTLPValue.empty
         while !r.isAtEnd {
             let (field, wire) = try r.readTag()

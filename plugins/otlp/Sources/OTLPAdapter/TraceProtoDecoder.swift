@@ -1,22 +1,25 @@
 // Decodes a binary ExportTraceServiceRequest (field numbers: wire-formats.md C.5) into model spans.
 import FireflyModel
+import FireflyWire
 
 /// The hand-written protobuf decoder for traces. Unknown fields, and known fields carrying an
 /// unexpected wire type, are skipped (as the reference implementations do); anything structurally
 /// broken (truncation, a length past the end, wire types 3/4/6/7) is an error.
 enum TraceProtoDecoder {
     static func decode(_ body: [UInt8]) throws(OTLPDecodeError) -> DecodeOutcome {
-        var outcome = DecodeOutcome()
-        try ProtoCommon.forEachItem(in: body) { (r: inout ProtoReader, resource, scope) throws(OTLPDecodeError) in
-            switch try span(&r).finish(resource: resource, scope: scope) {
-            case .success(let span): outcome.batch.spans.append(span)
-            case .failure(let rejection): outcome.reject(1, rejection.description)
+        try OTLPDecodeError.mapping { () throws -> DecodeOutcome in
+            var outcome = DecodeOutcome()
+            try ProtoCommon.forEachItem(in: body) { (r: inout ProtobufReader, resource, scope) throws in
+                switch try span(&r).finish(resource: resource, scope: scope) {
+                case .success(let span): outcome.batch.spans.append(span)
+                case .failure(let rejection): outcome.reject(1, rejection.description)
+                }
             }
+            return outcome
         }
-        return outcome
     }
 
-    static func span(_ r: inout ProtoReader) throws(OTLPDecodeError) -> SpanDraft {
+    static func span(_ r: inout ProtobufReader) throws -> SpanDraft {
         var d = SpanDraft()
         while !r.isAtEnd {
             let (field, wire) = try r.readTag()
@@ -49,7 +52,7 @@ enum TraceProtoDecoder {
         return d
     }
 
-    static func event(_ r: inout ProtoReader) throws(OTLPDecodeError) -> SpanEvent {
+    static func event(_ r: inout ProtobufReader) throws -> SpanEvent {
         var e = SpanEvent(timeUnixNano: 0, name: "")
         while !r.isAtEnd {
             let (field, wire) = try r.readTag()
@@ -65,7 +68,7 @@ enum TraceProtoDecoder {
         return e
     }
 
-    static func link(_ r: inout ProtoReader) throws(OTLPDecodeError) -> LinkDraft {
+    static func link(_ r: inout ProtobufReader) throws -> LinkDraft {
         var l = LinkDraft()
         while !r.isAtEnd {
             let (field, wire) = try r.readTag()
@@ -82,7 +85,7 @@ enum TraceProtoDecoder {
         return l
     }
 
-    static func status(_ r: inout ProtoReader, into d: inout SpanDraft) throws(OTLPDecodeError) {
+    static func status(_ r: inout ProtobufReader, into d: inout SpanDraft) throws {
         while !r.isAtEnd {
             let (field, wire) = try r.readTag()
             switch (field, wire) {

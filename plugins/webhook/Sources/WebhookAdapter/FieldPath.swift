@@ -1,3 +1,5 @@
+import FireflyWire
+
 /// A selector into an event, in the small syntax the README documents:
 ///
 ///     repository.full_name        dotted keys, relative to the current element (the event outside for_each)
@@ -135,9 +137,9 @@ struct Scope: Sendable {
             var next: [Located] = []
             for item in found {
                 switch (segment, item.value) {
-                case (.key(let key), .object(let object)):
+                case (.key(let key), .object):
                     let p = item.path + Self.keyText(key)
-                    guard let v = object[key], v != .null else { throw Missing(path: p) }
+                    guard let v = item.value[key], v != .null else { throw Missing(path: p) }
                     next.append(Located(value: v, path: p))
                 case (.index(let n), .array(let array)):
                     let k = n < 0 ? array.count + n : n

@@ -1,4 +1,5 @@
 import FireflyModel
+import FireflyWire
 import FireflyPluginKit
 
 /// Why one field of one event could not be used.

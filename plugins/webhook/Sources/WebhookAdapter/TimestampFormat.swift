@@ -1,4 +1,5 @@
 import FireflyModel
+import FireflyWire
 
 /// How a timestamp field is written. Magnitudes are never guessed: `1700000000` read as
 /// `unix_ms` is January 1970, by design — the mapping says what the sender means.

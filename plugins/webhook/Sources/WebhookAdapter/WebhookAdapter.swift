@@ -1,5 +1,6 @@
 public import FireflyModel
 public import FireflyPluginKit
+public import FireflyWire
 
 /// Turns JSON webhook deliveries (GitHub, Vercel, Stripe, anything that POSTs JSON) into metric
 /// points through a configured mapping. One instance per sender: `webhook/github`, `webhook/vercel`.
@@ -94,7 +95,7 @@ public final class WebhookAdapter: AdapterPlugin {
     public func points(body: [UInt8], receivedAt: UInt64) throws(WebhookBodyError) -> [MetricPoint] {
         let values: [JSON]
         do {
-            values = try JSONParser.values(in: body)
+            values = try JSON.parseSequence(body, maxDepth: 256)
         } catch {
             throw .syntax(error, Self.lineColumn(body, error.offset))
         }
@@ -150,7 +151,7 @@ public final class WebhookAdapter: AdapterPlugin {
         case .empty:
             fields = ["error": "empty body"]
         case .syntax(let e, let position):
-            fields = ["error": "invalid JSON at line \(position.line), column \(position.column): \(e.message)"]
+            fields = ["error": "invalid JSON at line \(position.line), column \(position.column): \(e.detail)"]
         case .mapping(let failure):
             fields = ["error": failure.message, "field": failure.field, "path": failure.path]
         }

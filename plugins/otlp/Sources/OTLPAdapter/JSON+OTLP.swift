@@ -1,11 +1,12 @@
 // Reading OTLP/JSON scalars from a JSON tree: 64-bit integers as strings or numbers, enums as ints
 // (or names), doubles as numbers or "NaN"/"Infinity", ids as hex.
 import FireflyModel
+import FireflyWire
 import Foundation
 
-extension JSONNode {
+extension JSON {
     /// Members of an object; `null` reads as an empty object.
-    func members(_ field: String) throws(OTLPDecodeError) -> [(key: String, value: JSONNode)] {
+    func members(_ field: String) throws(OTLPDecodeError) -> [(key: String, value: JSON)] {
         switch self {
         case .object(let pairs): return pairs
         case .null: return []
@@ -14,7 +15,7 @@ extension JSONNode {
     }
 
     /// Elements of an array; `null` reads as an empty array.
-    func elements(_ field: String) throws(OTLPDecodeError) -> [JSONNode] {
+    func elements(_ field: String) throws(OTLPDecodeError) -> [JSON] {
         switch self {
         case .array(let values): return values
         case .null: return []

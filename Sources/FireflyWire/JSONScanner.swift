@@ -1,3 +1,4 @@
+// A strict RFC 8259 pull scanner over borrowed bytes: the fast path of every JSON reader in Firefly.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -6,37 +7,20 @@ import Musl
 import Darwin
 #endif
 
-/// Why a JSON text was refused, and where.
-struct JSONSyntaxError: Error, Equatable {
-    enum Reason: String {
-        case unexpectedEnd = "unexpected end of input"
-        case unexpectedByte = "unexpected character"
-        case invalidEscape = "invalid escape sequence"
-        case invalidUnicode = "invalid unicode escape or UTF-8"
-        case controlCharacter = "unescaped control character in string"
-        case invalidNumber = "invalid number"
-        case tooDeep = "nesting too deep"
-        case trailingData = "data after the JSON value"
-    }
-
-    var reason: Reason
-    var offset: Int
-
-    var description: String { "\(reason.rawValue) at byte \(offset)" }
-}
-
 /// A strict RFC 8259 reader over borrowed bytes that never builds a tree: callers pull exactly the
 /// values they need (`readString`, `readNumber`) and skip the rest (`skipValue`). This is what makes
-/// CloudWatch JSON decoding fast — no `JSONSerialization` object graph per record line.
+/// CloudWatch JSON decoding fast — no object graph per record line. `JSON.parse` builds a tree with it.
 ///
-/// Valid only inside the `withUnsafeBufferPointer` scope that produced `bytes`.
-struct JSONScanner {
-    let bytes: UnsafeBufferPointer<UInt8>
-    var index: Int
-    let end: Int
-    static let maxDepth = 512
+/// Valid only inside the `withUnsafeBufferPointer` scope that produced `bytes`. The small, hot
+/// methods are `@inlinable` so that decoders in other modules get them inlined and specialised.
+public struct JSONScanner {
+    public let bytes: UnsafeBufferPointer<UInt8>
+    public var index: Int
+    public let end: Int
+    public static var maxDepth: Int { 512 }
 
-    init(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int = 0, to end: Int? = nil) {
+    @inlinable
+    public init(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int = 0, to end: Int? = nil) {
         self.bytes = bytes
         self.index = start
         self.end = end ?? bytes.count
@@ -44,8 +28,8 @@ struct JSONScanner {
 
     // MARK: Structure
 
-    @inline(__always)
-    mutating func skipWhitespace() {
+    @inlinable @inline(__always)
+    public mutating func skipWhitespace() {
         while index < end {
             let b = bytes[index]
             guard b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 else { return }
@@ -54,74 +38,88 @@ struct JSONScanner {
     }
 
     /// The next non-whitespace byte, without consuming it.
-    @inline(__always)
-    mutating func peek() throws(JSONSyntaxError) -> UInt8 {
+    @inlinable @inline(__always)
+    public mutating func peek(_ context: JSONSyntaxError.Context = .value) throws(JSONSyntaxError) -> UInt8 {
         skipWhitespace()
-        guard index < end else { throw JSONSyntaxError(reason: .unexpectedEnd, offset: index) }
+        guard index < end else { throw JSONSyntaxError(.unexpectedEnd(context), at: index) }
         return bytes[index]
     }
 
-    @inline(__always)
-    mutating func expect(_ byte: UInt8) throws(JSONSyntaxError) {
-        guard try peek() == byte else { throw JSONSyntaxError(reason: .unexpectedByte, offset: index) }
+    @inlinable @inline(__always)
+    public mutating func expect(_ byte: UInt8) throws(JSONSyntaxError) {
+        let b = try peek()
+        guard b == byte else { throw JSONSyntaxError(.unexpectedByte(b, expected: .value), at: index) }
         index += 1
     }
 
     /// Consumes `byte` if it comes next.
-    @inline(__always)
-    mutating func consume(_ byte: UInt8) throws(JSONSyntaxError) -> Bool {
+    @inlinable @inline(__always)
+    public mutating func consume(_ byte: UInt8) throws(JSONSyntaxError) -> Bool {
         guard try peek() == byte else { return false }
         index += 1
         return true
     }
 
     /// Fails unless only whitespace remains.
-    mutating func expectEnd() throws(JSONSyntaxError) {
+    @inlinable
+    public mutating func expectEnd() throws(JSONSyntaxError) {
         skipWhitespace()
-        guard index == end else { throw JSONSyntaxError(reason: .trailingData, offset: index) }
+        guard index == end else { throw JSONSyntaxError(.trailingData, at: index) }
     }
 
     /// Iterates the members of an object: `body` gets each key and must consume its value.
-    mutating func readObject(
+    @inlinable
+    public mutating func readObject(
         _ body: (inout JSONScanner, JSONKey) throws(JSONSyntaxError) -> Void
     ) throws(JSONSyntaxError) {
         try expect(UInt8(ascii: "{"))
         if try consume(UInt8(ascii: "}")) { return }
         while true {
-            guard try peek() == UInt8(ascii: "\"") else { throw JSONSyntaxError(reason: .unexpectedByte, offset: index) }
+            let q = try peek(.object)
+            guard q == UInt8(ascii: "\"") else { throw JSONSyntaxError(.unexpectedByte(q, expected: .key), at: index) }
             let key = try readRawString()
-            try expect(UInt8(ascii: ":"))
+            let colon = try peek(.object)
+            guard colon == UInt8(ascii: ":") else { throw JSONSyntaxError(.unexpectedByte(colon, expected: .colon), at: index) }
+            index += 1
             try body(&self, key)
-            if try consume(UInt8(ascii: ",")) { continue }
-            try expect(UInt8(ascii: "}"))
-            return
+            let next = try peek(.object)
+            index += 1
+            if next == UInt8(ascii: ",") { continue }
+            if next == UInt8(ascii: "}") { return }
+            index -= 1
+            throw JSONSyntaxError(.unexpectedByte(next, expected: .objectSeparator), at: index)
         }
     }
 
     /// Iterates the elements of an array: `body` must consume each element.
-    mutating func readArray(_ body: (inout JSONScanner, Int) throws(JSONSyntaxError) -> Void) throws(JSONSyntaxError) {
+    @inlinable
+    public mutating func readArray(_ body: (inout JSONScanner, Int) throws(JSONSyntaxError) -> Void) throws(JSONSyntaxError) {
         try expect(UInt8(ascii: "["))
         if try consume(UInt8(ascii: "]")) { return }
         var i = 0
         while true {
             try body(&self, i)
             i += 1
-            if try consume(UInt8(ascii: ",")) { continue }
-            try expect(UInt8(ascii: "]"))
-            return
+            let next = try peek(.array)
+            index += 1
+            if next == UInt8(ascii: ",") { continue }
+            if next == UInt8(ascii: "]") { return }
+            index -= 1
+            throw JSONSyntaxError(.unexpectedByte(next, expected: .arraySeparator), at: index)
         }
     }
 
     /// Whether the next value is `null`; consumes it if so.
-    mutating func consumeNull() throws(JSONSyntaxError) -> Bool {
+    @inlinable
+    public mutating func consumeNull() throws(JSONSyntaxError) -> Bool {
         guard try peek() == UInt8(ascii: "n") else { return false }
         try literal("null")
         return true
     }
 
     /// Skips one value of any type, validating it.
-    mutating func skipValue(depth: Int = 0) throws(JSONSyntaxError) {
-        guard depth < Self.maxDepth else { throw JSONSyntaxError(reason: .tooDeep, offset: index) }
+    public mutating func skipValue(depth: Int = 0) throws(JSONSyntaxError) {
+        guard depth < Self.maxDepth else { throw JSONSyntaxError(.tooDeep(limit: Self.maxDepth), at: index) }
         switch try peek() {
         case UInt8(ascii: "\""): _ = try readRawString()
         case UInt8(ascii: "{"): try readObject { (s, _) throws(JSONSyntaxError) in try s.skipValue(depth: depth + 1) }
@@ -133,11 +131,14 @@ struct JSONScanner {
         }
     }
 
-    private mutating func literal(_ word: StaticString) throws(JSONSyntaxError) {
+    /// Consumes `word` (`true`, `false`, `null`) at the current index.
+    @usableFromInline
+    mutating func literal(_ word: StaticString) throws(JSONSyntaxError) {
         let n = word.utf8CodeUnitCount
-        guard end - index >= n else { throw JSONSyntaxError(reason: .unexpectedEnd, offset: index) }
-        guard memcmp(bytes.baseAddress! + index, word.utf8Start, n) == 0 else {
-            throw JSONSyntaxError(reason: .unexpectedByte, offset: index)
+        for k in 0..<n {
+            guard index + k < end else { throw JSONSyntaxError(.unexpectedEnd(.literal), at: index) }
+            let b = bytes[index + k]
+            guard b == word.utf8Start[k] else { throw JSONSyntaxError(.unexpectedByte(b, expected: .literal), at: index) }
         }
         index += n
     }
@@ -146,7 +147,8 @@ struct JSONScanner {
 
     /// Reads a string token and returns where its content lies, validating escapes, control
     /// characters and UTF-8 on the way.
-    mutating func readRawString() throws(JSONSyntaxError) -> JSONKey {
+    @inlinable
+    public mutating func readRawString() throws(JSONSyntaxError) -> JSONKey {
         try expect(UInt8(ascii: "\""))
         let start = index
         var escaped = false
@@ -164,7 +166,7 @@ struct JSONScanner {
                 }
                 index += 8
             }
-            guard index < end else { throw JSONSyntaxError(reason: .unexpectedEnd, offset: index) }
+            guard index < end else { throw JSONSyntaxError(.unexpectedEnd(.string), at: index) }
             let b = bytes[index]
             if b == UInt8(ascii: "\"") { break }
             if b == UInt8(ascii: "\\") {
@@ -172,29 +174,29 @@ struct JSONScanner {
                 try validateEscape()
                 continue
             }
-            if b < 0x20 { throw JSONSyntaxError(reason: .controlCharacter, offset: index) }
+            if b < 0x20 { throw JSONSyntaxError(.controlCharacter, at: index) }
             if b >= 0x80 { nonASCII = true }
             index += 1
         }
         let stringEnd = index
         index += 1
         if nonASCII, !Self.isValidUTF8(UnsafeBufferPointer(rebasing: bytes[start..<stringEnd])) {
-            throw JSONSyntaxError(reason: .invalidUnicode, offset: start)
+            throw JSONSyntaxError(.invalidUTF8, at: start)
         }
         return JSONKey(start: start, end: stringEnd, escaped: escaped)
     }
 
-    private static let ones: UInt64 = 0x0101_0101_0101_0101
-    private static let highs: UInt64 = 0x8080_8080_8080_8080
-
     /// The high bit of each byte of `x` (little-endian) that is `"`, `\`, below 0x20 or above
     /// 0x7F. SWAR: (v - 0x01…) & ~v & 0x80… flags zero bytes of v exactly up to the first one (a
     /// borrow only runs upwards from a true hit), so the lowest flag is always a real hit.
-    @inline(__always)
-    static func attention(_ x: UInt64) -> UInt64 {
-        func zeroBytes(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
-        let quote = zeroBytes(x ^ (ones &* 0x22))
-        let backslash = zeroBytes(x ^ (ones &* 0x5C))
+    @inlinable @inline(__always)
+    public static func attention(_ x: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let q = x ^ (ones &* 0x22)
+        let quote = (q &- ones) & ~q & highs
+        let s = x ^ (ones &* 0x5C)
+        let backslash = (s &- ones) & ~s & highs
         let control = (x &- ones &* 0x20) & ~x & highs
         return (x & highs) | quote | backslash | control
     }
@@ -203,12 +205,12 @@ struct JSONScanner {
     /// the closing quote, then one to make sure no backslash precedes it, else the full
     /// `readRawString`. Control and non-ASCII bytes are not checked here: the caller decodes the
     /// content as base64, whose alphabet excludes them, and refuses the request either way.
-    mutating func readOpaqueString() throws(JSONSyntaxError) -> JSONKey {
+    public mutating func readOpaqueString() throws(JSONSyntaxError) -> JSONKey {
         try expect(UInt8(ascii: "\""))
         let start = index
         let base = bytes.baseAddress!
         guard let quote = memchr(base + start, 0x22, end - start) else {
-            throw JSONSyntaxError(reason: .unexpectedEnd, offset: end)
+            throw JSONSyntaxError(.unexpectedEnd(.string), at: end)
         }
         let stringEnd = base.distance(to: quote.assumingMemoryBound(to: UInt8.self))
         if memchr(base + start, 0x5C, stringEnd - start) != nil {
@@ -220,8 +222,9 @@ struct JSONScanner {
     }
 
     /// Checks the escape at `index` (which holds the backslash) and moves past it.
-    private mutating func validateEscape() throws(JSONSyntaxError) {
-        guard index + 1 < end else { throw JSONSyntaxError(reason: .unexpectedEnd, offset: index) }
+    @usableFromInline
+    mutating func validateEscape() throws(JSONSyntaxError) {
+        guard index + 1 < end else { throw JSONSyntaxError(.unexpectedEnd(.string), at: index) }
         switch bytes[index + 1] {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
             UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
@@ -229,22 +232,22 @@ struct JSONScanner {
         case UInt8(ascii: "u"):
             let unit = try hex4(at: index + 2)
             index += 6
-            if unit >= 0xDC00 && unit <= 0xDFFF { throw JSONSyntaxError(reason: .invalidUnicode, offset: index - 6) }
+            if unit >= 0xDC00 && unit <= 0xDFFF { throw JSONSyntaxError(.unpairedSurrogate, at: index) }
             if unit >= 0xD800 && unit <= 0xDBFF {
                 guard index + 1 < end, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
-                    throw JSONSyntaxError(reason: .invalidUnicode, offset: index - 6)
+                    throw JSONSyntaxError(.unpairedSurrogate, at: index)
                 }
                 let low = try hex4(at: index + 2)
-                guard low >= 0xDC00 && low <= 0xDFFF else { throw JSONSyntaxError(reason: .invalidUnicode, offset: index) }
+                guard low >= 0xDC00 && low <= 0xDFFF else { throw JSONSyntaxError(.unpairedSurrogate, at: index + 6) }
                 index += 6
             }
         default:
-            throw JSONSyntaxError(reason: .invalidEscape, offset: index)
+            throw JSONSyntaxError(.invalidEscape, at: index)
         }
     }
 
     private func hex4(at i: Int) throws(JSONSyntaxError) -> UInt32 {
-        guard i + 4 <= end else { throw JSONSyntaxError(reason: .unexpectedEnd, offset: i) }
+        guard i + 4 <= end else { throw JSONSyntaxError(.unexpectedEnd(.string), at: i) }
         var v: UInt32 = 0
         for k in 0..<4 {
             let c = bytes[i + k]
@@ -253,7 +256,7 @@ struct JSONScanner {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): d = UInt32(c - UInt8(ascii: "0"))
             case UInt8(ascii: "a")...UInt8(ascii: "f"): d = UInt32(c - UInt8(ascii: "a") + 10)
             case UInt8(ascii: "A")...UInt8(ascii: "F"): d = UInt32(c - UInt8(ascii: "A") + 10)
-            default: throw JSONSyntaxError(reason: .invalidEscape, offset: i + k)
+            default: throw JSONSyntaxError(.invalidUnicodeEscape, at: i + k)
             }
             v = v << 4 | d
         }
@@ -261,26 +264,28 @@ struct JSONScanner {
     }
 
     /// Reads a string value.
-    mutating func readString() throws(JSONSyntaxError) -> String {
+    @inlinable
+    public mutating func readString() throws(JSONSyntaxError) -> String {
         string(try readRawString())
     }
 
     /// The text of a string token read earlier (already validated).
-    func string(_ token: JSONKey) -> String {
+    @inlinable
+    public func string(_ token: JSONKey) -> String {
         let raw = UnsafeBufferPointer(rebasing: bytes[token.start..<token.end])
         if !token.escaped { return String(decoding: raw, as: UTF8.self) }
         return String(decoding: Self.unescape(raw), as: UTF8.self)
     }
 
     /// The bytes of a validated string body with its escapes resolved.
-    static func unescape(_ raw: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+    public static func unescape(_ raw: UnsafeBufferPointer<UInt8>) -> [UInt8] {
         var out: [UInt8] = []
         unescape(raw, into: &out)
         return out
     }
 
     /// `unescape` into a buffer the caller reuses (emptied first, capacity kept).
-    static func unescape(_ raw: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+    public static func unescape(_ raw: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
         out.removeAll(keepingCapacity: true)
         out.reserveCapacity(raw.count)
         var i = 0
@@ -343,7 +348,7 @@ struct JSONScanner {
     }
 
     /// Strict UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
-    static func isValidUTF8(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+    public static func isValidUTF8(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         var i = 0
         let n = b.count
         while i < n {
@@ -381,15 +386,34 @@ struct JSONScanner {
     // MARK: Numbers
 
     /// 10⁰ … 10²², every one exactly representable as a double.
-    static let powersOf10: [Double] = [
+    public static let powersOf10: [Double] = [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
     ]
 
-    /// Reads a number. Up to 19 significant digits and a small exponent take the exact fast path
-    /// (an exactly representable integer mantissa times or divided by an exact power of ten is
-    /// correctly rounded); anything else goes to `Double(String)`, which rounds correctly too.
-    mutating func readNumber() throws(JSONSyntaxError) -> Double {
+    /// The parts of a number token, as `scanNumber` read them.
+    @usableFromInline
+    struct NumberParts {
+        @usableFromInline var start: Int
+        @usableFromInline var negative: Bool
+        @usableFromInline var mantissa: UInt64
+        @usableFromInline var exponent: Int
+        /// Whether `mantissa` holds every significant digit.
+        @usableFromInline var exact: Bool
+
+        @inlinable
+        init(start: Int, negative: Bool, mantissa: UInt64, exponent: Int, exact: Bool) {
+            self.start = start
+            self.negative = negative
+            self.mantissa = mantissa
+            self.exponent = exponent
+            self.exact = exact
+        }
+    }
+
+    /// Reads a number token against the RFC 8259 grammar, collecting up to 19 significant digits.
+    @inlinable @inline(__always)
+    mutating func scanNumber() throws(JSONSyntaxError) -> NumberParts {
         skipWhitespace()
         let start = index
         var negative = false
@@ -398,14 +422,17 @@ struct JSONScanner {
             index += 1
         }
         var mantissa: UInt64 = 0
-        var digits = 0       // significant digits kept in `mantissa`
-        var dropped = 0      // integer digits that did not fit (scale up)
+        var digits = 0  // significant digits kept in `mantissa`
+        var dropped = 0  // integer digits that did not fit (scale up)
         var exponent = 0
         var exact = true
-        guard index < end else { throw JSONSyntaxError(reason: .unexpectedEnd, offset: index) }
+        guard index < end else { throw JSONSyntaxError(.unexpectedEnd(.value), at: index) }
         let first = bytes[index]
         if first == UInt8(ascii: "0") {
             index += 1
+            if index < end && bytes[index] &- UInt8(ascii: "0") < 10 {
+                throw JSONSyntaxError(.invalidNumber(.leadingZero), at: index)
+            }
         } else if first >= UInt8(ascii: "1") && first <= UInt8(ascii: "9") {
             while index < end {
                 let d = bytes[index] &- UInt8(ascii: "0")
@@ -420,7 +447,7 @@ struct JSONScanner {
                 index += 1
             }
         } else {
-            throw JSONSyntaxError(reason: .invalidNumber, offset: index)
+            throw JSONSyntaxError(.invalidNumber(.digits), at: index)
         }
         exponent = dropped
         if index < end && bytes[index] == UInt8(ascii: ".") {
@@ -438,7 +465,7 @@ struct JSONScanner {
                 }
                 index += 1
             }
-            guard index > fractionStart else { throw JSONSyntaxError(reason: .invalidNumber, offset: index) }
+            guard index > fractionStart else { throw JSONSyntaxError(.invalidNumber(.fraction), at: index) }
         }
         if index < end && (bytes[index] | 0x20) == UInt8(ascii: "e") {
             index += 1
@@ -455,31 +482,59 @@ struct JSONScanner {
                 if e < 100_000 { e = e * 10 + Int(d) }
                 index += 1
             }
-            guard index > expStart else { throw JSONSyntaxError(reason: .invalidNumber, offset: index) }
+            guard index > expStart else { throw JSONSyntaxError(.invalidNumber(.exponent), at: index) }
             exponent += expNegative ? -e : e
         }
-        if exact && mantissa <= 1 << 53 && exponent >= -22 && exponent <= 22 {
-            var v = Double(mantissa)
-            if exponent < 0 { v /= Self.powersOf10[-exponent] } else if exponent > 0 { v *= Self.powersOf10[exponent] }
-            return negative ? -v : v
+        return NumberParts(start: start, negative: negative, mantissa: mantissa, exponent: exponent, exact: exact)
+    }
+
+    /// Reads a number. Up to 19 significant digits and a small exponent take the exact fast path
+    /// (an exactly representable integer mantissa times or divided by an exact power of ten is
+    /// correctly rounded); anything else goes to `Double(String)`, which rounds correctly too.
+    @inlinable
+    public mutating func readNumber() throws(JSONSyntaxError) -> Double {
+        let p = try scanNumber()
+        if p.exact && p.mantissa <= 1 << 53 && p.exponent >= -22 && p.exponent <= 22 {
+            var v = Double(p.mantissa)
+            if p.exponent < 0 { v /= Self.powersOf10[-p.exponent] } else if p.exponent > 0 { v *= Self.powersOf10[p.exponent] }
+            return p.negative ? -v : v
         }
-        if mantissa == 0 && exact { return negative ? -0.0 : 0.0 }
-        return try slowNumber(from: start)
+        if p.mantissa == 0 && p.exact { return p.negative ? -0.0 : 0.0 }
+        return try slowNumber(from: p.start)
+    }
+
+    /// Reads a number token and returns its text as written (64-bit integers stay exact).
+    /// A number beyond the range of a double is refused, as `readNumber` refuses it.
+    public mutating func readNumberText() throws(JSONSyntaxError) -> String {
+        let p = try scanNumber()
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[p.start..<index]), as: UTF8.self)
+        if p.mantissa != 0 && p.exponent > 280 {
+            guard let v = Double(text), v.isFinite else { throw JSONSyntaxError(.invalidNumber(.outOfRange), at: p.start) }
+        }
+        return text
     }
 
     /// The standard library's parser: correctly rounded and, unlike `strtod`, independent of the
     /// C locale's decimal separator. The text was already checked against the JSON grammar.
-    private func slowNumber(from start: Int) throws(JSONSyntaxError) -> Double {
+    @usableFromInline
+    func slowNumber(from start: Int) throws(JSONSyntaxError) -> Double {
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-        guard let v = Double(text), v.isFinite else { throw JSONSyntaxError(reason: .invalidNumber, offset: start) }
+        guard let v = Double(text), v.isFinite else { throw JSONSyntaxError(.invalidNumber(.outOfRange), at: start) }
         return v
     }
 }
 
 /// Where a string token's content lies in the scanned bytes (quotes excluded).
-struct JSONKey {
-    var start: Int
-    var end: Int
+public struct JSONKey: Sendable {
+    public var start: Int
+    public var end: Int
     /// Whether the content holds backslash escapes (then compare or decode via `unescape`).
-    var escaped: Bool
+    public var escaped: Bool
+
+    @inlinable
+    public init(start: Int, end: Int, escaped: Bool) {
+        self.start = start
+        self.end = end
+        self.escaped = escaped
+    }
 }

@@ -1,30 +1,24 @@
+// A plugin's settings subtree as the JSON text the C ABI hands it (key order preserved).
 import FireflyModel
+import FireflyWire
 
-/// A small JSON writer for handing configuration subtrees to plugins (key order preserved).
-enum JSON {
-    case null
-    case bool(Bool)
-    case int(Int64)
-    case double(Double)
-    case string(String)
-    case array([JSON])
-    case object([(String, JSON)])
-
+extension JSON {
     /// YAML 1.2 core-schema typing of an unquoted scalar.
-    static func typedPlainScalar(_ text: String) -> JSON {
+    static func typed(plainScalar text: String) -> JSON {
         switch text {
         case "", "~", "null", "Null", "NULL": return .null
         case "true", "True", "TRUE": return .bool(true)
         case "false", "False", "FALSE": return .bool(false)
         default: break
         }
-        if let i = Int64(text) { return .int(i) }
+        if let i = Int64(text) { return .number(String(i)) }
         if text.first.map({ $0.isNumber || $0 == "-" || $0 == "+" || $0 == "." }) == true, let d = Double(text), d.isFinite {
-            return .double(d)
+            return .number(String(d))
         }
         return .string(text)
     }
 
+    /// The value as compact JSON text.
     var text: String {
         var out = ""
         write(into: &out)
@@ -35,9 +29,8 @@ enum JSON {
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
-        case .double(let d): out += d.isFinite ? String(d) : "null"
-        case .string(let s): JSON.quote(s, into: &out)
+        case .number(let n): out += n
+        case .string(let s): out += JSONText.quote(s)
         case .array(let items):
             out += "["
             for (i, item) in items.enumerated() {
@@ -45,19 +38,15 @@ enum JSON {
                 item.write(into: &out)
             }
             out += "]"
-        case .object(let fields):
+        case .object(let members):
             out += "{"
-            for (i, (k, v)) in fields.enumerated() {
+            for (i, m) in members.enumerated() {
                 if i > 0 { out += "," }
-                JSON.quote(k, into: &out)
+                out += JSONText.quote(m.key)
                 out += ":"
-                v.write(into: &out)
+                m.value.write(into: &out)
             }
             out += "}"
         }
-    }
-
-    static func quote(_ s: String, into out: inout String) {
-        out += JSONText.quote(s)
     }
 }
