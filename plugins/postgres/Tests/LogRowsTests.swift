@@ -41,18 +41,19 @@ struct LogRowsTests {
     @Test func aLogRowHasEveryColumnAndNullsWhereTheRecordHasNothing() {
         var row = RowEncoder()
         PreparedBatch.encode(Self.record, into: &row)
-        let columns = String(decoding: row.bytes, as: UTF8.self).dropLast().split(separator: "\t", omittingEmptySubsequences: false)
+        let columns = BinaryRows.decode(row.bytes)[0]
         #expect(columns.count == Schema.logColumns.count)
-        let named = Dictionary(uniqueKeysWithValues: zip(Schema.logColumns, columns.map(String.init)))
-        #expect(named["body"] == "1" && named["body_json"] == "\\N")
-        #expect(named["trace_id"] == "\\N" && named["span_id"] == "\\N")
-        #expect(named["request_id"] == "r-1")
+        let named = Dictionary(uniqueKeysWithValues: zip(Schema.logColumns, columns))
+        #expect(BinaryRows.text(named["body"]!) == "1" && named["body_json"]! == nil)
+        #expect(named["trace_id"]! == nil && named["span_id"]! == nil)
+        #expect(BinaryRows.text(named["request_id"]!) == "r-1")
+        #expect(named["severity_number"]! == [0, 9])
         var invocation = RowEncoder()
         PreparedBatch.encode(
             Invocation(function: "f", requestID: "r", startTimeUnixNano: 1, durationMs: 1, memorySizeMB: .max), into: &invocation)
-        let invocationColumns = String(decoding: invocation.bytes, as: UTF8.self).dropLast().split(separator: "\t", omittingEmptySubsequences: false)
+        let invocationColumns = BinaryRows.decode(invocation.bytes)[0]
         #expect(invocationColumns.count == Schema.invocationColumns.count)
         // An integer column holds at most Int32.max.
-        #expect(invocationColumns[Schema.invocationColumns.firstIndex(of: "memory_size_mb")!] == "2147483647")
+        #expect(invocationColumns[Schema.invocationColumns.firstIndex(of: "memory_size_mb")!] == [0x7F, 0xFF, 0xFF, 0xFF])
     }
 }

@@ -227,7 +227,7 @@ struct PostgresLogsTests {
                 return
             }
             #expect(message.contains("PostgreSQL error 22P02: invalid input syntax for type json"))
-            #expect(message.contains("COPY firefly_stage_logs, line 2, column body_json"))
+            #expect(message.contains("COPY logs, line 2, column body_json"))
             for table in ["points", "logs", "invocations"] {
                 #expect(try TestDatabase.count(table, schema: schema) == 0)
             }
@@ -243,7 +243,7 @@ struct PostgresLogsTests {
                 Issue.record("expected .permanent for an invocation with broken JSON")
                 return
             }
-            #expect(second.contains("COPY firefly_stage_invocations, line 1, column attributes"))
+            #expect(second.contains("COPY invocations, line 1, column attributes"))
             #expect(try TestDatabase.count("logs", schema: schema) == 1)
             #expect(try TestDatabase.count("points", schema: schema) == 1)
         }

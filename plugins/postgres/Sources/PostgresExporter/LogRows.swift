@@ -1,4 +1,4 @@
-// Log records and invocations as rows of the `logs` and `invocations` tables, in COPY text format.
+// Log records and invocations as rows of the `logs` and `invocations` tables, in binary COPY format.
 import FireflyModel
 
 extension PreparedBatch {
@@ -13,7 +13,7 @@ extension PreparedBatch {
         row.uint(time)
         row.optionalTimestamp(unixNano: log.observedTimeUnixNano)
         row.uint(log.observedTimeUnixNano)
-        row.int(Int64(log.severityNumber))
+        row.int16(Int16(log.severityNumber))
         row.text(log.severityText)
         row.text(bodyText(log.body))
         if case .json(let text) = log.body {
@@ -73,7 +73,7 @@ extension PreparedBatch {
     /// resource attributes, written as they are stored (NUL as U+FFFD, a repeated key's first value).
     /// Two records alike in all of these are one record.
     static func contentKey(_ log: LogRecord) -> [UInt8] {
-        var json = RowEncoder(copyEscaping: false, capacity: 256)
+        var json = RowEncoder(capacity: 256)
         json.jsonPunct("[")
         json.jsonUInt(log.timeUnixNano)
         for text in [log.function, log.service, log.scopeName, log.scopeVersion] {
@@ -119,8 +119,8 @@ extension PreparedBatch {
         row.uint(invocation.startTimeUnixNano)
         row.double(invocation.durationMs)
         row.double(invocation.billedDurationMs)
-        row.int(Int64(Int32(clamping: invocation.memorySizeMB)))
-        row.int(Int64(Int32(clamping: invocation.maxMemoryUsedMB)))
+        row.int32(Int32(clamping: invocation.memorySizeMB))
+        row.int32(Int32(clamping: invocation.maxMemoryUsedMB))
         row.optionalDouble(invocation.initDurationMs)
         row.bool(invocation.isColdStart)
         row.text(invocation.status.name)

@@ -1,5 +1,5 @@
 // Turns a batch into what the database needs, before any connection is used: series keys, new series
-// rows, and span, log and invocation rows in COPY format. Values PostgreSQL would refuse are made storable here (`StorableText`).
+// rows, and span, log and invocation rows in binary COPY format. Values PostgreSQL would refuse are made storable here (`StorableText`).
 import FireflyModel
 
 /// The identity and description of one metric series.
@@ -26,13 +26,13 @@ struct PreparedBatch: Sendable {
     var newSeries: [SeriesRow]
     /// Ids of the batch's series that were already cached.
     var knownIDs: [String: Int64]
-    /// Span rows in COPY text format, every column of `spans` in table order.
+    /// Span rows in binary COPY format, every column of `spans` in table order.
     var spanRows: [UInt8]
     var spanCount: Int
-    /// Log rows in COPY text format, every column of `logs` in table order.
+    /// Log rows in binary COPY format, every column of `logs` in table order.
     var logRows: [UInt8]
     var logCount: Int
-    /// Invocation rows in COPY text format, every column of `invocations` in table order.
+    /// Invocation rows in binary COPY format, every column of `invocations` in table order.
     var invocationRows: [UInt8]
     var invocationCount: Int
 
@@ -94,7 +94,7 @@ struct PreparedBatch: Sendable {
     }
 
     static func seriesKey(_ point: MetricPoint) -> String {
-        var json = RowEncoder(copyEscaping: false)
+        var json = RowEncoder()
         json.jsonPunct("[")
         json.jsonString(point.name)
         json.jsonPunct(",")
@@ -113,7 +113,7 @@ struct PreparedBatch: Sendable {
     }
 
     static func seriesRow(_ point: MetricPoint, key: String) -> SeriesRow {
-        var json = RowEncoder(copyEscaping: false)
+        var json = RowEncoder()
         json.jsonPunct("{")
         for (i, label) in point.labels.enumerated() {
             if i > 0 { json.jsonPunct(",") }
@@ -176,7 +176,7 @@ struct PreparedBatch: Sendable {
         row.text(span.traceState)
         row.text(span.name)
         row.text(spanKindName(span.kind))
-        row.int(Int64(span.statusCode.rawValue))
+        row.int16(Int16(clamping: span.statusCode.rawValue))
         row.text(span.statusMessage)
         row.timestamp(unixNano: span.startTimeUnixNano)
         row.timestamp(unixNano: span.endTimeUnixNano)
