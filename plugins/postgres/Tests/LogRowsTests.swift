@@ -10,11 +10,11 @@ struct LogRowsTests {
         function: "checkout")
 
     @Test func theContentKeyIgnoresTheObservedTimeAndTellsEverythingElseApart() {
-        let key = PreparedBatch.recordID(of: Self.record)
+        let key = TableRows.recordID(of: Self.record)
         #expect(key.hasPrefix("content:") && key.utf8.count == 8 + 32)
         var later = Self.record
         later.observedTimeUnixNano += 1
-        #expect(PreparedBatch.recordID(of: later) == key)
+        #expect(TableRows.recordID(of: later) == key)
         var changes: [LogRecord] = []
         for change in 0..<8 {
             var r = Self.record
@@ -30,17 +30,17 @@ struct LogRowsTests {
             }
             changes.append(r)
         }
-        let keys = changes.map(PreparedBatch.recordID(of:))
+        let keys = changes.map(TableRows.recordID(of:))
         #expect(Set(keys + [key]).count == 9)
         // A record with its own id keeps it.
         var cloudWatch = Self.record
         cloudWatch.recordID = "3781236542901918427188393412759382948409392883746009907"
-        #expect(PreparedBatch.recordID(of: cloudWatch) == cloudWatch.recordID)
+        #expect(TableRows.recordID(of: cloudWatch) == cloudWatch.recordID)
     }
 
     @Test func aLogRowHasEveryColumnAndNullsWhereTheRecordHasNothing() {
         var row = RowEncoder()
-        PreparedBatch.encode(Self.record, into: &row)
+        TableRows.encode(Self.record, into: &row)
         let columns = BinaryRows.decode(row.bytes)[0]
         #expect(columns.count == Schema.logColumns.count)
         let named = Dictionary(uniqueKeysWithValues: zip(Schema.logColumns, columns))
@@ -49,7 +49,7 @@ struct LogRowsTests {
         #expect(BinaryRows.text(named["request_id"]!) == "r-1")
         #expect(named["severity_number"]! == [0, 9])
         var invocation = RowEncoder()
-        PreparedBatch.encode(
+        TableRows.encode(
             Invocation(function: "f", requestID: "r", startTimeUnixNano: 1, durationMs: 1, memorySizeMB: .max), into: &invocation)
         let invocationColumns = BinaryRows.decode(invocation.bytes)[0]
         #expect(invocationColumns.count == Schema.invocationColumns.count)

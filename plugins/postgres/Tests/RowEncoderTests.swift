@@ -166,6 +166,6 @@ enum BinaryRows {
 
     @Test func seriesKeysAreCanonicalJSON() throws {
         let point = MetricPoint(name: "Duration", namespace: "AWS/Lambda", kind: .summary, labels: [Label("b", "2"), Label("a", "\"1\"")], timeUnixNano: 1)
-        #expect(PreparedBatch.seriesKey(point) == #"["Duration","AWS/Lambda",["a","\"1\"","b","2"]]"#)
+        #expect(TableRows.seriesKey(point) == #"["Duration","AWS/Lambda",["a","\"1\"","b","2"]]"#)
     }
 }

@@ -1,7 +1,7 @@
 // Log records and invocations as rows of the `logs` and `invocations` tables, in binary COPY format.
 import FireflyModel
 
-extension PreparedBatch {
+extension TableRows {
     /// The attribute whose string value fills `logs.request_id` (OpenTelemetry's name for Lambda's request id).
     static let requestIDAttribute = "faas.invocation_id"
 

@@ -336,38 +336,44 @@ struct PQSession {
         try query(sql).first?.first.flatMap { $0 }.flatMap { Int($0) } ?? 0
     }
 
-    /// Runs `COPY … FROM STDIN (FORMAT binary)` with `rows` (from a `RowEncoder`) and returns how many
-    /// rows the server stored. Rows go out in pieces of about 1 MiB.
-    func copyBinary(_ sql: String, rows: [UInt8]) throws -> Int {
+    /// Runs `COPY … FROM STDIN (FORMAT binary)` and returns how many rows the server stored. The rows
+    /// are `encoder`'s bytes from `start` on, then those `rows` appends: they go out while they are
+    /// encoded (every 64 KiB), so the server stores them meanwhile. `encoder` keeps every row (for a
+    /// second COPY of the same rows). When `rows` throws, the COPY is aborted and its error thrown.
+    func copyBinary(
+        _ sql: String, encoder: inout RowEncoder, from start: Int = 0, rows: (inout RowEncoder) throws -> Void = { _ in }
+    ) throws -> Int {
         clear(try result(PQexec(handle, sql), expecting: [PGRES_COPY_IN]))
-        var sent = true
-        sent = sent && put(RowEncoder.copyHeader)
-        if sent {
-            sent = rows.withUnsafeBufferPointer { buffer in
-                guard let base = buffer.baseAddress else { return true }
-                let piece = 1 << 20
-                var start = 0
-                while start < buffer.count {
-                    let n = min(piece, buffer.count - start)
-                    let ok = (base + start).withMemoryRebound(to: CChar.self, capacity: n) {
-                        PQputCopyData(handle, $0, Int32(n)) == 1
-                    }
-                    guard ok else { return false }
-                    start += n
-                }
-                return true
-            }
+        final class Flag { var failed = false }
+        let send = Flag()
+        let handle = handle
+        send.failed = !Self.put(handle, RowEncoder.copyHeader[...])
+        encoder.flushed = start
+        encoder.sink = { piece in
+            if !send.failed { send.failed = !Self.put(handle, piece) }
         }
-        sent = sent && put(RowEncoder.copyTrailer)
-        guard PQputCopyEnd(handle, sent ? nil : "firefly: sending rows failed") == 1 else {
-            throw PQClientError(message: Self.message(handle))
+        var encodeError: (any Error)?
+        do {
+            try rows(&encoder)
+        } catch {
+            encodeError = error
         }
-        // The COPY's own result, then the end of the command.
-        let res = try result(PQgetResult(handle), expecting: [PGRES_COMMAND_OK])
-        let count = Int(String(cString: PQcmdTuples(res))) ?? 0
-        PQclear(res)
+        encoder.flush()
+        encoder.sink = nil
+        if !send.failed { send.failed = !Self.put(handle, RowEncoder.copyTrailer[...]) }
+        // A failed send usually means the server ended the COPY with an error: the result says which.
+        _ = PQputCopyEnd(handle, encodeError == nil && !send.failed ? nil : "firefly: the rows were not sent whole")
+        let res = PQgetResult(handle)
+        if let encodeError {
+            if let res { PQclear(res) }
+            drain()
+            throw encodeError
+        }
+        let done = try result(res, expecting: [PGRES_COMMAND_OK])
+        let count = Int(String(cString: PQcmdTuples(done))) ?? 0
+        PQclear(done)
         drain()
-        guard sent else { throw PQClientError(message: Self.message(handle)) }
+        if send.failed { throw PQClientError(message: Self.message(handle)) }
         return count
     }
 
@@ -384,9 +390,10 @@ struct PQSession {
         }
     }
 
-    private func put(_ bytes: [UInt8]) -> Bool {
+    private static func put(_ handle: OpaquePointer, _ bytes: ArraySlice<UInt8>) -> Bool {
         bytes.withUnsafeBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+            guard let base = buffer.baseAddress else { return true }
+            return base.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
                 PQputCopyData(handle, $0, Int32(buffer.count)) == 1
             }
         }

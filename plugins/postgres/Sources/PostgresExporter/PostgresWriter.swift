@@ -72,13 +72,12 @@ actor PostgresWriter {
         do {
             let connection = try await lease()
             let outcome = try await connection.run(timeout: Self.writeTimeout) { session in
-                let prepared = PreparedBatch(batch, cache: cache)
                 var outcome = WriteOutcome()
                 if needsMigration {
                     outcome.timescale = try Self.migrate(
                         session, schema: schema, retentionSeconds: retentionSeconds, context: context)
                 }
-                try Self.write(prepared, schema: schema, on: session, outcome: &outcome)
+                try Self.write(batch, cache: cache, schema: schema, on: session, outcome: &outcome)
                 return outcome
             }
             release(connection)
@@ -241,40 +240,82 @@ actor PostgresWriter {
 
     // MARK: Rows
 
-    static func write(_ batch: PreparedBatch, schema: Schema, on session: PQSession, outcome: inout WriteOutcome) throws {
+    /// Writes every signal of the batch in one transaction: the batch is written whole or not at all.
+    /// Rows are encoded while they are copied, so the server stores rows while the next are encoded.
+    static func write(
+        _ batch: TelemetryBatch, cache: [String: Int64], schema: Schema, on session: PQSession, outcome: inout WriteOutcome
+    ) throws {
         outcome.points = batch.points.count
-        outcome.spans = batch.spanCount
-        outcome.logs = batch.logCount
-        outcome.invocations = batch.invocationCount
-        outcome.newSeries = batch.newSeries.count
-        var ids = batch.knownIDs
-        if !batch.newSeries.isEmpty {
-            let resolved = try resolveSeries(batch.newSeries, schema: schema, on: session)
-            outcome.newIDs = resolved
-            ids.merge(resolved) { _, new in new }
-        }
-        var pointRows = RowEncoder(capacity: batch.points.count * 160)
-        for (point, key) in zip(batch.points, batch.pointKeys) {
-            guard let id = ids[key] else { throw SeriesMissing() }
-            PreparedBatch.encode(point, seriesID: id, into: &pointRows)
-        }
-        let pointBytes = pointRows.bytes
-        // Every signal of the batch in one transaction: the batch is written whole or not at all.
+        outcome.spans = batch.spans.count
+        outcome.logs = batch.logs.count
+        outcome.invocations = batch.invocations.count
         try session.transaction {
             if !batch.points.isEmpty {
-                outcome.pointsInserted = try copySkippingDuplicates(pointBytes, into: schema.pointsTarget, on: session)
+                outcome.pointsInserted = try writePoints(
+                    batch.points, cache: cache, schema: schema, on: session, outcome: &outcome)
             }
-            if batch.spanCount > 0 {
-                outcome.spansInserted = try copySkippingDuplicates(batch.spanRows, into: schema.spansTarget, on: session)
+            if !batch.spans.isEmpty {
+                outcome.spansInserted = try copySkippingDuplicates(
+                    into: schema.spansTarget, on: session, capacity: batch.spans.count * 512
+                ) { rows in
+                    for span in batch.spans { TableRows.encode(span, into: &rows) }
+                }
             }
-            if batch.logCount > 0 {
-                outcome.logsInserted = try copySkippingDuplicates(batch.logRows, into: schema.logsTarget, on: session)
+            if !batch.logs.isEmpty {
+                outcome.logsInserted = try copySkippingDuplicates(
+                    into: schema.logsTarget, on: session, capacity: batch.logs.count * 384
+                ) { rows in
+                    for log in batch.logs { TableRows.encode(log, into: &rows) }
+                }
             }
-            if batch.invocationCount > 0 {
+            if !batch.invocations.isEmpty {
                 outcome.invocationsInserted = try copySkippingDuplicates(
-                    batch.invocationRows, into: schema.invocationsTarget, on: session)
+                    into: schema.invocationsTarget, on: session, capacity: batch.invocations.count * 256
+                ) { rows in
+                    for invocation in batch.invocations { TableRows.encode(invocation, into: &rows) }
+                }
             }
         }
+    }
+
+    /// Points of cached series are copied while their keys are computed; points of series not seen
+    /// before wait until those series are inserted (in the same transaction) and are copied after.
+    /// Returns how many points were new.
+    static func writePoints(
+        _ points: [MetricPoint], cache: [String: Int64], schema: Schema, on session: PQSession, outcome: inout WriteOutcome
+    ) throws -> Int {
+        var waiting: [(index: Int, key: String)] = []
+        var newSeries: [String: SeriesRow] = [:]
+        var rows = RowEncoder(capacity: points.count * 160)
+        let target = schema.pointsTarget
+        let first = try copyStraight(into: target, on: session, rows: &rows) { rows in
+            for (i, point) in points.enumerated() {
+                let key = TableRows.seriesKey(point)
+                if let id = cache[key] {
+                    TableRows.encode(point, seriesID: id, into: &rows)
+                } else {
+                    waiting.append((i, key))
+                    if newSeries[key] == nil { newSeries[key] = TableRows.seriesRow(point, key: key) }
+                }
+            }
+        }
+        var later = RowEncoder(capacity: waiting.count * 160)
+        if !waiting.isEmpty {
+            outcome.newSeries = newSeries.count
+            let ids = try resolveSeries(newSeries.values.sorted { $0.key < $1.key }, schema: schema, on: session)
+            outcome.newIDs = ids
+            for (i, key) in waiting {
+                guard let id = ids[key] else { throw SeriesMissing() }
+                TableRows.encode(points[i], seriesID: id, into: &later)
+            }
+        }
+        guard let copied = first else {
+            // Some points were there already: all of them through the staging table.
+            rows.bytes += later.bytes
+            return try copyStaged(rows, into: target, on: session)
+        }
+        if waiting.isEmpty { return copied }
+        return try copied + copySkippingDuplicates(into: target, on: session, capacity: 0, rows: later)
     }
 
     /// Inserts new series (existing ones are left alone) and returns the id of every one, by key.
@@ -293,36 +334,56 @@ actor PostgresWriter {
             encoder.jsonRaw(row.labels)
             encoder.endRow()
         }
-        let bytes = encoder.bytes
-        return try session.transaction {
-            try session.execute(schema.createSeriesStage)
-            _ = try session.copyBinary(schema.copySeriesStage, rows: bytes)
-            try session.execute(schema.insertSeries)
-            var ids: [String: Int64] = [:]
-            ids.reserveCapacity(rows.count)
-            for row in try session.query(schema.selectSeriesIDs) {
-                if let key = row[0], let id = row[1].flatMap({ Int64($0) }) { ids[key] = id }
-            }
-            return ids
+        try session.execute(schema.createSeriesStage)
+        _ = try session.copyBinary(schema.copySeriesStage, encoder: &encoder)
+        try session.execute(schema.insertSeries)
+        var ids: [String: Int64] = [:]
+        ids.reserveCapacity(rows.count)
+        for row in try session.query(schema.selectSeriesIDs) {
+            if let key = row[0], let id = row[1].flatMap({ Int64($0) }) { ids[key] = id }
         }
+        try session.execute(schema.emptySeriesStage)
+        return ids
     }
 
-    /// Copies rows into `target` inside the caller's transaction and returns how many were new.
-    /// Straight into the table first, in a savepoint; when a row is already there (a replay: `23505`),
-    /// the savepoint is rolled back and the rows go through the staging table and
-    /// `INSERT … ON CONFLICT DO NOTHING`, which skips the rows already there.
-    static func copySkippingDuplicates(_ bytes: [UInt8], into target: Schema.CopyTarget, on session: PQSession) throws -> Int {
+    /// Copies `rows` and the rows `encode` writes into `target` inside the caller's transaction and returns how
+    /// many were new: straight into the table (`copyStraight`), or through the staging table when
+    /// some were there already.
+    static func copySkippingDuplicates(
+        into target: Schema.CopyTarget, on session: PQSession, capacity: Int, rows: RowEncoder? = nil,
+        _ encode: (inout RowEncoder) throws -> Void = { _ in }
+    ) throws -> Int {
+        var rows = rows ?? RowEncoder(capacity: capacity)
+        if let copied = try copyStraight(into: target, on: session, rows: &rows, encode) { return copied }
+        return try copyStaged(rows, into: target, on: session)
+    }
+
+    /// Copies rows straight into the table, in a savepoint, and returns how many; nil when a row was
+    /// there already (a replay: `23505`), after rolling the savepoint back (`rows` holds every row then).
+    static func copyStraight(
+        into target: Schema.CopyTarget, on session: PQSession, rows: inout RowEncoder,
+        _ encode: (inout RowEncoder) throws -> Void
+    ) throws -> Int? {
         try session.execute("SAVEPOINT firefly_copy")
         do {
-            let copied = try session.copyBinary(target.copyIntoTable, rows: bytes)
+            let copied = try session.copyBinary(target.copyIntoTable, encoder: &rows, rows: encode)
             try session.execute("RELEASE SAVEPOINT firefly_copy")
             return copied
         } catch let error as PQServerError where error.sqlState == "23505" {
             try session.execute("ROLLBACK TO SAVEPOINT firefly_copy; RELEASE SAVEPOINT firefly_copy")
+            return nil
         }
+    }
+
+    /// Copies rows into the staging table and moves them with `INSERT … ON CONFLICT DO NOTHING`,
+    /// which skips the rows already there; returns how many were new.
+    static func copyStaged(_ rows: RowEncoder, into target: Schema.CopyTarget, on session: PQSession) throws -> Int {
+        var rows = rows
         try session.execute(target.createStage)
-        _ = try session.copyBinary(target.copyIntoStage, rows: bytes)
-        return try session.integer(target.insertFromStage)
+        _ = try session.copyBinary(target.copyIntoStage, encoder: &rows)
+        let inserted = try session.integer(target.insertFromStage)
+        try session.execute(target.emptyStage)
+        return inserted
     }
 
     // MARK: Retention

@@ -14,6 +14,12 @@ struct RowEncoder {
     private var rowStart = 0
     /// Where the length of the column being written goes (a JSON column grows until the next one), or -1.
     private var openColumn = -1
+    /// While a COPY streams (`PQSession.copyBinary`): where whole rows go once `flushSize` bytes are
+    /// pending, so the server stores rows while the next ones are encoded. `bytes` keeps every row.
+    var sink: ((ArraySlice<UInt8>) -> Void)?
+    /// How much of `bytes` went to the sink.
+    var flushed = 0
+    static let flushSize = 1 << 16
 
     /// The signature, flags (no OIDs) and an empty header extension.
     static let copyHeader: [UInt8] = Array("PGCOPY\n".utf8) + [0xFF, 0x0D, 0x0A, 0x00] + [0, 0, 0, 0] + [0, 0, 0, 0]
@@ -73,6 +79,13 @@ struct RowEncoder {
         bytes[rowStart] = UInt8(truncatingIfNeeded: columnsInRow >> 8)
         bytes[rowStart + 1] = UInt8(truncatingIfNeeded: columnsInRow)
         columnsInRow = 0
+        if sink != nil && bytes.count - flushed >= Self.flushSize { flush() }
+    }
+
+    /// Hands the rows not yet sent to the sink.
+    mutating func flush() {
+        if let sink, bytes.count > flushed { sink(bytes[flushed...]) }
+        flushed = bytes.count
     }
 
     mutating func null() {

@@ -204,6 +204,8 @@ struct Schema: Sendable {
         var createStage: String
         var copyIntoStage: String
         var insertFromStage: String
+        /// The staging table is emptied at commit, and after use in case the transaction uses it again.
+        var emptyStage: String
     }
 
     var pointsTarget: CopyTarget { target("points", Self.pointColumns) }
@@ -250,7 +252,8 @@ struct Schema: Sendable {
                     RETURNING 1
                 )
                 SELECT count(*) FROM inserted
-                """)
+                """,
+            emptyStage: "DELETE FROM pg_temp.\(stage)")
     }
 
     /// New series: copied into a staging table (binary COPY, in `SeriesRow` order), inserted sorted by
@@ -267,6 +270,7 @@ struct Schema: Sendable {
         """
     }
     var copySeriesStage: String { "COPY pg_temp.firefly_stage_series FROM STDIN (FORMAT binary)" }
+    var emptySeriesStage: String { "DELETE FROM pg_temp.firefly_stage_series" }
 
     var insertSeries: String {
         """
