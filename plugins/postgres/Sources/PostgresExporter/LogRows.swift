@@ -26,8 +26,8 @@ extension TableRows {
         row.jsonAttributes(log.attributes)
         row.beginJSONColumn()
         row.jsonAttributes(log.resourceAttributes)
-        if log.traceID.isValid { row.text(log.traceID.description) } else { row.null() }
-        if log.spanID.isValid { row.text(log.spanID.description) } else { row.null() }
+        if log.traceID.isValid { row.hex(log.traceID) } else { row.null() }
+        if log.spanID.isValid { row.hex(log.spanID) } else { row.null() }
         row.uint(UInt64(log.traceFlags))
         row.text(StorableText.indexed(log.function))
         row.text(log.service)
@@ -125,7 +125,7 @@ extension TableRows {
         row.bool(invocation.isColdStart)
         row.text(invocation.status.name)
         row.text(invocation.errorType)
-        if invocation.traceID.isValid { row.text(invocation.traceID.description) } else { row.null() }
+        if invocation.traceID.isValid { row.hex(invocation.traceID) } else { row.null() }
         row.beginJSONColumn()
         row.jsonAttributes(invocation.attributes)
         row.endRow()

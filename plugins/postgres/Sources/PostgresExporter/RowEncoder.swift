@@ -98,6 +98,25 @@ struct RowEncoder {
         appendText(s)
     }
 
+    /// A trace id as `text`: 32 lowercase hex digits (its `description`, without building a String).
+    mutating func hex(_ id: TraceID) {
+        beginFixedColumn(32)
+        appendHex(id.high)
+        appendHex(id.low)
+    }
+
+    /// A span id as `text`: 16 lowercase hex digits.
+    mutating func hex(_ id: SpanID) {
+        beginFixedColumn(16)
+        appendHex(id.value)
+    }
+
+    private mutating func appendHex(_ v: UInt64) {
+        for shift in stride(from: 60, through: 0, by: -4) {
+            bytes.append(Self.hexDigits[Int(truncatingIfNeeded: v >> UInt64(shift)) & 0xF])
+        }
+    }
+
     /// `bigint`.
     mutating func int(_ v: Int64) {
         beginFixedColumn(8)
@@ -197,7 +216,13 @@ struct RowEncoder {
         bytes.append(UInt8(ascii: "\""))
         var s = s
         s.withUTF8 { utf8 in
-            for b in utf8 {
+            // Runs of bytes that need no escape are copied at once.
+            var start = 0
+            for i in utf8.indices {
+                let b = utf8[i]
+                guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") else { continue }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<i]))
+                start = i + 1
                 switch b {
                 case 0: bytes.append(contentsOf: StorableText.replacementCharacter)
                 case UInt8(ascii: "\""): appendBackslash(); bytes.append(b)
@@ -205,14 +230,14 @@ struct RowEncoder {
                 case 0x0A: appendBackslash(); bytes.append(UInt8(ascii: "n"))
                 case 0x0D: appendBackslash(); bytes.append(UInt8(ascii: "r"))
                 case 0x09: appendBackslash(); bytes.append(UInt8(ascii: "t"))
-                case 0x01..<0x20:
+                default:
                     appendBackslash()
                     appendASCII("u00")
                     bytes.append(Self.hexDigits[Int(b >> 4)])
                     bytes.append(Self.hexDigits[Int(b & 0xF)])
-                default: bytes.append(b)
                 }
             }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))
         }
         bytes.append(UInt8(ascii: "\""))
     }
@@ -243,11 +268,15 @@ struct RowEncoder {
     /// Attributes as one JSON object. A repeated key keeps its first value (as `[Attribute][key:]` does).
     mutating func jsonAttributes(_ attributes: [Attribute]) {
         bytes.append(UInt8(ascii: "{"))
+        // Few attributes (the usual case): compare with the earlier keys instead of hashing into a set.
+        let small = attributes.count <= 16
         var seen: Set<String> = []
         var first = true
-        for attribute in attributes {
-            if attributes.count > 1 {
-                guard seen.insert(attribute.key).inserted else { continue }
+        for (i, attribute) in attributes.enumerated() {
+            if small {
+                if i > 0 && attributes[..<i].contains(where: { $0.key == attribute.key }) { continue }
+            } else if !seen.insert(attribute.key).inserted {
+                continue
             }
             if !first { bytes.append(UInt8(ascii: ",")) }
             first = false

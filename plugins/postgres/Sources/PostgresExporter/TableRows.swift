@@ -115,10 +115,10 @@ enum TableRows {
     }
 
     static func encode(_ span: Span, into row: inout RowEncoder) {
-        row.text(span.traceID.description)
-        row.text(span.spanID.description)
+        row.hex(span.traceID)
+        row.hex(span.spanID)
         if span.parentSpanID.isValid {
-            row.text(span.parentSpanID.description)
+            row.hex(span.parentSpanID)
         } else {
             row.null()
         }
