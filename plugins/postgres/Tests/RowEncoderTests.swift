@@ -120,6 +120,21 @@ enum BinaryRows {
         #expect(c[1] == nil)
     }
 
+    @Test func idsAreWrittenAsTheirHexDescription() {
+        let trace = TraceID(high: 0x0af7_6519_16cd_43dd, low: 0x8448_eb21_1c80_319c)
+        let span = SpanID(0x00f0_67aa_0ba9_02b7)
+        var json = RowEncoder()
+        json.jsonHex(trace)
+        json.jsonHex(span)
+        #expect(String(decoding: json.bytes, as: UTF8.self) == "\"\(trace)\"\"\(span)\"")
+        var row = RowEncoder()
+        row.hex(trace)
+        row.hex(span)
+        row.endRow()
+        let c = BinaryRows.decode(row.bytes)[0]
+        #expect(BinaryRows.text(c[0]) == "0af7651916cd43dd8448eb211c80319c" && BinaryRows.text(c[1]) == "00f067aa0ba902b7")
+    }
+
     @Test func nulCharactersBecomeTheReplacementCharacterInTextAndJSON() {
         var row = RowEncoder()
         row.text("a\u{0}b")

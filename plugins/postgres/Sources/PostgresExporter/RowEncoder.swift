@@ -111,6 +111,21 @@ struct RowEncoder {
         appendHex(id.value)
     }
 
+    /// A trace id as a JSON string of 32 lowercase hex digits.
+    mutating func jsonHex(_ id: TraceID) {
+        bytes.append(UInt8(ascii: "\""))
+        appendHex(id.high)
+        appendHex(id.low)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// A span id as a JSON string of 16 lowercase hex digits.
+    mutating func jsonHex(_ id: SpanID) {
+        bytes.append(UInt8(ascii: "\""))
+        appendHex(id.value)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
     private mutating func appendHex(_ v: UInt64) {
         for shift in stride(from: 60, through: 0, by: -4) {
             bytes.append(Self.hexDigits[Int(truncatingIfNeeded: v >> UInt64(shift)) & 0xF])
