@@ -42,3 +42,13 @@ bench:
 ## (DEMO_ARGS="--duration 5m --rate 20" for more).
 demo: build
 	@"$$(swift build -c release --show-bin-path)/firefly" demo --target http://127.0.0.1:4318 $(DEMO_ARGS)
+
+.PHONY: grafana
+
+## Regenerate the committed Grafana provisioning: grafana/ from firefly.yaml, compose/grafana/ from
+## compose/firefly.yaml (tests fail when either is stale). No secret from the environment is written.
+grafana:
+	@swift build --product firefly >/dev/null
+	@bin=$$(swift build --show-bin-path); \
+	env -u FIREFLY_POSTGRES_URL -u POSTGRES_PASSWORD "$$bin/firefly" grafana generate --out grafana && \
+	env -u FIREFLY_POSTGRES_URL -u POSTGRES_PASSWORD "$$bin/firefly" grafana generate --config compose/firefly.yaml --out compose/grafana

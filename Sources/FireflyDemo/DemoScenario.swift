@@ -54,11 +54,7 @@ public struct DemoScenario: Sendable {
         var otelRecords: [[UInt8]] = []
         var jsonPoints = 0
         var otelPoints = 0
-        for i in topology.functions.indices {
-            let stream = stream(of: i)
-            let minute = metrics.minute(function: i, minuteStartMs: minuteStartMs, streamName: stream)
-            let points = minute.lambda + minute.insights
-            if points.isEmpty { continue }
+        func add(_ points: [CloudWatchDatapoint], to stream: String) {
             if stream == Self.jsonStream {
                 jsonRecords.append(CloudWatchJSONEncoder.record(points))
                 jsonPoints += points.count
@@ -68,6 +64,17 @@ public struct DemoScenario: Sendable {
                 otelPoints += points.count
             }
         }
+        var functionPoints: [[CloudWatchDatapoint]] = []
+        for i in topology.functions.indices {
+            let stream = stream(of: i)
+            let minute = metrics.minute(function: i, minuteStartMs: minuteStartMs, streamName: stream)
+            functionPoints.append(minute.lambda)
+            let points = minute.lambda + minute.insights
+            if !points.isEmpty { add(points, to: stream) }
+        }
+        // The account-level series travel in the first function's stream (an account streams them once).
+        let account = metrics.accountPoints(functionPoints, minuteStartMs: minuteStartMs, streamName: stream(of: 0))
+        if !account.isEmpty { add(account, to: stream(of: 0)) }
         var out: [(FirehoseRequest, Int)] = []
         for (stream, records, count) in [(Self.jsonStream, jsonRecords, jsonPoints), (Self.otelStream, otelRecords, otelPoints)]
         where !records.isEmpty {

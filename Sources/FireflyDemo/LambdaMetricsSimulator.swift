@@ -36,6 +36,64 @@ public struct LambdaMetricsSimulator: Sendable {
         minute(function: index, minuteStartMs: minuteStartMs, streamName: streamName).insights
     }
 
+    /// Lambda's concurrency limit for the simulated account (the default quota).
+    public static let accountConcurrencyLimit = 1000.0
+
+    /// The account-level `AWS/Lambda` points of one minute (no dimensions), which a metric stream
+    /// delivers beside the functions' own: the totals of every function's `lambda` points of that
+    /// minute, and `UnreservedConcurrentExecutions` — the limit less reserved concurrency less what
+    /// functions without a reservation use. Account-level Duration carries no percentiles here.
+    public func accountPoints(_ functions: [[CloudWatchDatapoint]], minuteStartMs: UInt64, streamName: String)
+        -> [CloudWatchDatapoint]
+    {
+        var byMetric: [String: (point: CloudWatchDatapoint, unreservedMin: Double, unreservedMax: Double)] = [:]
+        var order: [String] = []
+        for (index, points) in functions.enumerated() {
+            let reserved = topology.functions[index].reservedConcurrency != nil
+            for p in points where ["Invocations", "Errors", "Throttles", "Duration", "ConcurrentExecutions"].contains(p.metricName) {
+                guard var total = byMetric[p.metricName] else {
+                    var first = p
+                    first.dimensions = []
+                    first.percentiles = []
+                    byMetric[p.metricName] = (first, reserved ? 0 : p.min, reserved ? 0 : p.max)
+                    order.append(p.metricName)
+                    continue
+                }
+                total.point.sum += p.sum
+                total.point.count += p.count
+                if p.metricName == "Duration" {
+                    total.point.min = Swift.min(total.point.min, p.min)
+                    total.point.max = Swift.max(total.point.max, p.max)
+                } else {
+                    // Counts and concurrency add up across functions.
+                    total.point.min += p.min
+                    total.point.max += p.max
+                }
+                if !reserved {
+                    total.unreservedMin += p.min
+                    total.unreservedMax += p.max
+                }
+                byMetric[p.metricName] = total
+            }
+        }
+        var out = order.compactMap { byMetric[$0]?.point }
+        if let concurrency = byMetric["ConcurrentExecutions"] {
+            let pool = Self.accountConcurrencyLimit - Double(topology.functions.compactMap(\.reservedConcurrency).reduce(0, +))
+            var unreserved = concurrency.point
+            unreserved.metricName = "UnreservedConcurrentExecutions"
+            unreserved.min = pool - concurrency.unreservedMax
+            unreserved.max = pool - concurrency.unreservedMin
+            unreserved.sum = (unreserved.min + unreserved.max) / 2 * unreserved.count
+            out.append(unreserved)
+        }
+        return out.map {
+            var p = $0
+            p.metricStreamName = streamName
+            p.timestampMs = minuteStartMs
+            return p
+        }
+    }
+
     /// Both namespaces' points of one function and minute, from one run of the minute's simulation.
     public func minute(function index: Int, minuteStartMs: UInt64, streamName: String)
         -> (lambda: [CloudWatchDatapoint], insights: [CloudWatchDatapoint])

@@ -85,7 +85,7 @@ public struct DashboardBuilder: Sendable {
         }
         let links: [GrafanaJSON] = spec.linkedDashboards.map { link in
             [
-                "asDropdown": false, "icon": "dashboard", "includeVars": false, "keepTime": true, "tags": [],
+                "asDropdown": false, "icon": "dashboard", "includeVars": true, "keepTime": true, "tags": [],
                 "targetBlank": false, "title": .string(link.title), "tooltip": "", "type": "link",
                 "url": .string(Self.path(uid: link.uid)),
             ]
@@ -179,12 +179,15 @@ public struct DashboardBuilder: Sendable {
                     "lineWidth": 1,
                     "showPoints": "never",
                     "spanNulls": false,
-                    "stacking": ["group": "A", "mode": "none"],
+                    "stacking": ["group": "A", "mode": p.stacked ? "normal" : "none"],
                 ]
             ))
         case .stat:
             defaults.append(("color", ["mode": "thresholds"]))
-            defaults.append(("thresholds", ["mode": "absolute", "steps": [["color": "green", "value": .null]]]))
+            let t = p.thresholds ?? PanelSpec.Thresholds(base: "green", steps: [])
+            let steps: [GrafanaJSON] =
+                [["color": .string(t.base), "value": .null]] + t.steps.map { ["color": .string($0.color), "value": .double($0.value)] }
+            defaults.append(("thresholds", ["mode": "absolute", "steps": .array(steps)]))
         case .table, .logs:
             if p.type == .table { defaults.append(("custom", ["align": "auto", "filterable": false, "inspect": false])) }
             for column in p.columns {
@@ -205,6 +208,7 @@ public struct DashboardBuilder: Sendable {
             if !p.links.isEmpty { defaults.append(("links", .array(p.links.map(\.json)))) }
             defaults.append(("unit", .string(p.unit)))
             if let decimals = p.decimals { defaults.append(("decimals", .int(decimals))) }
+            if let noValue = p.noValue { defaults.append(("noValue", .string(noValue))) }
         }
         return ["defaults": .object(defaults.sorted { $0.0 < $1.0 }), "overrides": .array(overrides)]
     }
@@ -238,7 +242,15 @@ public struct DashboardBuilder: Sendable {
                 "sortOrder": "Descending", "wrapLogMessage": true,
             ]
         case .nodeGraph:
-            return ["edges": [:], "nodes": [:], "zoomMode": "cooperative"]
+            // Every Firefly node graph: calls per second, error ratio, and the error share as a red arc.
+            return [
+                "edges": ["mainStatUnit": "reqps", "secondaryStatUnit": "percentunit"],
+                "nodes": [
+                    "arcs": [["color": "green", "field": "arc__ok"], ["color": "red", "field": "arc__failed"]],
+                    "mainStatUnit": "reqps", "secondaryStatUnit": "percentunit",
+                ],
+                "zoomMode": "cooperative",
+            ]
         }
     }
 
@@ -258,6 +270,15 @@ public struct DashboardBuilder: Sendable {
             return [
                 "current": ["text": "", "value": ""], "hide": 0, "label": .string(v.label), "name": .string(v.name),
                 "options": [], "query": "", "skipUrlSync": false, "type": "textbox",
+            ]
+        case .scope(let sql, let prom):
+            let query = backend == .postgres ? self.sql(sql) : prom
+            return [
+                "allValue": .string(backend == .postgres ? LambdaSQL.allScopes : ".*"),
+                "current": ["text": ["All"], "value": ["$__all"]], "datasource": datasource, "definition": .string(query),
+                "hide": 0, "includeAll": true, "label": .string(v.label), "multi": true, "name": .string(v.name),
+                "options": [], "query": .string(query), "refresh": 2, "regex": "", "skipUrlSync": false, "sort": 1,
+                "type": "query",
             ]
         case .multiSelect(let values):
             let options: [GrafanaJSON] = [["selected": true, "text": "All", "value": "$__all"]]

@@ -8,7 +8,7 @@ enum FunctionDashboard {
             uid: uid, title: "Firefly Function",
             description: "One function: invocations, errors, duration, throttles, concurrency, cold starts, async and stream health, traces.",
             tags: ["firefly", "lambda"],
-            variables: [
+            variables: VariableSpec.scopes + [
                 VariableSpec(
                     name: "function", label: "Function",
                     kind: .query(
@@ -25,12 +25,17 @@ enum FunctionDashboard {
             ],
             linkedDashboards: [("Firefly Overview", OverviewDashboard.uid)],
             items: [.row("Summary")] + stats.map { .panel($0) } + [.row("Invocations")] + series.map { .panel($0) }
-                + [.row("Async invocations and streams")] + asyncAndStreams.map { .panel($0) }
-                + [.row("Invocations (Lambda's REPORT lines)")] + invocationStats.map { .panel($0) }
-                + invocationSeries.map { .panel($0) } + [.panel(invocationTable)]
-                + [.row("Logs")] + [.panel(logPanel)]
+                + [.row("Async invocations and streams")] + asyncAndStreams.map { .panel($0.whenEmpty(noAsync)) }
+                + [.row("Invocations (Lambda's REPORT lines)")]
+                + (invocationStats + invocationSeries + [invocationTable]).map { .panel($0.whenEmpty(noReports)) }
+                + [.row("Logs")] + [.panel(logPanel.whenEmpty(noLogs))]
                 + [.row("Traces")] + traces.map { .panel($0) })
     }
+
+    /// What empty panels say: why they are empty and what would fill them.
+    static let noAsync = "No data: Lambda publishes these only for functions invoked asynchronously or reading a stream"
+    static let noReports = "No REPORT lines: ship the function's CloudWatch Logs to Firefly (subscription filter → Firehose) or platform.report over OTLP"
+    static let noLogs = "No log records for these filters: ship the function's CloudWatch Logs (subscription filter → Firehose) or OTLP logs to Firefly"
 
     /// The `level` variable's words (OpenTelemetry's severity ranges; `unknown` for records with none).
     static let logLevels = ["trace", "debug", "info", "warn", "error", "fatal", "unknown"]
@@ -66,10 +71,12 @@ enum FunctionDashboard {
                              / NULLIF(sum(p.sum) FILTER (WHERE p.metric = 'Invocations'), 0) AS "value"
                       FROM \(LambdaSQL.lambdaPoints(["Invocations", "Errors"], .selected))
                     """,
-                prom: LambdaPromQL.errorRate(.selected, window: r)),
+                prom: LambdaPromQL.errorRate(.selected, window: r)
+            ).with { $0.thresholds = .rising(warning: 0.01, critical: 0.05) },
             stat(
                 "Throttles", decimals: 0, description: "Throttled requests in the range.", sql: lambdaTotal("Throttles"),
-                prom: LambdaPromQL.total("Throttles", .selected, window: r)),
+                prom: LambdaPromQL.total("Throttles", .selected, window: r)
+            ).with { $0.thresholds = PanelSpec.anyIsBad },
             stat(
                 "Avg duration", unit: "ms", decimals: 1, description: "Average invocation duration in the range.",
                 sql: """
@@ -78,9 +85,11 @@ enum FunctionDashboard {
                     """,
                 prom: LambdaPromQL.average("Duration", .selected, window: r)),
             stat(
-                "p99 duration", unit: "ms", decimals: 1, description: "Highest one-minute p99 duration in the range.",
+                "Worst-minute p99", unit: "ms", decimals: 1,
+                description: "The highest of the one-minute p99 durations CloudWatch reported in the range: the worst minute's percentile, not the range's (which Lambda does not report; see p95 duration (exact) from the invocations when logs are shipped).",
                 sql: "SELECT max(p.p99) AS \"value\" FROM \(LambdaSQL.lambdaPoints(["Duration"], .selected))",
-                prom: LambdaPromQL.maximum("Duration", .percentile(0.99), .selected, window: r)),
+                prom: LambdaPromQL.maximum("Duration", .percentile(0.99), .selected, window: r)
+            ).with { $0.noValue = PanelSpec.noPercentiles },
             stat(
                 "Max concurrency", decimals: 0, description: "Highest ConcurrentExecutions in the range.",
                 sql: lambdaTotal("ConcurrentExecutions", column: "max").replacingPrefix("SELECT sum(", "SELECT max("),
@@ -139,7 +148,7 @@ enum FunctionDashboard {
                 prom: [PromTarget("A", LambdaPromQL.errorRate(.selected, window: i), legend: "error rate")]),
             timeseries(
                 "Duration", unit: "ms",
-                description: "Average, p50, p95, p99 and maximum invocation duration (percentiles: highest one-minute value in each interval).",
+                description: "Average, p50, p95, p99 and maximum invocation duration. Percentiles are CloudWatch's one-minute statistics: over a longer interval, the worst minute's.",
                 sql: """
                     SELECT $__timeGroupAlias(p.time, $__interval),
                            sum(p.sum) / NULLIF(sum(p.count), 0) AS "avg",
@@ -243,10 +252,6 @@ enum FunctionDashboard {
 
     // MARK: - Invocations and logs (PostgreSQL: the logs pipeline's tables)
 
-    /// On-demand price of x86 compute and of requests (us-east-1), as the Overview's cost column uses.
-    static let gbSecondPrice = 0.0000166667
-    static let requestPrice = 0.0000002
-
     static var invocationStats: [PanelSpec] {
         let from = "FROM \(LambdaSQL.invocations(.selected))"
         func sqlStat(_ title: String, unit: String = "short", decimals: Int? = nil, _ description: String, _ sql: String) -> PanelSpec {
@@ -256,19 +261,23 @@ enum FunctionDashboard {
             sqlStat("Reported invocations", decimals: 0, "Invocations whose REPORT line (or platform.report record) arrived through the logs pipeline.",
                     "SELECT count(*) AS \"value\" \(from)"),
             sqlStat("Cold start rate", unit: "percentunit", decimals: 1, "Share of reported invocations that ran an init phase (an Init Duration in their REPORT).",
-                    "SELECT avg(CASE WHEN i.cold_start THEN 1.0 ELSE 0.0 END) AS \"value\" \(from)"),
+                    "SELECT avg(CASE WHEN i.cold_start THEN 1.0 ELSE 0.0 END) AS \"value\" \(from)"
+            ).with { $0.thresholds = .rising(warning: 0.05, critical: 0.2) },
             sqlStat("Avg init duration", unit: "ms", decimals: 1, "Average Init Duration of the cold starts in the range.",
                     "SELECT avg(i.init_duration_ms) AS \"value\" \(from) WHERE i.cold_start"),
             sqlStat("p95 duration (exact)", unit: "ms", decimals: 1, "The 95th percentile of every reported invocation's duration in the range — exact, unlike CloudWatch's per-minute p95.",
                     "SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY i.duration_ms) AS \"value\" \(from)"),
             sqlStat("Timeouts", decimals: 0, "Invocations that ran out of time (Status: timeout).",
-                    "SELECT count(*) FILTER (WHERE i.status = 'timeout') AS \"value\" \(from)"),
+                    "SELECT count(*) FILTER (WHERE i.status = 'timeout') AS \"value\" \(from)"
+            ).with { $0.thresholds = PanelSpec.anyIsBad },
             sqlStat("Out of memory", decimals: 0, "Invocations killed for exceeding their memory (Runtime.OutOfMemory).",
-                    "SELECT count(*) FILTER (WHERE i.status = 'out_of_memory') AS \"value\" \(from)"),
+                    "SELECT count(*) FILTER (WHERE i.status = 'out_of_memory') AS \"value\" \(from)"
+            ).with { $0.thresholds = PanelSpec.anyIsBad },
             sqlStat("Peak memory used", unit: "percentunit", decimals: 1, "Highest Max Memory Used / Memory Size in the range: far below 100 % hints that less memory would do.",
-                    "SELECT max(i.max_memory_used_mb::float8 / NULLIF(i.memory_size_mb, 0)) AS \"value\" \(from)"),
-            sqlStat("Cost (billed)", unit: "currencyUSD", decimals: 4, "Billed duration × memory at $\(gbSecondPrice)/GB-s plus $\(requestPrice) a request (x86 on-demand list prices; ARM is 20 % less, free tier not deducted).",
-                    "SELECT sum(i.billed_duration_ms / 1000.0 * i.memory_size_mb / 1024.0) * \(gbSecondPrice) + count(*) * \(requestPrice) AS \"value\" \(from)"),
+                    "SELECT max(i.max_memory_used_mb::float8 / NULLIF(i.memory_size_mb, 0)) AS \"value\" \(from)"
+            ).with { $0.thresholds = .rising(warning: 0.8, critical: 0.95) },
+            sqlStat("Cost (billed)", unit: "currencyUSD", decimals: 4, "Billed duration (init included where Lambda bills it) × configured memory of the reported invocations. \(Pricing.assumptions)",
+                    "SELECT \(Pricing.billedCostSQL) AS \"value\" \(from)"),
         ]
     }
 
@@ -324,8 +333,8 @@ enum FunctionDashboard {
 
     static var invocationTable: PanelSpec {
         let here = DashboardBuilder.path(uid: uid)
-        let showLogs = DataLink(title: "Show its logs", url: "\(here)?var-function=${function}&var-requestId=${__value.raw}&${__url_time_range}")
-        let showTrace = DataLink(title: "Show trace", url: "\(here)?var-function=${function}&var-traceId=${__value.raw}&${__url_time_range}")
+        let showLogs = DataLink(title: "Show its logs", url: "\(here)?var-function=${function}&${account:queryparam}&${region:queryparam}&var-requestId=${__value.raw}&${__url_time_range}")
+        let showTrace = DataLink(title: "Show trace", url: "\(here)?var-function=${function}&${account:queryparam}&${region:queryparam}&var-traceId=${__value.raw}&${__url_time_range}")
         return PanelSpec(
             "Recent invocations", .table, width: 24, height: 10,
             description: "The latest reported invocations. Click a request id for its logs, a trace id for its trace.",
@@ -355,7 +364,7 @@ enum FunctionDashboard {
     static var logPanel: PanelSpec {
         let showTrace = DataLink(
             title: "Show trace",
-            url: "\(DashboardBuilder.path(uid: uid))?var-function=${function}&var-traceId=${__value.raw}&${__url_time_range}")
+            url: "\(DashboardBuilder.path(uid: uid))?var-function=${function}&${account:queryparam}&${region:queryparam}&var-traceId=${__value.raw}&${__url_time_range}")
         return PanelSpec(
             "Logs", .logs, width: 24, height: 14,
             description: "The function's log records, newest first: narrowed by Log level and Log search, and to one invocation (Request ID) or one trace (Trace ID) when those are set. A record's trace id links to its trace.",
@@ -378,7 +387,7 @@ enum FunctionDashboard {
     static var traces: [PanelSpec] {
         let openTrace = DataLink(
             title: "Show trace",
-            url: "\(DashboardBuilder.path(uid: uid))?var-function=${function}&var-traceId=${__value.raw}&${__url_time_range}")
+            url: "\(DashboardBuilder.path(uid: uid))?var-function=${function}&${account:queryparam}&${region:queryparam}&var-traceId=${__value.raw}&${__url_time_range}")
         let recent = PanelSpec(
             "Recent traces", .table, width: 24, height: 9,
             description: "The latest traces the function took part in. Click a trace id to show its waterfall below.",
@@ -399,6 +408,7 @@ enum FunctionDashboard {
                            count(*) AS "spans",
                            bool_or(s.status_code = 2) AS "error"
                       FROM \(LambdaSQL.table("spans")) s JOIN ids ON ids.trace_id = s.trace_id
+                     WHERE \(LambdaSQL.nearRange("s.start_time"))
                      GROUP BY s.trace_id
                      ORDER BY 3 DESC
                     """)
@@ -411,7 +421,7 @@ enum FunctionDashboard {
         }
         let waterfall = PanelSpec(
             "Trace", .traces, width: 24, height: 14,
-            description: "The spans of the trace chosen in Recent traces (or typed into Trace ID).",
+            description: "The spans of the trace chosen in Recent traces (or typed into Trace ID, also as an X-Ray trace id), within the range and an hour either side. Span events (exceptions among them) show as the span's logs, links as its references.",
             sql: [
                 SQLTarget(
                     "A", .table,
@@ -429,42 +439,100 @@ enum FunctionDashboard {
                                        FROM jsonb_each(s.attributes) AS a(k, v)), '[]'::jsonb) AS "tags",
                            s.kind AS "kind",
                            s.status_code AS "statusCode",
-                           s.status_message AS "statusMessage"
+                           s.status_message AS "statusMessage",
+                           COALESCE((SELECT jsonb_agg(jsonb_build_object(
+                                              'timestamp', (e->>'time_unix_nano')::numeric / 1000000, 'name', e->>'name',
+                                              'fields', COALESCE((SELECT jsonb_agg(jsonb_build_object('key', k, 'value', v) ORDER BY k)
+                                                                    FROM jsonb_each(e->'attributes') AS f(k, v)), '[]'::jsonb))
+                                            ORDER BY (e->>'time_unix_nano')::numeric)
+                                       FROM jsonb_array_elements(s.events) AS e), '[]'::jsonb) AS "logs",
+                           COALESCE((SELECT jsonb_agg(jsonb_build_object(
+                                              'traceID', l->>'trace_id', 'spanID', l->>'span_id',
+                                              'tags', COALESCE((SELECT jsonb_agg(jsonb_build_object('key', k, 'value', v) ORDER BY k)
+                                                                  FROM jsonb_each(l->'attributes') AS a(k, v)), '[]'::jsonb)))
+                                       FROM jsonb_array_elements(s.links) AS l), '[]'::jsonb) AS "references"
                       FROM \(LambdaSQL.table("spans")) s
-                     WHERE s.trace_id = lower('$traceId')
+                     WHERE s.trace_id = \(LambdaSQL.typedTraceID) AND \(LambdaSQL.nearRange("s.start_time"))
                      ORDER BY s.start_time
                     """)
             ], prom: nil)
         let serviceMap = PanelSpec(
             "Service map", .nodeGraph, width: 24, height: 12,
-            description: "Services calling and called by the function in the range, from parent/child spans that cross services.",
+            description: "Who calls whom around the function, in the latest \(serviceMapTraces) traces it took part in during the range: instrumented services from parent/child spans across services; databases, queues, topics and other services without instrumentation from client and producer spans nothing answered; queue and topic hops from consumer spans linked to the message's send. Nodes and edges: calls per second, error ratio (red arc), p95 duration.",
             sql: [
                 SQLTarget(
                     "nodes", .table,
                     """
-                    WITH traces AS (SELECT DISTINCT sp.trace_id FROM \(LambdaSQL.spans(.selected))),
-                    spans AS (SELECT s.* FROM \(LambdaSQL.table("spans")) s JOIN traces t ON t.trace_id = s.trace_id)
-                    SELECT s.service AS id, s.service AS title, count(*) AS mainstat,
-                           avg(s.duration_ms) AS secondarystat
-                      FROM spans s
-                     GROUP BY s.service
+                    \(serviceMapCalls),
+                    received AS (
+                      SELECT target AS id, min(kind) AS kind, count(*) AS calls, avg(failed::int)::float8 AS error_ratio,
+                             percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95
+                        FROM calls GROUP BY target)
+                    SELECT n.id, n.id AS title, COALESCE(r.kind, 'service') AS subtitle,
+                           r.calls / $__range_s::float8 AS mainstat, r.error_ratio AS secondarystat,
+                           r.p95 AS "detail__p95 duration (ms)",
+                           1 - COALESCE(r.error_ratio, 0) AS arc__ok, COALESCE(r.error_ratio, 0) AS arc__failed
+                      FROM (SELECT source AS id FROM calls UNION SELECT target FROM calls) n
+                      LEFT JOIN received r ON r.id = n.id
                      ORDER BY 1
                     """),
                 SQLTarget(
                     "edges", .table,
                     """
-                    WITH traces AS (SELECT DISTINCT sp.trace_id FROM \(LambdaSQL.spans(.selected))),
-                    spans AS (SELECT s.* FROM \(LambdaSQL.table("spans")) s JOIN traces t ON t.trace_id = s.trace_id)
-                    SELECT parent.service || '->' || child.service AS id, parent.service AS source,
-                           child.service AS target, count(*) AS mainstat
-                      FROM spans child JOIN spans parent
-                        ON parent.trace_id = child.trace_id AND parent.span_id = child.parent_span_id
-                     WHERE parent.service <> child.service
-                     GROUP BY parent.service, child.service
+                    \(serviceMapCalls)
+                    SELECT source || '->' || target AS id, source, target, count(*) / $__range_s::float8 AS mainstat,
+                           avg(failed::int)::float8 AS secondarystat,
+                           percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS "detail__p95 duration (ms)"
+                      FROM calls
+                     GROUP BY source, target
                      ORDER BY 1
                     """),
             ], prom: nil)
         return [recent, waterfall, serviceMap]
+    }
+
+    /// The most traces the service map follows (the latest of the range).
+    static let serviceMapTraces = 1000
+
+    /// What a client or producer span calls when nothing instrumented answered it: the queue or
+    /// topic, else the database system, the RPC service or the server's address.
+    static func downstream(_ span: String) -> String {
+        let keys = ["messaging.destination.name", "db.system", "rpc.service", "server.address", "net.peer.name"]
+        return "COALESCE(" + keys.map { "NULLIF(\(span).attributes->>'\($0)', '')" }.joined(separator: ", ") + ")"
+    }
+
+    /// `WITH traces, spans, calls` — the spans of the latest traces the function took part in, and
+    /// every call among them: `source`, `target`, the target's `kind`, `duration_ms`, `failed`.
+    static var serviceMapCalls: String {
+        """
+        WITH traces AS (
+          SELECT sp.trace_id FROM \(LambdaSQL.spans(.selected))
+           GROUP BY sp.trace_id
+           ORDER BY max(sp.start_time) DESC
+           LIMIT \(serviceMapTraces)),
+        spans AS (
+          SELECT s.* FROM \(LambdaSQL.table("spans")) s JOIN traces t ON t.trace_id = s.trace_id
+           WHERE \(LambdaSQL.nearRange("s.start_time"))),
+        calls AS (
+          SELECT parent.service AS source, child.service AS target, 'service' AS kind, child.duration_ms,
+                 child.status_code = 2 AS failed
+            FROM spans child JOIN spans parent ON parent.trace_id = child.trace_id AND parent.span_id = child.parent_span_id
+           WHERE parent.service <> child.service
+          UNION ALL
+          SELECT c.service, \(downstream("c")),
+                 CASE WHEN c.attributes ? 'messaging.destination.name' THEN 'queue / topic'
+                      WHEN c.attributes ? 'db.system' THEN 'database' ELSE 'not instrumented' END,
+                 c.duration_ms, c.status_code = 2
+            FROM spans c
+           WHERE c.kind IN ('client', 'producer') AND \(downstream("c")) IS NOT NULL
+             AND NOT EXISTS (SELECT 1 FROM spans x WHERE x.trace_id = c.trace_id AND x.parent_span_id = c.span_id)
+          UNION ALL
+          SELECT \(downstream("p")), s.service, 'service', s.duration_ms, s.status_code = 2
+            FROM spans s CROSS JOIN LATERAL jsonb_array_elements(s.links) AS l
+            JOIN \(LambdaSQL.table("spans")) p
+              ON p.trace_id = l->>'trace_id' AND p.span_id = l->>'span_id' AND \(LambdaSQL.nearRange("p.start_time"))
+           WHERE p.kind = 'producer' AND \(downstream("p")) IS NOT NULL)
+        """
     }
 }
 

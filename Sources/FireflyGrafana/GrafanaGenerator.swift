@@ -7,6 +7,7 @@ import Foundation
 /// ```
 /// provisioning/datasources/firefly.yaml   PostgreSQL (postgres exporter), Prometheus (remote-write exporter)
 /// provisioning/dashboards/firefly.yaml    file provider reading `dashboardsPath`
+/// provisioning/alerting/firefly.json      alert rules (AlertRules) for the data sources above
 /// dashboards/firefly-overview.json        Firefly Overview
 /// dashboards/firefly-function.json        Firefly Function
 /// ```
@@ -25,6 +26,8 @@ public struct GrafanaGenerator: Sendable {
 
     public var datasources: GrafanaDatasources
     public var dashboardsPath: String
+    /// The alert rules' thresholds (`alerts:` in firefly.yaml).
+    public var alerts = AlertsConfig()
 
     public init(datasources: GrafanaDatasources, dashboardsPath: String = Self.defaultDashboardsPath) {
         self.datasources = datasources
@@ -33,6 +36,7 @@ public struct GrafanaGenerator: Sendable {
 
     public init(config: FireflyConfig, dashboardsPath: String = Self.defaultDashboardsPath) throws(GrafanaError) {
         self.init(datasources: try GrafanaDatasources(config: config), dashboardsPath: dashboardsPath)
+        alerts = config.alerts
     }
 
     /// Every dashboard Firefly provisions, in their backend-neutral form.
@@ -55,6 +59,7 @@ public struct GrafanaGenerator: Sendable {
         datasourceFiles
             + [File(path: "provisioning/dashboards/firefly.yaml", contents: dashboardProviderYAML(dashboardsPath: dashboardsPath))]
             + dashboardJSON().map { File(path: "dashboards/\($0.spec.fileName)", contents: $0.json.prettyText) }
+            + (alertRules.isEmpty ? [] : [File(path: "provisioning/alerting/firefly.json", contents: alertingJSON.prettyText)])
     }
 
     /// Writes `files` (or only the datasource file) under `directory`, creating folders; returns the paths written.

@@ -36,16 +36,41 @@ enum LambdaPromQL {
         case selected
     }
 
+    /// The labels the remote-write exporter gives a metric stream's account and region.
+    static let accountLabel = "account_id"
+    static let regionLabel = "region"
+
+    /// The account and region variables as matchers (their "All" is `.*`).
+    static let inScope = "\(accountLabel)=~\"$account\", \(regionLabel)=~\"$region\""
+
+    static func scopeValues(_ label: String) -> String { "label_values(\(name("Invocations", .sum)), \(label))" }
+
     static func selector(_ metric: String, _ statistic: PrometheusNaming.CloudWatchStatistic, _ scope: Scope) -> String {
         let function = scope == .all ? "\(functionLabel)!=\"\"" : "\(functionLabel)=\"$function\""
-        return "\(name(metric, statistic)){\(function), \(resourceLabel)=\"\"}"
+        return "\(name(metric, statistic)){\(function), \(resourceLabel)=\"\", \(inScope)}"
     }
 
     static func insightsSelector(_ metric: String, _ statistic: PrometheusNaming.CloudWatchStatistic, _ scope: Scope)
         -> String
     {
         let function = scope == .all ? "\(insightsFunctionLabel)!=\"\"" : "\(insightsFunctionLabel)=\"$function\""
-        return "\(insightsName(metric, statistic)){\(function), \(insightsVersionLabel)=\"\"}"
+        return "\(insightsName(metric, statistic)){\(function), \(insightsVersionLabel)=\"\", \(inScope)}"
+    }
+
+    /// The account-level series: no `FunctionName` (nor `Resource`) dimension.
+    static func accountSelector(_ metric: String, _ statistic: PrometheusNaming.CloudWatchStatistic) -> String {
+        "\(name(metric, statistic)){\(functionLabel)=\"\", \(resourceLabel)=\"\", \(inScope)}"
+    }
+
+    /// The account's total of a per-minute delta over `window`.
+    static func accountTotal(_ metric: String, window: String) -> String {
+        "sum (sum_over_time(\(accountSelector(metric, .sum))\(Self.window(window))))"
+    }
+
+    /// The account's highest per-minute maximum (or lowest minimum) over `window`.
+    static func accountExtreme(_ metric: String, lowest: Bool = false, window: String) -> String {
+        let (f, statistic): (String, PrometheusNaming.CloudWatchStatistic) = lowest ? ("min", .minimum) : ("max", .maximum)
+        return "\(f) (\(f)_over_time(\(accountSelector(metric, statistic))\(Self.window(window))))"
     }
 
     /// A range selector over `duration` ending 1 ms after the evaluation time. Grafana aligns steps to
@@ -112,7 +137,7 @@ enum LambdaPromQL {
     }
 }
 
-/// AWS Lambda on-demand prices (x86, us-east-1) used for the estimated-cost column.
+/// AWS Lambda on-demand list prices (x86, us-east-1), the one place every cost panel takes them from.
 enum Pricing {
     /// USD per request ($0.20 per million).
     static let perRequest = "0.0000002"
@@ -120,6 +145,22 @@ enum Pricing {
     static let perGBSecond = "0.0000166667"
     /// Memory assumed when no Lambda Insights or span data says otherwise (Lambda's default size).
     static let defaultMemoryMB = 128
+
+    /// What every cost figure counts and leaves out.
+    static let assumptions =
+        "Requests at $\(perRequest) each plus GB-seconds at $\(perGBSecond) (on-demand x86 list prices in us-east-1; arm64 compute costs about 20 % less and other regions differ). Not counted: the free tier, Savings Plans, provisioned concurrency, ephemeral storage above 512 MB, data transfer."
+
+    /// The cost of the invocations `i` (rows of `LambdaSQL.invocations`) from their billed duration,
+    /// which includes the init phase where Lambda bills it.
+    static let billedCostSQL =
+        "sum(i.billed_duration_ms / 1000.0 * i.memory_size_mb / 1024.0) * \(perGBSecond) + count(*) * \(perRequest)"
+
+    /// A span's `faas.max_memory` resource attribute in MiB: bytes in current OpenTelemetry semantic
+    /// conventions, MiB in older ones (Lambda sizes are at most 10 240 MiB, never that few bytes).
+    static func maxMemoryMB(_ resourceAttributes: String) -> String {
+        let value = "(\(resourceAttributes)->>'faas.max_memory')::float8"
+        return "CASE WHEN \(value) > 10240 THEN \(value) / 1048576 ELSE \(value) END"
+    }
 }
 
 extension String {

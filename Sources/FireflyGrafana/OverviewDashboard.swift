@@ -7,35 +7,92 @@ enum OverviewDashboard {
     static func functionLink(_ value: String) -> DataLink {
         DataLink(
             title: "Open function",
-            url: "\(DashboardBuilder.path(uid: FunctionDashboard.uid))?var-function=\(value)&${__url_time_range}")
+            url: "\(DashboardBuilder.path(uid: FunctionDashboard.uid))?var-function=\(value)&${account:queryparam}&${region:queryparam}&${__url_time_range}")
     }
 
     static var spec: DashboardSpec {
         DashboardSpec(
             uid: uid, title: "Firefly Overview",
             description: "All functions: invocations, errors, throttles, duration, cold starts and estimated cost.",
-            tags: ["firefly", "lambda"], variables: [],
+            tags: ["firefly", "lambda"], variables: VariableSpec.scopes,
             linkedDashboards: [("Firefly Function", FunctionDashboard.uid)],
-            items: [.panel(functionsTable), .panel(invocationsTable), .row("Trends")] + trends.map { .panel($0) })
+            items: [.panel(functionsTable), .panel(invocationsTable), .row("Trends")] + trends.map { .panel($0) }
+                + [.row("Account")] + account.map { .panel($0) })
+    }
+
+    // MARK: - Account
+
+    /// CloudWatch also streams Lambda metrics for the whole account and region, without a
+    /// `FunctionName`: shown here, never as a function.
+    static var account: [PanelSpec] {
+        let r = "$__range"
+        func stat(_ title: String, _ description: String, sql: String, prom: String, thresholds: PanelSpec.Thresholds? = nil)
+            -> PanelSpec
+        {
+            PanelSpec(
+                title, .stat, width: 6, height: 4, decimals: 0, description: description,
+                sql: [SQLTarget("A", .table, sql)], prom: [PromTarget("A", prom, instant: true)]
+            ).with { $0.thresholds = thresholds }
+        }
+        let concurrencyDescription =
+            "The account's ConcurrentExecutions (highest in each interval) and UnreservedConcurrentExecutions (lowest): compare them with the account's concurrency limit in Service Quotas (1,000 by default), which CloudWatch does not stream. Functions with reserved concurrency draw from their reservation, not from the unreserved pool."
+        return [
+            stat(
+                "Account invocations", "Invocations of every function in the account and region over the range (the account-level series, which includes functions Firefly has no other data for).",
+                sql: "SELECT sum(p.sum) AS \"value\" FROM \(LambdaSQL.accountPoints(["Invocations"]))",
+                prom: LambdaPromQL.accountTotal("Invocations", window: r)),
+            stat(
+                "Account throttles", "Throttled requests across the account and region over the range.",
+                sql: "SELECT sum(p.sum) AS \"value\" FROM \(LambdaSQL.accountPoints(["Throttles"]))",
+                prom: LambdaPromQL.accountTotal("Throttles", window: r), thresholds: PanelSpec.anyIsBad),
+            stat(
+                "Peak account concurrency", "The highest ConcurrentExecutions of the account and region over the range. " + concurrencyDescription,
+                sql: "SELECT max(p.max) AS \"value\" FROM \(LambdaSQL.accountPoints(["ConcurrentExecutions"]))",
+                prom: LambdaPromQL.accountExtreme("ConcurrentExecutions", window: r)),
+            stat(
+                "Lowest unreserved concurrency", "The fewest executions the unreserved pool had left over the range: at 0, functions without reserved concurrency are throttled.",
+                sql: "SELECT min(p.min) AS \"value\" FROM \(LambdaSQL.accountPoints(["UnreservedConcurrentExecutions"]))",
+                prom: LambdaPromQL.accountExtreme("UnreservedConcurrentExecutions", lowest: true, window: r),
+                thresholds: .falling(critical: 10, warning: 100)),
+            PanelSpec(
+                "Account concurrency", .timeseries, width: 24, height: 8, description: concurrencyDescription,
+                sql: [
+                    SQLTarget(
+                        "A", .timeSeries,
+                        """
+                        SELECT $__timeGroupAlias(p.time, $__interval),
+                               max(p.max) FILTER (WHERE p.metric = 'ConcurrentExecutions') AS "concurrent executions",
+                               min(p.min) FILTER (WHERE p.metric = 'UnreservedConcurrentExecutions') AS "unreserved concurrency"
+                          FROM \(LambdaSQL.accountPoints(["ConcurrentExecutions", "UnreservedConcurrentExecutions"]))
+                         GROUP BY 1
+                         ORDER BY 1
+                        """)
+                ],
+                prom: [
+                    PromTarget("A", LambdaPromQL.accountExtreme("ConcurrentExecutions", window: "$__interval"), legend: "concurrent executions"),
+                    PromTarget(
+                        "B", LambdaPromQL.accountExtreme("UnreservedConcurrentExecutions", lowest: true, window: "$__interval"),
+                        legend: "unreserved concurrency"),
+                ]),
+        ]
     }
 
     /// Per function, from the invocations Lambda reports in its logs (the logs pipeline; PostgreSQL).
     static var invocationsTable: PanelSpec {
         PanelSpec(
             "Invocations reported in logs", .table, width: 24, height: 8,
-            description: "From every invocation's REPORT line (CloudWatch Logs through Firehose, or platform.report over OTLP): cold-start rate, exact p95 duration, timeouts, out-of-memory kills, memory headroom (1 − highest Max Memory Used / Memory Size) and cost from billed duration.",
+            description: "From every invocation's REPORT line (CloudWatch Logs through Firehose, or platform.report over OTLP): cold-start rate, exact p95 duration, timeouts, out-of-memory kills, memory headroom (1 − highest Max Memory Used / Memory Size) and cost from billed duration (init included where Lambda bills it). " + Pricing.assumptions,
             sql: [
                 SQLTarget(
                     "A", .table,
                     """
                     SELECT i.function AS "function", count(*) AS "invocations",
                            avg(CASE WHEN i.cold_start THEN 1.0 ELSE 0.0 END) AS "cold start rate",
-                           percentile_cont(0.95) WITHIN GROUP (ORDER BY i.duration_ms) AS "p95 duration",
+                           percentile_cont(0.95) WITHIN GROUP (ORDER BY i.duration_ms) AS "exact p95",
                            count(*) FILTER (WHERE i.status = 'timeout') AS "timeouts",
                            count(*) FILTER (WHERE i.status = 'out_of_memory') AS "out of memory",
                            1 - max(i.max_memory_used_mb::float8 / NULLIF(i.memory_size_mb, 0)) AS "memory headroom",
-                           sum(i.billed_duration_ms / 1000.0 * i.memory_size_mb / 1024.0) * \(FunctionDashboard.gbSecondPrice)
-                             + count(*) * \(FunctionDashboard.requestPrice) AS "cost"
+                           \(Pricing.billedCostSQL) AS "cost"
                       FROM \(LambdaSQL.invocations(.all))
                      GROUP BY i.function
                      ORDER BY 2 DESC
@@ -45,7 +102,7 @@ enum OverviewDashboard {
             $0.columns = [
                 ColumnSpec("function", link: functionLink("${__value.raw}"), width: 240),
                 ColumnSpec("invocations", decimals: 0), ColumnSpec("cold start rate", unit: "percentunit", decimals: 1),
-                ColumnSpec("p95 duration", unit: "ms", decimals: 1), ColumnSpec("timeouts", decimals: 0),
+                ColumnSpec("exact p95", unit: "ms", decimals: 1), ColumnSpec("timeouts", decimals: 0),
                 ColumnSpec("out of memory", decimals: 0), ColumnSpec("memory headroom", unit: "percentunit", decimals: 0),
                 ColumnSpec("cost", unit: "currencyUSD", decimals: 4),
             ]
@@ -58,7 +115,7 @@ enum OverviewDashboard {
     static let tableColumns: [(name: String, unit: String?, decimals: Int?)] = [
         ("invocations", "short", 0), ("errors", "short", 0), ("error rate", "percentunit", 2),
         ("throttles", "short", 0), ("throttle rate", "percentunit", 2), ("avg duration", "ms", 1),
-        ("p95 duration", "ms", 1), ("p99 duration", "ms", 1), ("cold starts", "short", 0),
+        ("worst-minute p95", "ms", 1), ("worst-minute p99", "ms", 1), ("cold starts", "short", 0),
         ("estimated cost", "currencyUSD", 4),
     ]
 
@@ -66,7 +123,7 @@ enum OverviewDashboard {
         let m = { (metric: String) in "p.metric = '\(metric)'" }
         let sql = """
             WITH metrics AS (
-              SELECT p.function,
+              SELECT p.account, p.region, p.function,
                      sum(p.sum) FILTER (WHERE \(m("Invocations"))) AS invocations,
                      sum(p.sum) FILTER (WHERE \(m("Errors"))) AS errors,
                      sum(p.sum) FILTER (WHERE \(m("Throttles"))) AS throttles,
@@ -75,39 +132,44 @@ enum OverviewDashboard {
                      max(p.p95) FILTER (WHERE \(m("Duration"))) AS p95,
                      max(p.p99) FILTER (WHERE \(m("Duration"))) AS p99
                 FROM \(LambdaSQL.lambdaPoints(["Invocations", "Errors", "Throttles", "Duration"], .all))
-               GROUP BY p.function),
+               GROUP BY p.account, p.region, p.function),
             insights AS (
-              SELECT p.function,
+              SELECT p.account, p.region, p.function,
                      sum(p.count) FILTER (WHERE \(m("init_duration"))) AS cold_starts,
                      max(p.max) FILTER (WHERE \(m("total_memory"))) AS memory_mb
                 FROM \(LambdaSQL.insightsPoints(["init_duration", "total_memory"], .all))
-               GROUP BY p.function),
+               GROUP BY p.account, p.region, p.function),
             traced AS (
               SELECT sp.function,
                      count(*) FILTER (WHERE sp.cold_start) AS cold_starts,
-                     max((sp.resource_attributes->>'faas.max_memory')::float8) / 1048576 AS memory_mb
+                     max(\(Pricing.maxMemoryMB("sp.resource_attributes"))) AS memory_mb
                 FROM \(LambdaSQL.spans(.all))
                WHERE sp.function <> ''
                GROUP BY sp.function)
-            SELECT f.function AS "function",
+            SELECT f.function AS "function", f.account AS "account", f.region AS "region",
                    COALESCE(m.invocations, 0) AS "invocations",
                    COALESCE(m.errors, 0) AS "errors",
                    m.errors / NULLIF(m.invocations, 0) AS "error rate",
                    COALESCE(m.throttles, 0) AS "throttles",
                    m.throttles / NULLIF(m.invocations + m.throttles, 0) AS "throttle rate",
                    m.duration_sum / NULLIF(m.duration_count, 0) AS "avg duration",
-                   m.p95 AS "p95 duration",
-                   m.p99 AS "p99 duration",
+                   m.p95 AS "worst-minute p95",
+                   m.p99 AS "worst-minute p99",
                    GREATEST(COALESCE(i.cold_starts, 0), COALESCE(t.cold_starts, 0)) AS "cold starts",
                    COALESCE(m.invocations, 0) * \(Pricing.perRequest)
                      + COALESCE(m.duration_sum, 0) / 1000
                        * COALESCE(i.memory_mb, t.memory_mb, \(Pricing.defaultMemoryMB)) / 1024 * \(Pricing.perGBSecond)
                      AS "estimated cost"
-              FROM (SELECT function FROM metrics UNION SELECT function FROM traced) f
-              LEFT JOIN metrics m ON m.function = f.function
-              LEFT JOIN insights i ON i.function = f.function
+              -- (account, region, function) is a function's identity; functions only spans know of
+              -- have no account or region.
+              FROM (SELECT account, region, function FROM metrics
+                    UNION SELECT NULL, NULL, function FROM traced WHERE function NOT IN (SELECT function FROM metrics)) f
+              LEFT JOIN metrics m ON m.function = f.function AND m.account IS NOT DISTINCT FROM f.account
+                                 AND m.region IS NOT DISTINCT FROM f.region
+              LEFT JOIN insights i ON i.function = f.function AND i.account IS NOT DISTINCT FROM f.account
+                                  AND i.region IS NOT DISTINCT FROM f.region
               LEFT JOIN traced t ON t.function = f.function
-             ORDER BY 2 DESC, 1
+             ORDER BY 4 DESC, 1, 2, 3
             """
         let r = "$__range"
         let prom: [PromTarget] = [
@@ -132,11 +194,11 @@ enum OverviewDashboard {
         return PanelSpec(
             "Functions", .table, width: 24, height: 10,
             description:
-                "Totals over the selected range. p95/p99: the highest one-minute percentile. Cold starts: Lambda Insights init_duration samples or spans with faas.coldstart, whichever is higher. Estimated cost: requests at $0.20 per million plus GB-seconds at $0.0000166667, with memory from Lambda Insights or the faas.max_memory resource attribute, else 128 MB.",
+                "Totals over the selected range. Worst-minute p95/p99: the highest of CloudWatch's one-minute percentiles, not the range's (empty when the metric stream sends no p95/p99 for Duration: add them to its additional statistics). Cold starts: Lambda Insights init_duration samples or spans with faas.coldstart, whichever is higher. Estimated cost: CloudWatch's Duration sum (billed duration and init are not in it) × memory from Lambda Insights or the faas.max_memory resource attribute, else 128 MB. " + Pricing.assumptions,
             sql: [SQLTarget("A", .table, sql)], prom: prom
         ).with {
             $0.columns =
-                [ColumnSpec("function", link: functionLink("${__value.raw}"), width: 240)]
+                [ColumnSpec("function", link: functionLink("${__value.raw}"), width: 240), ColumnSpec("account"), ColumnSpec("region")]
                 + tableColumns.map { ColumnSpec($0.name, unit: $0.unit, decimals: $0.decimals) }
             $0.sortBy = "invocations"
             $0.promTransformations = [
@@ -155,15 +217,25 @@ enum OverviewDashboard {
     // MARK: - Trends
 
     /// Per-function series of one metric's per-interval total (`metric` column: one series per function).
+    /// How many functions the stacked per-function series show on their own; the rest add up to `others`.
+    static let topFunctions = 10
+
     static func perFunction(_ title: String, metric: String, unit: String = "short", description: String) -> PanelSpec {
         PanelSpec(
-            title, .timeseries, width: 12, height: 8, unit: unit, description: description,
+            title, .timeseries, width: 12, height: 8, unit: unit,
+            description: description + " Stacked: the \(topFunctions) functions with the most in the range, the rest as others.",
             sql: [
                 SQLTarget(
                     "A", .timeSeries,
                     """
-                    SELECT $__timeGroupAlias(p.time, $__interval), p.function AS metric, sum(p.sum) AS "value"
-                      FROM \(LambdaSQL.lambdaPoints([metric], .all))
+                    WITH per AS (
+                      SELECT $__timeGroupAlias(p.time, $__interval), p.function, sum(p.sum) AS value
+                        FROM \(LambdaSQL.lambdaPoints([metric], .all))
+                       GROUP BY 1, 2),
+                    top AS (SELECT function FROM per GROUP BY function ORDER BY sum(value) DESC, function LIMIT \(topFunctions))
+                    SELECT per.time, CASE WHEN per.function IN (SELECT function FROM top) THEN per.function ELSE 'others' END AS metric,
+                           sum(per.value) AS "value"
+                      FROM per
                      GROUP BY 1, 2
                      ORDER BY 1
                     """)
@@ -173,6 +245,7 @@ enum OverviewDashboard {
             ]
         ).with {
             $0.bars = true
+            $0.stacked = true
             $0.links = [functionLink("${__series.name}")]
         }
     }

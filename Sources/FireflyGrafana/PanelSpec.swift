@@ -94,6 +94,28 @@ public struct PanelSpec: Sendable {
     public var promTransformations: [GrafanaJSON] = []
     /// Transformations applied to the SQL result.
     public var sqlTransformations: [GrafanaJSON] = []
+    /// What the panel says when its query returns nothing: why, and what to change.
+    public var noValue: String?
+    /// Time series: stack the series (bars per function add up to the whole).
+    public var stacked: Bool = false
+    /// Stats: the colour from each value up (`base` below the first step).
+    public var thresholds: Thresholds?
+
+    /// Stat colours: `base` below the first step, each step's colour from its value up.
+    public struct Thresholds: Sendable {
+        public var base: String
+        public var steps: [(value: Double, color: String)]
+
+        /// Green, then orange from `warning`, red from `critical` (more is worse).
+        public static func rising(warning: Double, critical: Double) -> Thresholds {
+            Thresholds(base: "green", steps: [(warning, "orange"), (critical, "red")])
+        }
+
+        /// Red below `critical`, orange below `warning`, then green (less is worse).
+        public static func falling(critical: Double, warning: Double) -> Thresholds {
+            Thresholds(base: "red", steps: [(critical, "orange"), (warning, "green")])
+        }
+    }
 
     public init(
         _ title: String, _ type: PanelType, width: Int, height: Int, unit: String = "short", decimals: Int? = nil,
@@ -109,6 +131,15 @@ public struct PanelSpec: Sendable {
         self.sql = sql
         self.prom = prom
     }
+
+    /// Counts of which any is a problem (throttles, timeouts, out-of-memory kills): red from 1.
+    static let anyIsBad = Thresholds(base: "green", steps: [(1, "red")])
+
+    /// Says why a percentile panel is empty.
+    static let noPercentiles = "No percentiles: the metric stream sends no p95/p99 for Duration (add them to its additional statistics)"
+
+    /// This panel, saying `text` when its query returns nothing (unless it says something already).
+    func whenEmpty(_ text: String) -> PanelSpec { with { $0.noValue = $0.noValue ?? text } }
 
     /// A copy with changes applied (keeps the catalog declarative).
     func with(_ change: (inout PanelSpec) -> Void) -> PanelSpec {
@@ -134,6 +165,18 @@ public struct VariableSpec: Sendable {
         /// A fixed list to pick any number of from, "All" (every value) by default; SQL reads it
         /// as a quoted list: `IN ($name)`.
         case multiSelect([String])
+        /// Values from a query, any number of them, "All" by default: the accounts and regions a
+        /// dashboard narrows to. "All" is `'__all'` for SQL (`LambdaSQL.inScope`) and `.*` for PromQL
+        /// (`=~"$name"`), so it also takes in series that do not say.
+        case scope(sql: String, prom: String)
+    }
+
+    /// The account and region variables every dashboard has.
+    static var scopes: [VariableSpec] {
+        [
+            VariableSpec(name: "account", label: "Account", kind: .scope(sql: LambdaSQL.scopeValues("cloud.account.id"), prom: LambdaPromQL.scopeValues(LambdaPromQL.accountLabel))),
+            VariableSpec(name: "region", label: "Region", kind: .scope(sql: LambdaSQL.scopeValues("cloud.region"), prom: LambdaPromQL.scopeValues(LambdaPromQL.regionLabel))),
+        ]
     }
 
     public var name: String

@@ -1,6 +1,7 @@
 import CFireflyPlugin
 import FireflyModel
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -20,11 +21,11 @@ public enum PluginExport {
     nonisolated(unsafe) private static var descriptor: UnsafeMutablePointer<firefly_plugin>?
     nonisolated(unsafe) fileprivate static var adapterType: (any AdapterPlugin.Type)?
     nonisolated(unsafe) fileprivate static var exporterType: (any ExporterPlugin.Type)?
-    private static let lock = NSLock()
+    private static let lock = Mutex(())
 
     /// The descriptor for an adapter type.
     public static func adapter(_ type: any AdapterPlugin.Type) -> UnsafeRawPointer {
-        lock.withLock {
+        lock.withLock { _ in
             if descriptor == nil {
                 adapterType = type
                 descriptor = makeDescriptor(
@@ -44,7 +45,7 @@ public enum PluginExport {
 
     /// The descriptor for an exporter type.
     public static func exporter(_ type: any ExporterPlugin.Type) -> UnsafeRawPointer {
-        lock.withLock {
+        lock.withLock { _ in
             if descriptor == nil {
                 exporterType = type
                 descriptor = makeDescriptor(

@@ -32,6 +32,28 @@ import Testing
         }
     }
 
+    @Test func theAccountLevelSeriesAreTheFunctionsTotalsWithoutDimensions() throws {
+        let topology = DemoTopology(functions: 10, seed: 3)
+        let sim = LambdaMetricsSimulator(topology: topology, tracesPerSecond: 50, seed: 3)
+        let functions = topology.functions.indices.map { sim.points(function: $0, minuteStartMs: Self.minute, streamName: "s") }
+        let account = sim.accountPoints(functions, minuteStartMs: Self.minute, streamName: "s")
+        #expect(account.map(\.metricName) == [
+            "Invocations", "Errors", "Throttles", "Duration", "ConcurrentExecutions", "UnreservedConcurrentExecutions",
+        ])
+        #expect(account.allSatisfy { $0.dimensions.isEmpty && $0.percentiles.isEmpty && $0.timestampMs == Self.minute })
+        func total(_ metric: String) -> Double { functions.joined().filter { $0.metricName == metric }.map(\.sum).reduce(0, +) }
+        for metric in ["Invocations", "Errors", "Throttles", "Duration"] {
+            #expect(account.first { $0.metricName == metric }?.sum == total(metric), "\(metric)")
+        }
+        let concurrency = try #require(account.first { $0.metricName == "ConcurrentExecutions" })
+        let unreserved = try #require(account.first { $0.metricName == "UnreservedConcurrentExecutions" })
+        let reserved = Double(topology.functions.compactMap(\.reservedConcurrency).reduce(0, +))
+        #expect(reserved > 0, "the topology reserves concurrency for some functions")
+        // What functions without a reservation use comes out of the pool the reservations leave.
+        let pool = LambdaMetricsSimulator.accountConcurrencyLimit - reserved
+        #expect(unreserved.max <= pool && unreserved.min >= pool - concurrency.max && unreserved.min <= unreserved.max)
+    }
+
     @Test func functionsWithLambdaInsightsGetItsMetricsBesideTheLambdaOnes() throws {
         let topology = DemoTopology(functions: 10, seed: 3)
         let sim = LambdaMetricsSimulator(topology: topology, tracesPerSecond: 50, seed: 3)

@@ -50,7 +50,7 @@ import Testing
                 }
             }
         }
-        #expect(binds == 5)
+        #expect(binds == 6)
         let build = try Self.services()["firefly"]!["build"] as! [String: String]
         let context = URL(fileURLWithPath: Repo.path("compose")).appendingPathComponent(build["context"]!).standardized.path
         #expect(context == Repo.root.standardized.path)
@@ -78,9 +78,28 @@ import Testing
         #expect(grafana["GF_SECURITY_ADMIN_PASSWORD"] == "${GRAFANA_ADMIN_PASSWORD:-admin}")
         #expect(grafana["FIREFLY_POSTGRES_PASSWORD"] == "${POSTGRES_PASSWORD:-firefly}")
         let volumes = services["grafana"]!["volumes"] as! [String]
-        #expect(volumes.contains("../grafana/dashboards:/var/lib/grafana/dashboards:ro"))
-        #expect(volumes.contains("../grafana/provisioning/dashboards:/etc/grafana/provisioning/dashboards:ro"))
+        // Dashboards generated from compose/firefly.yaml (GeneratedOutputTests keeps them current).
+        #expect(volumes.contains("./grafana/dashboards:/var/lib/grafana/dashboards:ro"))
+        #expect(volumes.contains("./grafana/provisioning/dashboards:/etc/grafana/provisioning/dashboards:ro"))
         #expect(volumes.contains("./grafana/provisioning/datasources:/etc/grafana/provisioning/datasources:ro"))
+    }
+
+    @Test func everyImageIsPinnedAndOnlyTheCollectorListensBeyondLoopback() throws {
+        let services = try Self.services()
+        for (name, service) in services {
+            guard let image = service["image"] as? String, service["build"] == nil else { continue }
+            let tag = image.split(separator: ":").last.map(String.init) ?? ""
+            let pinned = image.contains(":") && !tag.contains("latest") && (tag.first?.isNumber == true || tag.hasPrefix("v"))
+            #expect(pinned, "\(name): \(image) is not pinned to a version")
+        }
+        #expect(services["grafana"]?["ports"] as? [String] == ["${GRAFANA_BIND:-127.0.0.1}:3000:3000"])
+        #expect(services["prometheus"]?["ports"] as? [String] == ["${PROMETHEUS_BIND:-127.0.0.1}:9090:9090"])
+        #expect(services["postgres"]?["ports"] == nil)
+        let prometheus = try String(contentsOfFile: Repo.path("compose/prometheus.yml"), encoding: .utf8)
+        #expect(prometheus.contains("storage:\n  tsdb:\n    out_of_order_time_window: 1h\n"))
+        // Prometheus' own check of the file (promtool comes with the prometheus package make test installs).
+        let check = try run("/usr/bin/env", ["promtool", "check", "config", Repo.path("compose/prometheus.yml")])
+        #expect(check.status == 0, "promtool: \(check.stdout)\(check.stderr)")
     }
 
     @Test func dockerfileBuildsReleaseAndStagesStrippedPluginsWhereTheConfigLooks() throws {
@@ -89,6 +108,10 @@ import Testing
         #expect(froms == ["FROM swift:${SWIFT_VERSION}-noble AS build", "FROM swift:${SWIFT_VERSION}-noble-slim"])
         #expect(dockerfile.contains("ARG SWIFT_VERSION=6.3"))
         #expect(dockerfile.contains("RUN swift build -c release\n"))
+        // Packages are resolved in a layer before any source is copied.
+        let resolve = try #require(dockerfile.range(of: "RUN swift package resolve"))
+        let sources = try #require(dockerfile.range(of: "COPY Sources"))
+        #expect(resolve.lowerBound < sources.lowerBound)
         #expect(dockerfile.contains("\"$bin\"/lib*Plugin.so"))
         #expect(dockerfile.contains("strip --strip-unneeded"))
         #expect(dockerfile.contains("COPY --from=build /staging/plugins/ /usr/lib/firefly/plugins/"))

@@ -38,7 +38,7 @@ import Testing
     /// Grafana's global variables and SQL macros Firefly uses.
     static let builtins: Set<String> = [
         "__timeFilter", "__timeGroupAlias", "__timeGroup", "__timeFrom", "__timeTo", "__interval", "__interval_ms",
-        "__range", "__from", "__to", "__url_time_range", "__value", "__series", "__field", "__data",
+        "__range", "__range_s", "__from", "__to", "__url_time_range", "__value", "__series", "__field", "__data",
         "__all",  // the value of a multi-value variable's "All" option
     ]
 
@@ -137,7 +137,7 @@ import Testing
         let functionColumn = overrides.first { ($0["matcher"] as! [String: String])["options"] == "function" }!
         let link = ((functionColumn["properties"] as! [[String: Any]]).first { $0["id"] as? String == "links" }!["value"]
             as! [[String: String]])[0]
-        #expect(link["url"] == "/d/firefly-function/firefly-function?var-function=${__value.raw}&${__url_time_range}")
+        #expect(link["url"] == "/d/firefly-function/firefly-function?var-function=${__value.raw}&${account:queryparam}&${region:queryparam}&${__url_time_range}")
     }
 
     @Test func dashboardsUseCurrentSchemaAndFixedUids() throws {
@@ -164,6 +164,25 @@ import Testing
             "Logs", "Invocations reported in logs",
         ])
         #expect(Set(prometheus).isSubset(of: Set(postgres)))
+    }
+
+    /// Stats colour what needs attention; per-function bars stack.
+    @Test(arguments: backends.map(\.name))
+    func statsColourWhatNeedsAttentionAndPerFunctionBarsStack(backend: String) throws {
+        let dashboards = Dictionary(uniqueKeysWithValues: try Configs.dashboards(Configs.generator(Self.config(backend))).map { ($0.uid, $0.json) })
+        func panel(_ uid: String, _ title: String, _ type: String) throws -> [String: Any] {
+            try #require(Self.panels(dashboards[uid]!).first { $0["title"] as? String == title && $0["type"] as? String == type })
+        }
+        func defaults(_ p: [String: Any]) -> [String: Any] { (p["fieldConfig"] as! [String: Any])["defaults"] as! [String: Any] }
+        func steps(_ p: [String: Any]) -> [String] {
+            ((defaults(p)["thresholds"] as! [String: Any])["steps"] as! [[String: Any]]).map { "\($0["color"]!)@\($0["value"]!)" }
+        }
+        #expect(steps(try panel("firefly-function", "Error rate", "stat")) == ["green@<null>", "orange@0.01", "red@0.05"])
+        #expect(steps(try panel("firefly-function", "Throttles", "stat")) == ["green@<null>", "red@1"])
+        #expect(steps(try panel("firefly-overview", "Lowest unreserved concurrency", "stat")) == ["red@<null>", "orange@10", "green@100"])
+        let invocations = try panel("firefly-overview", "Invocations", "timeseries")
+        let stacking = (defaults(invocations)["custom"] as! [String: Any])["stacking"] as! [String: Any]
+        #expect(stacking["mode"] as? String == "normal")
     }
 
     static func config(_ backend: String) -> String {

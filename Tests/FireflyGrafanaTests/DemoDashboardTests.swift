@@ -82,7 +82,7 @@ struct DemoDashboardTests {
         func expander(_ variables: [String: String]) -> SQLMacroExpander {
             SQLMacroExpander(
                 from: started.addingTimeInterval(-300), to: ended.addingTimeInterval(300), intervalSeconds: 60,
-                variables: variables)
+                variables: ["account": "'__all'", "region": "'__all'"].merging(variables) { $1 })
         }
 
         let overview = try #require(dashboards.first { $0.uid == "firefly-overview" })
@@ -107,8 +107,9 @@ struct DemoDashboardTests {
                 "level": FunctionDashboard.logLevels.map { "'\($0)'" }.joined(separator: ","),
             ]
             let ran = try await PanelQueries.run(function, expander: expander(variables), runner: runner)
-            #expect(ran.variables.map(\.name) == ["function"])
-            #expect(Set(ran.variables.first?.values ?? []) == Set(functions), "$function offers the overview's functions")
+            #expect(ran.variables.map(\.name) == ["account", "region", "function"])
+            #expect(ran.variables.prefix(2).map(\.values) == [["123456789012"], ["us-east-1"]], "the demo's one account and region")
+            #expect(Set(ran.variables.last?.values ?? []) == Set(functions), "$function offers the overview's functions")
             if targets.isEmpty { targets = ran.runs.map(\.what) }
             #expect(ran.runs.map(\.what) == targets)
             for run in ran.runs {

@@ -11,6 +11,7 @@ enum PanelQueries {
     struct Variable {
         var dashboard: String
         var name: String
+        var sql: String
         var values: [String]
     }
 
@@ -21,6 +22,8 @@ enum PanelQueries {
         var type: String
         var refId: String
         var format: String
+        /// The query as PostgreSQL ran it (macros expanded).
+        var sql: String
         var result: PostgresQueryRunner.Result
 
         /// Names the target uniquely (titles repeat: a `Cold starts` stat and time series).
@@ -50,9 +53,11 @@ enum PanelQueries {
         var runs: [Run] = []
         let templating = (dashboard.json["templating"] as! [String: Any])["list"] as! [[String: Any]]
         for v in templating where v["type"] as? String == "query" {
-            let result = try await runner.query(try expander.expand(v["query"] as! String))
+            let sql = try expander.expand(v["query"] as! String)
+            let result = try await runner.query(sql)
             #expect(result.columns.count == 1, "variable \(v["name"]!): \(result.columns)")
-            variables.append(Variable(dashboard: dashboard.uid, name: v["name"] as! String, values: result.rows.map { $0[0] }))
+            variables.append(
+                Variable(dashboard: dashboard.uid, name: v["name"] as! String, sql: sql, values: result.rows.map { $0[0] }))
         }
         for panel in DashboardStructureTests.panels(dashboard.json) where panel["type"] as? String != "row" {
             for target in panel["targets"] as! [[String: Any]] {
@@ -67,7 +72,7 @@ enum PanelQueries {
                 runs.append(
                     Run(
                         dashboard: dashboard.uid, panel: panel["title"] as! String, type: panel["type"] as! String,
-                        refId: target["refId"] as! String, format: target["format"] as! String, result: result))
+                        refId: target["refId"] as! String, format: target["format"] as! String, sql: sql, result: result))
             }
         }
         return (variables, runs)

@@ -1,5 +1,9 @@
+import FireflyModel
+import FireflyPluginKit
 import FireflyTestSupport
 import Foundation
+import PostgresExporter
+import Testing
 
 /// Runs SQL through `psql` (UTC session) and returns column names, PostgreSQL types and rows.
 struct PostgresQueryRunner {
@@ -32,6 +36,36 @@ struct PostgresQueryRunner {
         _ = try psql([], sql)
     }
 
+    /// The time column of each table that grows with retention.
+    static let timeColumns = ["points": "time", "spans": "start_time", "logs": "time", "invocations": "start_time"]
+
+    /// The reads of `sql`'s plan that are not bounded by time: with the planner told to avoid
+    /// sequential scans (`enable_seqscan = off`), every scan of a table that grows with retention
+    /// must be an index or bitmap scan whose conditions include the table's time column, or it
+    /// reads more rows the longer data is kept, however narrow the dashboard range.
+    func unboundedReads(_ sql: String) async throws -> [String] {
+        let body = sql.trimmingCharacters(in: .whitespacesAndNewlines)
+        let input = "SET enable_seqscan = off;\nEXPLAIN (FORMAT JSON) " + body + ";\n"
+        let runner = self
+        let output = try await offThePool { try runner.psql(["-A", "-t"], input) }
+        guard let plan = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]] else {
+            throw Failure(description: "EXPLAIN printed no plan:\n\(output)")
+        }
+        var unbounded: [String] = []
+        func visit(_ node: [String: Any]) {
+            let type = node["Node Type"] as? String ?? ""
+            if let table = node["Relation Name"] as? String, let column = Self.timeColumns[table] {
+                let conditions = ["Index Cond", "Recheck Cond", "Filter"].compactMap { node[$0] as? String }.joined(separator: " ")
+                if type == "Seq Scan" || !conditions.contains(column) {
+                    unbounded.append("\(type) on \(table) (\(conditions.isEmpty ? "no condition" : conditions))")
+                }
+            }
+            for child in node["Plans"] as? [[String: Any]] ?? [] { visit(child) }
+        }
+        for statement in plan { (statement["Plan"] as? [String: Any]).map(visit) }
+        return unbounded
+    }
+
     /// Describes (`\gdesc`) then runs `sql`, in one psql session; fields are separated by U+001F,
     /// records by U+001E (values may hold newlines: log bodies, stack traces).
     func query(_ sql: String) async throws -> Result {
@@ -55,5 +89,20 @@ struct PostgresQueryRunner {
         }
         let rows = records(output[split.upperBound...])
         return Result(columns: columns, rows: rows)
+    }
+}
+
+extension PostgresQueryRunner {
+    /// Writes `batch` with the postgres exporter into a new schema named `prefix` + a random suffix,
+    /// as the collector would; returns the schema (drop it when done).
+    func exportToNewSchema(_ prefix: String, _ batch: TelemetryBatch) async throws -> String {
+        let schema = prefix + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        let exporter = try PostgresExporter(
+            context: .standalone(instanceName: "postgres"),
+            config: PluginConfig(["url": .string(url), "schema": .string(schema), "tls": .string("disable")]))
+        let exported = await exporter.export(batch)
+        await exporter.shutdown()
+        try #require(exported == .ok, "export: \(exported)")
+        return schema
     }
 }

@@ -25,6 +25,8 @@ import Testing
         var expr: String
         /// The query selects the dashboard's `$function` (and aggregates its label away).
         var selectsFunction: Bool
+        /// The query selects the account-level series (no `FunctionName`).
+        var selectsAccount: Bool { expr.contains("\(PromQLPanelTests.functionLabel)=\"\"") }
         /// Instant queries: one value per series.
         var samples: [PrometheusServer.Sample] = []
         /// Range queries.
@@ -64,20 +66,23 @@ import Testing
         let start = (from / Self.stepSeconds).rounded(.down) * Self.stepSeconds
         let end = (to / Self.stepSeconds).rounded(.down) * Self.stepSeconds
         func variables(function: String) -> GrafanaPromVariables {
-            GrafanaPromVariables(rangeSeconds: Self.rangeSeconds, intervalSeconds: Self.stepSeconds, variables: ["function": function])
+            // The first account and region chosen: the other account's checkout is not added in.
+            GrafanaPromVariables(
+                rangeSeconds: Self.rangeSeconds, intervalSeconds: Self.stepSeconds,
+                variables: ["function": function, "account": "123456789012", "region": "eu-west-1"])
         }
         let checkout = variables(function: "checkout")
         let nobody = variables(function: "no-such-function")
 
         var runs: [Run] = []
         var skipped: [String] = []
-        var functions: [String] = []
+        var labelValues: [String: [String]] = [:]
         let specs = Dictionary(uniqueKeysWithValues: GrafanaGenerator.dashboards.map { ($0.uid, $0) })
         for d in try Configs.dashboards(generator) {
             let spec = try #require(specs[d.uid])
             for v in (d.json["templating"] as! [String: Any])["list"] as! [[String: Any]] where v["type"] as? String == "query" {
                 let call = try #require(LabelValuesCall(v["query"] as! String), "variable \(v["name"]!): \(v["query"]!)")
-                functions += try await prometheus.labelValues(call.label, match: call.metric, start: from, end: to)
+                labelValues[v["name"] as! String, default: []] += try await prometheus.labelValues(call.label, match: call.metric, start: from, end: to)
             }
             // Panels without PromQL (traces, service map) are not on a Prometheus dashboard.
             let specPanels = spec.items.compactMap { item -> PanelSpec? in if case .panel(let p) = item { p } else { nil } }
@@ -122,19 +127,26 @@ import Testing
                 }
             }
         }
-        #expect(functions == ["checkout", "inventory"])
+        #expect(labelValues["function"] == ["checkout", "inventory"])
+        // Both dashboards offer both accounts and regions.
+        #expect(labelValues["account"] == ["123456789012", "210987654321", "123456789012", "210987654321"])
+        #expect(labelValues["region"] == ["eu-west-1", "us-east-1", "eu-west-1", "us-east-1"])
         // Recent traces, Trace, Service map; 8 invocation stats, 4 invocation series, the invocations
         // table, Logs; the Overview's invocations table.
         #expect(skipped.count == 18, "SQL-only panels: \(skipped)")
-        // Overview: 10 table columns + 8 trend queries; Function: 8 stats + 16 series queries.
-        #expect(runs.count == 42, "\(runs.count) queries ran")
+        // Overview: 10 table columns + 8 trend queries + 4 account stats + 2 account series; Function:
+        // 8 stats + 16 series queries.
+        #expect(runs.count == 48, "\(runs.count) queries ran")
 
         for run in runs {
             let what = "\(run.dashboard) / \(run.panel) \(run.refId): \(run.expr)"
             #expect(!run.isEmpty, "\(what) returned nothing")
             // Per-function queries name the function; `$function` queries aggregate it away (checked above).
             let named = run.labelSets.compactMap { $0[Self.functionLabel] }
-            if !run.selectsFunction {
+            #expect(!named.contains(""), "\(what): a function named ''")
+            if run.selectsAccount {
+                #expect(named.isEmpty, "\(what): account-level queries name no function")
+            } else if !run.selectsFunction {
                 #expect(named.contains("checkout"), "\(what): no series for checkout in \(run.labelSets)")
             }
             for series in run.series {
@@ -157,6 +169,12 @@ import Testing
         func values(_ series: PrometheusServer.Series) -> [Double] { series.values.compactMap { Double($0.value) } }
 
         for (panel, value) in Seed.checkoutStats { #expect(try stat(panel) == value, "\(panel)") }
+        for (panel, value) in Seed.accountStats {
+            let samples = try run("firefly-overview", panel).samples
+            #expect(samples.count == 1 && Double(samples[0].value) == value, "\(panel): \(samples)")
+        }
+        let accountConcurrency = try run("firefly-overview", "Account concurrency").series
+        #expect(accountConcurrency.count == 1 && accountConcurrency.first.map(values)?.max() == 46)
 
         // The overview table's columns, one instant query each, by function.
         func column(_ refId: String) throws -> [String: Double] {

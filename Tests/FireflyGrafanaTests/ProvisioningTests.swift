@@ -84,7 +84,7 @@ import Testing
         #expect(p["folderUid"] as? String == "firefly")
         #expect((p["options"] as! [String: Any])["path"] as? String == "/var/lib/grafana/dashboards")
         #expect(files.map(\.path).sorted() == [
-            "dashboards/firefly-function.json", "dashboards/firefly-overview.json",
+            "dashboards/firefly-function.json", "dashboards/firefly-overview.json", "provisioning/alerting/firefly.json",
             "provisioning/dashboards/firefly.yaml", "provisioning/datasources/firefly.yaml",
         ])
     }

@@ -18,18 +18,12 @@ import Testing
         ))
     func everyPanelQueryRunsOnExportedData() async throws {
         let url = try #require(Self.url)
-        let schema = "grafana_test_" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
         let runner = PostgresQueryRunner(url: url)
         let now = Date()
-        let exporter = try PostgresExporter(
-            context: .standalone(instanceName: "postgres"),
-            config: PluginConfig(["url": .string(url), "schema": .string(schema), "tls": .string("disable")]))
-        let exported = await exporter.export(TelemetryBatch(
+        let schema = try await runner.exportToNewSchema("grafana_test_", TelemetryBatch(
             points: Seed.points(now: now), spans: Seed.spans(now: now), logs: Seed.logs(now: now),
             invocations: Seed.invocations(now: now)))
-        await exporter.shutdown()
         defer { try? runner.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE") }
-        try #require(exported == .ok, "export: \(exported)")
 
         let generator = try Configs.generator(
             """
@@ -41,30 +35,46 @@ import Testing
               traces: {receivers: [otlp], exporters: [postgres]}
             """)
         #expect(generator.datasources.postgres?.schema == schema)
-        let expander = SQLMacroExpander(
-            from: now.addingTimeInterval(-3600), to: now.addingTimeInterval(60), intervalSeconds: 60,
-            variables: [
-                "function": "checkout", "traceId": Seed.coldTrace.description, "requestId": "", "search": "",
-                "level": FunctionDashboard.logLevels.map { "'\($0)'" }.joined(separator: ","),
-            ])
+        // The first account and region chosen (Grafana writes a multi-value selection as a quoted list).
+        func expander(account: String = "'123456789012'", region: String = "'eu-west-1'") -> SQLMacroExpander {
+            SQLMacroExpander(
+                from: now.addingTimeInterval(-3600), to: now.addingTimeInterval(60), intervalSeconds: 60,
+                variables: [
+                    "function": "checkout", "traceId": Seed.coldTrace.description, "requestId": "", "search": "",
+                    "level": FunctionDashboard.logLevels.map { "'\($0)'" }.joined(separator: ","),
+                    "account": account, "region": region,
+                ])
+        }
 
         var runs: [PanelQueries.Run] = []
         var variables: [PanelQueries.Variable] = []
         for d in try Configs.dashboards(generator) {
-            let ran = try await PanelQueries.run(d, expander: expander, runner: runner)
+            let ran = try await PanelQueries.run(d, expander: expander(), runner: runner)
             variables += ran.variables
             runs += ran.runs
         }
-        #expect(variables.map(\.name) == ["function"])
-        #expect(variables.first?.values == ["checkout", "frontend", "inventory"])
-        // Overview: table + 6 series + invocations table; Function: 8 stats, 9 series, 8 invocation
+        #expect(variables.map(\.name) == ["account", "region", "account", "region", "function"])
+        #expect(variables[0].values == ["123456789012", "210987654321"] && variables[1].values == ["eu-west-1", "us-east-1"])
+        #expect(variables.last?.values == ["checkout", "frontend", "inventory"])
+        // Overview: table + 6 series + invocations table + 4 account stats + account concurrency; Function: 8 stats, 9 series, 8 invocation
         // stats, 4 invocation series, recent invocations, logs, recent traces, trace, nodes + edges.
-        #expect(runs.count == 43, "\(runs.count) queries ran")
+        #expect(runs.count == 48, "\(runs.count) queries ran")
 
         for run in runs {
             PanelQueries.checkShape(run)
             #expect(!run.result.rows.isEmpty, "\(run.what) returned no rows")
             #expect(run.emptyColumns.isEmpty, "\(run.what): only NULL in \(run.emptyColumns) for the seeded function")
+            // The account-level series (no FunctionName) never show up as a function named ''.
+            for column in ["function", "metric"] where run.result.columns.contains(where: { $0.name == column }) {
+                #expect(!run.result.values(column).contains(""), "\(run.what): a function named ''")
+            }
+        }
+
+        // No query reads a whole table: each is bounded by the dashboard range through an index
+        // (a query's cost then grows with the range, not with retention).
+        for query in runs.map({ ($0.what, $0.sql) }) + variables.map({ ("\($0.dashboard) variable \($0.name)", $0.sql) }) {
+            let reads = try await runner.unboundedReads(query.1)
+            #expect(reads.isEmpty, "\(query.0) reads beyond the range: \(reads)")
         }
 
         func run(_ dashboard: String, _ panel: String, _ refId: String = "A", type: String? = nil) throws
@@ -81,6 +91,12 @@ import Testing
         }
 
         for (panel, value) in Seed.checkoutStats { #expect(try stat(panel) == value, "\(panel)") }
+        for (panel, value) in Seed.accountStats {
+            #expect(try Double(#require(run("firefly-overview", panel).rows.first?.first)) == value, "\(panel)")
+        }
+        let accountConcurrency = try run("firefly-overview", "Account concurrency")
+        #expect(accountConcurrency.columns.map(\.name) == ["time", "concurrent executions", "unreserved concurrency"])
+        #expect(accountConcurrency.values("concurrent executions").compactMap(Double.init).max() == 46)
 
         // From the invocations (see Seed.invocations): exact values, not per-minute statistics.
         let invocationStats: [(String, Double)] = [
@@ -109,6 +125,7 @@ import Testing
         #expect(logs.values("body").map { String($0.prefix(6)) } == ["REPORT", "handli", "START "])
         #expect(Set(logs.values("level")) == ["info"] && Set(logs.values("request_id")) == [Seed.requestID(1)])
         let byFunction = try run("firefly-overview", "Invocations reported in logs")
+        #expect(byFunction.values("exact p95").count == 2)
         #expect(byFunction.values("function") == ["checkout", "inventory"])
         #expect(byFunction.values("timeouts") == ["1", "0"])
         #expect(abs(Double(byFunction.values("memory headroom")[0])! - (1 - 400.0 / 512)) < 1e-9)
@@ -117,11 +134,19 @@ import Testing
         let table = try run("firefly-overview", "Functions")
         #expect(
             table.columns.map(\.name) == [
-                "function", "invocations", "errors", "error rate", "throttles", "throttle rate", "avg duration",
-                "p95 duration", "p99 duration", "cold starts", "estimated cost",
+                "function", "account", "region", "invocations", "errors", "error rate", "throttles", "throttle rate",
+                "avg duration", "worst-minute p95", "worst-minute p99", "cold starts", "estimated cost",
             ])
         #expect(table.values("function") == ["checkout", "inventory", "frontend"])
-        let checkout = try #require(table.rows.first)
+        #expect(table.values("account") == ["123456789012", "123456789012", "NULL"])  // frontend: only its spans know it
+        // Every account and region: checkout is two functions, one per account and region, never summed.
+        let overview = try #require(try Configs.dashboards(generator).first { $0.uid == "firefly-overview" })
+        let everywhere = try await PanelQueries.run(overview, expander: expander(account: "'__all'", region: "'__all'"), runner: runner)
+        let allTable = try #require(everywhere.runs.first { $0.panel == "Functions" }).result
+        let checkouts = allTable.rows.filter { $0[0] == "checkout" }.map { "\($0[1]) \($0[2]) \($0[3])" }
+        #expect(checkouts == ["123456789012 eu-west-1 200", "210987654321 us-east-1 140"])
+        // The row without its account and region columns, in the order the checks below read it.
+        let checkout = try #require(table.rows.first).enumerated().filter { ![1, 2].contains($0.offset) }.map(\.element)
         let checkoutValues: [Double] = checkout.dropFirst().prefix(9).map { Double($0) ?? -1 }
         let expectedValues: [Double] = [200, 4, 0.02, 4, 4.0 / 204, 120, 200, 250, 2]
         #expect(checkoutValues == expectedValues)
@@ -130,6 +155,9 @@ import Testing
         let computeCost: Double = 24 * 0.5 * 0.0000166667
         let cost = try #require(Double(checkout[10]))
         #expect(abs(cost - (requestCost + computeCost)) < 1e-12)
+        // inventory: 100 requests + 4 s × 256 MB (its spans' faas.max_memory, written in MiB).
+        let inventoryCost = try #require(table.rows.first { $0[0] == "inventory" }.flatMap { Double($0[12]) })
+        #expect(abs(inventoryCost - (100 * 0.0000002 + 4 * 0.25 * 0.0000166667)) < 1e-12)
 
         // Duration time series: one row per minute, avg/p50/p95/p99/max.
         let duration = try run("firefly-function", "Duration")
@@ -150,7 +178,7 @@ import Testing
         #expect(recent.values("trace id") == [Seed.errorTrace.description, Seed.coldTrace.description])
         #expect(recent.values("root operation") == ["GET /checkout", "GET /checkout"])
         #expect(recent.values("duration").map { Double($0)! } == [300, 300])
-        #expect(recent.values("spans") == ["5", "5"])
+        #expect(recent.values("spans") == ["7", "7"])
         #expect(recent.values("error") == ["t", "f"])
 
         // The trace waterfall: the names and types Grafana's traces panel reads.
@@ -158,26 +186,53 @@ import Testing
         let expected: [(String, String)] = [
             ("traceID", "text"), ("spanID", "text"), ("parentSpanID", "text"), ("operationName", "text"),
             ("serviceName", "text"), ("serviceTags", "jsonb"), ("startTime", "numeric"), ("duration", "double precision"),
-            ("tags", "jsonb"), ("kind", "text"), ("statusCode", "smallint"), ("statusMessage", "text"),
+            ("tags", "jsonb"), ("kind", "text"), ("statusCode", "smallint"), ("statusMessage", "text"), ("logs", "jsonb"),
+            ("references", "jsonb"),
         ]
         #expect(trace.columns.map(\.name) == expected.map(\.0))
         #expect(trace.columns.map(\.type) == expected.map(\.1))
-        #expect(trace.rows.count == 5)
+        #expect(trace.rows.count == 7)
         #expect(Set(trace.values("traceID")) == [Seed.coldTrace.description])
         #expect(trace.values("parentSpanID")[0] == "NULL")
-        #expect(trace.values("serviceName") == ["frontend", "frontend", "checkout", "checkout", "inventory"])
-        #expect(trace.values("duration").map { Double($0)! } == [300, 280, 260, 100, 80])
+        #expect(trace.values("serviceName") == ["frontend", "frontend", "checkout", "checkout", "inventory", "inventory", "checkout"])
+        #expect(trace.values("duration").map { Double($0)! } == [300, 280, 260, 100, 80, 50, 10])
+        // The same trace typed as an X-Ray trace id.
+        let traceSQL = try #require(runs.first { $0.dashboard == "firefly-function" && $0.panel == "Trace" }).sql
+        let xray = try await runner.query(traceSQL.replacingOccurrences(of: Seed.coldTrace.description, with: Seed.coldTrace.xray))
+        #expect(Seed.coldTrace.xray.hasPrefix("1-") && xray.values("spanID") == trace.values("spanID"))
+        // Span events as the span's logs (milliseconds, fields), links as its references.
+        let events = try JSONSerialization.jsonObject(with: Data(trace.values("logs")[2].utf8)) as! [[String: Any]]
+        #expect(events.count == 1 && events[0]["name"] as? String == "cart loaded")
+        // 200 ms after the trace's first span (both in epoch milliseconds).
+        #expect((events[0]["timestamp"] as? Double).map { abs($0 - Double(trace.values("startTime")[0])! - 200) < 0.01 } == true)
+        let fields = events[0]["fields"] as? [[String: Any]]
+        #expect(fields?.map { "\($0["key"] ?? "?")=\($0["value"] ?? "?")" } == ["items=3"])
+        let references = try JSONSerialization.jsonObject(with: Data(trace.values("references")[2].utf8)) as! [[String: Any]]
+        #expect(references.map { $0["traceID"] as? String } == [Seed.inventoryTrace.description])
+        #expect(trace.values("logs")[0] == "[]" && trace.values("references")[0] == "[]")
         let tags = try JSONSerialization.jsonObject(with: Data(trace.values("tags")[2].utf8)) as! [[String: Any]]
         #expect(tags.contains { $0["key"] as? String == "faas.coldstart" && $0["value"] as? Bool == true })
 
         // Service map: nodes and edges frames from parent/child spans across services.
+        // Service map: instrumented services, the queue and the database nobody instrumented; calls
+        // per second over the range, error ratio, p95.
         let nodes = try run("firefly-function", "Service map", "nodes")
-        #expect(nodes.columns.map(\.name) == ["id", "title", "mainstat", "secondarystat"])
-        #expect(nodes.values("id") == ["checkout", "frontend", "inventory"])
+        #expect(nodes.columns.map(\.name) == [
+            "id", "title", "subtitle", "mainstat", "secondarystat", "detail__p95 duration (ms)", "arc__ok", "arc__failed",
+        ])
+        #expect(nodes.values("id") == ["checkout", "dynamodb", "frontend", "inventory", "orders"])
+        #expect(nodes.values("subtitle") == ["service", "database", "service", "service", "queue / topic"])
+        #expect(nodes.values("arc__failed").map { Double($0)! } == [0.5, 0.5, 0, 0, 0])  // checkout fails once in two
         let edges = try run("firefly-function", "Service map", "edges")
-        #expect(edges.columns.map(\.name) == ["id", "source", "target", "mainstat"])
-        #expect(edges.values("id") == ["checkout->inventory", "frontend->checkout"])
-        #expect(edges.values("mainstat") == ["2", "2"])
+        #expect(edges.columns.map(\.name) == ["id", "source", "target", "mainstat", "secondarystat", "detail__p95 duration (ms)"])
+        #expect(edges.values("id") == ["checkout->inventory", "checkout->orders", "frontend->checkout", "inventory->dynamodb"])
+        let seconds = 3660.0  // the expander's range: an hour back, a minute ahead
+        #expect(edges.values("mainstat").map { Double($0)! * seconds } == [2, 2, 2, 2])
+        #expect(edges.values("secondarystat").map { Double($0)! } == [0, 0, 0.5, 0.5])
+        // From the consumer's side the queue hop comes from its link to the send.
+        let edgesSQL = try #require(runs.first { $0.panel == "Service map" && $0.refId == "edges" }).sql
+        let inventoryEdges = try await runner.query(edgesSQL.replacingOccurrences(of: "'checkout'", with: "'inventory'"))
+        #expect(inventoryEdges.values("id").contains("orders->inventory"), "\(inventoryEdges.values("id"))")
     }
 
     @Test func expanderMatchesGrafanasPostgresMacros() throws {

@@ -8,6 +8,9 @@ enum Seed {
     static let minutes = 20
     static let account = Label("cloud.account.id", "123456789012")
     static let region = Label("cloud.region", "eu-west-1")
+    /// A second account, in another region, with a function of the same name.
+    static let otherAccount = Label("cloud.account.id", "210987654321")
+    static let otherRegion = Label("cloud.region", "us-east-1")
 
     /// The minute timestamps, oldest first, ending one minute before `now`.
     static func times(now: Date) -> [UInt64] {
@@ -17,9 +20,11 @@ enum Seed {
 
     static func lambda(
         _ metric: String, function: String, at t: UInt64, count: Double, sum: Double, min: Double, max: Double,
-        quantiles: [Quantile] = [], resource: String? = nil, unit: String = "Count"
+        quantiles: [Quantile] = [], resource: String? = nil, unit: String = "Count", elsewhere: Bool = false
     ) -> MetricPoint {
-        var labels = [Label("FunctionName", function), account, region]
+        let (account, region) = elsewhere ? (otherAccount, otherRegion) : (account, region)
+        // The account-level series (function "") have no FunctionName dimension.
+        var labels = function.isEmpty ? [account, region] : [Label("FunctionName", function), account, region]
         if let resource { labels.append(Label("Resource", resource)) }
         return MetricPoint(
             name: metric, namespace: "AWS/Lambda", unit: unit, function: function, kind: .summary, hasMinMax: true,
@@ -43,7 +48,14 @@ enum Seed {
     /// (SQL) or Lambda Insights (PromQL).
     static let checkoutStats: [(panel: String, value: Double)] = [
         ("Invocations", 200), ("Errors", 4), ("Error rate", 0.02), ("Throttles", 4), ("Avg duration", 120),
-        ("p99 duration", 250), ("Max concurrency", 6), ("Cold starts", 2),
+        ("Worst-minute p99", 250), ("Max concurrency", 6), ("Cold starts", 2),
+    ]
+
+    /// The Overview's account panels over the seeded range: 20 minutes × 100 invocations and 3
+    /// throttles, concurrency 40…46 of which the unreserved pool (900) had 854 left at the lowest.
+    static let accountStats: [(panel: String, value: Double)] = [
+        ("Account invocations", 2000), ("Account throttles", 60), ("Peak account concurrency", 46),
+        ("Lowest unreserved concurrency", 854),
     ]
 
     /// Per minute for `checkout`: 10 invocations (plus an alias series that must not be counted
@@ -77,6 +89,19 @@ enum Seed {
                 out.append(insights("init_duration", function: fn, at: t, count: 1, sum: 480, max: 480, unit: "Milliseconds"))
             }
             out.append(insights("total_memory", function: fn, at: t, count: 1, sum: 512, max: 512, unit: "Megabytes"))
+            // checkout in the other account and region: 7 invocations a minute, never added to the first's.
+            out.append(lambda("Invocations", function: fn, at: t, count: 7, sum: 7, min: 1, max: 1, elsewhere: true))
+            // The account's own series, larger than any function's (other functions run in the account).
+            out.append(lambda("Invocations", function: "", at: t, count: 100, sum: 100, min: 1, max: 1))
+            out.append(lambda("Throttles", function: "", at: t, count: 3, sum: 3, min: 0, max: 1))
+            out.append(lambda("Duration", function: "", at: t, count: 100, sum: 9000, min: 5, max: 900, unit: "Milliseconds"))
+            let accountConcurrency = Double(40 + i % 7)
+            out.append(lambda(
+                "ConcurrentExecutions", function: "", at: t, count: 1, sum: accountConcurrency, min: accountConcurrency,
+                max: accountConcurrency))
+            out.append(lambda(
+                "UnreservedConcurrentExecutions", function: "", at: t, count: 1, sum: 900 - accountConcurrency,
+                min: 900 - accountConcurrency, max: 900 - accountConcurrency))
         }
         return out
     }
@@ -85,8 +110,9 @@ enum Seed {
     static let errorTrace = TraceID(hex: "0af7651916cd43dd8448eb211c80319c")!
     static let inventoryTrace = TraceID(hex: "11112222333344445555666677778888")!
 
-    /// frontend (server, client) → checkout (server, client) → inventory (server), twice: the first
-    /// a cold start, the second failing in checkout; plus one trace of inventory alone.
+    /// frontend (server, client) → checkout (server, client, producer to the `orders` queue) →
+    /// inventory (server, client to DynamoDB), twice: the first a cold start, the second failing in
+    /// checkout; plus one trace of inventory alone, consuming the first trace's message.
     static func spans(now: Date) -> [Span] {
         let base = UInt64((now.timeIntervalSince1970 - 600) * 1e9)
         func ms(_ v: UInt64) -> UInt64 { v * 1_000_000 }
@@ -96,7 +122,11 @@ enum Seed {
                 Attribute("service.name", .string("checkout")), Attribute("faas.name", .string("checkout")),
                 Attribute("cloud.provider", .string("aws")), Attribute("faas.max_memory", .int(536_870_912)),
             ]
-            let inventory = [Attribute("service.name", .string("inventory")), Attribute("faas.name", .string("inventory"))]
+            // faas.max_memory in MiB, as older semantic conventions wrote it (checkout's is in bytes).
+            let inventory = [
+                Attribute("service.name", .string("inventory")), Attribute("faas.name", .string("inventory")),
+                Attribute("faas.max_memory", .int(256)),
+            ]
             return [
                 Span(
                     traceID: trace, spanID: SpanID(salt + 1), name: "GET /checkout", kind: .server,
@@ -112,7 +142,20 @@ enum Seed {
                     startTimeUnixNano: start + ms(20), endTimeUnixNano: start + ms(280), function: "checkout",
                     service: "checkout",
                     attributes: [Attribute("faas.coldstart", .bool(coldStart)), Attribute("faas.trigger", .string("http"))],
-                    resourceAttributes: checkout),
+                    resourceAttributes: checkout,
+                    // An exception where the call fails, a milestone otherwise; both point at the restock
+                    // trace the checkout set off.
+                    events: [
+                        error
+                            ? SpanEvent(
+                                timeUnixNano: start + ms(270), name: "exception",
+                                attributes: [
+                                    Attribute("exception.type", .string("PaymentDeclined")),
+                                    Attribute("exception.message", .string("payment declined")),
+                                ])
+                            : SpanEvent(timeUnixNano: start + ms(200), name: "cart loaded", attributes: [Attribute("items", .int(3))])
+                    ],
+                    links: [SpanLink(traceID: inventoryTrace, spanID: SpanID(0x901), attributes: [Attribute("reason", .string("restock"))])]),
                 Span(
                     traceID: trace, spanID: SpanID(salt + 4), parentSpanID: SpanID(salt + 3), name: "GET inventory",
                     kind: .client, startTimeUnixNano: start + ms(50), endTimeUnixNano: start + ms(150), function: "checkout",
@@ -122,12 +165,28 @@ enum Seed {
                     kind: .server, startTimeUnixNano: start + ms(60), endTimeUnixNano: start + ms(140), function: "inventory",
                     service: "inventory", attributes: [Attribute("faas.coldstart", .bool(false))],
                     resourceAttributes: inventory),
+                // Calls to what is not instrumented: a message to the `orders` queue, a DynamoDB update
+                // (which fails in the failing trace).
+                Span(
+                    traceID: trace, spanID: SpanID(salt + 6), parentSpanID: SpanID(salt + 3), name: "orders publish",
+                    kind: .producer, startTimeUnixNano: start + ms(250), endTimeUnixNano: start + ms(260), function: "checkout",
+                    service: "checkout",
+                    attributes: [Attribute("messaging.system", .string("aws_sqs")), Attribute("messaging.destination.name", .string("orders"))],
+                    resourceAttributes: checkout),
+                Span(
+                    traceID: trace, spanID: SpanID(salt + 7), parentSpanID: SpanID(salt + 5), name: "DynamoDB.UpdateItem",
+                    kind: .client, statusCode: error ? .error : .unset, startTimeUnixNano: start + ms(70),
+                    endTimeUnixNano: start + ms(120), function: "inventory", service: "inventory",
+                    attributes: [Attribute("db.system", .string("dynamodb")), Attribute("rpc.service", .string("DynamoDB"))],
+                    resourceAttributes: inventory),
             ]
         }
+        // inventory consuming the cold trace's `orders` message in a trace of its own, linked to the send.
         let alone = Span(
-            traceID: inventoryTrace, spanID: SpanID(0x901), name: "restock", kind: .server,
+            traceID: inventoryTrace, spanID: SpanID(0x901), name: "restock", kind: .consumer,
             startTimeUnixNano: base + ms(5000), endTimeUnixNano: base + ms(5040), function: "inventory", service: "inventory",
-            resourceAttributes: [Attribute("service.name", .string("inventory"))])
+            resourceAttributes: [Attribute("service.name", .string("inventory"))],
+            links: [SpanLink(traceID: coldTrace, spanID: SpanID(0x106))])
         return chain(coldTrace, at: base, salt: 0x100, coldStart: true, error: false)
             + chain(errorTrace, at: base + ms(60_000), salt: 0x200, coldStart: false, error: true) + [alone]
     }

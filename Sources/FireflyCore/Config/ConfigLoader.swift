@@ -207,7 +207,7 @@ private struct Reader {
 
     // MARK: Sections
 
-    static let topKeys = ["server", "plugins", "queue", "receivers", "exporters", "pipelines"]
+    static let topKeys = ["server", "plugins", "queue", "receivers", "exporters", "pipelines", "alerts"]
 
     mutating func readRoot(_ root: Node, into config: inout FireflyConfig) {
         guard let items = entries(root, "") else { return }
@@ -219,6 +219,7 @@ private struct Reader {
             case "receivers": config.receivers = readInstances(value, "receivers")
             case "exporters": config.exporters = readInstances(value, "exporters")
             case "pipelines": config.pipelines = readPipelines(value)
+            case "alerts": readAlerts(value, &config.alerts)
             default: unknownKey(key, keyNode, "", known: Self.topKeys)
             }
         }
@@ -301,6 +302,47 @@ private struct Reader {
             case "type": if let v = choice(value, path, QueueType.self) { queue.type = v }
             case "fsync": if let v = choice(value, path, FsyncPolicy.self) { queue.fsync = v }
             default: unknownKey(key, keyNode, "queue", known: known)
+            }
+        }
+    }
+
+    /// A share between 0 and 1 (`0.05` is 5 %).
+    mutating func fraction(_ node: Node, _ path: String) -> Double? {
+        guard let text = scalarText(node, path) else { return nil }
+        guard let v = Double(text), v >= 0, v <= 1 else {
+            problem(node, path, "expected a share between 0 and 1, such as 0.05 for 5 %")
+            return nil
+        }
+        return v
+    }
+
+    mutating func readAlerts(_ node: Node, _ alerts: inout AlertsConfig) {
+        guard let items = entries(node, "alerts") else { return }
+        let known = ["error_rate", "cold_start_rate", "iterator_age", "account_concurrency", "functions"]
+        for (key, keyNode, value) in items {
+            let path = "alerts.\(key)"
+            switch key {
+            case "error_rate": if let v = fraction(value, path) { alerts.errorRate = v }
+            case "cold_start_rate": if let v = fraction(value, path) { alerts.coldStartRate = v }
+            case "iterator_age": if let v = duration(value, path) { alerts.iteratorAge = v }
+            case "account_concurrency": if let v = int(value, path, min: 1) { alerts.accountConcurrency = v }
+            case "functions":
+                guard let functions = entries(value, path) else { continue }
+                for (function, _, thresholds) in functions {
+                    let at = "\(path).\(function)"
+                    guard let fields = entries(thresholds, at) else { continue }
+                    var t = AlertsConfig.Thresholds()
+                    for (field, fieldNode, v) in fields {
+                        switch field {
+                        case "error_rate": t.errorRate = fraction(v, "\(at).\(field)")
+                        case "cold_start_rate": t.coldStartRate = fraction(v, "\(at).\(field)")
+                        case "iterator_age": t.iteratorAge = duration(v, "\(at).\(field)")
+                        default: unknownKey(field, fieldNode, at, known: ["error_rate", "cold_start_rate", "iterator_age"])
+                        }
+                    }
+                    alerts.functions[function] = t
+                }
+            default: unknownKey(key, keyNode, "alerts", known: known)
             }
         }
     }

@@ -9,6 +9,8 @@ public struct FireflyConfig: Sendable {
     public var receivers: [InstanceConfig] = []
     public var exporters: [InstanceConfig] = []
     public var pipelines: [PipelineConfig] = []
+    /// Alert rule thresholds for `firefly grafana generate`.
+    public var alerts = AlertsConfig()
     /// The file the configuration came from (for messages).
     public var file: String = "firefly.yaml"
 

@@ -99,6 +99,44 @@ import Testing
         }
     }
 
+    @Test func alertThresholdsHaveDefaultsOverridesAndClearErrors() throws {
+        let base = """
+            receivers:
+              firehose:
+            exporters:
+              debug:
+            pipelines:
+              metrics: {receivers: [firehose], exporters: [debug]}
+
+            """
+        #expect(try loader.parse(base).alerts == AlertsConfig())
+        let tuned = try loader.parse(base + """
+            alerts:
+              error_rate: 0.1
+              iterator_age: 5m
+              account_concurrency: 2400
+              functions:
+                checkout: {error_rate: 0.01, cold_start_rate: 0.5}
+            """).alerts
+        #expect(tuned.errorRate == 0.1 && tuned.coldStartRate == 0.2 && tuned.iteratorAge == .seconds(300))
+        #expect(tuned.accountConcurrency == 2400)
+        #expect(tuned.functions == ["checkout": AlertsConfig.Thresholds(errorRate: 0.01, coldStartRate: 0.5)])
+        do {
+            _ = try loader.parse(base + """
+                alerts:
+                  error_rate: 5
+                  functions:
+                    checkout: {error_rat: 0.01}
+                """)
+            Issue.record("accepted")
+        } catch {
+            #expect(error.problems.map(\.description) == [
+                "firefly.yaml:8:15: error: alerts.error_rate: expected a share between 0 and 1, such as 0.05 for 5 %",
+                "firefly.yaml:10:16: error: alerts.functions.checkout.error_rat: unknown key 'error_rat' (did you mean 'error_rate'?)",
+            ])
+        }
+    }
+
     @Test func unsetEnvironmentVariableIsAnErrorThatNamesItButNoValue() {
         do {
             _ = try loader.parse("exporters:\n  x: {plugin: p, url: \"${NOPE}\"}\n")

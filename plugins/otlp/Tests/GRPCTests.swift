@@ -33,7 +33,20 @@ final class RunningAdapter {
         port = try #require(adapter.grpcPort)
     }
 
-    func stop() { adapter.stop() }
+    /// Stops the adapter on a thread of its own and returns at once. `OTLPAdapter.stop()` blocks
+    /// until the gRPC server's tasks end, and those run on Swift concurrency's shared threads: a test
+    /// blocking one of them while another test blocks the other (a subprocess, a database call)
+    /// would wait forever.
+    func stop() {
+        let adapter = self.adapter
+        Thread.detachNewThread { adapter.stop() }
+    }
+
+    /// Stops the adapter on a thread of its own and waits until it has stopped.
+    func stopped() async {
+        let adapter = self.adapter
+        await Timing.onItsOwnThread { adapter.stop() }
+    }
 
     /// One unary Export call; returns the response bytes or throws the RPCError.
     func call(
@@ -276,7 +289,7 @@ func httpBatch(_ path: String, _ body: [UInt8]) throws -> TelemetryBatch {
         let sink = RecordingSink()
         let server = try RunningAdapter(sink: sink)
         _ = try await server.call(OTLPGRPCMethods.traces, try fixture.bytes("traces.pb"))
-        server.stop()
+        await server.stopped()
         #expect(server.adapter.grpcPort == nil)
         let error = await server.failure(OTLPGRPCMethods.traces, try fixture.bytes("traces.pb"))
         #expect(error?.code == .unavailable)
@@ -285,7 +298,7 @@ func httpBatch(_ path: String, _ body: [UInt8]) throws -> TelemetryBatch {
         let again = try makeAdapter(["grpc": .object(["listen": .string("127.0.0.1:\(server.port)")])])
         try again.start(sink: sink)
         #expect(again.grpcPort == server.port)
-        again.stop()
+        await Timing.onItsOwnThread { again.stop() }
     }
 
     @Test func grpcCanBeDisabled() throws {

@@ -498,8 +498,7 @@ enum LogsRequest {
     }
 }
 
-// In GRPCTests (serialized): `RunningAdapter.stop()` blocks its thread until the server task ends,
-// so two suites stopping servers at once could hold both of Swift concurrency's threads.
+// In GRPCTests (serialized): one in-process gRPC server at a time.
 extension GRPCTests {
     @Test func logsArriveOverGRPCExactlyAsOverHTTP() async throws {
         let sink = RecordingSink()
