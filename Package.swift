@@ -61,7 +61,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
-        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
@@ -73,6 +72,8 @@ let package = Package(
         .target(name: "CFireflyPlugin", path: "Sources/CFireflyPlugin"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CSnappy", path: "plugins/remote-write/Sources/CSnappy"),
+        .systemLibrary(
+            name: "CLibpq", path: "plugins/postgres/Sources/CLibpq", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "FireflyModel", swiftSettings: swiftSettings),
         // The wire formats every receiver and exporter reads or writes: JSON (pull scanner and
         // tree), protobuf (reader and writer), bounded zlib/gzip inflation. Linked statically.
@@ -179,9 +180,7 @@ let package = Package(
             ])
         + plugin(
             "postgres", folder: "postgres", logic: "PostgresExporter", entry: "PostgresPluginEntry",
-            dependencies: [
-                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Crypto", package: "swift-crypto"),
-            ])
+            dependencies: ["CLibpq", .product(name: "Crypto", package: "swift-crypto")])
         + plugin(
             "remote-write", folder: "remote-write", logic: "RemoteWriteExporter", entry: "RemoteWritePluginEntry",
             dependencies: [

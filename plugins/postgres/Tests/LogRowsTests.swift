@@ -10,11 +10,11 @@ struct LogRowsTests {
         function: "checkout")
 
     @Test func theContentKeyIgnoresTheObservedTimeAndTellsEverythingElseApart() {
-        let key = PreparedBatch.recordID(of: Self.record)
+        let key = TableRows.recordID(of: Self.record)
         #expect(key.hasPrefix("content:") && key.utf8.count == 8 + 32)
         var later = Self.record
         later.observedTimeUnixNano += 1
-        #expect(PreparedBatch.recordID(of: later) == key)
+        #expect(TableRows.recordID(of: later) == key)
         var changes: [LogRecord] = []
         for change in 0..<8 {
             var r = Self.record
@@ -30,29 +30,30 @@ struct LogRowsTests {
             }
             changes.append(r)
         }
-        let keys = changes.map(PreparedBatch.recordID(of:))
+        let keys = changes.map(TableRows.recordID(of:))
         #expect(Set(keys + [key]).count == 9)
         // A record with its own id keeps it.
         var cloudWatch = Self.record
         cloudWatch.recordID = "3781236542901918427188393412759382948409392883746009907"
-        #expect(PreparedBatch.recordID(of: cloudWatch) == cloudWatch.recordID)
+        #expect(TableRows.recordID(of: cloudWatch) == cloudWatch.recordID)
     }
 
     @Test func aLogRowHasEveryColumnAndNullsWhereTheRecordHasNothing() {
         var row = RowEncoder()
-        PreparedBatch.encode(Self.record, into: &row)
-        let columns = String(decoding: row.bytes, as: UTF8.self).dropLast().split(separator: "\t", omittingEmptySubsequences: false)
+        TableRows.encode(Self.record, into: &row)
+        let columns = BinaryRows.decode(row.bytes)[0]
         #expect(columns.count == Schema.logColumns.count)
-        let named = Dictionary(uniqueKeysWithValues: zip(Schema.logColumns, columns.map(String.init)))
-        #expect(named["body"] == "1" && named["body_json"] == "\\N")
-        #expect(named["trace_id"] == "\\N" && named["span_id"] == "\\N")
-        #expect(named["request_id"] == "r-1")
+        let named = Dictionary(uniqueKeysWithValues: zip(Schema.logColumns, columns))
+        #expect(BinaryRows.text(named["body"]!) == "1" && named["body_json"]! == nil)
+        #expect(named["trace_id"]! == nil && named["span_id"]! == nil)
+        #expect(BinaryRows.text(named["request_id"]!) == "r-1")
+        #expect(named["severity_number"]! == [0, 9])
         var invocation = RowEncoder()
-        PreparedBatch.encode(
+        TableRows.encode(
             Invocation(function: "f", requestID: "r", startTimeUnixNano: 1, durationMs: 1, memorySizeMB: .max), into: &invocation)
-        let invocationColumns = String(decoding: invocation.bytes, as: UTF8.self).dropLast().split(separator: "\t", omittingEmptySubsequences: false)
+        let invocationColumns = BinaryRows.decode(invocation.bytes)[0]
         #expect(invocationColumns.count == Schema.invocationColumns.count)
         // An integer column holds at most Int32.max.
-        #expect(invocationColumns[Schema.invocationColumns.firstIndex(of: "memory_size_mb")!] == "2147483647")
+        #expect(invocationColumns[Schema.invocationColumns.firstIndex(of: "memory_size_mb")!] == [0x7F, 0xFF, 0xFF, 0xFF])
     }
 }

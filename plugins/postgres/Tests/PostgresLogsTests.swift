@@ -69,8 +69,8 @@ struct PostgresLogsTests {
             let logs = Self.sampleLogs()
             #expect(await exporter.export(TelemetryBatch(logs: logs)) == .ok)
             let rows = try TestDatabase.rows(Self.logColumns, "FROM \(schema).logs ORDER BY time_unix_nano")
-            let contentKey = "content:" + Hex.encode(ContentDigest.sha256(PreparedBatch.contentKey(logs[1])).prefix(16))
-            let observedOnlyKey = "content:" + Hex.encode(ContentDigest.sha256(PreparedBatch.contentKey(logs[2])).prefix(16))
+            let contentKey = "content:" + Hex.encode(ContentDigest.sha256(TableRows.contentKey(logs[1])).prefix(16))
+            let observedOnlyKey = "content:" + Hex.encode(ContentDigest.sha256(TableRows.contentKey(logs[2])).prefix(16))
             #expect(rows == [
                 [
                     "2023-11-14 22:13:20.123456+00", "1700000000123456789", "2023-11-14 22:13:22.123456+00", "1700000002123456790",
@@ -167,7 +167,7 @@ struct PostgresLogsTests {
         // PostgreSQL's sha256() as the oracle, on a content key with quotes, a tab, NUL, an emoji and two blocks' worth.
         var log = Self.sampleLogs()[1]
         log.body = .string("it's \"quoted\"\t\u{0} 🚀 " + String(repeating: "x", count: 300))
-        let key = PreparedBatch.contentKey(log)
+        let key = TableRows.contentKey(log)
         let text = String(decoding: key, as: UTF8.self)
         #expect(text.hasPrefix(#"[1700000000123457789,"checkout","checkout-svc","opentelemetry.sdk._logs","1.27.0",9,"INFO","s","it's \"quoted\"\t�"#))
         let fromPostgres = try TestDatabase.psql("SELECT encode(sha256(convert_to($k$\(text)$k$, 'UTF8')), 'hex')")
@@ -227,7 +227,7 @@ struct PostgresLogsTests {
                 return
             }
             #expect(message.contains("PostgreSQL error 22P02: invalid input syntax for type json"))
-            #expect(message.contains("COPY firefly_stage_logs, line 2, column body_json"))
+            #expect(message.contains("COPY logs, line 2, column body_json"))
             for table in ["points", "logs", "invocations"] {
                 #expect(try TestDatabase.count(table, schema: schema) == 0)
             }
@@ -243,7 +243,7 @@ struct PostgresLogsTests {
                 Issue.record("expected .permanent for an invocation with broken JSON")
                 return
             }
-            #expect(second.contains("COPY firefly_stage_invocations, line 1, column attributes"))
+            #expect(second.contains("COPY invocations, line 1, column attributes"))
             #expect(try TestDatabase.count("logs", schema: schema) == 1)
             #expect(try TestDatabase.count("points", schema: schema) == 1)
         }
@@ -365,7 +365,7 @@ struct PostgresLogsTests {
         #expect(try TestDatabase.psql("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'bench\\_logs\\_%'") == ["0"])
         // Half the records carry a CloudWatch event id, half need a content key; none collide.
         let records = PostgresLogsBenchmark.makeLogs(700, offset: 0, base: Self.t0)
-        #expect(Set(records.map(PreparedBatch.recordID(of:))).count == 700)
+        #expect(Set(records.map(TableRows.recordID(of:))).count == 700)
         #expect(records.filter { $0.recordID.isEmpty }.count == 350)
     }
 }

@@ -2,6 +2,6 @@
 import Crypto
 
 enum ContentDigest {
-    /// SHA-256 of `bytes` (swift-crypto, which PostgresNIO links already for SCRAM).
+    /// SHA-256 of `bytes` (swift-crypto).
     static func sha256(_ bytes: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: bytes)) }
 }

@@ -1,7 +1,7 @@
-// Log records and invocations as rows of the `logs` and `invocations` tables, in COPY text format.
+// Log records and invocations as rows of the `logs` and `invocations` tables, in binary COPY format.
 import FireflyModel
 
-extension PreparedBatch {
+extension TableRows {
     /// The attribute whose string value fills `logs.request_id` (OpenTelemetry's name for Lambda's request id).
     static let requestIDAttribute = "faas.invocation_id"
 
@@ -13,7 +13,7 @@ extension PreparedBatch {
         row.uint(time)
         row.optionalTimestamp(unixNano: log.observedTimeUnixNano)
         row.uint(log.observedTimeUnixNano)
-        row.int(Int64(log.severityNumber))
+        row.int16(Int16(log.severityNumber))
         row.text(log.severityText)
         row.text(bodyText(log.body))
         if case .json(let text) = log.body {
@@ -26,8 +26,8 @@ extension PreparedBatch {
         row.jsonAttributes(log.attributes)
         row.beginJSONColumn()
         row.jsonAttributes(log.resourceAttributes)
-        if log.traceID.isValid { row.text(log.traceID.description) } else { row.null() }
-        if log.spanID.isValid { row.text(log.spanID.description) } else { row.null() }
+        if log.traceID.isValid { row.hex(log.traceID) } else { row.null() }
+        if log.spanID.isValid { row.hex(log.spanID) } else { row.null() }
         row.uint(UInt64(log.traceFlags))
         row.text(StorableText.indexed(log.function))
         row.text(log.service)
@@ -73,7 +73,7 @@ extension PreparedBatch {
     /// resource attributes, written as they are stored (NUL as U+FFFD, a repeated key's first value).
     /// Two records alike in all of these are one record.
     static func contentKey(_ log: LogRecord) -> [UInt8] {
-        var json = RowEncoder(copyEscaping: false, capacity: 256)
+        var json = RowEncoder(capacity: 256)
         json.jsonPunct("[")
         json.jsonUInt(log.timeUnixNano)
         for text in [log.function, log.service, log.scopeName, log.scopeVersion] {
@@ -97,9 +97,9 @@ extension PreparedBatch {
         json.jsonPunct(",")
         json.jsonString(bodyText(log.body))
         json.jsonPunct(",")
-        json.jsonString(log.traceID.description)
+        json.jsonHex(log.traceID)
         json.jsonPunct(",")
-        json.jsonString(log.spanID.description)
+        json.jsonHex(log.spanID)
         json.jsonPunct(",")
         json.jsonUInt(UInt64(log.traceFlags))
         json.jsonPunct(",")
@@ -119,13 +119,13 @@ extension PreparedBatch {
         row.uint(invocation.startTimeUnixNano)
         row.double(invocation.durationMs)
         row.double(invocation.billedDurationMs)
-        row.int(Int64(Int32(clamping: invocation.memorySizeMB)))
-        row.int(Int64(Int32(clamping: invocation.maxMemoryUsedMB)))
+        row.int32(Int32(clamping: invocation.memorySizeMB))
+        row.int32(Int32(clamping: invocation.maxMemoryUsedMB))
         row.optionalDouble(invocation.initDurationMs)
         row.bool(invocation.isColdStart)
         row.text(invocation.status.name)
         row.text(invocation.errorType)
-        if invocation.traceID.isValid { row.text(invocation.traceID.description) } else { row.null() }
+        if invocation.traceID.isValid { row.hex(invocation.traceID) } else { row.null() }
         row.beginJSONColumn()
         row.jsonAttributes(invocation.attributes)
         row.endRow()

@@ -1,7 +1,6 @@
 // Sorts what went wrong into "try again later" and "this batch can never be written", with a message
 // that names the server by its redacted URL and quotes PostgreSQL's own words.
 import FireflyPluginKit
-import PostgresNIO
 
 /// No connection was leased within `connect_timeout` (the server is down, unreachable or refusing us).
 struct LeaseTimeout: Error {}
@@ -50,16 +49,14 @@ struct PostgresFailure: Sendable, Equatable {
                 kind: .retryable,
                 message: "export to \(server) did not finish within \(PostgresWriter.writeTimeout) of getting its connection",
                 resetsConnection: true)
-        case let e as PSQLError:
+        case let e as PQServerError:
             return classify(e, server: server)
-        case let e as PostgresTransactionError:
-            // The first thing that failed decides; a failed ROLLBACK means the connection is unusable.
-            guard let cause = e.beginError ?? e.closureError ?? e.commitError ?? e.rollbackError else {
-                return PostgresFailure(kind: .retryable, message: "\(server): transaction failed", resetsConnection: true)
-            }
-            var failure = classify(cause, server: server)
-            if e.rollbackError != nil { failure.resetsConnection = true }
-            return failure
+        case let e as ConnectFailure:
+            return PostgresFailure(
+                kind: .retryable, message: limit("no connection to \(server) within connect_timeout: cannot connect: \(e.message)"),
+                resetsConnection: true)
+        case let e as PQClientError:
+            return PostgresFailure(kind: .retryable, message: limit("\(server): \(e.message)"), resetsConnection: true)
         case is SeriesMissing:
             return PostgresFailure(
                 kind: .retryable, message: "\(server): series ids went missing; the schema will be checked again",
@@ -67,41 +64,24 @@ struct PostgresFailure: Sendable, Equatable {
         case is CancellationError:
             return PostgresFailure(kind: .retryable, message: "export to \(server) was cancelled", resetsConnection: true)
         default:
-            // Pool errors (circuit breaker open, pool shut down) and I/O errors from below the driver.
+            // Anything else from below the driver.
             return PostgresFailure(
                 kind: .retryable, message: limit("\(server): \(String(describing: error))"), resetsConnection: true)
         }
     }
 
-    static func classify(_ error: PSQLError, server: String) -> PostgresFailure {
-        if let info = error.serverInfo, let state = info[.sqlState] {
-            var text = "\(server): PostgreSQL error \(state): \(info[.message] ?? "")"
-            if let detail = info[.detail] { text += "; detail: \(detail)" }
-            if let hint = info[.hint] { text += "; hint: \(hint)" }
-            if let context = info[.locationContext] { text += "; context: \(context)" }
-            let (kind, reset) = kind(ofSQLState: state)
-            // The server breaks hints across lines; a dead-letter reason and a log line are one line each.
-            text = text.split(whereSeparator: \.isNewline).joined(separator: " ")
-            return PostgresFailure(
-                kind: kind, message: limit(text), sqlState: state,
-                resetsConnection: reset, resetsSchema: ["42P01", "3F000"].contains(state))
-        }
-        let what: String
-        switch error.code {
-        case .connectionError:
-            what = "cannot connect" + (error.underlying.map { ": \(String(describing: $0))" } ?? "")
-        case .serverClosedConnection: what = "the server closed the connection"
-        case .uncleanShutdown: what = "the connection ended uncleanly"
-        case .clientClosedConnection, .poolClosed: what = "the connection was closed"
-        case .sslUnsupported: what = "the server does not offer TLS, but tls requires it"
-        case .queryCancelled: what = "the query was cancelled"
-        case .unsupportedAuthMechanism, .authMechanismRequiresPassword, .saslError:
-            what = "authentication failed (\(error.code)); check the user and password in url"
-        case .tooManyParameters:
-            return PostgresFailure(kind: .permanent, message: "\(server): a statement had more than 65535 parameters")
-        default: what = "\(error.code)" + (error.underlying.map { ": \(String(describing: $0))" } ?? "")
-        }
-        return PostgresFailure(kind: .retryable, message: limit("\(server): \(what)"), resetsConnection: true)
+    static func classify(_ error: PQServerError, server: String) -> PostgresFailure {
+        let state = error.sqlState
+        var text = "\(server): PostgreSQL error \(state): \(error.message)"
+        if let detail = error.detail { text += "; detail: \(detail)" }
+        if let hint = error.hint { text += "; hint: \(hint)" }
+        if let context = error.context { text += "; context: \(context)" }
+        let (kind, reset) = kind(ofSQLState: state)
+        // The server breaks hints across lines; a dead-letter reason and a log line are one line each.
+        text = text.split(whereSeparator: \.isNewline).joined(separator: " ")
+        return PostgresFailure(
+            kind: kind, message: limit(text), sqlState: state,
+            resetsConnection: reset, resetsSchema: ["42P01", "3F000"].contains(state))
     }
 
     /// Data errors (classes 22 and 23, program limits 54, and statement errors 42 other than missing

@@ -1,7 +1,6 @@
 // `make bench`: how fast the exporter writes points and spans to a real PostgreSQL.
 import FireflyModel
 import FireflyPluginKit
-import PostgresNIO
 
 /// Writes synthetic Lambda-like data through `PostgresExporter.export` into a throw-away schema and
 /// measures rows per second; the schema is dropped afterwards.
@@ -123,26 +122,20 @@ public enum PostgresWriteBenchmark {
 
     /// Rows in the schema's points (at or after `since`) and spans tables.
     private static func countRows(_ schema: String, since: UInt64, settings: PostgresSettings) async throws -> (points: Int, spans: Int) {
-        let client = PostgresClient(configuration: PostgresWriter.clientConfiguration(settings))
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            let rows = try await client.query(PostgresQuery(unsafeSQL: """
+        let connection = try await PQConnection.connect(settings)
+        defer { connection.close() }
+        let row = try await connection.run { session in
+            try session.query("""
                 SELECT (SELECT count(*) FROM "\(schema)".points WHERE time_unix_nano >= \(Int64(clamping: since))),
                        (SELECT count(*) FROM "\(schema)".spans)
-                """))
-            var counts = (points: 0, spans: 0)
-            for try await (points, spans) in rows.decode((Int, Int).self) { counts = (points, spans) }
-            return counts
+                """).first ?? []
         }
+        return (points: row.first.flatMap { $0 }.flatMap { Int($0) } ?? 0, spans: row.last.flatMap { $0 }.flatMap { Int($0) } ?? 0)
     }
 
     private static func dropSchema(_ schema: String, settings: PostgresSettings) async throws {
-        let client = PostgresClient(configuration: PostgresWriter.clientConfiguration(settings))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            try await client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \"\(schema)\" CASCADE"))
-            group.cancelAll()
-        }
+        let connection = try await PQConnection.connect(settings)
+        defer { connection.close() }
+        try await connection.run { session in try session.execute("DROP SCHEMA IF EXISTS \"\(schema)\" CASCADE") }
     }
 }

@@ -1,11 +1,15 @@
-// Owns the connection pool, the schema migrations and the series-id cache; writes one batch at a time.
+// Owns the connection, the schema migrations and the series-id cache; writes one batch at a time.
 import FireflyModel
 import FireflyPluginKit
-import PostgresNIO
 
 /// What one successful write did.
 struct WriteOutcome: Sendable {
     var newIDs: [String: Int64] = [:]
+    var points = 0
+    var spans = 0
+    var logs = 0
+    var invocations = 0
+    var newSeries = 0
     var pointsInserted = 0
     var spansInserted = 0
     var logsInserted = 0
@@ -14,15 +18,17 @@ struct WriteOutcome: Sendable {
 }
 
 /// The exporter's state. An actor: the host sends one batch at a time per instance, and the cache and
-/// client must not be raced by `shutdown`.
+/// connection must not be raced by `shutdown`. The batch is written over one libpq connection, on
+/// that connection's own thread (`PQConnection`): encoding the rows and every blocking call happen
+/// there, not on Swift concurrency's shared threads.
 actor PostgresWriter {
     let settings: PostgresSettings
     let schema: Schema
     let context: PluginContext
-    private let logger = Logger(label: "firefly.postgres")
 
-    private var client: PostgresClient?
-    private var runTask: Task<Void, Never>?
+    private var connection: PQConnection?
+    private var lastUse = ContinuousClock.now
+    private var idleCheck: Task<Void, Never>?
     private var migrated = false
     private var timescale = false
     private var seriesCache: [String: Int64] = [:]
@@ -32,9 +38,11 @@ actor PostgresWriter {
     /// The series cache is dropped when it grows past this many series (high-cardinality guard).
     static let maximumCachedSeries = 200_000
     /// How long a write may take once it has its connection. A server that vanished mid-query
-    /// without closing the connection (or a pool that never reports it) would otherwise hold the
-    /// export, and the whole exporter, forever; a batch of a few thousand rows takes well under a second.
+    /// without closing the connection would otherwise hold the export, and the whole exporter,
+    /// forever; a batch of a few thousand rows takes well under a second.
     static let writeTimeout: Duration = .seconds(15)
+    /// A connection unused this long is closed.
+    static let idleTimeout: Duration = .seconds(60)
     /// How often plain PostgreSQL deletes rows older than `retention`.
     static let retentionInterval: UInt64 = 3600 * 1_000_000_000
 
@@ -49,51 +57,50 @@ actor PostgresWriter {
     func write(_ batch: TelemetryBatch) async -> ExportResult {
         if batch.isEmpty { return .ok }
         let first = await writeOnce(batch)
-        // A COPY was seen to stall in postgres-nio 1.33.2 before sending its first row (intermittent,
-        // under load); the write timeout cancels it, and one more try on a new pool goes through.
+        // A write that timed out (a server that stopped answering) was cancelled and its connection
+        // given up; one more try at once on a new connection, then the collector's backoff.
         guard first.writeTimedOut else { return first.result }
         return await writeOnce(batch).result
     }
 
     private func writeOnce(_ batch: TelemetryBatch) async -> (result: ExportResult, writeTimedOut: Bool) {
-        let prepared = PreparedBatch(batch, cache: seriesCache)
-        let client = ensureClient()
+        let cache = seriesCache
         let schema = schema
         let needsMigration = !migrated
         let retentionSeconds = settings.retention.map { $0.components.seconds }
         let context = context
-        let logger = logger
         do {
-            let outcome = try await Self.withLease(client: client, timeout: settings.connectTimeout) { connection in
+            let connection = try await lease()
+            let outcome = try await connection.run(timeout: Self.writeTimeout) { session in
                 var outcome = WriteOutcome()
                 if needsMigration {
-                    outcome.timescale = try await Self.migrate(
-                        connection, schema: schema, retentionSeconds: retentionSeconds, context: context, logger: logger)
+                    outcome.timescale = try Self.migrate(
+                        session, schema: schema, retentionSeconds: retentionSeconds, context: context)
                 }
-                try await Self.write(prepared, schema: schema, on: connection, logger: logger, outcome: &outcome)
+                try Self.write(batch, cache: cache, schema: schema, on: session, outcome: &outcome)
                 return outcome
             }
+            release(connection)
             if let ts = outcome.timescale {
                 migrated = true
                 timescale = ts
             }
             if seriesCache.count + outcome.newIDs.count > Self.maximumCachedSeries { seriesCache = [:] }
             seriesCache.merge(outcome.newIDs) { _, new in new }
-            count(prepared, outcome)
+            count(outcome)
             // Retryable kinds are logged again at the next outage. Permanent kinds stay logged once: the
             // host splits a rejected batch, and its halves' successes must not log the rejection anew.
             loggedFailureKinds = loggedFailureKinds.filter { $0.hasPrefix("permanent") }
-            await applyRetentionIfDue(client: client)
+            await applyRetentionIfDue()
             return (.ok, false)
         } catch {
-            var failure = PostgresFailure.classify(error, server: server)
-            if error is LeaseTimeout, let cause = await Self.probe(settings, logger: logger) {
-                failure.message = PostgresFailure.limit("no connection to \(server) within connect_timeout: \(cause)")
-            }
-            if error is WriteTimeout {
-                abandonClient()
-            } else if failure.resetsConnection {
-                resetClient()
+            let failure = PostgresFailure.classify(error, server: server)
+            if error is WriteTimeout || error is CancellationError || failure.resetsConnection {
+                // A timed-out or cancelled write already gave its connection up (`PQConnection.abandon`).
+                connection?.close()
+                connection = nil
+            } else if let connection {
+                release(connection)
             }
             if failure.resetsSchema {
                 migrated = false
@@ -113,116 +120,73 @@ actor PostgresWriter {
         return failure.result
     }
 
-    private func count(_ prepared: PreparedBatch, _ outcome: WriteOutcome) {
+    private func count(_ outcome: WriteOutcome) {
         context.count("points_written", by: UInt64(outcome.pointsInserted))
-        context.count("points_duplicate", by: UInt64(prepared.points.count - outcome.pointsInserted))
+        context.count("points_duplicate", by: UInt64(outcome.points - outcome.pointsInserted))
         context.count("spans_written", by: UInt64(outcome.spansInserted))
-        context.count("spans_duplicate", by: UInt64(prepared.spanCount - outcome.spansInserted))
-        context.count("series_created", by: UInt64(prepared.newSeries.count))
+        context.count("spans_duplicate", by: UInt64(outcome.spans - outcome.spansInserted))
+        context.count("series_created", by: UInt64(outcome.newSeries))
         context.count("logs_written", by: UInt64(outcome.logsInserted))
-        context.count("logs_duplicate", by: UInt64(prepared.logCount - outcome.logsInserted))
+        context.count("logs_duplicate", by: UInt64(outcome.logs - outcome.logsInserted))
         context.count("invocations_written", by: UInt64(outcome.invocationsInserted))
-        context.count("invocations_duplicate", by: UInt64(prepared.invocationCount - outcome.invocationsInserted))
+        context.count("invocations_duplicate", by: UInt64(outcome.invocations - outcome.invocationsInserted))
     }
 
-    // MARK: Client lifecycle
+    // MARK: Connection
 
-    private func ensureClient() -> PostgresClient {
-        if let client { return client }
-        let client = PostgresClient(configuration: Self.clientConfiguration(settings))
-        self.client = client
-        runTask = Task { await client.run() }
-        return client
+    /// The open connection, or a new one (`LeaseTimeout` after `connect_timeout`). A connection that
+    /// failed below SQL, timed out or was idle for a minute is closed and replaced.
+    private func lease() async throws -> PQConnection {
+        if let connection, !connection.isBroken { return connection }
+        connection?.close()
+        connection = nil
+        let fresh = try await PQConnection.connect(settings)
+        connection = fresh
+        return fresh
     }
 
-    /// Drops the pool: its connections are gone, and a fresh pool retries at once instead of after
-    /// the backoff (up to a minute) an old pool reaches during a long outage.
-    private func resetClient() {
-        runTask?.cancel()
-        runTask = nil
-        client = nil
+    private func release(_ connection: PQConnection) {
+        guard connection === self.connection else { return }
+        if connection.isBroken {
+            connection.close()
+            self.connection = nil
+            return
+        }
+        lastUse = .now
+        if idleCheck == nil {
+            idleCheck = Task { [weak self] in
+                while let self, await self.closeIfIdle() {
+                    try? await Task.sleep(for: Self.idleTimeout / 4)
+                    if Task.isCancelled { return }
+                }
+            }
+        }
     }
 
-    /// Starts a new pool without shutting the old one down: shutting down a pool while one of its
-    /// connections was stuck in a COPY was seen to trip a fatal error in postgres-nio 1.33.2
-    /// ("Invalid query state machine action in state: .closing, action: wait"), which ends the
-    /// whole collector. The old pool and its stuck connection are left for the server to close.
-    private func abandonClient() {
-        runTask = nil
-        client = nil
+    /// Closes the connection once it has been idle for `idleTimeout`; false when there is nothing left to watch.
+    private func closeIfIdle() -> Bool {
+        guard let connection else {
+            idleCheck = nil
+            return false
+        }
+        if ContinuousClock.now - lastUse >= Self.idleTimeout {
+            connection.close()
+            self.connection = nil
+            idleCheck = nil
+            return false
+        }
+        return true
     }
 
     func shutdown() async {
-        let task = runTask
-        resetClient()
-        task?.cancel()
-        await task?.value
-    }
-
-    static func clientConfiguration(_ settings: PostgresSettings) -> PostgresClient.Configuration {
-        let url = settings.url
-        var configuration: PostgresClient.Configuration
-        if let socket = url.unixSocketPath {
-            configuration = .init(
-                unixSocketPath: socket, username: url.user, password: url.password, database: url.database)
+        idleCheck?.cancel()
+        idleCheck = nil
+        let connection = connection
+        self.connection = nil
+        if let connection, !connection.isBroken {
+            await connection.closeAndWait()
         } else {
-            configuration = .init(
-                host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
-                tls: clientTLS(settings.tls))
-        }
-        configuration.options.minimumConnections = 0
-        configuration.options.maximumConnections = settings.poolSize
-        configuration.options.connectTimeout = settings.connectTimeout
-        configuration.options.additionalStartupParameters = [
-            ("application_name", "firefly"), ("client_min_messages", "warning"),
-        ]
-        return configuration
-    }
-
-    private static func tlsConfiguration(_ mode: PostgresTLSMode) -> TLSConfiguration {
-        var tls = TLSConfiguration.makeClientConfiguration()
-        // libpq's prefer and require encrypt without checking who answers; verify-full checks.
-        if mode != .verifyFull { tls.certificateVerification = .none }
-        return tls
-    }
-
-    static func clientTLS(_ mode: PostgresTLSMode) -> PostgresClient.Configuration.TLS {
-        switch mode {
-        case .disable: .disable
-        case .prefer: .prefer(tlsConfiguration(mode))
-        case .require, .verifyFull: .require(tlsConfiguration(mode))
-        }
-    }
-
-    /// After a lease timed out: one direct connection attempt, to say why (refused, password, no database).
-    static func probe(_ settings: PostgresSettings, logger: Logger) async -> String? {
-        let url = settings.url
-        do {
-            var configuration: PostgresConnection.Configuration
-            if let socket = url.unixSocketPath {
-                configuration = .init(
-                    unixSocketPath: socket, username: url.user, password: url.password, database: url.database)
-            } else {
-                let tls: PostgresConnection.Configuration.TLS
-                switch settings.tls {
-                case .disable: tls = .disable
-                case .prefer: tls = .prefer(try NIOSSLContext(configuration: tlsConfiguration(settings.tls)))
-                case .require, .verifyFull: tls = .require(try NIOSSLContext(configuration: tlsConfiguration(settings.tls)))
-                }
-                configuration = .init(
-                    host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
-                    tls: tls)
-            }
-            configuration.options.connectTimeout = .nanoseconds(
-                settings.connectTimeout.components.seconds * 1_000_000_000
-                    + settings.connectTimeout.components.attoseconds / 1_000_000_000)
-            let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
-            try? await connection.close()
-            return nil
-        } catch {
-            let failure = PostgresFailure.classify(error, server: url.redacted)
-            let prefix = "\(url.redacted): "
-            return failure.message.hasPrefix(prefix) ? String(failure.message.dropFirst(prefix.count)) : failure.message
+            connection?.close()
         }
     }
 
@@ -231,61 +195,44 @@ actor PostgresWriter {
     /// Creates or upgrades the schema; safe to run from several collectors at once (advisory lock).
     /// Returns whether TimescaleDB is in use.
     static func migrate(
-        _ connection: PostgresConnection, schema: Schema, retentionSeconds: Int64?, context: PluginContext,
-        logger: Logger
-    ) async throws -> Bool {
-        var available = false
-        for try await _ in try await connection.query(
-            "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'", logger: logger)
-        {
-            available = true
-        }
+        _ session: PQSession, schema: Schema, retentionSeconds: Int64?, context: PluginContext
+    ) throws -> Bool {
+        let available = !(try session.query("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'")).isEmpty
         if available {
             // Outside the migration's transaction: failing here (no privilege, library not preloaded)
             // must leave plain PostgreSQL working.
             do {
-                try await connection.query("CREATE EXTENSION IF NOT EXISTS timescaledb", logger: logger)
+                try session.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
             } catch {
                 let why = PostgresFailure.classify(error, server: "").message
                 context.log(.warning, "postgres exporter: TimescaleDB is available but cannot be enabled (\(why)); using plain PostgreSQL")
             }
         }
-        var timescale = false
-        for try await _ in try await connection.query(
-            "SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'", logger: logger)
-        {
-            timescale = true
-        }
-        let applied: [Int] = try await connection.withTransaction(logger: logger) { tx in
-            try await tx.query(PostgresQuery(unsafeSQL: schema.lock), logger: logger)
-            try await tx.query(PostgresQuery(unsafeSQL: schema.createSchema), logger: logger)
-            try await tx.query(PostgresQuery(unsafeSQL: schema.createMigrationsTable), logger: logger)
-            var done: Set<Int> = []
-            for try await version in try await tx.query(PostgresQuery(unsafeSQL: schema.appliedVersions), logger: logger)
-                .decode(Int.self)
-            {
-                done.insert(version)
-            }
+        let timescale = !(try session.query("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")).isEmpty
+        let applied: [Int] = try session.transaction {
+            try session.execute(schema.lock)
+            try session.execute(schema.createSchema)
+            try session.execute(schema.createMigrationsTable)
+            let done = Set(try session.query(schema.appliedVersions).compactMap { $0.first.flatMap { $0 }.flatMap { Int($0) } })
             var applied: [Int] = []
             for migration in schema.migrations where !done.contains(migration.version) {
                 for statement in migration.sql {
-                    try await tx.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    try session.execute(statement)
                 }
-                try await tx.query(
-                    PostgresQuery(unsafeSQL: schema.recordMigration(migration.version, migration.name)), logger: logger)
+                try session.execute(schema.recordMigration(migration.version, migration.name))
                 applied.append(migration.version)
             }
             if timescale {
                 for statement in schema.timescaleSetup(retentionSeconds: retentionSeconds) {
-                    try await tx.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    try session.execute(statement)
                 }
             }
             return applied
         }
-        if !applied.isEmpty {
+        if let last = applied.last {
             context.log(
                 .info,
-                "postgres exporter: schema \(schema.name) migrated to version \(applied.last!)"
+                "postgres exporter: schema \(schema.name) migrated to version \(last)"
                     + (timescale ? " (TimescaleDB hypertables)" : " (plain PostgreSQL)"))
         }
         return timescale
@@ -293,136 +240,173 @@ actor PostgresWriter {
 
     // MARK: Rows
 
+    /// Writes every signal of the batch in one transaction: the batch is written whole or not at all.
+    /// Rows are encoded while they are copied, so the server stores rows while the next are encoded.
     static func write(
-        _ batch: PreparedBatch, schema: Schema, on connection: PostgresConnection, logger: Logger,
-        outcome: inout WriteOutcome
-    ) async throws {
-        var ids = batch.knownIDs
-        if !batch.newSeries.isEmpty {
-            let resolved = try await resolveSeries(batch.newSeries, schema: schema, on: connection, logger: logger)
-            outcome.newIDs = resolved
-            ids.merge(resolved) { _, new in new }
-        }
-        var pointRows = RowEncoder(capacity: batch.points.count * 96)
-        for (point, key) in zip(batch.points, batch.pointKeys) {
-            guard let id = ids[key] else { throw SeriesMissing() }
-            PreparedBatch.encode(point, seriesID: id, into: &pointRows)
-        }
-        let pointBytes = pointRows.bytes
-        // Every signal of the batch in one transaction: the batch is written whole or not at all.
-        let counts: WriteOutcome = try await connection.withTransaction(logger: logger) { tx in
-            var counts = WriteOutcome()
+        _ batch: TelemetryBatch, cache: [String: Int64], schema: Schema, on session: PQSession, outcome: inout WriteOutcome
+    ) throws {
+        outcome.points = batch.points.count
+        outcome.spans = batch.spans.count
+        outcome.logs = batch.logs.count
+        outcome.invocations = batch.invocations.count
+        try session.transaction {
             if !batch.points.isEmpty {
-                counts.pointsInserted = try await copySkippingDuplicates(
-                    pointBytes, into: schema.pointsTarget, on: tx, logger: logger)
+                outcome.pointsInserted = try writePoints(
+                    batch.points, cache: cache, schema: schema, on: session, outcome: &outcome)
             }
-            if batch.spanCount > 0 {
-                counts.spansInserted = try await copySkippingDuplicates(
-                    batch.spanRows, into: schema.spansTarget, on: tx, logger: logger)
+            if !batch.spans.isEmpty {
+                outcome.spansInserted = try copySkippingDuplicates(
+                    into: schema.spansTarget, on: session, capacity: batch.spans.count * 512
+                ) { rows in
+                    for span in batch.spans { TableRows.encode(span, into: &rows) }
+                }
             }
-            if batch.logCount > 0 {
-                counts.logsInserted = try await copySkippingDuplicates(
-                    batch.logRows, into: schema.logsTarget, on: tx, logger: logger)
+            if !batch.logs.isEmpty {
+                outcome.logsInserted = try copySkippingDuplicates(
+                    into: schema.logsTarget, on: session, capacity: batch.logs.count * 384
+                ) { rows in
+                    for log in batch.logs { TableRows.encode(log, into: &rows) }
+                }
             }
-            if batch.invocationCount > 0 {
-                counts.invocationsInserted = try await copySkippingDuplicates(
-                    batch.invocationRows, into: schema.invocationsTarget, on: tx, logger: logger)
+            if !batch.invocations.isEmpty {
+                outcome.invocationsInserted = try copySkippingDuplicates(
+                    into: schema.invocationsTarget, on: session, capacity: batch.invocations.count * 256
+                ) { rows in
+                    for invocation in batch.invocations { TableRows.encode(invocation, into: &rows) }
+                }
             }
-            return counts
         }
-        outcome.pointsInserted = counts.pointsInserted
-        outcome.spansInserted = counts.spansInserted
-        outcome.logsInserted = counts.logsInserted
-        outcome.invocationsInserted = counts.invocationsInserted
     }
 
-    static func resolveSeries(
-        _ rows: [SeriesRow], schema: Schema, on connection: PostgresConnection, logger: Logger
-    ) async throws -> [String: Int64] {
-        var insert = PostgresBindings(capacity: 9)
-        insert.append(rows.map(\.key))
-        insert.append(rows.map(\.name))
-        insert.append(rows.map(\.namespace))
-        insert.append(rows.map(\.unit))
-        insert.append(rows.map(\.function))
-        insert.append(rows.map(\.kind))
-        insert.append(rows.map(\.isMonotonic))
-        insert.append(rows.map(\.isDelta))
-        insert.append(rows.map(\.labels))
-        try await connection.query(PostgresQuery(unsafeSQL: schema.insertSeries, binds: insert), logger: logger)
-        var select = PostgresBindings(capacity: 1)
-        select.append(rows.map(\.key))
+    /// Points of cached series are copied while their keys are computed; points of series not seen
+    /// before wait until those series are inserted (in the same transaction) and are copied after.
+    /// Returns how many points were new.
+    static func writePoints(
+        _ points: [MetricPoint], cache: [String: Int64], schema: Schema, on session: PQSession, outcome: inout WriteOutcome
+    ) throws -> Int {
+        var waiting: [(index: Int, key: String)] = []
+        var newSeries: [String: SeriesRow] = [:]
+        var rows = RowEncoder(capacity: points.count * 160)
+        let target = schema.pointsTarget
+        let first = try copyStraight(into: target, on: session, rows: &rows) { rows in
+            for (i, point) in points.enumerated() {
+                let key = TableRows.seriesKey(point)
+                if let id = cache[key] {
+                    TableRows.encode(point, seriesID: id, into: &rows)
+                } else {
+                    waiting.append((i, key))
+                    if newSeries[key] == nil { newSeries[key] = TableRows.seriesRow(point, key: key) }
+                }
+            }
+        }
+        var later = RowEncoder(capacity: waiting.count * 160)
+        if !waiting.isEmpty {
+            outcome.newSeries = newSeries.count
+            let ids = try resolveSeries(newSeries.values.sorted { $0.key < $1.key }, schema: schema, on: session)
+            outcome.newIDs = ids
+            for (i, key) in waiting {
+                guard let id = ids[key] else { throw SeriesMissing() }
+                TableRows.encode(points[i], seriesID: id, into: &later)
+            }
+        }
+        guard let copied = first else {
+            // Some points were there already: all of them through the staging table.
+            rows.bytes += later.bytes
+            return try copyStaged(rows, into: target, on: session)
+        }
+        if waiting.isEmpty { return copied }
+        return try copied + copySkippingDuplicates(into: target, on: session, capacity: 0, rows: later)
+    }
+
+    /// Inserts new series (existing ones are left alone) and returns the id of every one, by key.
+    static func resolveSeries(_ rows: [SeriesRow], schema: Schema, on session: PQSession) throws -> [String: Int64] {
+        var encoder = RowEncoder(capacity: rows.count * 256)
+        for row in rows {
+            encoder.text(row.key)
+            encoder.text(row.name)
+            encoder.text(row.namespace)
+            encoder.text(row.unit)
+            encoder.text(row.function)
+            encoder.text(row.kind)
+            encoder.bool(row.isMonotonic)
+            encoder.bool(row.isDelta)
+            encoder.beginJSONColumn()
+            encoder.jsonRaw(row.labels)
+            encoder.endRow()
+        }
+        try session.execute(schema.createSeriesStage)
+        _ = try session.copyBinary(schema.copySeriesStage, encoder: &encoder)
+        try session.execute(schema.insertSeries)
         var ids: [String: Int64] = [:]
         ids.reserveCapacity(rows.count)
-        for try await (key, id) in try await connection.query(
-            PostgresQuery(unsafeSQL: schema.selectSeriesIDs, binds: select), logger: logger
-        ).decode((String, Int64).self) {
-            ids[key] = id
+        for row in try session.query(schema.selectSeriesIDs) {
+            if let key = row[0], let id = row[1].flatMap({ Int64($0) }) { ids[key] = id }
         }
+        try session.execute(schema.emptySeriesStage)
         return ids
     }
 
-    /// Copies rows into `target` through its staging table inside the caller's transaction and
-    /// returns how many were new. COPY cannot skip duplicates, and a COPY the server aborts midway
-    /// (a duplicate key in the target) leaves postgres-nio 1.33.2's connection unusable, so rows are
-    /// copied where no key can clash and moved with `INSERT … ON CONFLICT DO NOTHING`.
+    /// Copies `rows` and the rows `encode` writes into `target` inside the caller's transaction and returns how
+    /// many were new: straight into the table (`copyStraight`), or through the staging table when
+    /// some were there already.
     static func copySkippingDuplicates(
-        _ bytes: [UInt8], into target: Schema.CopyTarget, on connection: PostgresConnection, logger: Logger
-    ) async throws -> Int {
-        try await connection.query(PostgresQuery(unsafeSQL: target.createStage), logger: logger)
-        try await copy(bytes, into: target.stage, columns: target.columns, on: connection, logger: logger)
-        return try await single(PostgresQuery(unsafeSQL: target.insertFromStage), on: connection, logger: logger)
+        into target: Schema.CopyTarget, on session: PQSession, capacity: Int, rows: RowEncoder? = nil,
+        _ encode: (inout RowEncoder) throws -> Void = { _ in }
+    ) throws -> Int {
+        var rows = rows ?? RowEncoder(capacity: capacity)
+        if let copied = try copyStraight(into: target, on: session, rows: &rows, encode) { return copied }
+        return try copyStaged(rows, into: target, on: session)
     }
 
-    /// Streams COPY text in chunks of about 1 MiB.
-    static func copy(
-        _ bytes: [UInt8], into table: String, columns: [String], on connection: PostgresConnection, logger: Logger
-    ) async throws {
-        try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
-            let chunk = 1 << 20
-            var start = 0
-            while start < bytes.count {
-                var end = min(start + chunk, bytes.count)
-                // Cut after a newline so each chunk holds whole rows (easier to read in server errors).
-                while end < bytes.count && bytes[end - 1] != 0x0A { end += 1 }
-                var buffer = ByteBufferAllocator().buffer(capacity: end - start)
-                buffer.writeBytes(bytes[start..<end])
-                try await writer.write(buffer)
-                start = end
-            }
+    /// Copies rows straight into the table, in a savepoint, and returns how many; nil when a row was
+    /// there already (a replay: `23505`), after rolling the savepoint back (`rows` holds every row then).
+    static func copyStraight(
+        into target: Schema.CopyTarget, on session: PQSession, rows: inout RowEncoder,
+        _ encode: (inout RowEncoder) throws -> Void
+    ) throws -> Int? {
+        try session.execute("SAVEPOINT firefly_copy")
+        do {
+            let copied = try session.copyBinary(target.copyIntoTable, encoder: &rows, rows: encode)
+            try session.execute("RELEASE SAVEPOINT firefly_copy")
+            return copied
+        } catch let error as PQServerError where error.sqlState == "23505" {
+            try session.execute("ROLLBACK TO SAVEPOINT firefly_copy; RELEASE SAVEPOINT firefly_copy")
+            return nil
         }
     }
 
-    static func single(_ query: PostgresQuery, on connection: PostgresConnection, logger: Logger) async throws -> Int {
-        for try await value in try await connection.query(query, logger: logger).decode(Int.self) {
-            return value
-        }
-        return 0
+    /// Copies rows into the staging table and moves them with `INSERT … ON CONFLICT DO NOTHING`,
+    /// which skips the rows already there; returns how many were new.
+    static func copyStaged(_ rows: RowEncoder, into target: Schema.CopyTarget, on session: PQSession) throws -> Int {
+        var rows = rows
+        try session.execute(target.createStage)
+        _ = try session.copyBinary(target.copyIntoStage, encoder: &rows)
+        let inserted = try session.integer(target.insertFromStage)
+        try session.execute(target.emptyStage)
+        return inserted
     }
 
     // MARK: Retention
 
     /// Plain PostgreSQL only (TimescaleDB runs its own retention policy): at most once an hour,
     /// delete points, spans, logs and invocations older than `retention`. Failures are logged and retried next hour.
-    private func applyRetentionIfDue(client: PostgresClient) async {
+    private func applyRetentionIfDue() async {
         guard let retention = settings.retention, !timescale else { return }
         let now = context.nowUnixNano()
         guard now &- lastRetentionUnixNano >= Self.retentionInterval || lastRetentionUnixNano == 0 else { return }
         lastRetentionUnixNano = now
-        let seconds = Double(retention.components.seconds)
-        let schema = schema
-        let logger = logger
+        let statements = schema.deleteExpired(seconds: retention.components.seconds)
         do {
-            let deleted = try await Self.withLease(client: client, timeout: settings.connectTimeout) { connection in
-                var binds = PostgresBindings(capacity: 1)
-                binds.append(seconds)
-                for statement in schema.deleteExpired {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement, binds: binds), logger: logger)
-                }
-                return true
+            let connection = try await lease()
+            try await connection.run(timeout: Self.writeTimeout) { session in
+                for statement in statements { try session.execute(statement) }
             }
-            _ = deleted
+            release(connection)
         } catch {
+            if connection?.isBroken ?? false {
+                connection?.close()
+                connection = nil
+            }
             context.log(.warning, "postgres exporter: retention delete failed: \(PostgresFailure.classify(error, server: server).message)")
         }
     }

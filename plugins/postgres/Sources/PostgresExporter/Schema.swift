@@ -191,16 +191,21 @@ struct Schema: Sendable {
 
     // MARK: Writes
 
-    /// A table that batches are written to: rows are copied into a staging table with the same
-    /// columns (per connection, in `pg_temp`, emptied at commit), then moved into the table with
-    /// `INSERT … ON CONFLICT DO NOTHING`, which skips rows already there (replays).
+    /// A table that batches are written to. Rows are copied straight into the table (binary COPY)
+    /// inside a savepoint; when that hits a row already there (a replay), the savepoint is rolled back
+    /// and the rows go through a staging table with the same columns (per connection, in `pg_temp`,
+    /// emptied at commit) and `INSERT … ON CONFLICT DO NOTHING`, which skips them.
     struct CopyTarget: Sendable {
         /// Every column, in the order the row encoder writes them.
         var columns: [String]
         /// The staging table's name in `pg_temp`.
         var stage: String
+        var copyIntoTable: String
         var createStage: String
+        var copyIntoStage: String
         var insertFromStage: String
+        /// The staging table is emptied at commit, and after use in case the transaction uses it again.
+        var emptyStage: String
     }
 
     var pointsTarget: CopyTarget { target("points", Self.pointColumns) }
@@ -236,7 +241,9 @@ struct Schema: Sendable {
         let list = columns.joined(separator: ", ")
         return CopyTarget(
             columns: columns, stage: stage,
+            copyIntoTable: "COPY \(q).\(table) (\(list)) FROM STDIN (FORMAT binary)",
             createStage: "CREATE TEMP TABLE IF NOT EXISTS \(stage) (LIKE \(q).\(table)) ON COMMIT DELETE ROWS",
+            copyIntoStage: "COPY pg_temp.\(stage) (\(list)) FROM STDIN (FORMAT binary)",
             insertFromStage: """
                 WITH inserted AS (
                     INSERT INTO \(q).\(table) (\(list))
@@ -245,17 +252,31 @@ struct Schema: Sendable {
                     RETURNING 1
                 )
                 SELECT count(*) FROM inserted
-                """)
+                """,
+            emptyStage: "DELETE FROM pg_temp.\(stage)")
     }
 
-    /// New series from parallel arrays ($1 keys … $9 labels); sorted keys keep concurrent writers
-    /// from deadlocking on the unique index.
+    /// New series: copied into a staging table (binary COPY, in `SeriesRow` order), inserted sorted by
+    /// key (so concurrent writers do not deadlock on the unique index), then their ids read back.
+    static let seriesStageColumns = [
+        "k", "name", "namespace", "unit", "function", "kind", "is_monotonic", "is_delta", "labels",
+    ]
+    var createSeriesStage: String {
+        """
+        CREATE TEMP TABLE IF NOT EXISTS firefly_stage_series (
+            k text NOT NULL, name text NOT NULL, namespace text NOT NULL, unit text NOT NULL, function text NOT NULL,
+            kind text NOT NULL, is_monotonic boolean NOT NULL, is_delta boolean NOT NULL, labels jsonb NOT NULL
+        ) ON COMMIT DELETE ROWS
+        """
+    }
+    var copySeriesStage: String { "COPY pg_temp.firefly_stage_series FROM STDIN (FORMAT binary)" }
+    var emptySeriesStage: String { "DELETE FROM pg_temp.firefly_stage_series" }
+
     var insertSeries: String {
         """
         INSERT INTO \(q).series (key_hash, name, namespace, unit, function, kind, is_monotonic, is_delta, labels)
-        SELECT sha256(convert_to(k, 'UTF8')), n, ns, u, f, kd, mono, delta, l::jsonb
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                    $7::boolean[], $8::boolean[], $9::text[]) AS t(k, n, ns, u, f, kd, mono, delta, l)
+        SELECT sha256(convert_to(k, 'UTF8')), name, namespace, unit, function, kind, is_monotonic, is_delta, labels
+        FROM pg_temp.firefly_stage_series
         ORDER BY k
         ON CONFLICT (key_hash) DO NOTHING
         """
@@ -263,13 +284,13 @@ struct Schema: Sendable {
 
     var selectSeriesIDs: String {
         """
-        SELECT t.k, s.id FROM unnest($1::text[]) AS t(k)
+        SELECT t.k, s.id FROM pg_temp.firefly_stage_series t
         JOIN \(q).series s ON s.key_hash = sha256(convert_to(t.k, 'UTF8'))
         """
     }
 
-    /// One DELETE per time-partitioned table, for plain PostgreSQL's retention ($1: seconds).
-    var deleteExpired: [String] {
-        Self.timeTables.map { "DELETE FROM \(q).\($0.table) WHERE \($0.column) < now() - make_interval(secs => $1)" }
+    /// One DELETE per time-partitioned table, for plain PostgreSQL's retention.
+    func deleteExpired(seconds: Int64) -> [String] {
+        Self.timeTables.map { "DELETE FROM \(q).\($0.table) WHERE \($0.column) < now() - make_interval(secs => \(seconds))" }
     }
 }

@@ -1,5 +1,5 @@
-// Turns a batch into what the database needs, before any connection is used: series keys, new series
-// rows, and span, log and invocation rows in COPY format. Values PostgreSQL would refuse are made storable here (`StorableText`).
+// Turns a batch's values into what the database needs: series keys, new series rows, and point, span,
+// log and invocation rows in binary COPY format. Values PostgreSQL would refuse are made storable here (`StorableText`).
 import FireflyModel
 
 /// The identity and description of one metric series.
@@ -18,60 +18,9 @@ struct SeriesRow: Sendable, Equatable {
     var labels: String
 }
 
-struct PreparedBatch: Sendable {
-    var points: [MetricPoint]
-    /// The series key of each point, by index.
-    var pointKeys: [String]
-    /// Series not in the cache, unique by key, sorted by key.
-    var newSeries: [SeriesRow]
-    /// Ids of the batch's series that were already cached.
-    var knownIDs: [String: Int64]
-    /// Span rows in COPY text format, every column of `spans` in table order.
-    var spanRows: [UInt8]
-    var spanCount: Int
-    /// Log rows in COPY text format, every column of `logs` in table order.
-    var logRows: [UInt8]
-    var logCount: Int
-    /// Invocation rows in COPY text format, every column of `invocations` in table order.
-    var invocationRows: [UInt8]
-    var invocationCount: Int
-
-    init(_ batch: TelemetryBatch, cache: [String: Int64]) {
-        points = batch.points
-        pointKeys = []
-        pointKeys.reserveCapacity(batch.points.count)
-        knownIDs = [:]
-        var fresh: [String: SeriesRow] = [:]
-        for point in batch.points {
-            let key = Self.seriesKey(point)
-            pointKeys.append(key)
-            if let id = cache[key] {
-                knownIDs[key] = id
-            } else if fresh[key] == nil {
-                fresh[key] = Self.seriesRow(point, key: key)
-            }
-        }
-        newSeries = fresh.values.sorted { $0.key < $1.key }
-        spanCount = batch.spans.count
-        var encoder = RowEncoder(capacity: batch.spans.count * 512)
-        for span in batch.spans {
-            Self.encode(span, into: &encoder)
-        }
-        spanRows = encoder.bytes
-        logCount = batch.logs.count
-        var logEncoder = RowEncoder(capacity: batch.logs.count * 384)
-        for log in batch.logs {
-            Self.encode(log, into: &logEncoder)
-        }
-        logRows = logEncoder.bytes
-        invocationCount = batch.invocations.count
-        var invocationEncoder = RowEncoder(capacity: batch.invocations.count * 256)
-        for invocation in batch.invocations {
-            Self.encode(invocation, into: &invocationEncoder)
-        }
-        invocationRows = invocationEncoder.bytes
-    }
-
+/// How a batch's values become rows of Firefly's tables: series keys, series rows, and rows in
+/// binary COPY form for points, spans, log records and invocations.
+enum TableRows {
     static func kindName(_ kind: MetricKind) -> String {
         switch kind {
         case .gauge: "gauge"
@@ -94,7 +43,7 @@ struct PreparedBatch: Sendable {
     }
 
     static func seriesKey(_ point: MetricPoint) -> String {
-        var json = RowEncoder(copyEscaping: false)
+        var json = RowEncoder()
         json.jsonPunct("[")
         json.jsonString(point.name)
         json.jsonPunct(",")
@@ -113,7 +62,7 @@ struct PreparedBatch: Sendable {
     }
 
     static func seriesRow(_ point: MetricPoint, key: String) -> SeriesRow {
-        var json = RowEncoder(copyEscaping: false)
+        var json = RowEncoder()
         json.jsonPunct("{")
         for (i, label) in point.labels.enumerated() {
             if i > 0 { json.jsonPunct(",") }
@@ -166,17 +115,17 @@ struct PreparedBatch: Sendable {
     }
 
     static func encode(_ span: Span, into row: inout RowEncoder) {
-        row.text(span.traceID.description)
-        row.text(span.spanID.description)
+        row.hex(span.traceID)
+        row.hex(span.spanID)
         if span.parentSpanID.isValid {
-            row.text(span.parentSpanID.description)
+            row.hex(span.parentSpanID)
         } else {
             row.null()
         }
         row.text(span.traceState)
         row.text(span.name)
         row.text(spanKindName(span.kind))
-        row.int(Int64(span.statusCode.rawValue))
+        row.int16(Int16(clamping: span.statusCode.rawValue))
         row.text(span.statusMessage)
         row.timestamp(unixNano: span.startTimeUnixNano)
         row.timestamp(unixNano: span.endTimeUnixNano)

@@ -1,0 +1,2 @@
+// libpq, PostgreSQL's reference client library (Debian: libpq-dev), for the postgres exporter's binary COPY.
+#include <libpq-fe.h>
