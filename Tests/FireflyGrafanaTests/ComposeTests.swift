@@ -108,6 +108,8 @@ import Testing
         #expect(froms == ["FROM swift:${SWIFT_VERSION}-noble AS build", "FROM swift:${SWIFT_VERSION}-noble-slim"])
         #expect(dockerfile.contains("ARG SWIFT_VERSION=6.3"))
         #expect(dockerfile.contains("RUN swift build -c release\n"))
+        // The system libraries the plugins link: headers to build, shared objects to run.
+        #expect(dockerfile.contains("zlib1g-dev libsnappy-dev libpq-dev") && dockerfile.contains("zlib1g libsnappy1v5 libpq5"))
         // Packages are resolved in a layer before any source is copied.
         let resolve = try #require(dockerfile.range(of: "RUN swift package resolve"))
         let sources = try #require(dockerfile.range(of: "COPY Sources"))

@@ -23,14 +23,14 @@ struct PostgresExporterTests {
     }
 
     /// Rebuilds points from SQL alone (series joined to points), for comparison with what was exported.
-    static func readPoints(schema: String) throws -> [MetricPoint] {
+    static func readPoints(schema: String) async throws -> [MetricPoint] {
         let columns = [
             "s.name", "s.namespace", "s.unit", "s.function", "s.kind", "s.is_monotonic", "s.is_delta", "s.labels",
             "p.start_time_unix_nano", "p.time_unix_nano", "p.value", "p.count", "p.sum", "p.min", "p.max",
             "p.quantiles", "p.quantile_values", "p.bounds", "p.bucket_counts",
             "(extract(epoch FROM p.time) * 1000000)::bigint", "(extract(epoch FROM p.start_time) * 1000000)::bigint",
         ]
-        let rows = try TestDatabase.rows(
+        let rows = try await TestDatabase.rows(
             columns, "FROM \(schema).points p JOIN \(schema).series s ON s.id = p.series_id ORDER BY p.time_unix_nano, s.id")
         return try rows.map { r in
             let kinds: [String: MetricKind] = [
@@ -86,9 +86,9 @@ struct PostgresExporterTests {
                     value: 42),
             ]
             #expect(await exporter.export(TelemetryBatch(points: points)) == .ok)
-            #expect(try Self.readPoints(schema: schema) == points)
+            #expect(try await Self.readPoints(schema: schema) == points)
             // The p95 the README's dashboard query computes, straight from the stored quantiles.
-            let p95 = try TestDatabase.psql(
+            let p95 = try await TestDatabase.psql(
                 """
                 SELECT s.function, p.quantile_values[array_position(p.quantiles, 0.95)]
                 FROM \(schema).points p JOIN \(schema).series s ON s.id = p.series_id
@@ -141,7 +141,7 @@ struct PostgresExporterTests {
                 "(extract(epoch FROM end_time) * 1000000)::bigint", "duration_ms", "function", "service", "scope_name",
                 "scope_version", "cold_start",
             ]
-            let rows = try TestDatabase.rows(columns, "FROM \(schema).spans ORDER BY start_time_unix_nano")
+            let rows = try await TestDatabase.rows(columns, "FROM \(schema).spans ORDER BY start_time_unix_nano")
             #expect(
                 rows == [
                     [
@@ -158,7 +158,7 @@ struct PostgresExporterTests {
                 ])
             // JSON columns compared as jsonb values (exact numbers, key order irrelevant). A repeated key
             // keeps its first value; bytes are base64; JSON-valued attributes are embedded as JSON.
-            let json = try TestDatabase.rows(
+            let json = try await TestDatabase.rows(
                 [
                     #"attributes = '{"faas.coldstart": true, "http.status_code": 402, "big": 9007199254740993, "ratio": 0.1, "payload": "AAH+/w==", "tags": ["a", "b", {"c": 1}], "path": "C:\\tmp\\x\t\"y\""}'::jsonb"#,
                     #"resource_attributes = '{"service.name": "checkout-svc", "faas.name": "checkout"}'::jsonb"#,
@@ -167,7 +167,7 @@ struct PostgresExporterTests {
                     "attributes->>'big'", "attributes->>'path'",
                 ], "FROM \(schema).spans WHERE parent_span_id IS NULL")
             #expect(json == [["true", "true", "true", "true", "9007199254740993", "C:\\tmp\\x\t\"y\""]])
-            let child = try TestDatabase.rows(
+            let child = try await TestDatabase.rows(
                 ["attributes::text", "resource_attributes::text", "events::text", "links::text"],
                 "FROM \(schema).spans WHERE parent_span_id IS NOT NULL")
             #expect(child == [["{}", "{}", "[]", "[]"]])
@@ -185,10 +185,10 @@ struct PostgresExporterTests {
             let second = try TestDatabase.exporter(schema: schema)
             #expect(await second.export(batch) == .ok)
             await second.shutdown()
-            #expect(try TestDatabase.count("points", schema: schema) == 50)
-            #expect(try TestDatabase.count("series", schema: schema) == 5)
-            #expect(try TestDatabase.count("spans", schema: schema) == 2)
-            #expect(try TestDatabase.psql("SELECT version FROM \(schema).firefly_schema_migrations ORDER BY version") == ["1", "2"])
+            #expect(try await TestDatabase.count("points", schema: schema) == 50)
+            #expect(try await TestDatabase.count("series", schema: schema) == 5)
+            #expect(try await TestDatabase.count("spans", schema: schema) == 2)
+            #expect(try await TestDatabase.psql("SELECT version FROM \(schema).firefly_schema_migrations ORDER BY version") == ["1", "2"])
         }
     }
 
@@ -202,9 +202,9 @@ struct PostgresExporterTests {
             // A row repeated inside one batch is stored once.
             let late = Self.durationSummary(function: "f0", time: Self.t0 + 100 * 60_000_000_000)
             #expect(await exporter.export(TelemetryBatch(points: [late, late])) == .ok)
-            #expect(try TestDatabase.count("points", schema: schema) == 51)
-            #expect(try TestDatabase.count("spans", schema: schema) == 2)
-            #expect(try Self.readPoints(schema: schema) == points + [late])
+            #expect(try await TestDatabase.count("points", schema: schema) == 51)
+            #expect(try await TestDatabase.count("spans", schema: schema) == 2)
+            #expect(try await Self.readPoints(schema: schema) == points + [late])
         }
     }
 
@@ -222,12 +222,12 @@ struct PostgresExporterTests {
             }
             #expect(long.utf8.count >= 100 * 1024)
             #expect(await exporter.export(TelemetryBatch(points: points)) == .ok)
-            let stored = try TestDatabase.rows(["labels->>'v'"], "FROM \(schema).series ORDER BY (labels->>'i')::int")
+            let stored = try await TestDatabase.rows(["labels->>'v'"], "FROM \(schema).series ORDER BY (labels->>'i')::int")
             #expect(stored == values.map { [$0] })
-            #expect(try Self.readPoints(schema: schema).sorted { $0.value < $1.value } == points)
+            #expect(try await Self.readPoints(schema: schema).sorted { $0.value < $1.value } == points)
             // Replaying finds the same series (key hash over the canonical text), long value included.
             #expect(await exporter.export(TelemetryBatch(points: points)) == .ok)
-            #expect(try TestDatabase.count("series", schema: schema) == values.count)
+            #expect(try await TestDatabase.count("series", schema: schema) == values.count)
         }
     }
 
@@ -257,10 +257,10 @@ struct PostgresExporterTests {
             ]
             span.events = [SpanEvent(timeUnixNano: Self.t0, name: "e\u{0}", attributes: [Attribute("k\u{0}", .string("v"))])]
             #expect(await exporter.export(TelemetryBatch(points: [point, twin], spans: [span])) == .ok)
-            #expect(try TestDatabase.count("points", schema: schema) == 2)
-            #expect(try TestDatabase.count("series", schema: schema) == 2)
-            #expect(try TestDatabase.count("spans", schema: schema) == 1)
-            let series = try TestDatabase.rows(
+            #expect(try await TestDatabase.count("points", schema: schema) == 2)
+            #expect(try await TestDatabase.count("series", schema: schema) == 2)
+            #expect(try await TestDatabase.count("spans", schema: schema) == 1)
+            let series = try await TestDatabase.rows(
                 ["name", "namespace", "function", "unit", "labels->>'version'", "octet_length(name)"],
                 "FROM \(schema).series ORDER BY octet_length(function), function")
             #expect(series.count == 2)
@@ -271,7 +271,7 @@ struct PostgresExporterTests {
             }
             #expect(Set(series.map { $0[2]! }) == [StorableText.indexed(long), StorableText.indexed(longer)])
             #expect(series.contains { $0[3] == "m\u{FFFD}s" && $0[4] == "1\u{FFFD}2" })
-            let spans = try TestDatabase.rows(
+            let spans = try await TestDatabase.rows(
                 ["name", "status_message", "function", "service", "attributes->>'db.statement'", "attributes->'nested'",
                  "attributes->'nested'->>'lone'", "events->0->>'name'", "events->0->'attributes'"],
                 "FROM \(schema).spans")
@@ -283,8 +283,8 @@ struct PostgresExporterTests {
             ]])
             // A replay is a no-op: the storable form is the same each time.
             #expect(await exporter.export(TelemetryBatch(points: [point, twin], spans: [span])) == .ok)
-            #expect(try TestDatabase.count("points", schema: schema) == 2)
-            #expect(try TestDatabase.count("spans", schema: schema) == 1)
+            #expect(try await TestDatabase.count("points", schema: schema) == 2)
+            #expect(try await TestDatabase.count("spans", schema: schema) == 1)
         }
     }
 
@@ -301,9 +301,9 @@ struct PostgresExporterTests {
             #expect(message.contains("PostgreSQL error 22P02: invalid input syntax for type json"))
             #expect(message.contains("COPY spans, line 1, column attributes"))
             // The whole batch was rolled back, and the same exporter writes the next batch.
-            #expect(try TestDatabase.count("points", schema: schema) == 0)
+            #expect(try await TestDatabase.count("points", schema: schema) == 0)
             #expect(await exporter.export(TelemetryBatch(spans: Self.checkoutSpans())) == .ok)
-            #expect(try TestDatabase.count("spans", schema: schema) == 2)
+            #expect(try await TestDatabase.count("spans", schema: schema) == 2)
         }
     }
 
@@ -325,7 +325,7 @@ struct PostgresExporterTests {
         // The server was asked to cancel the statement, and the connection is closed: its backend goes.
         var gone = false
         for _ in 0..<100 where !gone {
-            gone = try TestDatabase.psql("SELECT count(*) FROM pg_stat_activity WHERE pid = \(pid)") == ["0"]
+            gone = try await TestDatabase.psql("SELECT count(*) FROM pg_stat_activity WHERE pid = \(pid)") == ["0"]
             if !gone { try await Task.sleep(for: .milliseconds(100)) }
         }
         #expect(gone)
@@ -366,10 +366,10 @@ struct PostgresExporterTests {
         }
         for exporter in exporters { await exporter.shutdown() }
         #expect(results == Array(repeating: .ok, count: 4))
-        #expect(try TestDatabase.psql("SELECT version, name FROM \(schema).firefly_schema_migrations ORDER BY version")
+        #expect(try await TestDatabase.psql("SELECT version, name FROM \(schema).firefly_schema_migrations ORDER BY version")
                 == ["1|series, points and spans", "2|logs and invocations"])
-        #expect(try TestDatabase.count("points", schema: schema) == 4)
-        try TestDatabase.psql("DROP SCHEMA \(schema) CASCADE")
+        #expect(try await TestDatabase.count("points", schema: schema) == 4)
+        try await TestDatabase.psql("DROP SCHEMA \(schema) CASCADE")
     }
 
     @Test func retentionDeletesOldRowsOnPlainPostgreSQL() async throws {
@@ -386,8 +386,8 @@ struct PostgresExporterTests {
                 points: [Self.durationSummary(function: "f", time: old), Self.durationSummary(function: "f", time: now - 60_000_000_000)],
                 spans: [oldSpan, newSpan])
             #expect(await exporter.export(batch) == .ok)
-            #expect(try TestDatabase.psql("SELECT time_unix_nano FROM \(schema).points") == [String(now - 60_000_000_000)])
-            #expect(try TestDatabase.psql("SELECT span_id FROM \(schema).spans") == ["eee19b7ec3c1b174"])
+            #expect(try await TestDatabase.psql("SELECT time_unix_nano FROM \(schema).points") == [String(now - 60_000_000_000)])
+            #expect(try await TestDatabase.psql("SELECT span_id FROM \(schema).spans") == ["eee19b7ec3c1b174"])
         }
     }
 
@@ -442,8 +442,8 @@ struct PostgresExporterTests {
             #expect(result == .ok)
         }
         await exporter.shutdown()
-        #expect(try TestDatabase.psql("SELECT count(*) FROM \(schema).points", url: cluster.url) == ["400"])
-        #expect(try TestDatabase.psql("SELECT count(*) FROM \(schema).spans", url: cluster.url) == ["40"])
+        #expect(try await TestDatabase.psql("SELECT count(*) FROM \(schema).points", url: cluster.url) == ["400"])
+        #expect(try await TestDatabase.psql("SELECT count(*) FROM \(schema).spans", url: cluster.url) == ["40"])
     }
 
     @Test func theWriteBenchmarkWritesWhatItReports() async throws {
@@ -453,7 +453,7 @@ struct PostgresExporterTests {
         #expect(result.pointsPerSecond > 0 && result.spansPerSecond > 0)
         // It cleans up after itself (the logs benchmark's schemas, `bench_logs_…`, belong to a test
         // that may run at the same time).
-        #expect(try TestDatabase.psql(
+        #expect(try await TestDatabase.psql(
             "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'bench\\_%' AND nspname NOT LIKE 'bench\\_logs\\_%'") == ["0"])
     }
 }

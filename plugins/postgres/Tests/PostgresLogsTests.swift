@@ -68,7 +68,7 @@ struct PostgresLogsTests {
         try await TestDatabase.withExporter { (exporter: PostgresExporter, schema: String) async throws in
             let logs = Self.sampleLogs()
             #expect(await exporter.export(TelemetryBatch(logs: logs)) == .ok)
-            let rows = try TestDatabase.rows(Self.logColumns, "FROM \(schema).logs ORDER BY time_unix_nano")
+            let rows = try await TestDatabase.rows(Self.logColumns, "FROM \(schema).logs ORDER BY time_unix_nano")
             let contentKey = "content:" + Hex.encode(ContentDigest.sha256(TableRows.contentKey(logs[1])).prefix(16))
             let observedOnlyKey = "content:" + Hex.encode(ContentDigest.sha256(TableRows.contentKey(logs[2])).prefix(16))
             #expect(rows == [
@@ -100,7 +100,7 @@ struct PostgresLogsTests {
     @Test func invocationsRoundTripWithEveryColumn() async throws {
         try await TestDatabase.withExporter { (exporter: PostgresExporter, schema: String) async throws in
             #expect(await exporter.export(TelemetryBatch(invocations: Self.sampleInvocations())) == .ok)
-            let rows = try TestDatabase.rows(
+            let rows = try await TestDatabase.rows(
                 [
                     "function", "version", "request_id", "start_time", "start_time_unix_nano", "duration_ms", "billed_duration_ms",
                     "memory_size_mb", "max_memory_used_mb", "init_duration_ms", "cold_start", "status", "error_type", "trace_id",
@@ -133,8 +133,8 @@ struct PostgresLogsTests {
             let batch = TelemetryBatch(logs: Self.sampleLogs(), invocations: Self.sampleInvocations())
             #expect(await exporter.export(batch) == .ok)
             #expect(await exporter.export(batch) == .ok)
-            #expect(try TestDatabase.count("logs", schema: schema) == 3)
-            #expect(try TestDatabase.count("invocations", schema: schema) == 4)
+            #expect(try await TestDatabase.count("logs", schema: schema) == 3)
+            #expect(try await TestDatabase.count("invocations", schema: schema) == 4)
 
             var logs = Self.sampleLogs()
             // A sender's retry of an OTLP record: only the observed time (set on receipt) differs.
@@ -155,22 +155,22 @@ struct PostgresLogsTests {
             retry.initDurationMs = nil
             logs += [retried, otherBody, otherID, stringBody, otherBody]
             #expect(await exporter.export(TelemetryBatch(logs: logs, invocations: [retry, retry] + Self.sampleInvocations())) == .ok)
-            #expect(try TestDatabase.count("logs", schema: schema) == 6)
-            #expect(try TestDatabase.count("invocations", schema: schema) == 5)
+            #expect(try await TestDatabase.count("logs", schema: schema) == 6)
+            #expect(try await TestDatabase.count("invocations", schema: schema) == 5)
             #expect(
-                try TestDatabase.psql("SELECT count(*), bool_or(cold_start), bool_and(cold_start) FROM \(schema).invocations WHERE request_id = '\(Self.requestID)'")
+                try await TestDatabase.psql("SELECT count(*), bool_or(cold_start), bool_and(cold_start) FROM \(schema).invocations WHERE request_id = '\(Self.requestID)'")
                     == ["2|t|f"])
         }
     }
 
-    @Test func theContentKeyIsSHA256OfTheCanonicalTextAsPostgreSQLComputesIt() throws {
+    @Test func theContentKeyIsSHA256OfTheCanonicalTextAsPostgreSQLComputesIt() async throws {
         // PostgreSQL's sha256() as the oracle, on a content key with quotes, a tab, NUL, an emoji and two blocks' worth.
         var log = Self.sampleLogs()[1]
         log.body = .string("it's \"quoted\"\t\u{0} 🚀 " + String(repeating: "x", count: 300))
         let key = TableRows.contentKey(log)
         let text = String(decoding: key, as: UTF8.self)
         #expect(text.hasPrefix(#"[1700000000123457789,"checkout","checkout-svc","opentelemetry.sdk._logs","1.27.0",9,"INFO","s","it's \"quoted\"\t�"#))
-        let fromPostgres = try TestDatabase.psql("SELECT encode(sha256(convert_to($k$\(text)$k$, 'UTF8')), 'hex')")
+        let fromPostgres = try await TestDatabase.psql("SELECT encode(sha256(convert_to($k$\(text)$k$, 'UTF8')), 'hex')")
         #expect(fromPostgres == [Hex.encode(ContentDigest.sha256(key))])
     }
 
@@ -194,7 +194,7 @@ struct PostgresLogsTests {
             let batch = TelemetryBatch(logs: [log, plain], invocations: [invocation])
             #expect(await exporter.export(batch) == .ok)
             let r = "\u{FFFD}"
-            let logs = try TestDatabase.rows(
+            let logs = try await TestDatabase.rows(
                 ["body", "body_json", "severity_text", "function", "record_id", "request_id", "attributes->>'k\(r)'", "service"],
                 "FROM \(schema).logs ORDER BY severity_number DESC")
             #expect(logs == [
@@ -204,14 +204,14 @@ struct PostgresLogsTests {
                     StorableText.indexed(long), StorableText.indexed(long + r), StorableText.indexed(long), "v\(r)", "checkout-svc",
                 ],
             ])
-            let invocations = try TestDatabase.rows(
+            let invocations = try await TestDatabase.rows(
                 ["function", "request_id", "error_type", "attributes->>'nested'"], "FROM \(schema).invocations")
             #expect(invocations == [[StorableText.indexed(long), StorableText.indexed(long + "r"), "E\(r)", #"["\#(r)"]"#]])
             #expect(StorableText.indexed(long).utf8.count <= 1024)
             // The storable form is the same each time: a replay adds nothing.
             #expect(await exporter.export(batch) == .ok)
-            #expect(try TestDatabase.count("logs", schema: schema) == 2)
-            #expect(try TestDatabase.count("invocations", schema: schema) == 1)
+            #expect(try await TestDatabase.count("logs", schema: schema) == 2)
+            #expect(try await TestDatabase.count("invocations", schema: schema) == 1)
         }
     }
 
@@ -229,7 +229,7 @@ struct PostgresLogsTests {
             #expect(message.contains("PostgreSQL error 22P02: invalid input syntax for type json"))
             #expect(message.contains("COPY logs, line 2, column body_json"))
             for table in ["points", "logs", "invocations"] {
-                #expect(try TestDatabase.count(table, schema: schema) == 0)
+                #expect(try await TestDatabase.count(table, schema: schema) == 0)
             }
             // The host splits the batch down to the rejected row; its neighbours go through.
             guard case .permanent = await exporter.export(TelemetryBatch(logs: [broken])) else {
@@ -244,8 +244,8 @@ struct PostgresLogsTests {
                 return
             }
             #expect(second.contains("COPY invocations, line 1, column attributes"))
-            #expect(try TestDatabase.count("logs", schema: schema) == 1)
-            #expect(try TestDatabase.count("points", schema: schema) == 1)
+            #expect(try await TestDatabase.count("logs", schema: schema) == 1)
+            #expect(try await TestDatabase.count("points", schema: schema) == 1)
         }
     }
 
@@ -261,8 +261,8 @@ struct PostgresLogsTests {
             invocations[0].startTimeUnixNano = now - 60_000_000_000
             for i in 1..<invocations.count { invocations[i].startTimeUnixNano = old + UInt64(i) }
             #expect(await exporter.export(TelemetryBatch(logs: logs, invocations: invocations)) == .ok)
-            #expect(try TestDatabase.psql("SELECT time_unix_nano FROM \(schema).logs") == [String(now - 60_000_000_000)])
-            #expect(try TestDatabase.psql("SELECT request_id FROM \(schema).invocations") == [Self.requestID])
+            #expect(try await TestDatabase.psql("SELECT time_unix_nano FROM \(schema).logs") == [String(now - 60_000_000_000)])
+            #expect(try await TestDatabase.psql("SELECT request_id FROM \(schema).invocations") == [Self.requestID])
         }
     }
 
@@ -271,20 +271,20 @@ struct PostgresLogsTests {
             let point = PostgresExporterTests.durationSummary(function: "f", time: Self.t0)
             #expect(await exporter.export(TelemetryBatch(points: [point], spans: PostgresExporterTests.checkoutSpans())) == .ok)
             // Back to what a collector of the first release left behind.
-            try TestDatabase.psql(
+            try await TestDatabase.psql(
                 "DROP TABLE \(schema).logs, \(schema).invocations; DELETE FROM \(schema).firefly_schema_migrations WHERE version = 2")
-            #expect(try TestDatabase.psql("SELECT version FROM \(schema).firefly_schema_migrations") == ["1"])
+            #expect(try await TestDatabase.psql("SELECT version FROM \(schema).firefly_schema_migrations") == ["1"])
             let upgraded = try TestDatabase.exporter(schema: schema)
             #expect(await upgraded.export(TelemetryBatch(logs: Self.sampleLogs(), invocations: Self.sampleInvocations())) == .ok)
             await upgraded.shutdown()
             #expect(
-                try TestDatabase.psql("SELECT version, name FROM \(schema).firefly_schema_migrations ORDER BY version")
+                try await TestDatabase.psql("SELECT version, name FROM \(schema).firefly_schema_migrations ORDER BY version")
                     == ["1|series, points and spans", "2|logs and invocations"])
-            #expect(try TestDatabase.count("points", schema: schema) == 1)
-            #expect(try TestDatabase.count("spans", schema: schema) == 2)
-            #expect(try TestDatabase.count("logs", schema: schema) == 3)
-            #expect(try TestDatabase.count("invocations", schema: schema) == 4)
-            let indexes = try TestDatabase.psql(
+            #expect(try await TestDatabase.count("points", schema: schema) == 1)
+            #expect(try await TestDatabase.count("spans", schema: schema) == 2)
+            #expect(try await TestDatabase.count("logs", schema: schema) == 3)
+            #expect(try await TestDatabase.count("invocations", schema: schema) == 4)
+            let indexes = try await TestDatabase.psql(
                 "SELECT indexname FROM pg_indexes WHERE schemaname = '\(schema)' AND tablename IN ('logs', 'invocations')")
             #expect(indexes.sorted() == [
                 "invocations_function_request_id_start_time_key", "invocations_function_start", "invocations_request",
@@ -315,22 +315,22 @@ struct PostgresLogsTests {
             #expect(await exporter.export(TelemetryBatch(logs: logs, invocations: invocations)) == .ok)
             let queries = try Self.readmeQueries(schema: schema)
             try #require(queries.count == 4)
-            let minute = try TestDatabase.psql("SELECT to_json(to_timestamp(\((now - 60_000_000_000) / 1_000_000_000))) #>> '{}'")[0]
+            let minute = try await TestDatabase.psql("SELECT to_json(to_timestamp(\((now - 60_000_000_000) / 1_000_000_000))) #>> '{}'")[0]
             let typeError = Self.sampleLogs()[0].body
             guard case .string(let errorBody) = typeError else { return }
             // An invocation's logs.
-            #expect(try Self.rows(queries[0]) == [
+            #expect(try await Self.rows(queries[0]) == [
                 [minute, "ERROR", errorBody], [minute, "INFO", #"{"msg":"paid","amount":12.5,"items":[1,2]}"#],
             ])
             // Cold-start rate per function.
-            #expect(try Self.rows(queries[1]) == [["checkout", "22", "1", "4.5", "245.67"], ["payments", "2", "0", "0.0", nil]])
+            #expect(try await Self.rows(queries[1]) == [["checkout", "22", "1", "4.5", "245.67"], ["payments", "2", "0", "0.0", nil]])
             // Exact p95 duration per function, timeouts, out-of-memory kills, peak memory. checkout's 22
             // durations are 1…20, 1234.56 and 3000.02: p95 = 20 + 0.95 × (1234.56 − 20) = 1173.832 (in float8).
             #expect(
-                try Self.rows(queries[2])
+                try await Self.rows(queries[2])
                     == [["checkout", "1173.8319999999992", "1", "0", "100"], ["payments", "9.75", "0", "1", "100"]])
             // The logs of a trace, each with its invocation.
-            #expect(try Self.rows(queries[3]) == [
+            #expect(try await Self.rows(queries[3]) == [
                 [minute, "ERROR", errorBody, Self.requestID, "1234.56", "true"],
                 [minute, "INFO", #"{"msg":"paid","amount":12.5,"items":[1,2]}"#, Self.requestID, "1234.56", "true"],
             ])
@@ -338,12 +338,12 @@ struct PostgresLogsTests {
     }
 
     /// Each row of `query` as the text of its columns, in order (nil for NULL), whatever they hold.
-    static func rows(_ query: String) throws -> [[String?]] {
+    static func rows(_ query: String) async throws -> [[String?]] {
         let sql = """
             SELECT coalesce(json_agg((SELECT json_agg(value) FROM json_each_text(to_json(q)))), '[]')::text
             FROM (\(query.trimmingCharacters(in: .whitespacesAndNewlines).dropLast())) q
             """
-        let text = try TestDatabase.psql(sql).joined(separator: "\n")
+        let text = try await TestDatabase.psql(sql).joined(separator: "\n")
         return try JSONDecoder().decode([[String?]].self, from: Data(text.utf8))
     }
 
@@ -362,7 +362,7 @@ struct PostgresLogsTests {
             url: TestDatabase.url!, psql: "psql", workDirectory: NSTemporaryDirectory(), logs: 700, batchSize: 300)
         #expect(result.logs == 700)
         #expect(result.logsPerSecond > 0 && result.copyPerSecond > 0)
-        #expect(try TestDatabase.psql("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'bench\\_logs\\_%'") == ["0"])
+        #expect(try await TestDatabase.psql("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'bench\\_logs\\_%'") == ["0"])
         // Half the records carry a CloudWatch event id, half need a content key; none collide.
         let records = PostgresLogsBenchmark.makeLogs(700, offset: 0, base: Self.t0)
         #expect(Set(records.map(TableRows.recordID(of:))).count == 700)

@@ -38,38 +38,48 @@ enum TestDatabase {
             try await body(exporter, schema)
         } catch {
             await exporter.shutdown()
-            _ = try? psql("DROP SCHEMA IF EXISTS \(schema) CASCADE")
+            _ = try? await psql("DROP SCHEMA IF EXISTS \(schema) CASCADE")
             throw error
         }
         await exporter.shutdown()
-        _ = try psql("DROP SCHEMA IF EXISTS \(schema) CASCADE")
+        _ = try await psql("DROP SCHEMA IF EXISTS \(schema) CASCADE")
     }
 
     struct PsqlFailure: Error, CustomStringConvertible {
         var description: String
     }
 
-    /// Runs SQL with psql (UTC session) and returns its unaligned output lines.
+    /// Runs SQL with psql (UTC session) and returns its unaligned output lines. psql runs on a
+    /// thread of its own: a test waiting for it must not hold one of Swift concurrency's few shared
+    /// threads, which the exporters under test need to finish what PostgreSQL may be waiting for
+    /// (a DROP SCHEMA waits for their transactions).
     @discardableResult
-    static func psql(_ sql: String, url: String? = nil) throws -> [String] {
-        let result = try Command.run(
-            ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url ?? self.url!, "-c", sql],
-            environment: ["PGTZ": "UTC"])
-        guard result.status == 0 else { throw PsqlFailure(description: "psql failed: \(result.errors)") }
-        return result.output.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+    static func psql(_ sql: String, url: String? = nil) async throws -> [String] {
+        let target = url ?? self.url!
+        return try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result {
+                    let result = try Command.run(
+                        ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", target, "-c", sql],
+                        environment: ["PGTZ": "UTC"])
+                    guard result.status == 0 else { throw PsqlFailure(description: "psql failed: \(result.errors)") }
+                    return result.output.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+                })
+            }.start()
+        }
     }
 
     /// Each row of `SELECT json_build_array(<columns>::text…)::text FROM <rest>`, decoded: exact text
     /// of every column, nil for NULL, whatever the values contain.
-    static func rows(_ columns: [String], _ rest: String) throws -> [[String?]] {
+    static func rows(_ columns: [String], _ rest: String) async throws -> [[String?]] {
         let list = columns.map { "(\($0))::text" }.joined(separator: ", ")
-        return try psql("SELECT json_build_array(\(list))::text \(rest)").map {
+        return try await psql("SELECT json_build_array(\(list))::text \(rest)").map {
             try JSONDecoder().decode([String?].self, from: Data($0.utf8))
         }
     }
 
-    static func count(_ table: String, schema: String) throws -> Int {
-        Int(try psql("SELECT count(*) FROM \(schema).\(table)").first ?? "") ?? -1
+    static func count(_ table: String, schema: String) async throws -> Int {
+        Int(try await psql("SELECT count(*) FROM \(schema).\(table)").first ?? "") ?? -1
     }
 }
 
