@@ -99,16 +99,19 @@ import Testing
         }
     }
 
-    @Test func alertThresholdsHaveDefaultsOverridesAndClearErrors() throws {
-        let base = """
-            receivers:
-              firehose:
-            exporters:
-              debug:
-            pipelines:
-              metrics: {receivers: [firehose], exporters: [debug]}
+    /// The smallest valid configuration, for tests of the sections it leaves out (their lines start at 8).
+    static let minimal = """
+        receivers:
+          firehose:
+        exporters:
+          debug:
+        pipelines:
+          metrics: {receivers: [firehose], exporters: [debug]}
 
-            """
+        """
+
+    @Test func alertThresholdsHaveDefaultsOverridesAndClearErrors() throws {
+        let base = Self.minimal
         #expect(try loader.parse(base).alerts == AlertsConfig())
         let tuned = try loader.parse(base + """
             alerts:
@@ -138,15 +141,7 @@ import Testing
     }
 
     @Test func pricesHaveDefaultsPerFunctionArchitecturesAndClearErrors() throws {
-        let base = """
-            receivers:
-              firehose:
-            exporters:
-              debug:
-            pipelines:
-              metrics: {receivers: [firehose], exporters: [debug]}
-
-            """
+        let base = Self.minimal
         #expect(try loader.parse(base).pricing == PricingConfig())
         let priced = try loader.parse(base + """
             pricing:
