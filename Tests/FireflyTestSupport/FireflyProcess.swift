@@ -87,28 +87,40 @@ public func run(_ executable: String, _ arguments: [String], stdin: String? = ni
     try run(executable, arguments, input: Data((stdin ?? "").utf8), cwd: cwd)
 }
 
+/// Runs `executable` to completion with `input` as its standard input. The child opens its standard
+/// streams from files itself (posix_spawn file actions), so no descriptor of this process is handed
+/// over: with dozens of tests opening and closing descriptors on other threads, a descriptor number
+/// passed to a child could be closed and reused before it is duplicated (seen: psql failing with
+/// "could not read from input file: Bad file descriptor").
 public func run(_ executable: String, _ arguments: [String], input: Data, cwd: String? = nil) throws -> ProcessResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
     let base = NSTemporaryDirectory() + "firefly-run-\(UUID().uuidString)"
     let files = (in: base + ".in", out: base + ".out", err: base + ".err")
-    _ = FileManager.default.createFile(atPath: files.in, contents: input)
-    _ = FileManager.default.createFile(atPath: files.out, contents: nil)
-    _ = FileManager.default.createFile(atPath: files.err, contents: nil)
+    guard FileManager.default.createFile(atPath: files.in, contents: input) else { throw POSIXError(.EIO) }
     defer { for f in [files.in, files.out, files.err] { try? FileManager.default.removeItem(atPath: f) } }
-    let inputFile = try FileHandle(forReadingFrom: URL(fileURLWithPath: files.in))
-    let out = try FileHandle(forWritingTo: URL(fileURLWithPath: files.out))
-    let err = try FileHandle(forWritingTo: URL(fileURLWithPath: files.err))
-    defer { for h in [inputFile, out, err] { try? h.close() } }
-    process.standardInput = inputFile
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    process.waitUntilExit()
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, files.in, O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, files.out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_addopen(&actions, 2, files.err, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    // `env -C` changes directory in the child (coreutils ≥ 8.28).
+    let (path, argv0): (String, [String]) =
+        if let cwd { ("/usr/bin/env", ["env", "-C", cwd, executable]) } else { (executable, [executable]) }
+    let argv = (argv0 + arguments).map { strdup($0) } + [nil]
+    let envp = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer {
+        for p in argv { free(p) }
+        for p in envp { free(p) }
+    }
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, path, &actions, nil, argv, envp)
+    guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .ENOENT) }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let exited = status & 0x7F == 0
     return ProcessResult(
-        status: process.terminationStatus, output: FileManager.default.contents(atPath: files.out) ?? Data(),
+        status: exited ? (status >> 8) & 0xFF : 128 + (status & 0x7F),
+        output: FileManager.default.contents(atPath: files.out) ?? Data(),
         stderr: String(decoding: FileManager.default.contents(atPath: files.err) ?? Data(), as: UTF8.self))
 }
 
