@@ -47,14 +47,17 @@ public final class Inflater {
     public init(format: Format, limit: Int) throws(Failure) {
         self.format = format
         self.limit = limit
-        stream = .allocate(capacity: 1)
-        stream.initialize(to: z_stream())
-        let rc = inflateInit2_(stream, format.windowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+        // `stream` is stored only once zlib accepted it: an initializer that throws after every
+        // stored property is set still runs `deinit`, which would free it a second time.
+        let z = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        z.initialize(to: z_stream())
+        let rc = inflateInit2_(z, format.windowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
         guard rc == Z_OK else {
-            stream.deinitialize(count: 1)
-            stream.deallocate()
+            z.deinitialize(count: 1)
+            z.deallocate()
             throw .invalid("cannot initialise zlib (\(rc))")
         }
+        stream = z
     }
 
     deinit {

@@ -364,20 +364,25 @@ public func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) 
 public final class RawConnection: @unchecked Sendable {
     private let fd: Int32
 
+    /// The descriptor is stored only once connected: a class initializer that throws after every
+    /// stored property is set still runs `deinit`, which would close it a second time — by then
+    /// perhaps another thread's file, socket or pipe under the same number (seen: queue segments and
+    /// psql's standard input closed under other tests while a test posted to a stopped server).
     public init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.EMFILE) }
+        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socketFD >= 0 else { throw POSIXError(.EMFILE) }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard rc == 0 else {
-            close(fd)
+            close(socketFD)
             throw POSIXError(.ECONNREFUSED)
         }
+        fd = socketFD
     }
 
     deinit { close(fd) }
