@@ -53,6 +53,25 @@ import Glibc
         return r.output
     }
 
+    /// One POST on a connection of its own (`Connection: close`): the status, the body, and the time
+    /// from sending the request to the end of the answer.
+    static func timedPost(port: Int, path: String, body: Data, headers: [String: String]) throws
+        -> (elapsed: Duration, status: Int, body: String)
+    {
+        let connection = try RawConnection(port: port)
+        var head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        let started = ContinuousClock.now
+        guard connection.send(Data((head + "\r\n").utf8) + body), let answer = connection.readToEnd(within: 10) else {
+            throw POSIXError(.ETIMEDOUT)
+        }
+        let elapsed = ContinuousClock.now - started
+        let text = String(decoding: answer, as: UTF8.self)
+        let status = text.split(separator: " ", maxSplits: 2).dropFirst().first.flatMap { Int($0) } ?? 0
+        let responseBody = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
+        return (elapsed, status, responseBody)
+    }
+
     @Test func truncatedGzipIsAnErrorWithinASecondOnEveryRouteAndService() async throws {
         let grpcPort = freePort()
         let ws = try Workspace(plugins: ["FireflyFirehosePlugin", "FireflyOTLPPlugin", "FireflyWebhookPlugin", "FireflyDebugPlugin"])
@@ -72,13 +91,16 @@ import Glibc
         ]
         // Each answer must come within a second; on a loaded machine a single slow answer is tried
         // again (up to three times): a receiver that spins never answers at all.
+        // The request is sent and timed on a thread of its own: the time is the server's answer, not
+        // how long this test waited for one of Swift concurrency's threads to resume it.
         for (path, headers) in routes {
             var fastest = Duration.seconds(3600)
             for _ in 0..<3 where fastest >= .seconds(1) {
-                let started = ContinuousClock.now
-                let r = try await http(
-                    "POST", server.baseURL + path, body: truncated, headers: headers.merging(["Content-Encoding": "gzip"]) { $1 })
-                fastest = min(fastest, ContinuousClock.now - started)
+                let port = server.port
+                let r = try await offThePool {
+                    try Self.timedPost(port: port, path: path, body: truncated, headers: headers.merging(["Content-Encoding": "gzip"]) { $1 })
+                }
+                fastest = min(fastest, r.elapsed)
                 #expect(r.status == 400, "\(path): \(r.status) \(r.body)")
                 #expect(r.body.contains("gzip"), "\(path): \(r.body)")
             }
