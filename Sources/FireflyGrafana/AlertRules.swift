@@ -175,10 +175,12 @@ extension GrafanaGenerator {
     /// `provisioning/alerting/firefly.json`: the rules as Grafana's alerting file provisioning reads
     /// them (JSON, which its YAML reader also accepts), in folder `Firefly`, evaluated every minute;
     /// each rule's annotations link it to the panel it watches.
-    public var alertingJSON: GrafanaJSON {
+    public var alertingJSON: GrafanaJSON { alertingJSON(dashboards: dashboardJSON()) }
+
+    /// The rules file, with the panel ids read from `dashboards` (as `dashboardJSON()` built them).
+    func alertingJSON(dashboards: [(spec: DashboardSpec, json: GrafanaJSON)]) -> GrafanaJSON {
         let builder = DashboardBuilder(
             backend: backend, schema: datasources.postgres?.schema ?? PostgresDatasource.defaultSchema, pricing: pricing)
-        let dashboards = dashboardJSON()
         func panelID(_ dashboard: String, _ title: String) -> Int? {
             guard let json = dashboards.first(where: { $0.spec.uid == dashboard })?.json,
                 case .array(let panels)? = json["panels"]

@@ -59,10 +59,12 @@ public struct GrafanaGenerator: Sendable {
     }
 
     public var files: [File] {
-        datasourceFiles
+        let dashboards = dashboardJSON()  // built once: the alert rules read their panel ids from them
+        return datasourceFiles
             + [File(path: "provisioning/dashboards/firefly.yaml", contents: dashboardProviderYAML(dashboardsPath: dashboardsPath))]
-            + dashboardJSON().map { File(path: "dashboards/\($0.spec.fileName)", contents: $0.json.prettyText) }
-            + (alertRules.isEmpty ? [] : [File(path: "provisioning/alerting/firefly.json", contents: alertingJSON.prettyText)])
+            + dashboards.map { File(path: "dashboards/\($0.spec.fileName)", contents: $0.json.prettyText) }
+            + (alertRules.isEmpty
+                ? [] : [File(path: "provisioning/alerting/firefly.json", contents: alertingJSON(dashboards: dashboards).prettyText)])
     }
 
     /// Writes `files` (or only the datasource file) under `directory`, creating folders; returns the paths written.

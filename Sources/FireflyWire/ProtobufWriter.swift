@@ -14,6 +14,12 @@ public struct ProtobufWriter: Sendable {
 
     @inlinable @inline(__always)
     public mutating func varint(_ value: UInt64) {
+        Self.appendVarint(value, to: &bytes)
+    }
+
+    /// LEB128: seven bits a byte, low first (protobuf's varint; the queue's record codec uses it too).
+    @inlinable @inline(__always)
+    public static func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {
         var v = value
         while v >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)

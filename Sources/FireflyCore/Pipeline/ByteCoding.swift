@@ -1,3 +1,4 @@
+import FireflyWire
 /// Appends little-endian numbers, LEB128 varints and length-prefixed strings to a byte array.
 public struct ByteWriter {
     public var bytes: [UInt8] = []
@@ -7,12 +8,7 @@ public struct ByteWriter {
     @inline(__always) public mutating func byte(_ b: UInt8) { bytes.append(b) }
 
     public mutating func varint(_ v: UInt64) {
-        var v = v
-        while v >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        bytes.append(UInt8(v))
+        ProtobufWriter.appendVarint(v, to: &bytes)
     }
 
     public mutating func u32(_ v: UInt32) {

@@ -1,4 +1,5 @@
 import CZlib
+import FireflyModel
 
 /// Measures decoding of Firehose requests carrying CloudWatch JSON records (envelope, base64,
 /// JSON lines → points) and CloudWatch Logs records (envelope, base64, gzip, JSON → log records
@@ -165,7 +166,7 @@ public enum FirehoseDecodeBenchmark {
                     ms += 1
                     events.append(
                         "{\"id\":\"\(37_190_000_000_000_000 + eventNumber)0000000000000000000000000000000000000\",\"timestamp\":\(ms),"
-                            + "\"message\":\(jsonString(m))}")
+                            + "\"message\":\(JSONText.quote(m))}")
                 }
             }
             let document =
@@ -176,20 +177,6 @@ public enum FirehoseDecodeBenchmark {
         }
         body += "]}"
         return Array(body.utf8)
-    }
-
-    private static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out + "\""
     }
 
     /// One gzip member (zlib's default level), as CloudWatch Logs compresses a record.

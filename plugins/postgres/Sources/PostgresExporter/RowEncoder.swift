@@ -41,13 +41,7 @@ struct RowEncoder {
 
     /// Starts a column whose length is filled in when it ends.
     private mutating func beginColumn() {
-        closeColumn()
-        if columnsInRow == 0 {
-            rowStart = bytes.count
-            bytes.append(0)
-            bytes.append(0)
-        }
-        columnsInRow += 1
+        startColumn()
         openColumn = bytes.count
         bytes.append(contentsOf: [0, 0, 0, 0])
     }
@@ -64,6 +58,13 @@ struct RowEncoder {
 
     /// A column of fixed size: its length, then the value (no patching).
     private mutating func beginFixedColumn(_ size: UInt32) {
+        startColumn()
+        appendBigEndian(size)
+    }
+
+    /// Ends the open column and counts a new one; the row's first reserves its field count.
+    @inline(__always)
+    private mutating func startColumn() {
         closeColumn()
         if columnsInRow == 0 {
             rowStart = bytes.count
@@ -71,7 +72,6 @@ struct RowEncoder {
             bytes.append(0)
         }
         columnsInRow += 1
-        appendBigEndian(size)
     }
 
     mutating func endRow() {
