@@ -156,11 +156,22 @@ let package = Package(
             ],
             exclude: ["schemas"]),
         .testTarget(name: "FireflyDemoTests", dependencies: ["FireflyDemo", "FireflyModel", "FirehoseAdapter", "FireflyTestSupport"]),
+        // Workloads and measurements of the receivers' decoders and the exporters, for `make bench`
+        // (and the tests that check a benchmark measures what it reports).
+        .target(
+            name: "FireflyBenchmarkKit",
+            dependencies: [
+                "FireflyDemo", "FireflyModel", "FireflyPluginKit", "FireflyWire", "FirehoseAdapter", "OTLPAdapter",
+                "PostgresExporter", "RemoteWriteExporter",
+            ],
+            path: "Benchmarks/FireflyBenchmarkKit",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "firefly-bench",
             dependencies: [
-                "FireflyCore", "FireflyDemo", "FireflyModel", "FireflyPluginKit", "FirehoseAdapter", "OTLPAdapter", "RemoteWriteExporter",
-                "PostgresExporter", "DebugExporter",
+                "FireflyBenchmarkKit", "FireflyCore", "FireflyDemo", "FireflyModel", "FireflyPluginKit", "FirehoseAdapter", "OTLPAdapter",
+                "RemoteWriteExporter", "PostgresExporter", "DebugExporter",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -193,12 +204,13 @@ let package = Package(
         + [
             .testTarget(name: "DebugExporterTests", dependencies: ["DebugExporter"], path: "plugins/debug/Tests"),
             .testTarget(
-                name: "FirehoseAdapterTests", dependencies: ["FirehoseAdapter", "FireflyPluginKitTesting", "FireflyDemo"],
+                name: "FirehoseAdapterTests",
+                dependencies: ["FirehoseAdapter", "FireflyPluginKitTesting", "FireflyDemo", "FireflyBenchmarkKit"],
                 path: "plugins/firehose/Tests"),
             .testTarget(
                 name: "OTLPAdapterTests", dependencies: ["OTLPAdapter", "FireflyWire", "FireflyPluginKitTesting"], path: "plugins/otlp/Tests"),
             .testTarget(
-                name: "PostgresExporterTests", dependencies: ["PostgresExporter"], path: "plugins/postgres/Tests"),
+                name: "PostgresExporterTests", dependencies: ["PostgresExporter", "FireflyBenchmarkKit"], path: "plugins/postgres/Tests"),
             .testTarget(
                 name: "RemoteWriteExporterTests", dependencies: ["RemoteWriteExporter", "FireflyTestSupport"],
                 path: "plugins/remote-write/Tests"),

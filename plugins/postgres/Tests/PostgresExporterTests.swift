@@ -1,5 +1,6 @@
 // The exporter against a real PostgreSQL (scripts/postgres.sh): round trips, idempotency, odd values,
 // values PostgreSQL cannot store, a server restart mid-stream, concurrent migrations and retention.
+import FireflyBenchmarkKit
 import FireflyModel
 import FireflyPluginKit
 import Foundation

@@ -1,5 +1,6 @@
 // Logs and invocations against a real PostgreSQL (scripts/postgres.sh): round trips, idempotency,
 // values PostgreSQL cannot store, rejected rows, retention, the upgrade from schema 1, and the README's queries.
+import FireflyBenchmarkKit
 import FireflyModel
 import FireflyPluginKit
 import Foundation
