@@ -163,7 +163,7 @@ import Testing
         let prometheus = try titles(Configs.prometheusOnly)
         // Traces, invocations and logs live in PostgreSQL only.
         #expect(Set(postgres).subtracting(prometheus) == [
-            "Traces", "Recent traces", "Trace", "Service map", "Invocations (Lambda's REPORT lines)", "Reported invocations",
+            "Traces", "Duration percentiles (exact, from spans)", "Recent traces", "Trace", "Service map", "Invocations (Lambda's REPORT lines)", "Reported invocations",
             "Cold start rate", "Avg init duration", "p95 duration (exact)", "Timeouts", "Out of memory", "Peak memory used",
             "Cost (billed)", "Duration percentiles (exact)", "Cold and warm duration", "Memory used", "Outcomes", "Recent invocations",
             "Logs", "Invocations reported in logs",

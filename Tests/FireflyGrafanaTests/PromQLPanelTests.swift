@@ -131,9 +131,9 @@ import Testing
         // Both dashboards offer both accounts and regions.
         #expect(labelValues["account"] == ["123456789012", "210987654321", "123456789012", "210987654321"])
         #expect(labelValues["region"] == ["eu-west-1", "us-east-1", "eu-west-1", "us-east-1"])
-        // Recent traces, Trace, Service map; 8 invocation stats, 4 invocation series, the invocations
+        // Span duration percentiles, Recent traces, Trace, Service map; 8 invocation stats, 4 invocation series, the invocations
         // table, Logs; the Overview's invocations table.
-        #expect(skipped.count == 18, "SQL-only panels: \(skipped)")
+        #expect(skipped.count == 19, "SQL-only panels: \(skipped)")
         // Overview: 10 table columns + 8 trend queries + 4 account stats + 2 account series; Function:
         // 8 stats + 16 series queries.
         #expect(runs.count == 48, "\(runs.count) queries ran")

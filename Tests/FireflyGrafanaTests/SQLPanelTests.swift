@@ -57,8 +57,8 @@ import Testing
         #expect(variables[0].values == ["123456789012", "210987654321"] && variables[1].values == ["eu-west-1", "us-east-1"])
         #expect(variables.last?.values == ["checkout", "frontend", "inventory"])
         // Overview: table + 6 series + invocations table + 4 account stats + account concurrency; Function: 8 stats, 9 series, 8 invocation
-        // stats, 4 invocation series, recent invocations, logs, recent traces, trace, nodes + edges.
-        #expect(runs.count == 48, "\(runs.count) queries ran")
+        // stats, 4 invocation series, recent invocations, logs, span percentiles, recent traces, trace, nodes + edges.
+        #expect(runs.count == 49, "\(runs.count) queries ran")
 
         for run in runs {
             PanelQueries.checkShape(run)
@@ -206,6 +206,12 @@ import Testing
         let perFunction = try run("firefly-overview", "Invocations")
         #expect(perFunction.columns.map(\.name) == ["time", "series", "dimension_FunctionName", "account_id", "region", "value"])
         #expect(Set(perFunction.values("series")) == ["checkout", "inventory"])  // one account and region: plain names
+
+        // Exact percentiles from checkout's server spans (260 ms in both traces, see Seed.spans): its
+        // client and producer spans are not invocations and stay out.
+        let spanPercentiles = try run("firefly-function", "Duration percentiles (exact, from spans)")
+        #expect(spanPercentiles.columns.map(\.name) == ["time", "p50", "p95", "p99"])
+        #expect(Set(spanPercentiles.rows.flatMap { $0.dropFirst().map { Double($0) } }) == [260])
 
         // Recent traces: the two traces checkout took part in, newest first.
         let recent = try run("firefly-function", "Recent traces")
