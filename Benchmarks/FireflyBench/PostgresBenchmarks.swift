@@ -115,7 +115,7 @@ enum PostgresBenchmarks {
         var copySeconds: [String: Double] = [:]
         for table in ["points", "spans"] {
             let file = "\(work)/\(table).copy"
-            try await PostgresBench.psql(arguments.psql, url, "\\copy \(schema).\(table) TO '\(file)' (FORMAT binary)")
+            try await PostgresBench.psql(arguments.psql, url, "\\copy (SELECT * FROM \(schema).\(table)) TO '\(file)' (FORMAT binary)")
             rows[table] = Int(try await PostgresBench.psql(arguments.psql, url, "SELECT count(*) FROM \(schema).\(table)")) ?? 0
             try await PostgresBench.psql(arguments.psql, url, "CREATE TABLE \(schema).\(table)_copy (LIKE \(schema).\(table) INCLUDING ALL)")
             let t0 = clock.now

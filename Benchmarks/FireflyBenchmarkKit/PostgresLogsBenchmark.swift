@@ -57,7 +57,7 @@ public enum PostgresLogsBenchmark {
             try await PostgresBench.psql(psql, url, "DELETE FROM \(schema).logs WHERE time_unix_nano < \(base)")
             let stored = Int(try await PostgresBench.psql(psql, url, "SELECT count(*) FROM \(schema).logs")) ?? -1
             guard stored == logs else { throw PostgresBench.Failure(description: "the exporter stored \(stored) of \(logs) log records") }
-            try await PostgresBench.psql(psql, url, "\\copy \(schema).logs TO '\(file)' (FORMAT binary)")
+            try await PostgresBench.psql(psql, url, "\\copy (SELECT * FROM \(schema).logs) TO '\(file)' (FORMAT binary)")
             try await PostgresBench.psql(psql, url, "CREATE TABLE \(schema).logs_copy (LIKE \(schema).logs INCLUDING ALL)")
             let began = clock.now
             try await PostgresBench.psql(psql, url, "\\copy \(schema).logs_copy FROM '\(file)' (FORMAT binary)")
