@@ -5,7 +5,7 @@ import Foundation
 struct AWS: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aws", abstract: "Connect an AWS account: the CloudFormation stack that sends Lambda telemetry to Firefly.",
-        subcommands: [AWSTemplate.self])
+        subcommands: [AWSTemplate.self, AWSFunctions.self, AWSInstrument.self, AWSUninstrument.self])
 }
 
 struct AWSTemplate: ParsableCommand {
