@@ -82,7 +82,7 @@ struct AWSInstrument: AsyncParsableCommand {
         var failed = 0
         for name in functions {
             do {
-                let function = try await lambda.function(name)
+                let function = try await lambda.settledFunction(name)
                 let tags = try await lambda.tags(function.arn)
                 let change: FunctionChange
                 do {
@@ -132,7 +132,7 @@ struct AWSUninstrument: AsyncParsableCommand {
         var failed = 0
         for name in functions {
             do {
-                let function = try await lambda.function(name)
+                let function = try await lambda.settledFunction(name)
                 let tags = try await lambda.tags(function.arn)
                 let change: FunctionChange
                 do {

@@ -34,6 +34,23 @@ public struct LambdaAPI: Sendable {
         try decode(LambdaFunction.self, try await client.call(service: "lambda", method: "GET", path: ["2015-03-31", "functions", name, "configuration"]))
     }
 
+    /// The function's configuration once no earlier update is still being applied (Lambda applies
+    /// configuration changes asynchronously and refuses another update meanwhile), waiting up to
+    /// `seconds`.
+    public func settledFunction(_ name: String, seconds: Int = 60) async throws(AWSError) -> LambdaFunction {
+        var function = try await self.function(name)
+        var waited = 0
+        while function.lastUpdateStatus == "InProgress" {
+            guard waited < seconds else {
+                throw AWSError(code: "UpdateInProgress", message: "\(name) is still applying an earlier update after \(seconds) s; try again later")
+            }
+            try? await Task.sleep(for: .seconds(1))
+            waited += 1
+            function = try await self.function(name)
+        }
+        return function
+    }
+
     /// Replaces the function's layers and environment variables (the whole lists: Lambda has no
     /// partial update), only if the function is still at `revisionID`.
     public func updateConfiguration(_ name: String, layers: [String], environment: [String: String], revisionID: String?) async throws(AWSError) -> LambdaFunction {

@@ -13,6 +13,8 @@ public struct LambdaFunction: Sendable, Equatable, Decodable {
     public var layers: [String]
     public var environment: [String: String]
     public var revisionID: String?
+    /// `InProgress` while an earlier update is being applied (another update would be refused).
+    public var lastUpdateStatus: String?
 
     public init(
         name: String, arn: String, runtime: String?, architectures: [String] = ["x86_64"], memorySize: Int? = 128, layers: [String] = [],
@@ -38,6 +40,7 @@ public struct LambdaFunction: Sendable, Equatable, Decodable {
         case layers = "Layers"
         case environment = "Environment"
         case revisionID = "RevisionId"
+        case lastUpdateStatus = "LastUpdateStatus"
     }
 
     struct Layer: Decodable { var Arn: String }
@@ -54,6 +57,7 @@ public struct LambdaFunction: Sendable, Equatable, Decodable {
         layers = try c.decodeIfPresent([Layer].self, forKey: .layers)?.map(\.Arn) ?? []
         environment = try c.decodeIfPresent(Environment.self, forKey: .environment)?.Variables ?? [:]
         revisionID = try c.decodeIfPresent(String.self, forKey: .revisionID)
+        lastUpdateStatus = try c.decodeIfPresent(String.self, forKey: .lastUpdateStatus)
     }
 
     /// `x86_64` or `arm64` (Lambda functions have exactly one).

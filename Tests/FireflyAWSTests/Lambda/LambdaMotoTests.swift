@@ -95,6 +95,13 @@ struct LambdaMotoTests {
         #expect(result.stderr.contains("full-layers: has 5 layers and Lambda allows 5; nothing changed"), "\(result.stderr)")
         #expect(try await lambda.function("full-layers") == before)
         #expect(try await lambda.tags(before.arn) == [:])
+
+        // A runtime without an OpenTelemetry layer wrapper (f-002 is Java) is refused even with --layer.
+        let java = try await lambda.function("f-002")
+        let refused = try await offThePool { try moto.firefly(["aws", "instrument", "f-002", "--endpoint", Self.endpoint, "--layer", otel]) }
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("f-002: runtime java21 has no OpenTelemetry Lambda layer"), "\(refused.stderr)")
+        #expect(try await lambda.function("f-002") == java)
     }
 
     @Test func awsErrorsShowCodeAndMessageButNoSecret() async throws {
