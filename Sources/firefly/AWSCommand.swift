@@ -4,7 +4,7 @@ import Foundation
 
 struct AWS: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "aws", abstract: "Connect an AWS account: the CloudFormation stack that sends Lambda telemetry to Firefly.",
+        commandName: "aws", abstract: "Connect an AWS account: the CloudFormation stack sending Lambda telemetry to Firefly, and OpenTelemetry on functions.",
         subcommands: [AWSTemplate.self, AWSFunctions.self, AWSInstrument.self, AWSUninstrument.self])
 }
 
