@@ -116,10 +116,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `firefly aws`: the CloudFormation stack template, and the AWS API (SigV4) for Lambda.
+        .target(
+            name: "FireflyAWS",
+            dependencies: [
+                "FireflyModel", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "firefly",
             dependencies: [
-                "FireflyCore", "FireflyGrafana", "FireflyDemo", "FireflyPluginKit",
+                "FireflyCore", "FireflyGrafana", "FireflyDemo", "FireflyPluginKit", "FireflyAWS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -155,6 +165,7 @@ let package = Package(
                 "RemoteWriteExporter",
             ],
             exclude: ["schemas"]),
+        .testTarget(name: "FireflyAWSTests", dependencies: ["FireflyAWS", "FireflyTestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "FireflyDemoTests", dependencies: ["FireflyDemo", "FireflyModel", "FirehoseAdapter", "FireflyTestSupport"]),
         // Workloads and measurements of the receivers' decoders and the exporters, for `make bench`
         // (and the tests that check a benchmark measures what it reports).
