@@ -406,7 +406,8 @@ private struct Reader {
             switch key {
             case "type":
                 guard let text = string(value, "\(path).type") else { continue }
-                if !text.isEmpty, text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) {
+                // Grafana's integration types: `email`, `slack`, `prometheus-alertmanager`, `LINE`, …
+                if !text.isEmpty, text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) {
                     type = text
                 } else {
                     problem(value, "\(path).type", "expected a Grafana contact point type such as email, slack, webhook, pagerduty or teams")

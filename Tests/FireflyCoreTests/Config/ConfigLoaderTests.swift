@@ -178,6 +178,8 @@ import Testing
             pipelines:
               metrics: {receivers: [webhook], exporters: [debug]}
             """)
+        let alertmanager = try loader.parse(base + "alerts:\n  contact_point: {type: prometheus-alertmanager, settings: {url: $AM_URL}}\n")
+        #expect(alertmanager.alerts.contactPoint?.type == "prometheus-alertmanager")
         #expect(plugin.receivers.first?.settingsJSON == #"{"secret":"$PG_URL","url":"postgres://u:secret@db/firefly"}"#)
     }
 
@@ -211,6 +213,7 @@ import Testing
             ("{type: email, settings: [a]}", "alerts.contact_point.settings: expected a mapping of the contact point's settings, such as {url: $SLACK_URL}"),
             ("{settings: {addresses: a@example.com}}", "alerts.contact_point.type: required when contact_point is set"),
             ("email", "alerts.contact_point: expected a mapping"),
+            ("{type: \"\", settings: {url: x}}", "alerts.contact_point.type: expected a Grafana contact point type such as email, slack, webhook, pagerduty or teams"),
         ] {
             do {
                 _ = try loader.parse(Self.minimal + "alerts:\n  contact_point: \(yaml)\n")
