@@ -105,7 +105,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "FireflyGrafana", dependencies: ["FireflyModel", "FireflyCore"], swiftSettings: swiftSettings),
+        .target(name: "FireflyGrafana", dependencies: ["FireflyModel", "FireflyWire", "FireflyCore"], swiftSettings: swiftSettings),
         .target(
             name: "FireflyDemo",
             dependencies: [
