@@ -13,19 +13,23 @@ public enum UTCCalendar {
 
     /// The fields of `unixSeconds` (not before 1970).
     public static func fields(unixSeconds: Int64) -> Fields {
-        let days = unixSeconds / 86_400
+        let date = civil(day: unixSeconds / 86_400)
         let rest = unixSeconds % 86_400
-        // Howard Hinnant's civil_from_days.
+        return Fields(year: date.year, month: date.month, day: date.day, hour: rest / 3600, minute: rest % 3600 / 60, second: rest % 60)
+    }
+
+    /// Year, month and day of a count of days since 1970-01-01, before it too (proleptic Gregorian;
+    /// Howard Hinnant's `civil_from_days`).
+    public static func civil(day days: Int64) -> (year: Int64, month: Int64, day: Int64) {
         let z = days + 719_468
-        let era = z / 146_097
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
         let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
         let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
         let mp = (5 * doy + 2) / 153
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        return Fields(year: year, month: month, day: day, hour: rest / 3600, minute: rest % 3600 / 60, second: rest % 60)
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     /// An RFC 3339 date-time (`2023-11-14T23:13:20.5+01:00`; `t` or a space for `T`, `z` for `Z`)

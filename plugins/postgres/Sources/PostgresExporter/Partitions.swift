@@ -78,30 +78,17 @@ struct PartitionMap: Sendable, Equatable {
 
     /// `<table>_pYYYYMMDD`.
     static func name(_ table: String, day: Int64) -> String {
-        let (y, m, d) = civil(day: day)
+        let (y, m, d) = UTCCalendar.civil(day: day)
         func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
         return "\(table)_p\(y)\(two(m))\(two(d))"
     }
 
     /// `YYYY-MM-DD 00:00:00+00`: the day's start as PostgreSQL reads a `timestamptz` whatever the session's settings.
     static func bound(day: Int64) -> String {
-        let (y, m, d) = civil(day: day)
+        let (y, m, d) = UTCCalendar.civil(day: day)
         func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
         let year = String(y)
         return String(repeating: "0", count: max(0, 4 - year.count)) + year + "-\(two(m))-\(two(d)) 00:00:00+00"
-    }
-
-    /// Year, month and day of a day count since 1970-01-01 (proleptic Gregorian; Howard Hinnant's `civil_from_days`).
-    static func civil(day: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let z = day + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 }
 
