@@ -159,7 +159,7 @@ let package = Package(
         .executableTarget(
             name: "firefly-bench",
             dependencies: [
-                "FireflyCore", "FireflyDemo", "FireflyModel", "FireflyPluginKit", "FirehoseAdapter", "OTLPAdapter", "RemoteWriteExporter",
+                "FireflyCore", "FireflyDemo", "FireflyModel", "FireflyPluginKit", "FireflyWire", "FirehoseAdapter", "OTLPAdapter", "RemoteWriteExporter",
                 "PostgresExporter", "DebugExporter",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
