@@ -48,6 +48,7 @@ let package = Package(
         .library(name: "FireflyDebugPlugin", type: .dynamic, targets: ["DebugPluginEntry"]),
         .library(name: "FireflyFirehosePlugin", type: .dynamic, targets: ["FirehosePluginEntry"]),
         .library(name: "FireflyOTLPPlugin", type: .dynamic, targets: ["OTLPPluginEntry"]),
+        .library(name: "FireflyOTLPExporterPlugin", type: .dynamic, targets: ["OTLPExporterPluginEntry"]),
         .library(name: "FireflyPostgresPlugin", type: .dynamic, targets: ["PostgresPluginEntry"]),
         .library(name: "FireflyRemoteWritePlugin", type: .dynamic, targets: ["RemoteWritePluginEntry"]),
         .library(name: "FireflyWebhookPlugin", type: .dynamic, targets: ["WebhookPluginEntry"]),
@@ -179,6 +180,14 @@ let package = Package(
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
             ])
         + plugin(
+            "otlp-exporter", folder: "otlp-exporter", logic: "OTLPExporter", entry: "OTLPExporterPluginEntry",
+            dependencies: [
+                "FireflyWire", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+            ])
+        + plugin(
             "postgres", folder: "postgres", logic: "PostgresExporter", entry: "PostgresPluginEntry",
             dependencies: ["CLibpq", .product(name: "Crypto", package: "swift-crypto")])
         + plugin(
@@ -197,6 +206,10 @@ let package = Package(
                 path: "plugins/firehose/Tests"),
             .testTarget(
                 name: "OTLPAdapterTests", dependencies: ["OTLPAdapter", "FireflyWire", "FireflyPluginKitTesting"], path: "plugins/otlp/Tests"),
+            .testTarget(
+                name: "OTLPExporterTests",
+                dependencies: ["OTLPExporter", "OTLPAdapter", "FireflyWire", "FireflyPluginKitTesting", "FireflyTestSupport"],
+                path: "plugins/otlp-exporter/Tests", exclude: ["otlp_receiver.py"]),
             .testTarget(
                 name: "PostgresExporterTests", dependencies: ["PostgresExporter"], path: "plugins/postgres/Tests"),
             .testTarget(
