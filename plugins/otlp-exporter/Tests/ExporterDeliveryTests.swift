@@ -75,7 +75,7 @@ func makeExporter(_ config: [String: JSONValue]) throws -> OTLPExporter {
                 Issue.record("expected retryable, got \(answer)")
                 continue
             }
-            if transport != "grpc" { #expect(after == .seconds(2)) }
+            #expect(after == .seconds(2))
             #expect(message.contains(transport == "grpc" ? "UNAVAILABLE" : "HTTP 503"))
         }
         let got = try await receiver.received()

@@ -6,6 +6,7 @@ It serves OTLP/HTTP protobuf (POST /v1/traces, /v1/metrics, /v1/logs; gzip bodie
 on the ports given, records every item it accepts, and can be told to fail:
 
   POST /_control  {"fail_next": 3, "http_status": 503, "grpc_code": "UNAVAILABLE", "retry_after": 1}
+                  (retry_after: HTTP Retry-After, gRPC RetryInfo in grpc-status-details-bin)
                   {"reject_all": true}   -> 400 / INVALID_ARGUMENT until {"reject_all": false}
                   {"partial": 2}         -> accept, but answer partial_success with 2 rejected
   GET  /_received -> {"spans": [...], "points": [...], "logs": [...], "answers": {...}, "headers": [...]}
@@ -20,6 +21,8 @@ from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import grpc
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
@@ -191,6 +194,14 @@ def grpc_export(signal, response_type, field):
             code = getattr(grpc.StatusCode, state["grpc_code"])
             with lock:
                 count(f"grpc {signal} {state['grpc_code']}")
+            if state["retry_after"] is not None:
+                # The delay as Go and Java servers send it: a RetryInfo detail of a google.rpc.Status.
+                info = error_details_pb2.RetryInfo()
+                info.retry_delay.seconds = int(state["retry_after"])
+                detail = any_pb2.Any()
+                detail.Pack(info)
+                status = status_pb2.Status(code=code.value[0], message="unavailable for now", details=[detail])
+                context.set_trailing_metadata((("grpc-status-details-bin", status.SerializeToString()),))
             context.abort(code, "unavailable for now")
         with lock:
             record(signal, request)
