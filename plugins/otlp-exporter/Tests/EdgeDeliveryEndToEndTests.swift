@@ -21,6 +21,7 @@ import Testing
           retry_max: 1s
         receivers:
           otlp:
+            grpc: {enabled: false}
         exporters:
           upstream:
             plugin: otlp-exporter

@@ -46,6 +46,7 @@ struct GatewayEndToEndTests {
         receivers:
           firehose:
           otlp:
+            grpc: {listen: 127.0.0.1:0}
         exporters:
           gateway:
             plugin: otlp-exporter

@@ -14,19 +14,27 @@ final class PythonReceiver: @unchecked Sendable {
 
     let httpPort = freePort()
     let grpcPort = freePort()
+    let httpsPort = freePort()
+    /// The certificate and key to serve TLS with (gRPC, and OTLP/HTTP on `httpsPort`).
+    let tls: (cert: String, key: String)?
     private let process = Process()
     private let directory = NSTemporaryDirectory() + "firefly-otlp-receiver-\(UUID().uuidString)"
 
+    init(tls: (cert: String, key: String)? = nil) {
+        self.tls = tls
+    }
+
     var httpEndpoint: String { "http://127.0.0.1:\(httpPort)" }
-    var grpcEndpoint: String { "http://127.0.0.1:\(grpcPort)" }
+    var grpcEndpoint: String { "\(tls == nil ? "http" : "https")://127.0.0.1:\(grpcPort)" }
+    var httpsEndpoint: String { "https://127.0.0.1:\(httpsPort)" }
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
     }
 
     /// Starts the receiver and waits (off Swift concurrency's pool) until both ports listen.
-    static func start() async throws -> PythonReceiver {
-        let receiver = PythonReceiver()
+    static func start(tls: (cert: String, key: String)? = nil) async throws -> PythonReceiver {
+        let receiver = PythonReceiver(tls: tls)
         try await offThePool { try receiver.launch() }
         return receiver
     }
@@ -38,6 +46,9 @@ final class PythonReceiver: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", Self.script, "--http-port", "\(httpPort)", "--grpc-port", "\(grpcPort)", "--ready-file", ready]
+        if let tls {
+            process.arguments! += ["--tls-cert", tls.cert, "--tls-key", tls.key, "--https-port", "\(httpsPort)"]
+        }
         let handle = FileHandle(forWritingAtPath: log)!
         process.standardOutput = handle
         process.standardError = handle

@@ -11,11 +11,13 @@ on the ports given, records every item it accepts, and can be told to fail:
                   {"partial": 2}         -> accept, but answer partial_success with 2 rejected
   GET  /_received -> {"spans": [...], "points": [...], "logs": [...], "answers": {...}, "headers": [...]}
 
-Usage: otlp_receiver.py --http-port P --grpc-port G --ready-file F
+Usage: otlp_receiver.py --http-port P --grpc-port G --ready-file F [--tls-cert C --tls-key K --https-port S]
+With a certificate, gRPC is served over TLS and OTLP/HTTP also on the HTTPS port (control stays on HTTP).
 """
 import argparse
 import gzip
 import json
+import ssl
 import threading
 from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -227,12 +229,25 @@ def main():
     parser.add_argument("--http-port", type=int, required=True)
     parser.add_argument("--grpc-port", type=int, required=True)
     parser.add_argument("--ready-file", required=True)
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
+    parser.add_argument("--https-port", type=int)
     args = parser.parse_args()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Traces(), server)
     metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Metrics(), server)
     logs_service_pb2_grpc.add_LogsServiceServicer_to_server(Logs(), server)
-    server.add_insecure_port(f"127.0.0.1:{args.grpc_port}")
+    if args.tls_cert:
+        with open(args.tls_cert, "rb") as cert, open(args.tls_key, "rb") as key:
+            credentials = grpc.ssl_server_credentials([(key.read(), cert.read())])
+        server.add_secure_port(f"127.0.0.1:{args.grpc_port}", credentials)
+        https = ThreadingHTTPServer(("127.0.0.1", args.https_port), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        https.socket = context.wrap_socket(https.socket, server_side=True)
+        threading.Thread(target=https.serve_forever, daemon=True).start()
+    else:
+        server.add_insecure_port(f"127.0.0.1:{args.grpc_port}")
     server.start()
     http = ThreadingHTTPServer(("127.0.0.1", args.http_port), Handler)
     with open(args.ready_file, "w") as ready:

@@ -4,6 +4,14 @@ import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// One gRPC client per endpoint (HTTP/2, one connection each, reconnecting on its own). The
 /// messages are the encoder's bytes, so the (de)serializers only pass bytes through.
 final class OTLPGRPCTransport: OTLPTransport {
@@ -60,6 +68,16 @@ final class OTLPGRPCTransport: OTLPTransport {
         return nil
     }
 
+    /// IP literals as themselves (a DNS target would offer the IP as the TLS server name, which
+    /// TLS does not allow), names through DNS.
+    static func resolvable(_ endpoint: OTLPExporterSettings.Endpoint) -> any ResolvableTarget {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        if inet_pton(AF_INET, endpoint.host, &v4) == 1 { return .ipv4(address: endpoint.host, port: endpoint.port) }
+        if inet_pton(AF_INET6, endpoint.host, &v6) == 1 { return .ipv6(address: endpoint.host, port: endpoint.port) }
+        return .dns(host: endpoint.host, port: endpoint.port)
+    }
+
     private func client(_ endpoint: Int) throws -> GRPCClient<HTTP2ClientTransport.Posix> {
         try clients.withLock { clients in
             if let existing = clients[endpoint] { return existing.client }
@@ -76,7 +94,7 @@ final class OTLPGRPCTransport: OTLPTransport {
                 security = .plaintext
             }
             let transport = try HTTP2ClientTransport.Posix(
-                target: .dns(host: target.host, port: target.port), transportSecurity: security,
+                target: Self.resolvable(target), transportSecurity: security,
                 config: .defaults { config in
                     config.compression.enabledAlgorithms = settings.gzip ? [.gzip] : []
                     config.backoff.max = .seconds(5)
