@@ -37,14 +37,17 @@ import Testing
     static let requests: [[Span]] = (0..<4).map { r in
         (0..<5).map { i in
             let n = UInt64(r * 5 + i + 1)
-            return Span(traceID: TraceID(high: 0xFEED, low: n), spanID: SpanID(n), name: "edge-\(n)", startTimeUnixNano: n, endTimeUnixNano: n + 1)
+            return Span(
+                traceID: TraceID(high: 0xFEED, low: n), spanID: SpanID(n), name: "edge-\(n)", startTimeUnixNano: n,
+                endTimeUnixNano: n + 1)
         }
     }
     static var spanIDs: [String] { requests.joined().map(\.spanID.description).sorted() }
 
     func start(_ receiver: PythonReceiver, transport: String) async throws -> FireflyServer {
         let ws = try Workspace(plugins: ["FireflyOTLPPlugin", "FireflyOTLPExporterPlugin"])
-        let config = Self.config(endpoint: transport == "grpc" ? receiver.grpcEndpoint : receiver.httpEndpoint, transport: transport)
+        let config = Self.config(
+            endpoint: transport == "grpc" ? receiver.grpcEndpoint : receiver.httpEndpoint, transport: transport)
         let server = try await offThePool { try FireflyServer(workspace: ws, config: config) }
         for spans in Self.requests {
             let answer = try await http(
@@ -93,7 +96,9 @@ import Testing
         #expect(await eventually(30) { letters().flatMap(\.batch.spans).count == 20 }, "\(server.logText)")
         let dead = letters()
         #expect(dead.flatMap(\.batch.spans).map(\.spanID.description).sorted() == Self.spanIDs)
-        #expect(dead.allSatisfy { $0.reason.contains(transport == "grpc" ? "INVALID_ARGUMENT" : "HTTP 400") }, "\(dead.map(\.reason))")
+        #expect(
+            dead.allSatisfy { $0.reason.contains(transport == "grpc" ? "INVALID_ARGUMENT" : "HTTP 400") },
+            "\(dead.map(\.reason))")
         // Refused for good: no retries once everything is dead-lettered.
         let refusals = try await receiver.received().answers
         try await Task.sleep(for: .milliseconds(1500))

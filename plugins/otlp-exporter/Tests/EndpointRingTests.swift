@@ -13,7 +13,10 @@ import Testing
         for t in 0..<1000 {
             let trace = TraceID(high: generator.next(), low: generator.next())
             for s in 0..<(1 + t % 5) {
-                out.append(Span(traceID: trace, spanID: SpanID(UInt64(t * 8 + s + 1)), name: "s", startTimeUnixNano: 1, endTimeUnixNano: 2))
+                out.append(
+                    Span(
+                        traceID: trace, spanID: SpanID(UInt64(t * 8 + s + 1)), name: "s", startTimeUnixNano: 1,
+                        endTimeUnixNano: 2))
             }
         }
         return out
@@ -86,7 +89,8 @@ import Testing
             for p in share { #expect(seriesOwner.updateValue(i, forKey: p.labels) ?? i == i) }
         }
         #expect(Set(seriesOwner.values).count == 3)
-        let logs = (0..<300).map { i in LogRecord(timeUnixNano: UInt64(i), body: .string("x"), function: "fn-\(i % 30)") }
+        let logs = (0..<300).map { i in LogRecord(timeUnixNano: UInt64(i), body: .string("x"), function: "fn-\(i % 30)")
+        }
         var functionOwner: [String: Int] = [:]
         for (i, share) in ring.partition(logs, key: EndpointRing.key(log:)).enumerated() {
             for r in share { #expect(functionOwner.updateValue(i, forKey: r.function) ?? i == i) }

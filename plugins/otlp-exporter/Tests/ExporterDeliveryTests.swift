@@ -39,7 +39,9 @@ func makeExporter(_ config: [String: JSONValue]) throws -> OTLPExporter {
         await exporter.shutdown()
         let got = try await receiver.received()
         #expect(got.spans.map(\.span_id).sorted() == SampleBatch.spans.map(\.spanID.description).sorted())
-        #expect(got.spans.first { $0.span_id == SampleBatch.spans[0].spanID.description }?.resource["faas.name"] == "checkout")
+        #expect(
+            got.spans.first { $0.span_id == SampleBatch.spans[0].spanID.description }?.resource["faas.name"]
+                == "checkout")
         #expect(got.points.count == SampleBatch.points.count)
         #expect(Set(got.points.map(\.kind)) == ["gauge", "sum", "histogram", "summary"])
         #expect(got.logs.count == 3)
@@ -115,7 +117,9 @@ func makeExporter(_ config: [String: JSONValue]) throws -> OTLPExporter {
     }
 
     @Test func aStoppedReceiverIsRetryable() async throws {
-        let exporter = try makeExporter(["endpoint": .string("http://127.0.0.1:\(freePort())"), "timeout": .string("2s")])
+        let exporter = try makeExporter([
+            "endpoint": .string("http://127.0.0.1:\(freePort())"), "timeout": .string("2s"),
+        ])
         let result = await exporter.export(TelemetryBatch(spans: SampleBatch.spans))
         await exporter.shutdown()
         guard case .retryable = result else {
@@ -125,7 +129,9 @@ func makeExporter(_ config: [String: JSONValue]) throws -> OTLPExporter {
     }
 
     @Test func threeReceiversEachGetWholeTraces() async throws {
-        let receivers = [try await PythonReceiver.start(), try await PythonReceiver.start(), try await PythonReceiver.start()]
+        let receivers = [
+            try await PythonReceiver.start(), try await PythonReceiver.start(), try await PythonReceiver.start(),
+        ]
         defer { for r in receivers { r.stop() } }
         let exporter = try makeExporter(["endpoints": .array(receivers.map { .string($0.httpEndpoint) })])
         var spans: [Span] = []
@@ -133,7 +139,10 @@ func makeExporter(_ config: [String: JSONValue]) throws -> OTLPExporter {
         for t in 0..<300 {
             let trace = TraceID(high: generator.next(), low: generator.next())
             for s in 0..<3 {
-                spans.append(Span(traceID: trace, spanID: SpanID(UInt64(t * 4 + s + 1)), name: "s\(s)", startTimeUnixNano: 1, endTimeUnixNano: 2))
+                spans.append(
+                    Span(
+                        traceID: trace, spanID: SpanID(UInt64(t * 4 + s + 1)), name: "s\(s)", startTimeUnixNano: 1,
+                        endTimeUnixNano: 2))
             }
         }
         #expect(await exporter.export(TelemetryBatch(spans: spans)) == .ok)
@@ -145,7 +154,8 @@ func makeExporter(_ config: [String: JSONValue]) throws -> OTLPExporter {
             #expect(!got.spans.isEmpty)
             total += got.spans.count
             for span in got.spans {
-                #expect(owner.updateValue(i, forKey: span.trace_id) ?? i == i, "trace \(span.trace_id) on two receivers")
+                #expect(
+                    owner.updateValue(i, forKey: span.trace_id) ?? i == i, "trace \(span.trace_id) on two receivers")
             }
         }
         #expect(total == spans.count)

@@ -63,7 +63,8 @@ struct GatewayEndToEndTests {
 
     /// One Firehose delivery of one CloudWatch metric stream JSON record, identified by `seq`.
     static func firehoseBody(seq: Int) -> Data {
-        let line = #"{"metric_stream_name":"s","account_id":"123456789012","region":"eu-west-1","namespace":"AWS/Lambda","metric_name":"Invocations","dimensions":{"FunctionName":"gw-test","Seq":"\#(seq)"},"timestamp":1700000000000,"value":{"max":1,"min":1,"sum":\#(seq),"count":1},"unit":"Count"}"#
+        let line =
+            #"{"metric_stream_name":"s","account_id":"123456789012","region":"eu-west-1","namespace":"AWS/Lambda","metric_name":"Invocations","dimensions":{"FunctionName":"gw-test","Seq":"\#(seq)"},"timestamp":1700000000000,"value":{"max":1,"min":1,"sum":\#(seq),"count":1},"unit":"Count"}"#
         let record = Data(line.utf8).base64EncodedString()
         return Data(#"{"requestId":"r-\#(seq)","timestamp":1700000000000,"records":[{"data":"\#(record)"}]}"#.utf8)
     }
@@ -79,14 +80,21 @@ struct GatewayEndToEndTests {
     /// Span id → rows, and Seq label → points, in the gateway's schema (empty until the gateway's
     /// exporter has created it).
     static func stored(_ schema: String) throws -> (spans: [String: Int], points: [String: Int]) {
-        var spans: [String: Int] = [:], points: [String: Int] = [:]
-        guard try TestPostgres.query("SELECT to_regclass('\(schema).points') IS NOT NULL AND to_regclass('\(schema).spans') IS NOT NULL") == [["t"]] else {
+        var spans: [String: Int] = [:]
+        var points: [String: Int] = [:]
+        guard
+            try TestPostgres.query(
+                "SELECT to_regclass('\(schema).points') IS NOT NULL AND to_regclass('\(schema).spans') IS NOT NULL")
+                == [["t"]]
+        else {
             return (spans, points)
         }
-        for row in try TestPostgres.query("SELECT span_id, count(*) FROM \(schema).spans GROUP BY 1") { spans[row[0]] = Int(row[1]) }
+        for row in try TestPostgres.query("SELECT span_id, count(*) FROM \(schema).spans GROUP BY 1") {
+            spans[row[0]] = Int(row[1])
+        }
         for row in try TestPostgres.query(
-            "SELECT s.labels->>'Seq', count(*) FROM \(schema).points p JOIN \(schema).series s ON s.id = p.series_id WHERE s.name = 'Invocations' GROUP BY 1")
-        {
+            "SELECT s.labels->>'Seq', count(*) FROM \(schema).points p JOIN \(schema).series s ON s.id = p.series_id WHERE s.name = 'Invocations' GROUP BY 1"
+        ) {
             points[row[0]] = Int(row[1])
         }
         return (spans, points)
@@ -102,7 +110,9 @@ struct GatewayEndToEndTests {
         var gateway = try await offThePool { try FireflyServer(workspace: gatewayWorkspace, config: gatewayConfig) }
         defer { gateway.stop() }
         let endpoint = "http://127.0.0.1:\(transport == "grpc" ? grpcPort : httpPort)"
-        let edgeWorkspace = try Workspace(plugins: ["FireflyOTLPPlugin", "FireflyFirehosePlugin", "FireflyOTLPExporterPlugin"])
+        let edgeWorkspace = try Workspace(plugins: [
+            "FireflyOTLPPlugin", "FireflyFirehosePlugin", "FireflyOTLPExporterPlugin",
+        ])
         let edgeConfig = Self.edgeConfig(endpoint: endpoint, transport: transport)
         let edge = try await offThePool { try FireflyServer(workspace: edgeWorkspace, config: edgeConfig) }
         defer { edge.stop() }
@@ -113,18 +123,26 @@ struct GatewayEndToEndTests {
         #expect(client.status == 0, "\(client.stderr)")
         let sent = try JSONDecoder().decode(Sent.self, from: client.output)
         for seq in 0..<10 {
-            let answer = try await http("POST", edge.baseURL + "/firehose", body: Self.firehoseBody(seq: seq), headers: ["Content-Type": "application/json"])
+            let answer = try await http(
+                "POST", edge.baseURL + "/firehose", body: Self.firehoseBody(seq: seq),
+                headers: ["Content-Type": "application/json"])
             #expect(answer.status == 200, "\(answer.body)")
         }
         let sentIDs = Set(sent.spans.map(\.span_id))
-        #expect(try await eventually(30) { let s = try Self.stored(schema); return Set(s.spans.keys) == sentIDs && s.points.count == 10 },
+        #expect(
+            try await eventually(30) {
+                let s = try Self.stored(schema)
+                return Set(s.spans.keys) == sentIDs && s.points.count == 10
+            },
             "edge log:\n\(edge.logText)\ngateway log:\n\(gateway.logText)")
 
         // The gateway goes away; the edge keeps accepting (its queue holds) and delivers when it is back.
         let stopping = gateway
         _ = try await offThePool { stopping.stop() }
         for seq in 10..<20 {
-            let answer = try await http("POST", edge.baseURL + "/firehose", body: Self.firehoseBody(seq: seq), headers: ["Content-Type": "application/json"])
+            let answer = try await http(
+                "POST", edge.baseURL + "/firehose", body: Self.firehoseBody(seq: seq),
+                headers: ["Content-Type": "application/json"])
             #expect(answer.status == 200, "\(answer.body)")
         }
         try await Task.sleep(for: .seconds(1))  // let the edge meet the outage (retryable failures)

@@ -1,16 +1,19 @@
 // Starts otlp_receiver.py (opentelemetry-proto + grpcio) on free loopback ports for one test.
 import FireflyTestSupport
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A receiver independent of Firefly's decoder: what it records is what the exporter really sent.
 final class PythonReceiver: @unchecked Sendable {
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("otlp_receiver.py").path
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "otlp_receiver.py"
+    ).path
 
     let httpPort = freePort()
     let grpcPort = freePort()
@@ -45,7 +48,9 @@ final class PythonReceiver: @unchecked Sendable {
         let log = directory + "/receiver.log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.script, "--http-port", "\(httpPort)", "--grpc-port", "\(grpcPort)", "--ready-file", ready]
+        process.arguments = [
+            "python3", Self.script, "--http-port", "\(httpPort)", "--grpc-port", "\(grpcPort)", "--ready-file", ready,
+        ]
         if let tls {
             process.arguments! += ["--tls-cert", tls.cert, "--tls-key", tls.key, "--https-port", "\(httpsPort)"]
         }
@@ -59,7 +64,8 @@ final class PythonReceiver: @unchecked Sendable {
             if !process.isRunning { break }
             usleep(50_000)
         }
-        throw Failure(description: "otlp_receiver.py did not start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        throw Failure(
+            description: "otlp_receiver.py did not start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
     }
 
     func stop() {

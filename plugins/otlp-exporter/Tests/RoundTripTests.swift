@@ -1,9 +1,10 @@
 // The exporter's requests decode, through the otlp receiver's own decoder, to the batch that was encoded.
 import FireflyModel
 import FireflyWire
-@testable import OTLPAdapter
 import OTLPExporter
 import Testing
+
+@testable import OTLPAdapter
 
 /// A batch using every field the model carries through OTLP, grouped as the encoder groups it.
 enum SampleBatch {
@@ -18,7 +19,8 @@ enum SampleBatch {
             traceID: TraceID(high: 0xABCD, low: trace), spanID: SpanID(trace << 8 | (index + 1)),
             parentSpanID: index == 0 ? .zero : SpanID(trace << 8 | 1), traceState: index == 0 ? "vendor=1" : "",
             name: "handler \(index)", kind: index == 0 ? .server : .client, statusCode: index == 2 ? .error : .unset,
-            statusMessage: index == 2 ? "boom" : "", startTimeUnixNano: t0 + index, endTimeUnixNano: t0 + 1_000_000 + index,
+            statusMessage: index == 2 ? "boom" : "", startTimeUnixNano: t0 + index,
+            endTimeUnixNano: t0 + 1_000_000 + index,
             function: "checkout", service: "checkout", scopeName: "io.opentelemetry.aws-lambda", scopeVersion: "1.2.0",
             attributes: [
                 Attribute("faas.coldstart", .bool(index == 0)), Attribute("http.status_code", .int(200)),
@@ -26,8 +28,15 @@ enum SampleBatch {
                 Attribute("tags", .json("[1,\"a\",{\"k\":true},null,2.5]")),
             ],
             resourceAttributes: resource,
-            events: [SpanEvent(timeUnixNano: t0 + 5, name: "exception", attributes: [Attribute("exception.type", .string("E"))])],
-            links: [SpanLink(traceID: TraceID(high: 1, low: 2), spanID: SpanID(3), traceState: "x=y", attributes: [Attribute("l", .int(-7))])])
+            events: [
+                SpanEvent(
+                    timeUnixNano: t0 + 5, name: "exception", attributes: [Attribute("exception.type", .string("E"))])
+            ],
+            links: [
+                SpanLink(
+                    traceID: TraceID(high: 1, low: 2), spanID: SpanID(3), traceState: "x=y",
+                    attributes: [Attribute("l", .int(-7))])
+            ])
     }
 
     static var spans: [Span] {
@@ -47,8 +56,12 @@ enum SampleBatch {
 
     static var points: [MetricPoint] {
         [
-            MetricPoint(name: "queue.depth", unit: "{item}", function: "checkout", kind: .gauge, labels: labels, timeUnixNano: t0, value: 7.5),
-            MetricPoint(name: "queue.depth", unit: "{item}", function: "checkout", kind: .gauge, labels: labels, timeUnixNano: t0 + 60, value: -1),
+            MetricPoint(
+                name: "queue.depth", unit: "{item}", function: "checkout", kind: .gauge, labels: labels,
+                timeUnixNano: t0, value: 7.5),
+            MetricPoint(
+                name: "queue.depth", unit: "{item}", function: "checkout", kind: .gauge, labels: labels,
+                timeUnixNano: t0 + 60, value: -1),
             MetricPoint(
                 name: "http.requests", unit: "{request}", function: "checkout", kind: .cumulativeSum, isMonotonic: true,
                 labels: labels, startTimeUnixNano: t0 - 1000, timeUnixNano: t0, value: 1234),
@@ -56,15 +69,18 @@ enum SampleBatch {
                 name: "bytes.out", unit: "By", function: "checkout", kind: .deltaSum, isDelta: true, labels: labels,
                 startTimeUnixNano: t0 - 1000, timeUnixNano: t0, value: 99),
             MetricPoint(
-                name: "http.server.request.duration", unit: "s", function: "checkout", kind: .histogram, hasMinMax: true,
-                isDelta: true, labels: labels, startTimeUnixNano: t0 - 1000, timeUnixNano: t0, count: 10, sum: 2.5, min: 0.01,
+                name: "http.server.request.duration", unit: "s", function: "checkout", kind: .histogram,
+                hasMinMax: true,
+                isDelta: true, labels: labels, startTimeUnixNano: t0 - 1000, timeUnixNano: t0, count: 10, sum: 2.5,
+                min: 0.01,
                 max: 1.2, bounds: [0.1, 0.5, 1], bucketCounts: [3, 4, 2, 1]),
             MetricPoint(
                 name: "rpc.latency", unit: "ms", function: "checkout", kind: .summary, hasMinMax: true, labels: labels,
                 timeUnixNano: t0, count: 12, sum: 1530, min: 3.2, max: 812.5,
                 quantiles: [Quantile(0, 3.2), Quantile(0.99, 790.1), Quantile(1, 812.5)]),
             MetricPoint(
-                name: "orders", function: "", kind: .cumulativeSum, labels: [Label("shop", "eu")], timeUnixNano: t0, value: 3),
+                name: "orders", function: "", kind: .cumulativeSum, labels: [Label("shop", "eu")], timeUnixNano: t0,
+                value: 3),
         ]
     }
 
@@ -73,12 +89,16 @@ enum SampleBatch {
             LogRecord(
                 timeUnixNano: t0, observedTimeUnixNano: t0 + 9, severityNumber: 17, severityText: "ERROR",
                 body: .string("payment failed"), attributes: [Attribute("code.function", .string("pay"))],
-                resourceAttributes: lambdaResource, traceID: TraceID(high: 0xABCD, low: 1), spanID: SpanID(0x101), traceFlags: 1,
+                resourceAttributes: lambdaResource, traceID: TraceID(high: 0xABCD, low: 1), spanID: SpanID(0x101),
+                traceFlags: 1,
                 function: "checkout", service: "checkout", scopeName: "app", scopeVersion: "2"),
             LogRecord(
                 timeUnixNano: t0 + 1, severityNumber: 9, body: .json("{\"order\":42,\"items\":[\"a\",\"b\"]}"),
-                resourceAttributes: lambdaResource, function: "checkout", service: "checkout", scopeName: "app", scopeVersion: "2"),
-            LogRecord(timeUnixNano: 0, observedTimeUnixNano: t0, body: .string(""), resourceAttributes: [], function: "", service: ""),
+                resourceAttributes: lambdaResource, function: "checkout", service: "checkout", scopeName: "app",
+                scopeVersion: "2"),
+            LogRecord(
+                timeUnixNano: 0, observedTimeUnixNano: t0, body: .string(""), resourceAttributes: [], function: "",
+                service: ""),
         ]
     }
 }

@@ -6,7 +6,8 @@ import Testing
 @Suite struct ScalingDocsTests {
     static let examples = ["edge.yaml", "gateway.yaml", "edge-to-collector.yaml"]
     static let plugins = [
-        "FireflyFirehosePlugin", "FireflyOTLPPlugin", "FireflyOTLPExporterPlugin", "FireflyPostgresPlugin", "FireflyRemoteWritePlugin",
+        "FireflyFirehosePlugin", "FireflyOTLPPlugin", "FireflyOTLPExporterPlugin", "FireflyPostgresPlugin",
+        "FireflyRemoteWritePlugin",
     ]
 
     /// A workspace whose default `plugins.paths` (`.firefly/plugins`) holds the built plugins, as
@@ -14,7 +15,8 @@ import Testing
     static func workspace() throws -> Workspace {
         let ws = try Workspace(plugins: plugins)
         try FileManager.default.createDirectory(atPath: ws.path + "/.firefly", withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: ws.path + "/.firefly/plugins", withDestinationPath: ws.path + "/plugins")
+        try FileManager.default.createSymbolicLink(
+            atPath: ws.path + "/.firefly/plugins", withDestinationPath: ws.path + "/plugins")
         return ws
     }
 
@@ -37,6 +39,8 @@ import Testing
         _ = try ws.write("edge.yaml", broken)
         let result = try await offThePool { try runFirefly(["check", "--config", "edge.yaml"], in: ws.path) }
         #expect(result.status == 1)
-        #expect(result.stderr.contains("error: exporters.gateway.protocol: must be one of http/protobuf, grpc, not 'grcp'"), "\(result.stderr)")
+        #expect(
+            result.stderr.contains("error: exporters.gateway.protocol: must be one of http/protobuf, grpc, not 'grcp'"),
+            "\(result.stderr)")
     }
 }

@@ -48,9 +48,14 @@ import Testing
 
     @Test func everyProblemIsReportedAtOnce() {
         let found = problems([
-            "endpoints": .array([.string("ftp://x"), .string("http://user:pw@h"), .string("http://h/v1/traces"), .string("http://ok"), .string("http://ok")]),
+            "endpoints": .array([
+                .string("ftp://x"), .string("http://user:pw@h"), .string("http://h/v1/traces"), .string("http://ok"),
+                .string("http://ok"),
+            ]),
             "protocol": .string("thrift"), "compression": .string("zstd"), "timeout": .string("soon"),
-            "headers": .object(["Content-Type": .string("text/plain"), "bad name": .string("x"), "X-Ok": .string("a\nb")]),
+            "headers": .object([
+                "Content-Type": .string("text/plain"), "bad name": .string("x"), "X-Ok": .string("a\nb"),
+            ]),
             "tls": .object(["ca_file": .string("/nonexistent/ca.pem")]), "endpiont": .string("x"),
         ])
         #expect(found.contains("protocol: must be one of http/protobuf, grpc, not 'thrift'"))
@@ -70,8 +75,12 @@ import Testing
 
     @Test func anEndpointIsRequiredAndAGRPCEndpointHasNoPath() {
         #expect(problems([:]) == ["endpoint: is required (for a Firefly gateway: http://gateway:4318)"])
-        #expect(problems(["protocol": .string("grpc"), "endpoint": .string("http://h/x")]) == ["endpoint: a gRPC endpoint has no path, not '/x'"])
-        #expect(problems(["endpoint": .string("http://a"), "endpoints": .array([.string("http://b")])])
-            == ["endpoints: cannot be combined with endpoint (write every receiver under endpoints)"])
+        #expect(
+            problems(["protocol": .string("grpc"), "endpoint": .string("http://h/x")]) == [
+                "endpoint: a gRPC endpoint has no path, not '/x'"
+            ])
+        #expect(
+            problems(["endpoint": .string("http://a"), "endpoints": .array([.string("http://b")])])
+                == ["endpoints: cannot be combined with endpoint (write every receiver under endpoints)"])
     }
 }

@@ -19,14 +19,25 @@ import Testing
             try "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
                 .write(toFile: c.directory + "/ext.cnf", atomically: true, encoding: .utf8)
             let steps: [[String]] = [
-                ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=Firefly test CA", "-days", "2"],
-                ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"],
-                ["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem",
-                 "-days", "2", "-extfile", "ext.cnf"],
+                [
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-subj",
+                    "/CN=Firefly test CA", "-days", "2",
+                ],
+                [
+                    "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj",
+                    "/CN=localhost",
+                ],
+                [
+                    "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+                    "server.pem",
+                    "-days", "2", "-extfile", "ext.cnf",
+                ],
             ]
             for step in steps {
                 let r = try run("/usr/bin/openssl", step, cwd: c.directory)
-                guard r.status == 0 else { throw PythonReceiver.Failure(description: "openssl \(step[0]) failed: \(r.stderr)") }
+                guard r.status == 0 else {
+                    throw PythonReceiver.Failure(description: "openssl \(step[0]) failed: \(r.stderr)")
+                }
             }
             return c
         }
@@ -42,7 +53,8 @@ import Testing
         let batch = TelemetryBatch(spans: SampleBatch.spans)
 
         let trusting = try makeExporter([
-            "endpoint": .string(endpoint), "protocol": .string(transport), "tls": .object(["ca_file": .string(certs.ca)]),
+            "endpoint": .string(endpoint), "protocol": .string(transport),
+            "tls": .object(["ca_file": .string(certs.ca)]),
         ])
         let trusted = await trusting.export(batch)
         #expect(trusted == .ok)
@@ -50,7 +62,9 @@ import Testing
         #expect(try await receiver.received().spans.count == SampleBatch.spans.count)
 
         // Without the CA the server's certificate is not trusted: nothing is sent, the batch stays queued.
-        let untrusting = try makeExporter(["endpoint": .string(endpoint), "protocol": .string(transport), "timeout": .string("3s")])
+        let untrusting = try makeExporter([
+            "endpoint": .string(endpoint), "protocol": .string(transport), "timeout": .string("3s"),
+        ])
         let refused = await untrusting.export(batch)
         await untrusting.shutdown()
         guard case .retryable = refused else {

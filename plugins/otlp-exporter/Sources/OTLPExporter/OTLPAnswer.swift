@@ -44,7 +44,8 @@ public enum OTLPAnswer: Sendable, Equatable {
     static func codeName(_ code: Int) -> String {
         let names = [
             "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
-            "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
+            "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+            "UNIMPLEMENTED",
             "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
         ]
         return names.indices.contains(code) ? names[code] : "code \(code)"
@@ -57,7 +58,8 @@ public enum PartialSuccess {
     /// The rejected count and message; nil when the response has no `partial_success` (or is not protobuf).
     public static func decode(_ body: [UInt8]) -> (rejected: Int64, message: String)? {
         guard !body.isEmpty else { return nil }
-        return try? ProtobufReader.read(body) { (r: inout ProtobufReader) throws(ProtobufError) -> (rejected: Int64, message: String)? in
+        return try? ProtobufReader.read(body) {
+            (r: inout ProtobufReader) throws(ProtobufError) -> (rejected: Int64, message: String)? in
             var found: (rejected: Int64, message: String)?
             while !r.isAtEnd {
                 let (field, wire) = try r.readTag()
@@ -88,14 +90,17 @@ public enum PartialSuccess {
 enum RPCStatus {
     /// The status message of a protobuf body; otherwise the body as (clipped) text.
     static func message(_ body: [UInt8]) -> String {
-        if let decoded = try? ProtobufReader.read(body, { (r: inout ProtobufReader) throws(ProtobufError) -> String? in
-            var message: String?
-            while !r.isAtEnd {
-                let (field, wire) = try r.readTag()
-                if field == 2, wire == 2 { message = try r.readString() } else { try r.skip(wire) }
-            }
-            return message
-        }), decoded.utf8.allSatisfy({ $0 >= 0x20 || $0 == 0x09 }) {
+        if let decoded = try? ProtobufReader.read(
+            body,
+            { (r: inout ProtobufReader) throws(ProtobufError) -> String? in
+                var message: String?
+                while !r.isAtEnd {
+                    let (field, wire) = try r.readTag()
+                    if field == 2, wire == 2 { message = try r.readString() } else { try r.skip(wire) }
+                }
+                return message
+            }), decoded.utf8.allSatisfy({ $0 >= 0x20 || $0 == 0x09 })
+        {
             return clip(decoded)
         }
         let text = String(decoding: body.prefix(2048), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)

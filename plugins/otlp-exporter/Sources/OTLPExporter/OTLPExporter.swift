@@ -24,7 +24,8 @@ public final class OTLPExporter: ExporterPlugin {
     public static let pluginName = "otlp-exporter"
     public static let pluginVersion = "0.1.0"
     public static let signals: Signals = .all
-    public static let pluginDescription = "Sends metrics, traces and logs over OTLP (HTTP protobuf or gRPC) to a gateway or any OTLP backend"
+    public static let pluginDescription =
+        "Sends metrics, traces and logs over OTLP (HTTP protobuf or gRPC) to a gateway or any OTLP backend"
 
     public let settings: OTLPExporterSettings
     private let context: PluginContext
@@ -55,15 +56,14 @@ public final class OTLPExporter: ExporterPlugin {
     /// travel as the log records they were read from).
     func requests(_ batch: TelemetryBatch) -> [Request] {
         var out: [Request] = []
-        for (endpoint, spans) in ring.partition(batch.spans, key: { EndpointRing.key($0.traceID) }).enumerated() where !spans.isEmpty {
-            out.append(Request(signal: .traces, endpoint: endpoint, items: spans.count, body: OTLPRequestEncoder.traces(spans)))
+        func add<Item>(_ signal: OTLPSignal, _ items: [Item], key: (Item) -> UInt64, encode: ([Item]) -> [UInt8]) {
+            for (endpoint, share) in ring.partition(items, key: key).enumerated() where !share.isEmpty {
+                out.append(Request(signal: signal, endpoint: endpoint, items: share.count, body: encode(share)))
+            }
         }
-        for (endpoint, points) in ring.partition(batch.points, key: EndpointRing.key(series:)).enumerated() where !points.isEmpty {
-            out.append(Request(signal: .metrics, endpoint: endpoint, items: points.count, body: OTLPRequestEncoder.metrics(points)))
-        }
-        for (endpoint, logs) in ring.partition(batch.logs, key: EndpointRing.key(log:)).enumerated() where !logs.isEmpty {
-            out.append(Request(signal: .logs, endpoint: endpoint, items: logs.count, body: OTLPRequestEncoder.logs(logs)))
-        }
+        add(.traces, batch.spans, key: { EndpointRing.key($0.traceID) }, encode: OTLPRequestEncoder.traces)
+        add(.metrics, batch.points, key: EndpointRing.key(series:), encode: OTLPRequestEncoder.metrics)
+        add(.logs, batch.logs, key: EndpointRing.key(log:), encode: OTLPRequestEncoder.logs)
         return out
     }
 
@@ -98,18 +98,20 @@ public final class OTLPExporter: ExporterPlugin {
             if rejected > 0 || !message.isEmpty {
                 // partial_success: the receiver has dropped these for good; retrying cannot help.
                 context.count("otlp_exporter_items_rejected", labels: labels, by: UInt64(max(rejected, 0)))
-                context.log(
-                    .warning,
-                    redact("\(endpoint) accepted \(request.signal.rawValue) with \(rejected) \(request.signal.itemName) rejected: \(message)"))
+                let what = "\(rejected) \(request.signal.itemName)"
+                context.log(.warning, redact("\(endpoint) accepted \(request.signal.rawValue) with \(what) rejected: \(message)"))
             }
             return .ok
         case .retryable(let after, let message):
             context.count("otlp_exporter_requests", labels: labels + [("outcome", "retryable")])
-            return .retryable(after: after, message: redact("OTLP \(request.signal.rawValue) export to \(endpoint) failed: \(message)"))
+            return .retryable(
+                after: after,
+                message: redact("OTLP \(request.signal.rawValue) export to \(endpoint) failed: \(message)"))
         case .permanent(let message):
             context.count("otlp_exporter_requests", labels: labels + [("outcome", "rejected")])
             context.count("otlp_exporter_items_dropped", labels: labels, by: UInt64(request.items))
-            return .permanent(message: redact("OTLP \(request.signal.rawValue) export to \(endpoint) rejected: \(message)"))
+            return .permanent(
+                message: redact("OTLP \(request.signal.rawValue) export to \(endpoint) rejected: \(message)"))
         }
     }
 

@@ -45,11 +45,15 @@ public struct OTLPExporterSettings: Sendable {
 
     /// Reads and validates every key, reporting all problems at once (and unknown keys).
     public init(_ config: PluginConfig) throws(PluginConfigError) {
-        transport = TransportProtocol(rawValue: config.choice("protocol", ["http/protobuf", "grpc"], default: "http/protobuf")) ?? .httpProtobuf
+        transport =
+            TransportProtocol(rawValue: config.choice("protocol", ["http/protobuf", "grpc"], default: "http/protobuf"))
+            ?? .httpProtobuf
         let defaultPort = transport == .grpc ? 4317 : 4318
         var texts: [(key: String, text: String)] = []
         if let one = config.optionalString("endpoint") { texts.append(("endpoint", one)) }
-        for (i, text) in config.stringList("endpoints", default: []).enumerated() { texts.append(("endpoints[\(i)]", text)) }
+        for (i, text) in config.stringList("endpoints", default: []).enumerated() {
+            texts.append(("endpoints[\(i)]", text))
+        }
         if config.has("endpoint") && config.has("endpoints") {
             config.problem("endpoints", "cannot be combined with endpoint (write every receiver under endpoints)")
         }
@@ -100,13 +104,17 @@ public struct OTLPExporterSettings: Sendable {
 
     /// `http(s)://host[:port][/path]`; the port defaults to OTLP's (4318 HTTP, 4317 gRPC).
     static func parseEndpoint(_ text: String, defaultPort: Int) -> Result<Endpoint, EndpointProblem> {
-        guard let c = URLComponents(string: text), let scheme = c.scheme?.lowercased(), scheme == "http" || scheme == "https",
+        guard let c = URLComponents(string: text), let scheme = c.scheme?.lowercased(),
+            scheme == "http" || scheme == "https",
             let host = c.host, !host.isEmpty
         else {
-            return .failure(EndpointProblem(message: "must be an http:// or https:// URL with a host, not '\(redact(text))'"))
+            return .failure(
+                EndpointProblem(message: "must be an http:// or https:// URL with a host, not '\(redact(text))'"))
         }
         if c.user != nil || c.password != nil {
-            return .failure(EndpointProblem(message: "must not contain credentials; send them in headers (Authorization: Bearer ${TOKEN})"))
+            return .failure(
+                EndpointProblem(
+                    message: "must not contain credentials; send them in headers (Authorization: Bearer ${TOKEN})"))
         }
         if c.query != nil || c.fragment != nil {
             return .failure(EndpointProblem(message: "must not have a query or fragment"))
@@ -114,17 +122,25 @@ public struct OTLPExporterSettings: Sendable {
         var path = c.path
         while path.hasSuffix("/") { path.removeLast() }
         for signal in OTLPSignal.allCases where path.hasSuffix(signal.httpPath) {
-            return .failure(EndpointProblem(message: "is the receiver's base URL: leave out '\(signal.httpPath)' (the exporter adds each signal's path)"))
+            return .failure(
+                EndpointProblem(
+                    message:
+                        "is the receiver's base URL: leave out '\(signal.httpPath)' (the exporter adds each signal's path)"
+                ))
         }
         let port = c.port ?? defaultPort
-        guard (1...65535).contains(port) else { return .failure(EndpointProblem(message: "has port \(port) outside 1...65535")) }
+        guard (1...65535).contains(port) else {
+            return .failure(EndpointProblem(message: "has port \(port) outside 1...65535"))
+        }
         return .success(Endpoint(scheme: scheme, host: host, port: port, path: path))
     }
 
     /// RFC 9110 token characters.
     static func isTokenByte(_ b: UInt8) -> Bool {
         switch b {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            true
         default: "!#$%&'*+-.^_`|~".utf8.contains(b)
         }
     }

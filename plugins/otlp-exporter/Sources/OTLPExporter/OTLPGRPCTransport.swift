@@ -5,11 +5,11 @@ import GRPCNIOTransportHTTP2Posix
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One gRPC client per endpoint (HTTP/2, one connection each, reconnecting on its own). The
@@ -18,7 +18,8 @@ final class OTLPGRPCTransport: OTLPTransport {
     private let settings: OTLPExporterSettings
     private let metadata: Metadata
     /// Per endpoint: the client and the task running its connections, made on first use.
-    private let clients: Mutex<[Int: (client: GRPCClient<HTTP2ClientTransport.Posix>, running: Task<Void, Never>)]> = Mutex([:])
+    private let clients: Mutex<[Int: (client: GRPCClient<HTTP2ClientTransport.Posix>, running: Task<Void, Never>)]> =
+        Mutex([:])
 
     init(settings: OTLPExporterSettings, userAgent: String) {
         self.settings = settings

@@ -45,9 +45,11 @@ final class OTLPHTTPTransport: OTLPTransport {
         }
         do {
             let response = try await http.execute(request, timeout: TimeAmount(settings.timeout))
-            let retryAfter = RetryAfter.parse(response.headers.first(name: "Retry-After"), nowUnixNano: context.nowUnixNano())
+            let retryAfter = RetryAfter.parse(
+                response.headers.first(name: "Retry-After"), nowUnixNano: context.nowUnixNano())
             let bytes = try await response.body.collect(upTo: 4 << 20)
-            return .http(status: response.status.code, retryAfter: retryAfter, body: Array(buffer: bytes), signal: signal)
+            return .http(
+                status: response.status.code, retryAfter: retryAfter, body: Array(buffer: bytes), signal: signal)
         } catch {
             return .retryable(after: nil, message: "\(error)")
         }

@@ -16,7 +16,9 @@ public enum OTLPRequestEncoder {
     /// `ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }`.
     public static func traces(_ spans: [Span]) -> [UInt8] {
         var w = ProtobufWriter()
-        for (resource, scopes) in grouped(spans, resource: \.resourceAttributes, scope: { ScopeKey($0.scopeName, $0.scopeVersion) }) {
+        for (resource, scopes) in grouped(
+            spans, resource: \.resourceAttributes, scope: { ScopeKey($0.scopeName, $0.scopeVersion) })
+        {
             // ResourceSpans { resource = 1; repeated ScopeSpans scope_spans = 2; }
             w.message(1) { rs in
                 rs.message(1) { writeResource(&$0, resource) }
@@ -77,7 +79,9 @@ public enum OTLPRequestEncoder {
     /// the receiving side reads them from those records again.
     public static func logs(_ records: [LogRecord]) -> [UInt8] {
         var w = ProtobufWriter()
-        for (resource, scopes) in grouped(records, resource: \.resourceAttributes, scope: { ScopeKey($0.scopeName, $0.scopeVersion) }) {
+        for (resource, scopes) in grouped(
+            records, resource: \.resourceAttributes, scope: { ScopeKey($0.scopeName, $0.scopeVersion) })
+        {
             w.message(1) { rl in
                 rl.message(1) { writeResource(&$0, resource) }
                 for (scope, items) in scopes {
@@ -111,9 +115,11 @@ public enum OTLPRequestEncoder {
     /// one metric (same name, unit and kind) under one resource share one `Metric`.
     public static func metrics(_ points: [MetricPoint]) -> [UInt8] {
         var w = ProtobufWriter()
-        let byResource = grouped(points, resource: { p in
-            p.labels.filter { resourceLabelKeys.contains($0.key) }.map { Attribute($0.key, .string($0.value)) }
-        }, scope: { MetricKey($0) })
+        let byResource = grouped(
+            points,
+            resource: { p in
+                p.labels.filter { resourceLabelKeys.contains($0.key) }.map { Attribute($0.key, .string($0.value)) }
+            }, scope: { MetricKey($0) })
         for (resource, metrics) in byResource {
             w.message(1) { rm in
                 rm.message(1) { writeResource(&$0, resource) }
