@@ -152,6 +152,10 @@ struct GatewayEndToEndTests {
         let stored = try Self.stored(schema)
         #expect(stored.spans.values.allSatisfy { $0 == 1 }, "\(stored.spans)")
         #expect(stored.points == Dictionary(uniqueKeysWithValues: (0..<20).map { ("\($0)", 1) }))
+        // The CloudWatch points keep their namespace and function across the OTLP hop.
+        let series = try TestPostgres.query(
+            "SELECT DISTINCT namespace, function, kind FROM \(schema).series WHERE name = 'Invocations'")
+        #expect(series == [["AWS/Lambda", "gw-test", "summary"]])
         let functions = try TestPostgres.query("SELECT DISTINCT function FROM \(schema).spans")
         #expect(functions == [["checkout"]])
         #expect(edgeWorkspace.read(".firefly/queue/dead-letters.jsonl").isEmpty)

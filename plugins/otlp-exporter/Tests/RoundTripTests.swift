@@ -81,6 +81,16 @@ enum SampleBatch {
             MetricPoint(
                 name: "orders", function: "", kind: .cumulativeSum, labels: [Label("shop", "eu")], timeUnixNano: t0,
                 value: 3),
+            // A CloudWatch point as the Firehose receiver makes it (one-minute delta summary).
+            MetricPoint(
+                name: "Duration", namespace: "AWS/Lambda", unit: "Milliseconds", function: "checkout", kind: .summary,
+                hasMinMax: true, isDelta: true,
+                labels: [
+                    Label("FunctionName", "checkout"), Label("cloud.account.id", "123456789012"),
+                    Label("cloud.region", "eu-west-1"),
+                ],
+                timeUnixNano: t0, count: 12, sum: 1530, min: 3.2, max: 812.5,
+                quantiles: [Quantile(0, 3.2), Quantile(0.99, 790.1), Quantile(1, 812.5)]),
         ]
     }
 

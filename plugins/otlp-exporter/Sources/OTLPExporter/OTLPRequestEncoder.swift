@@ -141,7 +141,7 @@ public enum OTLPRequestEncoder {
         var isDelta: Bool
 
         init(_ p: MetricPoint) {
-            name = p.name
+            name = CloudWatchMetricName.join(namespace: p.namespace, name: p.name)
             unit = p.unit
             kind = p.kind
             isMonotonic = p.kind == .cumulativeSum || p.kind == .deltaSum ? p.isMonotonic : false
