@@ -106,7 +106,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "FireflyGrafana", dependencies: ["FireflyModel", "FireflyCore"], swiftSettings: swiftSettings),
+        .target(name: "FireflyGrafana", dependencies: ["FireflyModel", "FireflyWire", "FireflyCore"], swiftSettings: swiftSettings),
         .target(
             name: "FireflyDemo",
             dependencies: [
@@ -117,10 +117,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `firefly aws`: the CloudFormation stack template, and the AWS API (SigV4) for Lambda.
+        .target(
+            name: "FireflyAWS",
+            dependencies: [
+                "FireflyModel", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "firefly",
             dependencies: [
-                "FireflyCore", "FireflyGrafana", "FireflyDemo", "FireflyPluginKit",
+                "FireflyCore", "FireflyGrafana", "FireflyDemo", "FireflyPluginKit", "FireflyAWS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -156,12 +166,24 @@ let package = Package(
                 "RemoteWriteExporter",
             ],
             exclude: ["schemas"]),
+        .testTarget(name: "FireflyAWSTests", dependencies: ["FireflyAWS", "FireflyTestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "FireflyDemoTests", dependencies: ["FireflyDemo", "FireflyModel", "FirehoseAdapter", "FireflyTestSupport"]),
+        // Workloads and measurements of the receivers' decoders and the exporters, for `make bench`
+        // (and the tests that check a benchmark measures what it reports).
+        .target(
+            name: "FireflyBenchmarkKit",
+            dependencies: [
+                "FireflyDemo", "FireflyModel", "FireflyPluginKit", "FireflyWire", "FirehoseAdapter", "OTLPAdapter",
+                "PostgresExporter", "RemoteWriteExporter",
+            ],
+            path: "Benchmarks/FireflyBenchmarkKit",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "firefly-bench",
             dependencies: [
-                "FireflyCore", "FireflyDemo", "FireflyModel", "FireflyPluginKit", "FireflyWire", "FirehoseAdapter", "OTLPAdapter", "RemoteWriteExporter",
-                "PostgresExporter", "DebugExporter",
+                "FireflyBenchmarkKit", "FireflyCore", "FireflyDemo", "FireflyModel", "FireflyPluginKit", "FireflyWire", "FirehoseAdapter",
+                "OTLPAdapter", "RemoteWriteExporter", "PostgresExporter", "DebugExporter",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -202,7 +224,8 @@ let package = Package(
         + [
             .testTarget(name: "DebugExporterTests", dependencies: ["DebugExporter"], path: "plugins/debug/Tests"),
             .testTarget(
-                name: "FirehoseAdapterTests", dependencies: ["FirehoseAdapter", "FireflyPluginKitTesting", "FireflyDemo"],
+                name: "FirehoseAdapterTests",
+                dependencies: ["FirehoseAdapter", "FireflyPluginKitTesting", "FireflyDemo", "FireflyBenchmarkKit"],
                 path: "plugins/firehose/Tests"),
             .testTarget(
                 name: "OTLPAdapterTests", dependencies: ["OTLPAdapter", "FireflyWire", "FireflyPluginKitTesting"], path: "plugins/otlp/Tests"),
@@ -211,7 +234,7 @@ let package = Package(
                 dependencies: ["OTLPExporter", "OTLPAdapter", "FireflyWire", "FireflyPluginKitTesting", "FireflyTestSupport"],
                 path: "plugins/otlp-exporter/Tests", exclude: ["otlp_receiver.py"]),
             .testTarget(
-                name: "PostgresExporterTests", dependencies: ["PostgresExporter"], path: "plugins/postgres/Tests"),
+                name: "PostgresExporterTests", dependencies: ["PostgresExporter", "FireflyBenchmarkKit"], path: "plugins/postgres/Tests"),
             .testTarget(
                 name: "RemoteWriteExporterTests", dependencies: ["RemoteWriteExporter", "FireflyTestSupport"],
                 path: "plugins/remote-write/Tests"),

@@ -6,7 +6,9 @@ enum BenchConfig {
     /// cheapest real exporter, so the figures are about receiving and queueing (it still drains
     /// slower than the receivers accept, and takes its share of the two cores with either queue).
     /// Every run gets a fresh collector and queue, so one run's backlog never slows the next.
-    static func ingest(port: Int, plugins: String, queueDirectory: String, queueType: String, maxBytes: Int) -> String {
+    /// With `discard`, the debug exporter acknowledges without writing: the figures are then the
+    /// receivers' and the queue's alone.
+    static func ingest(port: Int, plugins: String, queueDirectory: String, queueType: String, maxBytes: Int, discard: Bool = false) -> String {
         """
         server:
           listen: 127.0.0.1:\(port)
@@ -21,7 +23,7 @@ enum BenchConfig {
           firehose: {plugin: firehose, path: /firehose}
           otlp: {plugin: otlp, grpc: {listen: "127.0.0.1:\(port - 1)"}}
         exporters:
-          debug: {plugin: debug, path: /dev/null}
+          debug: {plugin: debug, \(discard ? "discard: true" : "path: /dev/null")}
         pipelines:
           metrics: {receivers: [firehose, otlp], exporters: [debug]}
           traces: {receivers: [otlp], exporters: [debug]}

@@ -1,4 +1,5 @@
 // In-process decode rates on one thread (so: per core), through the plugins' benchmark APIs.
+import FireflyBenchmarkKit
 import FireflyDemo
 import FirehoseAdapter
 import Foundation

@@ -11,6 +11,19 @@ struct IngestBenchmarks {
     var otlp: OTLPWorkload
     let concurrencies = [1, 4, 16]
 
+    /// What the collector exports to.
+    enum Exporter: String {
+        /// `debug` writing its JSON lines to /dev/null: the cheapest real exporter.
+        case devNull
+        /// `debug` with `discard: true`: acknowledges without work, so the figures are the
+        /// receivers' and the queue's alone (the intake targets).
+        case discard
+    }
+
+    /// The intake targets, with the no-work exporter and the durable queue.
+    static let firehoseTarget = 600_000.0
+    static let otlpTarget = 400_000.0
+
     /// One load run's collector: started on a new queue, stopped after.
     struct Run {
         var load: LoadResult
@@ -21,13 +34,13 @@ struct IngestBenchmarks {
         var lagRecords: Double
     }
 
-    func run(queueType: String) async throws -> [BenchResult] {
-        let group = "ingest (\(queueType) queue)"
+    func run(queueType: String, exporter: Exporter = .devNull) async throws -> [BenchResult] {
+        let group = exporter == .discard ? "intake (\(queueType) queue, no-work exporter)" : "ingest (\(queueType) queue)"
         let m = machine.summary
         let base = "http://127.0.0.1:\(arguments.port)"
         let client = LoadGenerator.makeClient(connections: 32)
         do {
-            let results = try await runAll(queueType: queueType, client: client, group: group, m: m, base: base)
+            let results = try await runAll(queueType: queueType, exporter: exporter, client: client, group: group, m: m, base: base)
             try? await client.shutdown()
             return results
         } catch {
@@ -36,7 +49,9 @@ struct IngestBenchmarks {
         }
     }
 
-    private func runAll(queueType: String, client: HTTPClient, group: String, m: String, base: String) async throws -> [BenchResult] {
+    private func runAll(
+        queueType: String, exporter: Exporter, client: HTTPClient, group: String, m: String, base: String
+    ) async throws -> [BenchResult] {
         var results: [BenchResult] = []
         var runs: [Run] = []
         var allFirehose = LoadResult()
@@ -44,7 +59,7 @@ struct IngestBenchmarks {
         for (label, workload) in firehose {
             for c in concurrencies {
                 log("\(group): Firehose \(label) × \(c)")
-                let run = try await measure(queueType: queueType, client: client) {
+                let run = try await measure(queueType: queueType, exporter: exporter, client: client) {
                     await LoadGenerator.run(client: client, concurrency: c, duration: arguments.duration) { n in
                         workload.request(url: base + "/firehose", n: n, accessKey: "")
                     }
@@ -72,7 +87,7 @@ struct IngestBenchmarks {
                         ]))
             }
         }
-        if queueType == "disk", let (label, workload) = firehose.first, let c = concurrencies.first {
+        if queueType == "disk", exporter == .devNull, let (label, workload) = firehose.first, let c = concurrencies.first {
             // The collector caps glibc at two malloc arenas; glibc's own default (8 per core) trades
             // memory for less lock contention. This run shows both sides of that trade.
             let arenas = String(8 * ProcessInfo.processInfo.activeProcessorCount)
@@ -101,7 +116,7 @@ struct IngestBenchmarks {
 
         for c in concurrencies {
             log("\(group): OTLP × \(c)")
-            let run = try await measure(queueType: queueType, client: client) {
+            let run = try await measure(queueType: queueType, exporter: exporter, client: client) {
                 await LoadGenerator.run(client: client, concurrency: c, duration: arguments.duration) { n in
                     otlp.request(url: base + "/v1/traces", n: n)
                 }
@@ -121,6 +136,19 @@ struct IngestBenchmarks {
                         "p50_ms": r.percentile(0.5), "p99_ms": r.percentile(0.99), "concurrency": Double(c),
                         "rss_peak_mib": Double(run.peakKiB) / 1024,
                     ]))
+        }
+
+        if exporter == .discard {
+            // The intake targets: the best run of each receiver, durable queue, nothing exported.
+            for (receiver, unit, target) in [("Firehose", "records/s", Self.firehoseTarget), ("OTLP", "spans/s", Self.otlpTarget)] {
+                let best = results.filter { $0.name.hasPrefix(receiver) && $0.unit == unit }.max { ($0.value ?? 0) < ($1.value ?? 0) }
+                guard let best, let value = best.value else { continue }
+                results.append(
+                    BenchResult(
+                        group: group, name: "\(receiver) intake, best run", value: value, unit: unit,
+                        detail: "\(best.name), fsync per group commit, ack after fsync",
+                        target: "≥ \(Int(target))", verdict: value >= target ? "met" : "missed", machine: m))
+            }
         }
 
         let ready = runs.map(\.readyMs).sorted()
@@ -147,7 +175,8 @@ struct IngestBenchmarks {
 
     /// Starts a collector on an empty queue, waits 1 s idle, runs `load`, reads memory, stops it.
     func measure(
-        queueType: String, client: HTTPClient, environment: [String: String] = [:], _ load: () async -> LoadResult
+        queueType: String, exporter: Exporter = .devNull, client: HTTPClient, environment: [String: String] = [:],
+        _ load: () async -> LoadResult
     ) async throws -> Run {
         let work = Arguments.absolute(arguments.workDir)
         let queueDirectory = "\(work)/queue-\(queueType)"
@@ -155,7 +184,7 @@ struct IngestBenchmarks {
         let config = "\(work)/ingest-\(queueType).yaml"
         try BenchConfig.ingest(
             port: arguments.port, plugins: Arguments.absolute(arguments.plugins), queueDirectory: queueDirectory,
-            queueType: queueType, maxBytes: 1 << 30
+            queueType: queueType, maxBytes: 1 << 30, discard: exporter == .discard
         ).write(toFile: config, atomically: true, encoding: .utf8)
         let serve = try ServeProcess.start(
             binary: Arguments.absolute(arguments.firefly), config: config, port: arguments.port, directory: work,

@@ -1,4 +1,5 @@
 // PostgreSQL: the exporter's write rates, next to psql \copy of the very rows it wrote.
+import FireflyBenchmarkKit
 import FireflyDemo
 import FireflyModel
 import FireflyPluginKit
@@ -60,16 +61,24 @@ enum PostgresBenchmarks {
         return results
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
 
+    /// Runs `compareWithCopy(url:schema:arguments:machine:)` in a throw-away schema.
     static func compareWithCopy(url: String, arguments: Arguments, machine: Machine) async throws -> [BenchResult] {
         let schema = "bench_copy_" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let results: Result<[BenchResult], any Error>
+        do {
+            results = .success(try await compareWithCopy(url: url, schema: schema, arguments: arguments, machine: machine))
+        } catch {
+            results = .failure(error)
+        }
+        _ = try? await PostgresBench.psql(arguments.psql, url, "DROP SCHEMA IF EXISTS \(schema) CASCADE")
+        return try results.get()
+    }
+
+    static func compareWithCopy(url: String, schema: String, arguments: Arguments, machine: Machine) async throws -> [BenchResult] {
         let exporter = try PostgresExporter(
             context: .standalone(instanceName: "bench"),
             config: PluginConfig(["url": .string(url), "schema": .string(schema), "tls": .string("disable")]))
-        defer { _ = try? psql(arguments, url, "DROP SCHEMA IF EXISTS \(schema) CASCADE") }
         let points = try demoPoints(minutes: 20)
         let spans = demoSpans(count: 30_000)
         let batch = 5000
@@ -85,39 +94,39 @@ enum PostgresBenchmarks {
             if early.startTimeUnixNano != 0 { early.startTimeUnixNano -= day }
             warmUp.append(early)
         }
-        try check(await exporter.export(TelemetryBatch(points: warmUp)))
+        try PostgresBench.check(await exporter.export(TelemetryBatch(points: warmUp)))
         let firstMeasured = points.map(\.timeUnixNano).min() ?? 0
         let clock = ContinuousClock()
         var start = clock.now
         for i in stride(from: 0, to: points.count, by: batch) {
-            try check(await exporter.export(TelemetryBatch(points: Array(points[i..<min(i + batch, points.count)]))))
+            try PostgresBench.check(await exporter.export(TelemetryBatch(points: Array(points[i..<min(i + batch, points.count)]))))
         }
-        let pointSeconds = seconds(clock.now - start)
+        let pointSeconds = PostgresBench.seconds(clock.now - start)
         start = clock.now
         for i in stride(from: 0, to: spans.count, by: batch) {
-            try check(await exporter.export(TelemetryBatch(spans: Array(spans[i..<min(i + batch, spans.count)]))))
+            try PostgresBench.check(await exporter.export(TelemetryBatch(spans: Array(spans[i..<min(i + batch, spans.count)]))))
         }
-        let spanSeconds = seconds(clock.now - start)
+        let spanSeconds = PostgresBench.seconds(clock.now - start)
         await exporter.shutdown()
 
-        try psql(arguments, url, "DELETE FROM \(schema).points WHERE time_unix_nano < \(Int64(clamping: firstMeasured))")
+        try await PostgresBench.psql(arguments.psql, url, "DELETE FROM \(schema).points WHERE time_unix_nano < \(Int64(clamping: firstMeasured))")
         let work = Arguments.absolute(arguments.workDir)
         var rows: [String: Int] = [:]
         var copySeconds: [String: Double] = [:]
         for table in ["points", "spans"] {
             let file = "\(work)/\(table).copy"
-            try psql(arguments, url, "\\copy \(schema).\(table) TO '\(file)' (FORMAT binary)")
-            rows[table] = Int(try psql(arguments, url, "SELECT count(*) FROM \(schema).\(table)").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
-            try psql(arguments, url, "CREATE TABLE \(schema).\(table)_copy (LIKE \(schema).\(table) INCLUDING ALL)")
+            try await PostgresBench.psql(arguments.psql, url, "\\copy (SELECT * FROM \(schema).\(table)) TO '\(file)' (FORMAT binary)")
+            rows[table] = Int(try await PostgresBench.psql(arguments.psql, url, "SELECT count(*) FROM \(schema).\(table)")) ?? 0
+            try await PostgresBench.psql(arguments.psql, url, "CREATE TABLE \(schema).\(table)_copy (LIKE \(schema).\(table) INCLUDING ALL)")
             let t0 = clock.now
-            try psql(arguments, url, "\\copy \(schema).\(table)_copy FROM '\(file)' (FORMAT binary)")
-            copySeconds[table] = seconds(clock.now - t0)
+            try await PostgresBench.psql(arguments.psql, url, "\\copy \(schema).\(table)_copy FROM '\(file)' (FORMAT binary)")
+            copySeconds[table] = PostgresBench.seconds(clock.now - t0)
             try? FileManager.default.removeItem(atPath: file)
         }
         let pointRows = rows["points"] ?? 0
         let spanRows = rows["spans"] ?? 0
         guard pointRows == points.count, spanRows == spans.count else {
-            throw Failure(description: "the exporter wrote \(pointRows)/\(points.count) points and \(spanRows)/\(spans.count) spans")
+            throw PostgresBench.Failure(description: "the exporter wrote \(pointRows)/\(points.count) points and \(spanRows)/\(spans.count) spans")
         }
         let m = machine.summary
         func row(_ what: String, _ n: Int, _ exportSeconds: Double, _ copy: Double) -> BenchResult {
@@ -160,33 +169,5 @@ enum PostgresBenchmarks {
             spans += sim.advance(to: t, newTraces: 200)
         }
         return Array(spans.prefix(count))
-    }
-
-    static func check(_ result: ExportResult) throws {
-        if result != .ok { throw Failure(description: "export failed: \(result)") }
-    }
-
-    static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-    }
-
-    /// Runs one psql command; returns its output (tuples only, unaligned).
-    @discardableResult
-    static func psql(_ arguments: Arguments, _ url: String, _ command: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments.psql.hasPrefix("/") ? arguments.psql : "/usr/bin/env")
-        process.arguments = (arguments.psql.hasPrefix("/") ? [] : [arguments.psql]) + [url, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", command]
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "psql \(command.prefix(60)): \(String(decoding: errors, as: UTF8.self))")
-        }
-        return String(decoding: output, as: UTF8.self)
     }
 }

@@ -1,6 +1,7 @@
 // In-process costs of the steps a Firehose request's batch takes between the receiver and an
 // exporter, on one thread: the durable queue's record encode and decode, and the C-ABI bridge.
 import DebugExporter
+import FireflyBenchmarkKit
 import FireflyCore
 import FireflyModel
 import FireflyPluginKit
@@ -52,6 +53,6 @@ enum QueueCodecBenchmarks {
         } while clock.now - start < minimum
         let elapsed = clock.now - start
         if sink == 42 { print("") }
-        return Double(items * runs) / PostgresBenchmarks.seconds(elapsed)
+        return Double(items * runs) / PostgresBench.seconds(elapsed)
     }
 }

@@ -38,8 +38,11 @@ public final class Collector: @unchecked Sendable {
     /// reading it are reported together with the plugin problems found here.
     public static func prepare(config: FireflyConfig, logger: Logger, configProblems: [ConfigProblem] = []) throws(ConfigError) -> Collector {
         let metrics = SelfMetrics()
-        let registry = PluginRegistry.scan(paths: config.plugins.paths, relativeTo: FileManager.default.currentDirectoryPath)
         let used = Set(config.receivers.map(\.plugin) + config.exporters.map(\.plugin))
+        let registry = PluginRegistry.scan(paths: config.plugins.paths, relativeTo: FileManager.default.currentDirectoryPath, using: used)
+        if !registry.notLoaded.isEmpty {
+            logger.info("not loaded (no receiver or exporter in \(config.file) uses them): \(registry.notLoaded.joined(separator: ", "))")
+        }
         let (relevant, ignorable) = registry.problems(using: used)
         for problem in ignorable {
             logger.warning("skipping \(problem.file): \(problem.message) (no receiver or exporter in \(config.file) uses it)")

@@ -1,5 +1,6 @@
 // Grafana alert rules for the generated dashboards: the same data sources and semantics as their panels.
 import FireflyCore
+import FireflyWire
 
 /// One Grafana-managed alert rule: a query whose rows are one value per series (a function, the
 /// account, the collector), and a threshold each series' value is compared with.
@@ -48,6 +49,59 @@ public enum AlertRules {
         return (p == p.rounded() ? String(Int(p)) : String(p)) + " %"
     }
 
+    /// The contact point `alerts.contact_point` provisions; every rule names it as its receiver.
+    public static let contactPoint = "Firefly"
+
+    /// A function name as an SQL string literal.
+    static func quoted(_ name: String) -> String { "'" + name.replacingOccurrences(of: "'", with: "''") + "'" }
+
+    /// A duration as rule titles write it: `3 s`, `2500 ms`.
+    static func shown(_ d: Duration) -> String {
+        let ms = milliseconds(d)
+        return ms.truncatingRemainder(dividingBy: 1000) == 0 ? "\(Int(ms / 1000)) s" : "\(GrafanaJSON.number(ms)) ms"
+    }
+
+    static func milliseconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+    }
+
+    /// "Lambda p99 duration near its timeout": a function's worst one-minute p99 Duration in the
+    /// window above `durationNearTimeout` × its timeout. Lambda's metrics do not carry the configured
+    /// timeout, so it comes from `alerts.timeout` and `alerts.functions.<name>.timeout`: one rule for
+    /// the functions without a timeout of their own (when `alerts.timeout` is set), and one for each
+    /// other timeout, over the functions that have it. No timeout configured, no rule.
+    static func durationNearTimeout(_ alerts: AlertsConfig) -> [AlertRuleSpec] {
+        let uid = "firefly-duration-near-timeout"
+        var groups: [(timeout: Duration, functions: [String])] = []
+        for (name, t) in alerts.functions.sorted(by: { $0.key < $1.key }) {
+            guard let timeout = t.timeout, timeout != alerts.timeout else { continue }
+            if let i = groups.firstIndex(where: { $0.timeout == timeout }) { groups[i].functions.append(name) } else { groups.append((timeout, [name])) }
+        }
+        groups.sort { $0.timeout < $1.timeout }
+        func rule(_ uid: String, _ timeout: Duration, where condition: String) -> AlertRuleSpec {
+            let share = percent(alerts.durationNearTimeout)
+            return AlertRuleSpec(
+                uid: uid, title: "Lambda p99 duration above \(share) of its \(shown(timeout)) timeout",
+                summary: "{{ $labels.function }}: its worst one-minute p99 duration in the last 10 minutes passed \(share) of its \(shown(timeout)) timeout (firefly.yaml, alerts): its slowest invocations are close to being cut off.",
+                query: everywhere(
+                    """
+                    SELECT p.function AS function, max(p.p99) AS value
+                      FROM \(LambdaSQL.lambdaPoints(["Duration"], .all))
+                     WHERE \(condition)
+                     GROUP BY p.function
+                    HAVING count(p.p99) > 0
+                    """),
+                above: alerts.durationNearTimeout * milliseconds(timeout), panel: (FunctionDashboard.uid, "Duration"))
+        }
+        let own = groups.flatMap(\.functions).sorted()
+        let general = alerts.timeout.map {
+            rule(uid, $0, where: own.isEmpty ? "true" : "p.function NOT IN (\(own.map(quoted).joined(separator: ", ")))")
+        }
+        return (general.map { [$0] } ?? []) + groups.map { g in
+            rule("\(uid)-\(Int(milliseconds(g.timeout)))ms", g.timeout, where: "p.function IN (\(g.functions.map(quoted).joined(separator: ", ")))")
+        }
+    }
+
     /// A rule whose threshold `alerts.functions` can change per function: one rule for every function
     /// without its own threshold, and one for each function with one. `sql` gets the condition that
     /// picks the rule's functions (on `column`).
@@ -56,7 +110,6 @@ public enum AlertRules {
         overrides: [(function: String, threshold: Double)], column: String, sql: (String) -> String,
         shown: (Double) -> String, severity: String = "warning", panel: (dashboard: String, title: String)?
     ) -> [AlertRuleSpec] {
-        let quoted = { (name: String) in "'" + name.replacingOccurrences(of: "'", with: "''") + "'" }
         let others = overrides.isEmpty ? "true" : "\(column) NOT IN (\(overrides.map { quoted($0.function) }.joined(separator: ", ")))"
         return [
             AlertRuleSpec(
@@ -127,7 +180,7 @@ public enum AlertRules {
                 summary: "{{ $labels.function }}: invocations ran out of time (their REPORT says Status: timeout).",
                 query: everywhere("SELECT i.function AS function, count(*) FILTER (WHERE i.status = 'timeout')::float8 AS value FROM \(LambdaSQL.invocations(.all)) GROUP BY i.function"),
                 above: 0, severity: "critical", panel: (FunctionDashboard.uid, "Timeouts")),
-        ] + iteratorAge + [
+        ] + durationNearTimeout(alerts) + iteratorAge + [
             AlertRuleSpec(
                 uid: "firefly-async-dropped", title: "Lambda asynchronous events dropped",
                 summary: "{{ $labels.function }}: asynchronous events were dropped (expired or out of retries) without reaching the function.",
@@ -174,7 +227,9 @@ extension GrafanaGenerator {
 
     /// `provisioning/alerting/firefly.json`: the rules as Grafana's alerting file provisioning reads
     /// them (JSON, which its YAML reader also accepts), in folder `Firefly`, evaluated every minute;
-    /// each rule's annotations link it to the panel it watches.
+    /// each rule links to the panel it watches (`dashboardUid` / `panelId` and the `__dashboardUid__` /
+    /// `__panelId__` annotations). With `alerts.contact_point`, the file also provisions contact
+    /// point `Firefly` and every rule sends its notifications there (`notification_settings`).
     public var alertingJSON: GrafanaJSON { alertingJSON(dashboards: dashboardJSON()) }
 
     /// The rules file, with the panel ids read from `dashboards` (as `dashboardJSON()` built them).
@@ -206,31 +261,60 @@ extension GrafanaGenerator {
                     (PrometheusDatasource.uid, PrometheusDatasource.type, ["expr": .string(expr), "instant": true, "range": false])
                 }
             var annotations: [(String, GrafanaJSON)] = [("summary", .string(rule.summary))]
+            // The panel the rule watches, in the rule's fields (as Grafana exports them) and in the
+            // annotations its notifications and the panel's alert list read.
+            var link: [(String, GrafanaJSON)] = []
             if let panel = rule.panel, let id = panelID(panel.dashboard, panel.title) {
                 annotations += [("__dashboardUid__", .string(panel.dashboard)), ("__panelId__", .string(String(id)))]
+                link = [("dashboardUid", .string(panel.dashboard)), ("panelId", .int(id))]
             }
             let query: GrafanaJSON = [
                 "refId": "A", "relativeTimeRange": ["from": .int(rule.lookbackSeconds), "to": 0], "datasourceUid": .string(uid),
                 "model": model.setting("refId", "A").setting("datasource", ["type": .string(type), "uid": .string(uid)])
                     .setting("intervalMs", 60000).setting("maxDataPoints", 43200),
             ]
-            return [
-                "uid": .string(rule.uid), "title": .string(rule.title), "condition": "C",
-                "data": [
-                    query,
-                    expression("B", ["type": "reduce", "expression": "A", "reducer": "last", "settings": ["mode": "dropNN"]]),
-                    expression(
-                        "C",
-                        ["type": "threshold", "expression": "B", "conditions": [["evaluator": ["type": "gt", "params": [.double(rule.above)]]]]]),
-                ],
-                "noDataState": "OK", "execErrState": "Error", "for": .string(rule.pending),
-                "annotations": .object(annotations), "labels": ["severity": .string(rule.severity), "source": "firefly"],
-                "isPaused": false,
+            let data: GrafanaJSON = [
+                query,
+                expression("B", ["type": "reduce", "expression": "A", "reducer": "last", "settings": ["mode": "dropNN"]]),
+                expression(
+                    "C", ["type": "threshold", "expression": "B", "conditions": [["evaluator": ["type": "gt", "params": [.double(rule.above)]]]]]),
             ]
+            // With a contact point, Grafana's simplified routing sends the rule's notifications to it
+            // directly; without one, its notification policies route them.
+            var fields: [(String, GrafanaJSON)] = [("uid", .string(rule.uid)), ("title", .string(rule.title)), ("condition", "C"), ("data", data)]
+            fields += link
+            fields += [
+                ("noDataState", "OK"), ("execErrState", "Error"), ("for", .string(rule.pending)), ("annotations", .object(annotations)),
+                ("labels", ["severity": .string(rule.severity), "source": "firefly"]), ("isPaused", false),
+            ]
+            if alerts.contactPoint != nil { fields.append(("notification_settings", ["receiver": .string(AlertRules.contactPoint)])) }
+            return .object(fields)
         }
-        return [
+        var file: GrafanaJSON = [
             "apiVersion": 1,
             "groups": [["orgId": 1, "name": .string(AlertRules.group), "folder": .string(AlertRules.folder), "interval": "1m", "rules": .array(rules)]],
         ]
+        if let contactPoint = alerts.contactPoint {
+            file = file.setting(
+                "contactPoints",
+                [["orgId": 1, "name": .string(AlertRules.contactPoint),
+                  "receivers": [["uid": "firefly", "type": .string(contactPoint.type), "settings": GrafanaJSON(contactPoint.settings)]]]])
+        }
+        return file
+    }
+}
+
+extension GrafanaJSON {
+    /// A configuration subtree (a contact point's settings) as written to Grafana: numbers as
+    /// integers where they are whole, members in the order the file had them.
+    init(_ json: JSON) {
+        switch json {
+        case .null: self = .null
+        case .bool(let b): self = .bool(b)
+        case .number(let text): self = Int(text).map { .int($0) } ?? Double(text).map { .double($0) } ?? .string(text)
+        case .string(let s): self = .string(s)
+        case .array(let items): self = .array(items.map(GrafanaJSON.init))
+        case .object(let members): self = .object(members.map { ($0.key, GrafanaJSON($0.value)) })
+        }
     }
 }

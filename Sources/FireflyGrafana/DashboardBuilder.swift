@@ -213,6 +213,7 @@ public struct DashboardBuilder: Sendable {
             defaults.append(("unit", .string(p.unit)))
             if let decimals = p.decimals { defaults.append(("decimals", .int(decimals))) }
             if let noValue = p.noValue { defaults.append(("noValue", .string(noValue))) }
+            if backend == .postgres, let name = p.sqlDisplayName { defaults.append(("displayName", .string(name))) }
         }
         return ["defaults": .object(defaults.sorted { $0.0 < $1.0 }), "overrides": .array(overrides)]
     }

@@ -488,7 +488,21 @@ enum FunctionDashboard {
                      ORDER BY 1
                     """),
             ], prom: nil)
-        return [recent, waterfall, serviceMap]
+        let percentiles = timeseries(
+            "Duration percentiles (exact, from spans)", width: 24, unit: "ms",
+            description: "p50, p95 and p99 of the function's server and consumer spans (where its invocations start) in each interval, computed from every span — exact, unlike CloudWatch's per-minute percentiles. Empty when the function is not instrumented with OpenTelemetry.",
+            sql: """
+                SELECT $__timeGroupAlias(sp.start_time, $__interval),
+                       percentile_cont(0.5) WITHIN GROUP (ORDER BY sp.duration_ms) AS "p50",
+                       percentile_cont(0.95) WITHIN GROUP (ORDER BY sp.duration_ms) AS "p95",
+                       percentile_cont(0.99) WITHIN GROUP (ORDER BY sp.duration_ms) AS "p99"
+                  FROM \(LambdaSQL.spans(.selected))
+                 WHERE sp.kind IN ('server', 'consumer')
+                 GROUP BY 1
+                 ORDER BY 1
+                """,
+            prom: nil)
+        return [percentiles, recent, waterfall, serviceMap]
     }
 
     /// The most traces the service map follows (the latest of the range).

@@ -41,6 +41,16 @@ enum LambdaPromQL {
     static let accountLabel = "account_id"
     static let regionLabel = "region"
 
+    /// A function's identity: the same name in another account or region is another function.
+    static let identityLabels = "\(accountLabel), \(regionLabel), \(functionLabel)"
+    /// The label naming a per-function series on both backends: `function · region · account`.
+    static let seriesLabel = "series"
+
+    /// Adds `seriesLabel` to every series of `expr` (grouped by `identityLabels`).
+    static func named(_ expr: String) -> String {
+        "label_join(\(expr), \"\(seriesLabel)\", \" · \", \"\(functionLabel)\", \"\(regionLabel)\", \"\(accountLabel)\")"
+    }
+
     /// The account and region variables as matchers (their "All" is `.*`).
     static let inScope = "\(accountLabel)=~\"$account\", \(regionLabel)=~\"$region\""
 
@@ -80,7 +90,7 @@ enum LambdaPromQL {
     /// (left-open) in the later one. Shifted by 1 ms, both count it once, in the step at its own time.
     static func window(_ duration: String) -> String { "[\(duration)] offset -1ms" }
 
-    static func by(_ scope: Scope) -> String { scope == .all ? " by (\(functionLabel))" : "" }
+    static func by(_ scope: Scope) -> String { scope == .all ? " by (\(identityLabels))" : "" }
 
     /// Total of a per-minute delta over `window` (`$__interval` for series, `$__range` for totals).
     static func total(
@@ -118,7 +128,7 @@ enum LambdaPromQL {
         switch scope {
         case .selected: return "sum (\(inner))"
         case .all:
-            return "sum by (\(functionLabel)) (label_replace(\(inner), \"\(functionLabel)\", \"$1\", \"\(insightsFunctionLabel)\", \"(.*)\"))"
+            return "sum by (\(identityLabels)) (label_replace(\(inner), \"\(functionLabel)\", \"$1\", \"\(insightsFunctionLabel)\", \"(.*)\"))"
         }
     }
 
@@ -126,12 +136,12 @@ enum LambdaPromQL {
     /// Insights' `total_memory` when present, else `Pricing.defaultMemoryMB` is assumed.
     static func estimatedCost(_ scope: Scope, window: String) -> String {
         let memory =
-            "label_replace(max by (\(insightsFunctionLabel)) (max_over_time(\(insightsSelector("total_memory", .maximum, scope))\(Self.window(window)))), \"\(functionLabel)\", \"$1\", \"\(insightsFunctionLabel)\", \"(.*)\")"
+            "label_replace(max by (\(accountLabel), \(regionLabel), \(insightsFunctionLabel)) (max_over_time(\(insightsSelector("total_memory", .maximum, scope))\(Self.window(window)))), \"\(functionLabel)\", \"$1\", \"\(insightsFunctionLabel)\", \"(.*)\")"
         let durationSum = total("Duration", .all, window: window)
         let scoped = scope == .all ? durationSum : durationSum.replacingFunction()
         let memoryOrDefault =
-            "(max by (\(functionLabel)) (\(memory)) or on (\(functionLabel)) (\(scoped) * 0 + \(Pricing.defaultMemoryMB)))"
-        let gbSeconds = "\(scoped) / 1000 * on (\(functionLabel)) \(memoryOrDefault) / 1024"
+            "(max by (\(identityLabels)) (\(memory)) or on (\(identityLabels)) (\(scoped) * 0 + \(Pricing.defaultMemoryMB)))"
+        let gbSeconds = "\(scoped) / 1000 * on (\(identityLabels)) \(memoryOrDefault) / 1024"
         let requests = scope == .all ? total("Invocations", .all, window: window) : total("Invocations", .all, window: window).replacingFunction()
         let cost = "\(requests) * \(Pricing.perRequest) + \(gbSeconds) * \(Pricing.perGBSecond)"
         return scope == .all ? cost : "sum (\(cost))"

@@ -96,6 +96,24 @@ enum LambdaSQL {
             """
     }
 
+    /// A function's identity in series: the same name in another account or region is another
+    /// function. Per-function time series select `time, account, region, function` and their values
+    /// (`inner`, ordered or not); this names each series and labels it with the names the PromQL
+    /// series carry (`LambdaPromQL.identityLabels`), so a panel's links and display name work on
+    /// either backend. The name is the function's, with its region and account when another series
+    /// in the result has the same function name.
+    static func identitySeries(_ inner: String, values: [String]) -> String {
+        """
+        SELECT s.time,
+               CASE WHEN count(*) OVER (PARTITION BY s.function) > count(*) OVER (PARTITION BY s.function, s.account, s.region)
+                    THEN s.function || ' · ' || s.region || ' · ' || s.account ELSE s.function END AS "\(LambdaPromQL.seriesLabel)",
+               s.function AS "\(LambdaPromQL.functionLabel)", s.account AS "\(LambdaPromQL.accountLabel)", s.region AS "\(LambdaPromQL.regionLabel)",
+               \(values.map { "s.\"\($0)\"" }.joined(separator: ", "))
+          FROM (\(inner)) s
+         ORDER BY 1
+        """
+    }
+
     /// `(SELECT …) AS i` — invocations that started in the dashboard range.
     static func invocations(_ scope: Scope) -> String {
         let filter = scope == .all ? "" : " AND v.function = '$function'"

@@ -4,11 +4,23 @@ enum OverviewDashboard {
     static let uid = "firefly-overview"
 
     /// Link from a function (table cell or series) to its dashboard, keeping the time range.
-    static func functionLink(_ value: String) -> DataLink {
+    /// The Function dashboard of one function. `function` is a data-link expression (a table cell, a
+    /// series label); `account` and `region` are query parameters (`var-account=…` from a row or a
+    /// series, or the dashboard's own selection).
+    static func functionLink(_ function: String, account: String, region: String) -> DataLink {
         DataLink(
             title: "Open function",
-            url: "\(DashboardBuilder.path(uid: FunctionDashboard.uid))?var-function=\(value)&${account:queryparam}&${region:queryparam}&${__url_time_range}")
+            url: "\(DashboardBuilder.path(uid: FunctionDashboard.uid))?var-function=\(function)&\(account)&\(region)&${__url_time_range}")
     }
+
+    /// The link of a table row: its function, account and region columns.
+    static let rowLink = functionLink(
+        "${__value.raw}", account: "var-account=${__data.fields.account}", region: "var-region=${__data.fields.region}")
+
+    /// The link of a per-function series: its identity labels (`LambdaSQL.identitySeries`, `LambdaPromQL.by`).
+    static let seriesLink = functionLink(
+        "${__field.labels.\(LambdaPromQL.functionLabel)}", account: "var-account=${__field.labels.\(LambdaPromQL.accountLabel)}",
+        region: "var-region=${__field.labels.\(LambdaPromQL.regionLabel)}")
 
     static var spec: DashboardSpec {
         DashboardSpec(
@@ -81,12 +93,12 @@ enum OverviewDashboard {
     static var invocationsTable: PanelSpec {
         PanelSpec(
             "Invocations reported in logs", .table, width: 24, height: 8,
-            description: "From every invocation's REPORT line (CloudWatch Logs through Firehose, or platform.report over OTLP): cold-start rate, exact p95 duration, timeouts, out-of-memory kills, memory headroom (1 − highest Max Memory Used / Memory Size) and cost from billed duration (init included where Lambda bills it). " + Pricing.assumptions,
+            description: "By function and account (Lambda's log records do not say their region), from every invocation's REPORT line (CloudWatch Logs through Firehose, or platform.report over OTLP): cold-start rate, exact p95 duration, timeouts, out-of-memory kills, memory headroom (1 − highest Max Memory Used / Memory Size) and cost from billed duration (init included where Lambda bills it). " + Pricing.assumptions,
             sql: [
                 SQLTarget(
                     "A", .table,
                     """
-                    SELECT i.function AS "function", count(*) AS "invocations",
+                    SELECT i.function AS "function", i.attributes->>'cloud.account.id' AS "account", count(*) AS "invocations",
                            avg(CASE WHEN i.cold_start THEN 1.0 ELSE 0.0 END) AS "cold start rate",
                            percentile_cont(0.95) WITHIN GROUP (ORDER BY i.duration_ms) AS "exact p95",
                            count(*) FILTER (WHERE i.status = 'timeout') AS "timeouts",
@@ -94,14 +106,17 @@ enum OverviewDashboard {
                            1 - max(i.max_memory_used_mb::float8 / NULLIF(i.memory_size_mb, 0)) AS "memory headroom",
                            \(Pricing.billedCostSQL) AS "cost"
                       FROM \(LambdaSQL.invocations(.all))
-                     GROUP BY i.function
-                     ORDER BY 2 DESC
+                     GROUP BY 1, 2
+                     ORDER BY 3 DESC, 1, 2
                     """)
             ], prom: nil
         ).with {
             $0.columns = [
-                ColumnSpec("function", link: functionLink("${__value.raw}"), width: 240),
-                ColumnSpec("invocations", decimals: 0), ColumnSpec("cold start rate", unit: "percentunit", decimals: 1),
+                // Lambda's log records say their account (the log group's owner) but not their region.
+                ColumnSpec(
+                    "function", link: functionLink("${__value.raw}", account: "var-account=${__data.fields.account}", region: "${region:queryparam}"),
+                    width: 240),
+                ColumnSpec("account"), ColumnSpec("invocations", decimals: 0), ColumnSpec("cold start rate", unit: "percentunit", decimals: 1),
                 ColumnSpec("exact p95", unit: "ms", decimals: 1), ColumnSpec("timeouts", decimals: 0),
                 ColumnSpec("out of memory", decimals: 0), ColumnSpec("memory headroom", unit: "percentunit", decimals: 0),
                 ColumnSpec("cost", unit: "currencyUSD", decimals: 4),
@@ -184,12 +199,14 @@ enum OverviewDashboard {
             PromTarget("I", LambdaPromQL.insightsColdStarts(.all, window: r), instant: true),
             PromTarget("J", LambdaPromQL.estimatedCost(.all, window: r), instant: true),
         ]
-        var renames: [(String, GrafanaJSON)] = [(LambdaPromQL.functionLabel, "function")]
-        var order: [(String, GrafanaJSON)] = [(LambdaPromQL.functionLabel, 0)]
+        var renames: [(String, GrafanaJSON)] = [
+            (LambdaPromQL.functionLabel, "function"), (LambdaPromQL.accountLabel, "account"), (LambdaPromQL.regionLabel, "region"),
+        ]
+        var order: [(String, GrafanaJSON)] = [(LambdaPromQL.functionLabel, 0), (LambdaPromQL.accountLabel, 1), (LambdaPromQL.regionLabel, 2)]
         for (i, column) in tableColumns.enumerated() {
             let refId = String(UnicodeScalar(UInt8(ascii: "A") + UInt8(i)))
             renames.append(("Value #\(refId)", .string(column.name)))
-            order.append(("Value #\(refId)", .int(i + 1)))
+            order.append(("Value #\(refId)", .int(i + 3)))
         }
         return PanelSpec(
             "Functions", .table, width: 24, height: 10,
@@ -198,7 +215,7 @@ enum OverviewDashboard {
             sql: [SQLTarget("A", .table, sql)], prom: prom
         ).with {
             $0.columns =
-                [ColumnSpec("function", link: functionLink("${__value.raw}"), width: 240), ColumnSpec("account"), ColumnSpec("region")]
+                [ColumnSpec("function", link: rowLink, width: 240), ColumnSpec("account"), ColumnSpec("region")]
                 + tableColumns.map { ColumnSpec($0.name, unit: $0.unit, decimals: $0.decimals) }
             $0.sortBy = "invocations"
             $0.promTransformations = [
@@ -216,98 +233,105 @@ enum OverviewDashboard {
 
     // MARK: - Trends
 
-    /// Per-function series of one metric's per-interval total (`metric` column: one series per function).
     /// How many functions the stacked per-function series show on their own; the rest add up to `others`.
     static let topFunctions = 10
 
+    /// A per-function series of one metric's per-interval total, stacked: the `topFunctions` functions
+    /// with the most in the range on their own, the rest as `others`.
     static func perFunction(_ title: String, metric: String, unit: String = "short", description: String) -> PanelSpec {
         PanelSpec(
             title, .timeseries, width: 12, height: 8, unit: unit,
-            description: description + " Stacked: the \(topFunctions) functions with the most in the range, the rest as others.",
+            description: description + " Stacked: the \(topFunctions) functions with the most in the range, the rest as others." + identityNote,
             sql: [
                 SQLTarget(
                     "A", .timeSeries,
-                    """
-                    WITH per AS (
-                      SELECT $__timeGroupAlias(p.time, $__interval), p.function, sum(p.sum) AS value
-                        FROM \(LambdaSQL.lambdaPoints([metric], .all))
-                       GROUP BY 1, 2),
-                    top AS (SELECT function FROM per GROUP BY function ORDER BY sum(value) DESC, function LIMIT \(topFunctions))
-                    SELECT per.time, CASE WHEN per.function IN (SELECT function FROM top) THEN per.function ELSE 'others' END AS metric,
-                           sum(per.value) AS "value"
-                      FROM per
-                     GROUP BY 1, 2
-                     ORDER BY 1
-                    """)
+                    LambdaSQL.identitySeries(
+                        """
+                        WITH per AS (
+                          SELECT $__timeGroupAlias(p.time, $__interval), p.account, p.region, p.function, sum(p.sum) AS value
+                            FROM \(LambdaSQL.lambdaPoints([metric], .all))
+                           GROUP BY 1, 2, 3, 4),
+                        top AS (SELECT account, region, function FROM per GROUP BY 1, 2, 3 ORDER BY sum(value) DESC, 3, 1, 2 LIMIT \(topFunctions))
+                        SELECT per.time,
+                               CASE WHEN t.function IS NULL THEN NULL ELSE per.account END AS account,
+                               CASE WHEN t.function IS NULL THEN NULL ELSE per.region END AS region,
+                               COALESCE(t.function, 'others') AS function, sum(per.value) AS "value"
+                          FROM per LEFT JOIN top t
+                            ON t.account = per.account AND t.region = per.region AND t.function = per.function
+                         GROUP BY 1, 2, 3, 4
+                        """, values: ["value"]))
             ],
             prom: [
-                PromTarget("A", LambdaPromQL.total(metric, .all, window: "$__interval"), legend: "{{\(LambdaPromQL.functionLabel)}}")
+                PromTarget("A", LambdaPromQL.named(LambdaPromQL.total(metric, .all, window: "$__interval")), legend: seriesLegend)
             ]
         ).with {
             $0.bars = true
             $0.stacked = true
-            $0.links = [functionLink("${__series.name}")]
+            $0.links = [seriesLink]
+            $0.sqlDisplayName = sqlSeriesName
+        }
+    }
+
+    /// The legend of a per-function PromQL series, and the display name of a per-function SQL series.
+    static let seriesLegend = "{{\(LambdaPromQL.seriesLabel)}}"
+    static let sqlSeriesName = "${__field.labels.\(LambdaPromQL.seriesLabel)}"
+    static let identityNote = " A function is its name in one account and region: a name found in several is shown as function · region · account."
+
+    /// A per-function series panel over `LambdaSQL.lambdaPoints`: `select` computes the `values`
+    /// columns from `p` per time bucket and function.
+    static func perFunctionSeries(
+        _ title: String, unit: String = "short", description: String, metrics: [String], select: String, values: [String],
+        prom: [PromTarget]
+    ) -> PanelSpec {
+        PanelSpec(
+            title, .timeseries, width: 12, height: 8, unit: unit, description: description + identityNote,
+            sql: [
+                SQLTarget(
+                    "A", .timeSeries,
+                    LambdaSQL.identitySeries(
+                        """
+                        SELECT $__timeGroupAlias(p.time, $__interval), p.account, p.region, p.function,
+                               \(select)
+                          FROM \(LambdaSQL.lambdaPoints(metrics, .all))
+                         GROUP BY 1, 2, 3, 4
+                        """, values: values))
+            ],
+            prom: prom
+        ).with {
+            $0.links = [seriesLink]
+            $0.sqlDisplayName = values.count == 1 ? sqlSeriesName : "\(sqlSeriesName) ${__field.name}"
         }
     }
 
     static var trends: [PanelSpec] {
         let i = "$__interval"
-        let fn = "{{\(LambdaPromQL.functionLabel)}}"
+        let named = LambdaPromQL.named
         return [
             perFunction("Invocations", metric: "Invocations", description: "Invocations per interval, by function."),
             perFunction("Errors", metric: "Errors", description: "Function errors (including timeouts) per interval, by function."),
-            PanelSpec(
-                "Error rate", .timeseries, width: 12, height: 8, unit: "percentunit",
-                description: "Errors / invocations per interval, by function.",
-                sql: [
-                    SQLTarget(
-                        "A", .timeSeries,
-                        """
-                        SELECT $__timeGroupAlias(p.time, $__interval), p.function AS metric,
-                               sum(p.sum) FILTER (WHERE p.metric = 'Errors')
+            perFunctionSeries(
+                "Error rate", unit: "percentunit", description: "Errors / invocations per interval, by function.",
+                metrics: ["Invocations", "Errors"],
+                select: """
+                    sum(p.sum) FILTER (WHERE p.metric = 'Errors')
                                  / NULLIF(sum(p.sum) FILTER (WHERE p.metric = 'Invocations'), 0) AS "value"
-                          FROM \(LambdaSQL.lambdaPoints(["Invocations", "Errors"], .all))
-                         GROUP BY 1, 2
-                         ORDER BY 1
-                        """)
-                ],
-                prom: [PromTarget("A", LambdaPromQL.errorRate(.all, window: i), legend: fn)]
-            ).with { $0.links = [functionLink("${__series.name}")] },
-            PanelSpec(
-                "Duration percentiles", .timeseries, width: 12, height: 8, unit: "ms",
+                    """, values: ["value"],
+                prom: [PromTarget("A", named(LambdaPromQL.errorRate(.all, window: i)), legend: seriesLegend)]),
+            perFunctionSeries(
+                "Duration percentiles", unit: "ms",
                 description: "p50 / p95 / p99 of invocation duration per function (highest one-minute value in each interval).",
-                sql: [
-                    SQLTarget(
-                        "A", .timeSeries,
-                        """
-                        SELECT $__timeGroupAlias(p.time, $__interval), p.function AS "function",
-                               max(p.p50) AS "p50", max(p.p95) AS "p95", max(p.p99) AS "p99"
-                          FROM \(LambdaSQL.lambdaPoints(["Duration"], .all))
-                         GROUP BY 1, 2
-                         ORDER BY 1
-                        """)
-                ],
+                metrics: ["Duration"], select: "max(p.p50) AS \"p50\", max(p.p95) AS \"p95\", max(p.p99) AS \"p99\"",
+                values: ["p50", "p95", "p99"],
                 prom: [
-                    PromTarget("A", LambdaPromQL.maximum("Duration", .percentile(0.5), .all, window: i), legend: "\(fn) p50"),
-                    PromTarget("B", LambdaPromQL.maximum("Duration", .percentile(0.95), .all, window: i), legend: "\(fn) p95"),
-                    PromTarget("C", LambdaPromQL.maximum("Duration", .percentile(0.99), .all, window: i), legend: "\(fn) p99"),
+                    PromTarget("A", named(LambdaPromQL.maximum("Duration", .percentile(0.5), .all, window: i)), legend: "\(seriesLegend) p50"),
+                    PromTarget("B", named(LambdaPromQL.maximum("Duration", .percentile(0.95), .all, window: i)), legend: "\(seriesLegend) p95"),
+                    PromTarget("C", named(LambdaPromQL.maximum("Duration", .percentile(0.99), .all, window: i)), legend: "\(seriesLegend) p99"),
                 ]),
             perFunction("Throttles", metric: "Throttles", description: "Throttled requests per interval, by function."),
-            PanelSpec(
-                "Max concurrent executions", .timeseries, width: 12, height: 8,
-                description: "Highest ConcurrentExecutions in each interval, by function.",
-                sql: [
-                    SQLTarget(
-                        "A", .timeSeries,
-                        """
-                        SELECT $__timeGroupAlias(p.time, $__interval), p.function AS metric, max(p.max) AS "value"
-                          FROM \(LambdaSQL.lambdaPoints(["ConcurrentExecutions"], .all))
-                         GROUP BY 1, 2
-                         ORDER BY 1
-                        """)
-                ],
-                prom: [PromTarget("A", LambdaPromQL.maximum("ConcurrentExecutions", .maximum, .all, window: i), legend: fn)]
-            ).with { $0.links = [functionLink("${__series.name}")] },
+            perFunctionSeries(
+                "Max concurrent executions", description: "Highest ConcurrentExecutions in each interval, by function.",
+                metrics: ["ConcurrentExecutions"], select: "max(p.max) AS \"value\"", values: ["value"],
+                prom: [PromTarget("A", named(LambdaPromQL.maximum("ConcurrentExecutions", .maximum, .all, window: i)), legend: seriesLegend)]),
         ]
     }
 }

@@ -94,6 +94,8 @@ public struct PanelSpec: Sendable {
     public var promTransformations: [GrafanaJSON] = []
     /// Transformations applied to the SQL result.
     public var sqlTransformations: [GrafanaJSON] = []
+    /// The display name of the SQL result's series (PromQL series are named by their legend).
+    public var sqlDisplayName: String?
     /// What the panel says when its query returns nothing: why, and what to change.
     public var noValue: String?
     /// Time series: stack the series (bars per function add up to the whole).

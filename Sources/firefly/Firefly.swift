@@ -8,7 +8,7 @@ struct Firefly: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "firefly",
         abstract: "Observability for serverless functions: receive, queue and export metrics and traces.",
-        subcommands: [Serve.self, Check.self, Plugins.self, DeadLetters.self, Grafana.self, Demo.self],
+        subcommands: [Serve.self, Check.self, Plugins.self, DeadLetters.self, Grafana.self, Demo.self, AWS.self],
         defaultSubcommand: Serve.self)
 }
 

@@ -64,11 +64,90 @@ import Testing
                 let panelID = try #require(annotations["__panelId__"].flatMap { Int($0) })
                 let panels = DashboardStructureTests.panels(try #require(dashboards[dashboard]))
                 #expect(panels.contains { $0["id"] as? Int == panelID }, "\(uid): panel \(panelID) of \(dashboard)")
+                // The same link in the rule's own fields (AlertRuleV1's dashboardUid and panelId).
+                #expect(rule["dashboardUid"] as? String == dashboard && rule["panelId"] as? Int == panelID, "\(uid)")
+            } else {
+                #expect(rule["dashboardUid"] == nil && rule["panelId"] == nil && annotations["__panelId__"] == nil, "\(uid)")
             }
+            // Without alerts.contact_point, Grafana's notification policies route the rules.
+            #expect(rule["notification_settings"] == nil, "\(uid)")
         }
+        #expect(root["contactPoints"] == nil)
         // Every rule with a panel names one that exists.
         #expect(rules.filter { ($0["annotations"] as? [String: String])?["__panelId__"] != nil }.count
             == AlertRules.lambda(AlertsConfig()).filter { $0.panel != nil }.count)
+    }
+
+    /// With `alerts.contact_point`, the file provisions contact point `Firefly` (Grafana's
+    /// ContactPointV1 / ReceiverV1 in pkg/services/provisioning/alerting/contact_point_types.go: a
+    /// name, receivers with uid, type and non-empty settings) and every rule routes to it
+    /// (NotificationSettingsV1: a non-empty receiver); the timeouts of `alerts:` give one
+    /// near-timeout rule per distinct timeout, linked to the Function dashboard's Duration panel.
+    @Test func aContactPointAndTimeoutsAddTheirProvisioningAndRules() throws {
+        let generator = try Configs.generator(Self.config + """
+
+            alerts:
+              timeout: 30s
+              functions:
+                report: {timeout: 15m}
+                export: {timeout: 15m}
+                api: {timeout: 30s}
+                ingest: {timeout: 2500ms}
+              contact_point:
+                type: webhook
+                settings:
+                  url: $FIREFLY_ALERT_WEBHOOK
+                  httpMethod: POST
+                  maxAlerts: 10
+                  headers: {X-Team: lambda}
+            """)
+        let file = try #require(generator.files.first { $0.path == "provisioning/alerting/firefly.json" })
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(file.contents.utf8)) as? [String: Any])
+        let contactPoints = try #require(root["contactPoints"] as? [[String: Any]])
+        #expect(contactPoints.count == 1)
+        #expect(contactPoints[0]["orgId"] as? Int == 1 && contactPoints[0]["name"] as? String == "Firefly")
+        let receivers = try #require(contactPoints[0]["receivers"] as? [[String: Any]])
+        #expect(receivers.count == 1 && receivers[0]["uid"] as? String == "firefly" && receivers[0]["type"] as? String == "webhook")
+        let settings = try #require(receivers[0]["settings"] as? [String: Any])
+        #expect(settings["url"] as? String == "$FIREFLY_ALERT_WEBHOOK" && settings["httpMethod"] as? String == "POST")
+        #expect(settings["maxAlerts"] as? Int == 10 && (settings["headers"] as? [String: String]) == ["X-Team": "lambda"])
+        // The settings in the order firefly.yaml has them, so the file diffs cleanly.
+        #expect(file.contents.range(of: #""url": "\$FIREFLY_ALERT_WEBHOOK",\s+"httpMethod""#, options: .regularExpression) != nil)
+
+        let rules = try #require((root["groups"] as? [[String: Any]])?.first?["rules"] as? [[String: Any]])
+        #expect(rules.count == generator.alertRules.count)
+        for rule in rules {
+            let routing = try #require(rule["notification_settings"] as? [String: Any], "\(rule["uid"] ?? "")")
+            #expect(routing.count == 1 && routing["receiver"] as? String == contactPoints[0]["name"] as? String)
+        }
+
+        // 30 s for every function but report and export (15 min, one rule) and ingest (2.5 s); api's
+        // 30 s is the general one's.
+        let nearTimeout = rules.filter { ($0["uid"] as? String ?? "").hasPrefix("firefly-duration-near-timeout") }
+        #expect(nearTimeout.map { $0["uid"] as? String } == [
+            "firefly-duration-near-timeout", "firefly-duration-near-timeout-2500ms", "firefly-duration-near-timeout-900000ms",
+        ])
+        #expect(nearTimeout.map { $0["title"] as? String } == [
+            "Lambda p99 duration above 90 % of its 30 s timeout", "Lambda p99 duration above 90 % of its 2500 ms timeout",
+            "Lambda p99 duration above 90 % of its 900 s timeout",
+        ])
+        let specs = generator.alertRules.filter { $0.uid.hasPrefix("firefly-duration-near-timeout") }
+        #expect(specs.map(\.above) == [27_000, 2_250, 810_000])
+        let sql = specs.map { spec -> String in
+            guard case .sql(let sql) = spec.query else { return "" }
+            return sql
+        }
+        #expect(sql[0].contains("p.function NOT IN ('export', 'ingest', 'report')"))
+        #expect(sql[1].contains("p.function IN ('ingest')") && sql[2].contains("p.function IN ('export', 'report')"))
+        let dashboards = Dictionary(uniqueKeysWithValues: try Configs.dashboards(generator).map { ($0.uid, $0.json) })
+        let function = try #require(dashboards["firefly-function"])
+        let duration = try #require(DashboardStructureTests.panels(function).first { $0["title"] as? String == "Duration" })
+        for rule in nearTimeout {
+            #expect(rule["dashboardUid"] as? String == "firefly-function" && rule["panelId"] as? Int == duration["id"] as? Int)
+        }
+
+        // No timeout configured, no rule.
+        #expect(try Configs.generator(Self.config).alertRules.allSatisfy { !$0.uid.hasPrefix("firefly-duration-near-timeout") })
     }
 
     /// Ten minutes of a healthy and an unhealthy function (and a busy account), as the exporter
@@ -87,6 +166,11 @@ import Testing
                     "IteratorAge", function: fn, at: t, count: 10, sum: 1000, min: 10, max: sick ? 120_000 : 800, unit: "Milliseconds"))
                 points.append(Seed.lambda("AsyncEventsDropped", function: fn, at: t, count: 10, sum: sick ? 2 : 0, min: 0, max: 1))
                 points.append(Seed.lambda("DeadLetterErrors", function: fn, at: t, count: 10, sum: sick ? 1 : 0, min: 0, max: 1))
+                // p99 2.8 s for `sick` in its worst minute (2.4 s in the others), 0.5 s for `well`.
+                let p99: Double = sick ? (m == 3 ? 2800 : 2400) : 500
+                points.append(Seed.lambda(
+                    "Duration", function: fn, at: t, count: 100, sum: 100 * 300, min: 50, max: p99 + 100,
+                    quantiles: [Quantile(0.5, 300), Quantile(0.99, p99)], unit: "Milliseconds"))
                 for n in 0..<3 {
                     let cold = sick ? n < 2 : (m == 1 && n == 0)
                     let status: InvocationStatus = sick && n == 2 ? .timeout : .success
@@ -148,6 +232,31 @@ import Testing
             let result = try await runner.query(try expander.expand(builder.sql(sql)))
             let firing = result.rows.filter { (Double($0[1]) ?? -.infinity) > rule.above }.map { $0[0] }
             #expect(firing == (rule.uid == "firefly-cold-start-rate" ? ["sick"] : []), "\(rule.uid) (\(rule.above)): \(result.rows)")
+        }
+
+        // p99 near the timeout: `sick`'s worst minute (2.8 s) passes 90 % of 3 s but not 90 % of 5 s
+        // (its own timeout below); `well` (0.5 s) passes neither.
+        let cases: [(alerts: String, firing: [String: [String]])] = [
+            ("{timeout: 3s}", ["firefly-duration-near-timeout": ["sick"]]),
+            ("{timeout: 3s, functions: {sick: {timeout: 5s}}}", ["firefly-duration-near-timeout": [], "firefly-duration-near-timeout-5000ms": []]),
+            ("{functions: {sick: {timeout: 3s}, well: {timeout: 1s}}}",
+             ["firefly-duration-near-timeout-1000ms": [], "firefly-duration-near-timeout-3000ms": ["sick"]]),
+            ("{timeout: 3s, duration_near_timeout: 0.95}", ["firefly-duration-near-timeout": []]),
+        ]
+        for (alerts, firing) in cases {
+            let timed = try Configs.generator(
+                Self.config.replacingOccurrences(of: "schema: alerts", with: "schema: \(schema)") + "\nalerts: \(alerts)\n")
+            var fired: [String: [String]] = [:]
+            for rule in timed.alertRules where rule.uid.hasPrefix("firefly-duration-near-timeout") {
+                guard case .sql(let sql) = rule.query else { continue }
+                let expander = SQLMacroExpander(
+                    from: now.addingTimeInterval(-Double(rule.lookbackSeconds)), to: now, intervalSeconds: 60, variables: [:])
+                let result = try await runner.query(try expander.expand(builder.sql(sql)))
+                fired[rule.uid] = result.rows.filter { (Double($0[1]) ?? -.infinity) > rule.above }.map { $0[0] }
+                let seen = Set(result.rows.map { $0[0] })
+                #expect(!seen.isEmpty, "\(alerts) \(rule.uid) sees no function")
+            }
+            #expect(fired == firing, "\(alerts)")
         }
 
         // The collector's rules are valid PromQL and quiet on a Prometheus without trouble.

@@ -127,17 +127,22 @@ import Testing
                 links += 1
             }
         }
-        // Overview: header link, table cell, 5 per-function series (+ the invocations table's function
+        // Overview: header link, table cell, 6 per-function series (+ the invocations table's function
         // cell); Function: header link (+ trace link, the invocations table's request and trace ids,
         // the logs' trace id).
-        #expect(links == (backend == "prometheus" ? 8 : 13), "links: \(links)")
+        #expect(links == (backend == "prometheus" ? 9 : 14), "links: \(links)")
         let overview = dashboards.first { $0.uid == "firefly-overview" }!
         let table = Self.panels(overview.json).first { $0["title"] as? String == "Functions" }!
         let overrides = (table["fieldConfig"] as! [String: Any])["overrides"] as! [[String: Any]]
         let functionColumn = overrides.first { ($0["matcher"] as! [String: String])["options"] == "function" }!
         let link = ((functionColumn["properties"] as! [[String: Any]]).first { $0["id"] as? String == "links" }!["value"]
             as! [[String: String]])[0]
-        #expect(link["url"] == "/d/firefly-function/firefly-function?var-function=${__value.raw}&${account:queryparam}&${region:queryparam}&${__url_time_range}")
+        // A row's own account and region: the same name elsewhere is another function.
+        #expect(link["url"] == "/d/firefly-function/firefly-function?var-function=${__value.raw}&var-account=${__data.fields.account}&var-region=${__data.fields.region}&${__url_time_range}")
+        // A series' identity labels, which the SQL and PromQL series both carry.
+        let series = Self.panels(overview.json).first { $0["title"] as? String == "Duration percentiles" }!
+        let seriesLinks = (series["fieldConfig"] as! [String: Any])["defaults"] as! [String: Any]
+        #expect((seriesLinks["links"] as! [[String: String]])[0]["url"] == "/d/firefly-function/firefly-function?var-function=${__field.labels.dimension_FunctionName}&var-account=${__field.labels.account_id}&var-region=${__field.labels.region}&${__url_time_range}")
     }
 
     @Test func dashboardsUseCurrentSchemaAndFixedUids() throws {
@@ -158,7 +163,7 @@ import Testing
         let prometheus = try titles(Configs.prometheusOnly)
         // Traces, invocations and logs live in PostgreSQL only.
         #expect(Set(postgres).subtracting(prometheus) == [
-            "Traces", "Recent traces", "Trace", "Service map", "Invocations (Lambda's REPORT lines)", "Reported invocations",
+            "Traces", "Duration percentiles (exact, from spans)", "Recent traces", "Trace", "Service map", "Invocations (Lambda's REPORT lines)", "Reported invocations",
             "Cold start rate", "Avg init duration", "p95 duration (exact)", "Timeouts", "Out of memory", "Peak memory used",
             "Cost (billed)", "Duration percentiles (exact)", "Cold and warm duration", "Memory used", "Outcomes", "Recent invocations",
             "Logs", "Invocations reported in logs",

@@ -118,8 +118,8 @@ struct DemoDashboardTests {
             }
         }
         // 8 stats, 9 time series, 8 invocation stats, 4 invocation series, recent invocations, logs,
-        // recent traces, trace, service map nodes + edges.
-        #expect(targets.count == 35, "\(targets)")
+        // span duration percentiles, recent traces, trace, service map nodes + edges.
+        #expect(targets.count == 36, "\(targets)")
         #expect(Set(targets).count == targets.count, "\(targets)")
         for target in targets {
             #expect(withData[target] != nil, "\(target): no data (rows with a value in every column) for any of \(functions)")

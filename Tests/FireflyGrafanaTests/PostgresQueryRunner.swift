@@ -39,11 +39,15 @@ struct PostgresQueryRunner {
     /// The time column of each table that grows with retention.
     static let timeColumns = ["points": "time", "spans": "start_time", "logs": "time", "invocations": "start_time"]
 
-    /// The reads of `sql`'s plan that are not bounded by time: with the planner told to avoid
-    /// sequential scans (`enable_seqscan = off`), every scan of a table that grows with retention
-    /// must be an index or bitmap scan whose conditions include the table's time column, or it
-    /// reads more rows the longer data is kept, however narrow the dashboard range.
-    func unboundedReads(_ sql: String) async throws -> [String] {
+    /// The table a scanned relation belongs to when it grows with retention: the table itself, or
+    /// one of its partitions (`points_p20261203`, `points_legacy`: see the postgres exporter's README).
+    static func timeTable(_ relation: String) -> String? {
+        timeColumns.keys.first { relation == $0 || relation.hasPrefix($0 + "_p") || relation == $0 + "_legacy" }
+    }
+
+    /// The scans of `sql`'s plan (`EXPLAIN (FORMAT JSON)`, planner told to avoid sequential scans) of
+    /// the tables that grow with retention or their partitions: node type, relation and conditions.
+    func timeTableScans(_ sql: String) async throws -> [(type: String, relation: String, table: String, conditions: String)] {
         let body = sql.trimmingCharacters(in: .whitespacesAndNewlines)
         let input = "SET enable_seqscan = off;\nEXPLAIN (FORMAT JSON) " + body + ";\n"
         let runner = self
@@ -51,19 +55,28 @@ struct PostgresQueryRunner {
         guard let plan = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]] else {
             throw Failure(description: "EXPLAIN printed no plan:\n\(output)")
         }
-        var unbounded: [String] = []
+        var scans: [(type: String, relation: String, table: String, conditions: String)] = []
         func visit(_ node: [String: Any]) {
-            let type = node["Node Type"] as? String ?? ""
-            if let table = node["Relation Name"] as? String, let column = Self.timeColumns[table] {
+            if let relation = node["Relation Name"] as? String, let table = Self.timeTable(relation) {
                 let conditions = ["Index Cond", "Recheck Cond", "Filter"].compactMap { node[$0] as? String }.joined(separator: " ")
-                if type == "Seq Scan" || !conditions.contains(column) {
-                    unbounded.append("\(type) on \(table) (\(conditions.isEmpty ? "no condition" : conditions))")
-                }
+                scans.append((node["Node Type"] as? String ?? "", relation, table, conditions))
             }
             for child in node["Plans"] as? [[String: Any]] ?? [] { visit(child) }
         }
         for statement in plan { (statement["Plan"] as? [String: Any]).map(visit) }
-        return unbounded
+        return scans
+    }
+
+    /// The reads of `sql`'s plan that are not bounded by time: with the planner told to avoid
+    /// sequential scans (`enable_seqscan = off`), every scan of a table that grows with retention
+    /// (or of one of its partitions) must be an index or bitmap scan whose conditions include the
+    /// table's time column, or it reads more rows the longer data is kept, however narrow the
+    /// dashboard range.
+    func unboundedReads(_ sql: String) async throws -> [String] {
+        try await timeTableScans(sql).compactMap { scan in
+            guard scan.type == "Seq Scan" || !scan.conditions.contains(Self.timeColumns[scan.table]!) else { return nil }
+            return "\(scan.type) on \(scan.relation) (\(scan.conditions.isEmpty ? "no condition" : scan.conditions))"
+        }
     }
 
     /// Describes (`\gdesc`) then runs `sql`, in one psql session; fields are separated by U+001F,

@@ -131,9 +131,9 @@ import Testing
         // Both dashboards offer both accounts and regions.
         #expect(labelValues["account"] == ["123456789012", "210987654321", "123456789012", "210987654321"])
         #expect(labelValues["region"] == ["eu-west-1", "us-east-1", "eu-west-1", "us-east-1"])
-        // Recent traces, Trace, Service map; 8 invocation stats, 4 invocation series, the invocations
+        // Span duration percentiles, Recent traces, Trace, Service map; 8 invocation stats, 4 invocation series, the invocations
         // table, Logs; the Overview's invocations table.
-        #expect(skipped.count == 18, "SQL-only panels: \(skipped)")
+        #expect(skipped.count == 19, "SQL-only panels: \(skipped)")
         // Overview: 10 table columns + 8 trend queries + 4 account stats + 2 account series; Function:
         // 8 stats + 16 series queries.
         #expect(runs.count == 48, "\(runs.count) queries ran")
@@ -212,6 +212,23 @@ import Testing
         let perFunction = try run("firefly-overview", "Invocations").series
         #expect(perFunction.map { $0.metric[Self.functionLabel] ?? "?" } == ["checkout", "inventory"])
         #expect(perFunction.map { values($0).reduce(0, +) } == [200, 100])
+        #expect(perFunction.map { $0.metric[LambdaPromQL.seriesLabel] ?? "?" } == ["checkout · eu-west-1 · 123456789012", "inventory · eu-west-1 · 123456789012"])
+
+        // Every account and region (Grafana's "All" is `.*`): checkout is two series, one per account
+        // and region, never summed, each labelled with its identity for the links.
+        let everywhere = GrafanaPromVariables(
+            rangeSeconds: Self.rangeSeconds, intervalSeconds: Self.stepSeconds,
+            variables: ["function": "checkout", "account": ".*", "region": ".*"])
+        let allInvocations = try await prometheus.queryRange(
+            try everywhere.expand(LambdaPromQL.named(LambdaPromQL.total("Invocations", .all, window: "$__interval"))),
+            start: start, end: end, step: Self.stepSeconds)
+        let checkouts = allInvocations.filter { $0.metric[Self.functionLabel] == "checkout" }
+        #expect(checkouts.map { "\($0.metric[LambdaPromQL.accountLabel] ?? "?") \($0.metric[LambdaPromQL.regionLabel] ?? "?") \(values($0).reduce(0, +))" }
+            == ["123456789012 eu-west-1 200.0", "210987654321 us-east-1 140.0"])
+        #expect(checkouts.map { $0.metric[LambdaPromQL.seriesLabel] ?? "?" } == ["checkout · eu-west-1 · 123456789012", "checkout · us-east-1 · 210987654321"])
+        let allTable = try await prometheus.query(
+            try everywhere.expand(LambdaPromQL.total("Invocations", .all, window: "$__range")), at: to)
+        #expect(allTable.filter { $0.metric[Self.functionLabel] == "checkout" }.count == 2)
     }
 
     @Test func variablesExpandAsGrafanaExpandsThemForPrometheus() throws {

@@ -57,8 +57,8 @@ import Testing
         #expect(variables[0].values == ["123456789012", "210987654321"] && variables[1].values == ["eu-west-1", "us-east-1"])
         #expect(variables.last?.values == ["checkout", "frontend", "inventory"])
         // Overview: table + 6 series + invocations table + 4 account stats + account concurrency; Function: 8 stats, 9 series, 8 invocation
-        // stats, 4 invocation series, recent invocations, logs, recent traces, trace, nodes + edges.
-        #expect(runs.count == 48, "\(runs.count) queries ran")
+        // stats, 4 invocation series, recent invocations, logs, span percentiles, recent traces, trace, nodes + edges.
+        #expect(runs.count == 49, "\(runs.count) queries ran")
 
         for run in runs {
             PanelQueries.checkShape(run)
@@ -145,6 +145,26 @@ import Testing
         let allTable = try #require(everywhere.runs.first { $0.panel == "Functions" }).result
         let checkouts = allTable.rows.filter { $0[0] == "checkout" }.map { "\($0[1]) \($0[2]) \($0[3])" }
         #expect(checkouts == ["123456789012 eu-west-1 200", "210987654321 us-east-1 140"])
+        // And in every per-function series: one series per (account, region, function), named with its
+        // region and account where the name alone is ambiguous, labelled for the links.
+        for panel in ["Invocations", "Errors", "Error rate", "Duration percentiles", "Throttles", "Max concurrent executions"] {
+            let series = try #require(everywhere.runs.first { $0.panel == panel }).result
+            #expect(
+                Array(series.columns.map(\.name).prefix(5)) == ["time", "series", "dimension_FunctionName", "account_id", "region"],
+                "\(panel): \(series.columns.map(\.name))")
+            let identities = Set(series.rows.map { "\($0[1])|\($0[2])|\($0[3])|\($0[4])" })
+            #expect(!series.values("dimension_FunctionName").contains(""), "\(panel): a function named ''")
+            // The other account's checkout reports only invocations.
+            guard panel == "Invocations" else { continue }
+            #expect(identities.isSuperset(of: [
+                "checkout · eu-west-1 · 123456789012|checkout|123456789012|eu-west-1",
+                "checkout · us-east-1 · 210987654321|checkout|210987654321|us-east-1",
+            ]), "\(panel): \(identities.sorted())")
+        }
+        let invocations = try #require(everywhere.runs.first { $0.panel == "Invocations" }).result
+        let perCheckout = Dictionary(grouping: invocations.rows.filter { $0[2] == "checkout" }, by: { $0[3] })
+            .mapValues { $0.compactMap { Double($0[5]) }.reduce(0, +) }
+        #expect(perCheckout == ["123456789012": 200, "210987654321": 140])
         // The row without its account and region columns, in the order the checks below read it.
         let checkout = try #require(table.rows.first).enumerated().filter { ![1, 2].contains($0.offset) }.map(\.element)
         let checkoutValues: [Double] = checkout.dropFirst().prefix(9).map { Double($0) ?? -1 }
@@ -184,8 +204,14 @@ import Testing
         #expect(cold.values("cold starts (spans)").compactMap(Double.init).reduce(0, +) == 1)
         #expect(cold.values("cold starts (Lambda Insights)").compactMap(Double.init).reduce(0, +) == 2)
         let perFunction = try run("firefly-overview", "Invocations")
-        #expect(perFunction.columns.map(\.name) == ["time", "metric", "value"])
-        #expect(Set(perFunction.values("metric")) == ["checkout", "inventory"])
+        #expect(perFunction.columns.map(\.name) == ["time", "series", "dimension_FunctionName", "account_id", "region", "value"])
+        #expect(Set(perFunction.values("series")) == ["checkout", "inventory"])  // one account and region: plain names
+
+        // Exact percentiles from checkout's server spans (260 ms in both traces, see Seed.spans): its
+        // client and producer spans are not invocations and stay out.
+        let spanPercentiles = try run("firefly-function", "Duration percentiles (exact, from spans)")
+        #expect(spanPercentiles.columns.map(\.name) == ["time", "p50", "p95", "p99"])
+        #expect(Set(spanPercentiles.rows.flatMap { $0.dropFirst().map { Double($0) } }) == [260])
 
         // Recent traces: the two traces checkout took part in, newest first.
         let recent = try run("firefly-function", "Recent traces")

@@ -117,12 +117,15 @@ import Glibc
                 for (encoding, message) in messages {
                     var fastest = Duration.seconds(3600)
                     for _ in 0..<3 where fastest >= .seconds(1) {
-                        let started = ContinuousClock.now
-                        let outcome = try await offThePool {
-                            try RawGRPCCall.send(port: grpcPort, path: "/\(service)/Export", authorization: authorization,
-                                                 encoding: encoding, compressedMessage: message, timeout: 5)
+                        // Timed on the thread that makes the call, as the HTTP requests above are.
+                        let (outcome, elapsed) = try await offThePool { () throws -> (RawGRPCCall.Outcome, Duration) in
+                            let started = ContinuousClock.now
+                            let outcome = try RawGRPCCall.send(
+                                port: grpcPort, path: "/\(service)/Export", authorization: authorization, encoding: encoding,
+                                compressedMessage: message, timeout: 5)
+                            return (outcome, ContinuousClock.now - started)
                         }
-                        fastest = min(fastest, ContinuousClock.now - started)
+                        fastest = min(fastest, elapsed)
                         #expect(outcome == .answered, "\(service) \(encoding) token: \(authorization != nil): \(outcome)")
                     }
                     #expect(fastest < .seconds(1), "\(service) \(encoding) answered after \(fastest)")

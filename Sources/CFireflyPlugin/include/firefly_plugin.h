@@ -6,7 +6,8 @@
  *
  *     const firefly_plugin *firefly_plugin_v1(void);
  *
- * The host dlopen()s every .so found in `plugins.paths`, calls firefly_plugin_v1() and reads the
+ * The host dlopen()s the .so files found in `plugins.paths` (those whose names say they hold a plugin
+ * the configuration uses first; see docs/plugins.md), calls firefly_plugin_v1() and reads the
  * returned descriptor. Nothing Swift- or NIO-specific crosses this boundary: only fixed-width
  * integers, doubles, byte slices and arrays of plain structs, so plugins can be written in Swift
  * (with FireflyPluginKit), C, Rust, Zig or anything that can export a C function.

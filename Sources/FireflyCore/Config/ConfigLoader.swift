@@ -351,7 +351,9 @@ private struct Reader {
 
     mutating func readAlerts(_ node: Node, _ alerts: inout AlertsConfig) {
         guard let items = entries(node, "alerts") else { return }
-        let known = ["error_rate", "cold_start_rate", "iterator_age", "account_concurrency", "functions"]
+        let known = ["error_rate", "cold_start_rate", "iterator_age", "account_concurrency", "timeout", "duration_near_timeout",
+                     "contact_point", "functions"]
+        let perFunction = ["error_rate", "cold_start_rate", "iterator_age", "timeout"]
         for (key, keyNode, value) in items {
             let path = "alerts.\(key)"
             switch key {
@@ -359,6 +361,11 @@ private struct Reader {
             case "cold_start_rate": if let v = fraction(value, path) { alerts.coldStartRate = v }
             case "iterator_age": if let v = duration(value, path) { alerts.iteratorAge = v }
             case "account_concurrency": if let v = int(value, path, min: 1) { alerts.accountConcurrency = v }
+            case "timeout": if let v = lambdaTimeout(value, path) { alerts.timeout = v }
+            case "duration_near_timeout":
+                guard let v = fraction(value, path) else { continue }
+                if v > 0 { alerts.durationNearTimeout = v } else { problem(value, path, "must be above 0 (0.9 is 90 % of the timeout)") }
+            case "contact_point": alerts.contactPoint = readContactPoint(value, path)
             case "functions":
                 guard let functions = entries(value, path) else { continue }
                 for (function, _, thresholds) in functions {
@@ -370,13 +377,95 @@ private struct Reader {
                         case "error_rate": t.errorRate = fraction(v, "\(at).\(field)")
                         case "cold_start_rate": t.coldStartRate = fraction(v, "\(at).\(field)")
                         case "iterator_age": t.iteratorAge = duration(v, "\(at).\(field)")
-                        default: unknownKey(field, fieldNode, at, known: ["error_rate", "cold_start_rate", "iterator_age"])
+                        case "timeout": t.timeout = lambdaTimeout(v, "\(at).\(field)")
+                        default: unknownKey(field, fieldNode, at, known: perFunction)
                         }
                     }
                     alerts.functions[function] = t
                 }
             default: unknownKey(key, keyNode, "alerts", known: known)
             }
+        }
+    }
+
+    /// A Lambda function's timeout: Lambda allows 1 s to 15 minutes.
+    mutating func lambdaTimeout(_ node: Node, _ path: String) -> Duration? {
+        guard let d = duration(node, path) else { return nil }
+        guard d >= .seconds(1), d <= .seconds(900) else {
+            problem(node, path, "a Lambda timeout is between 1s and 15m")
+            return nil
+        }
+        return d
+    }
+
+    /// `alerts.contact_point`: a Grafana contact point type and its settings, passed through.
+    mutating func readContactPoint(_ node: Node, _ path: String) -> AlertsConfig.ContactPoint? {
+        guard let items = entries(node, path) else { return nil }
+        var type: String?, settings: JSON?
+        for (key, keyNode, value) in items {
+            switch key {
+            case "type":
+                guard let text = string(value, "\(path).type") else { continue }
+                // Grafana's integration types: `email`, `slack`, `prometheus-alertmanager`, `LINE`, …
+                if !text.isEmpty, text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) {
+                    type = text
+                } else {
+                    problem(value, "\(path).type", "expected a Grafana contact point type such as email, slack, webhook, pagerduty or teams")
+                }
+            case "settings":
+                guard case .mapping(let mapping) = value else {
+                    problem(value, "\(path).settings", "expected a mapping of the contact point's settings, such as {url: $SLACK_URL}")
+                    continue
+                }
+                if mapping.isEmpty {
+                    problem(value, "\(path).settings", "Grafana needs at least one setting")
+                    continue
+                }
+                settings = passedThrough(value, "\(path).settings")
+            default: unknownKey(key, keyNode, path, known: ["type", "settings"])
+            }
+        }
+        if type == nil, !items.contains(where: { $0.key == "type" }) { problem(node, "\(path).type", "required when contact_point is set") }
+        if settings == nil, !items.contains(where: { $0.key == "settings" }) {
+            problem(node, "\(path).settings", "required when contact_point is set")
+        }
+        guard let type, let settings else { return nil }
+        return AlertsConfig.ContactPoint(type: type, settings: settings)
+    }
+
+    /// A subtree written into a file Grafana reads, as JSON with plain scalars typed. Values are not
+    /// expanded: `$NAME` is for Grafana to resolve from its own environment, and a `${NAME}` would put
+    /// the variable's value (a webhook URL, a routing key) into the generated file, so it is refused.
+    mutating func passedThrough(_ node: Node, _ path: String) -> JSON? {
+        switch node {
+        case .scalar(let s):
+            let text = EnvironmentReferences.unshield(s.string)
+            if let start = text.range(of: "${") {
+                let written = String(text[start.lowerBound...].prefix { $0 != "}" }) + "}"
+                var name = String(text[start.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "_" })
+                if name.isEmpty { name = "NAME" }
+                problem(
+                    node, path,
+                    "'\(written)' would write the variable's value into the generated provisioning file; write $\(name) (no braces): Grafana reads it from its own environment")
+                return nil
+            }
+            return s.style == .plain ? JSON.typed(plainScalar: text) : .string(text)
+        case .sequence(let seq):
+            var items: [JSON] = []
+            for (i, n) in seq.enumerated() {
+                if let j = passedThrough(n, "\(path)[\(i)]") { items.append(j) }
+            }
+            return .array(items)
+        case .mapping:
+            guard let fields = entries(node, path) else { return nil }
+            var out: [(key: String, value: JSON)] = []
+            for (key, _, v) in fields {
+                if let j = passedThrough(v, "\(path).\(key)") { out.append((key, j)) }
+            }
+            return .object(out)
+        case .alias:
+            problem(node, path, "YAML aliases are not supported")
+            return nil
         }
     }
 

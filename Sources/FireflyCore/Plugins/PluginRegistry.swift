@@ -6,6 +6,9 @@ public struct PluginRegistry: Sendable {
     public private(set) var problems: [PluginLoadError] = []
     /// Directories that were scanned (missing ones are skipped: `./plugins.d` is optional).
     public private(set) var scanned: [String] = []
+    /// Files a scan for a configuration's plugins did not open: their names say they are plugins
+    /// the configuration does not use, and every plugin it uses was found in other files.
+    public private(set) var notLoaded: [String] = []
 
     public init() {}
 
@@ -24,20 +27,52 @@ public struct PluginRegistry: Sendable {
     }
 
     /// Loads every `*.so` in the given directories (sorted, so results are reproducible).
-    public static func scan(paths: [String], relativeTo base: String) -> PluginRegistry {
+    ///
+    /// With `used` (the plugins a configuration names), only what it needs is loaded: first the
+    /// files whose names say they hold one of those plugins (`fileKey`: `libFireflyOTLPPlugin.so`
+    /// and `libfirefly-otlp.so` both say `otlp`), then — only if a used plugin is still missing —
+    /// every other file. A plugin loaded is mapped for the life of the process, so files nothing
+    /// uses are not opened at all (`notLoaded`).
+    public static func scan(paths: [String], relativeTo base: String, using used: Set<String>? = nil) -> PluginRegistry {
         var registry = PluginRegistry()
+        var files: [String] = []
         for path in paths {
             let dir = path.hasPrefix("/") ? path : (base as NSString).appendingPathComponent(path)
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else { continue }
             registry.scanned.append(dir)
-            let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".so") }.sorted()
-            for file in files {
-                registry.load(file: (dir as NSString).appendingPathComponent(file))
-            }
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".so") }.sorted()
+            files += names.map { (dir as NSString).appendingPathComponent($0) }
+        }
+        guard let used else {
+            for file in files { registry.load(file: file) }
+            return registry
+        }
+        let wanted = Set(used.map(pluginKey))
+        let (named, others) = (files.filter { wanted.contains(fileKey($0)) }, files.filter { !wanted.contains(fileKey($0)) })
+        for file in named { registry.load(file: file) }
+        if used.isSubset(of: registry.plugins.keys) {
+            registry.notLoaded = others
+        } else {
+            for file in others { registry.load(file: file) }
         }
         return registry
     }
+
+    /// What a plugin file's name says it holds: the name without `lib`, `firefly`, `plugin` and
+    /// `.so`, lowercase letters and digits only.
+    static func fileKey(_ path: String) -> String {
+        var name = Substring(((path as NSString).lastPathComponent as String).lowercased())
+        if name.hasSuffix(".so") { name = name.dropLast(3) }
+        if name.hasPrefix("lib") { name = name.dropFirst(3) }
+        var key = String(name.filter { $0.isLetter || $0.isNumber })
+        if key.hasPrefix("firefly") { key.removeFirst("firefly".count) }
+        if key.hasSuffix("plugin") { key.removeLast("plugin".count) }
+        return key
+    }
+
+    /// A plugin name as `fileKey` writes it (`remote-write` → `remotewrite`).
+    static func pluginKey(_ name: String) -> String { String(name.lowercased().filter { $0.isLetter || $0.isNumber }) }
 
     public mutating func load(file: String) {
         do {

@@ -140,6 +140,91 @@ import Testing
         }
     }
 
+    @Test func alertTimeoutsAndContactPointParseAndLeaveGrafanasVariablesAlone() throws {
+        let base = Self.minimal
+        let defaults = try loader.parse(base).alerts
+        #expect(defaults.timeout == nil && defaults.durationNearTimeout == 0.9 && defaults.contactPoint == nil)
+        let config = try loader.parse(base + """
+            alerts:
+              timeout: 30s
+              duration_near_timeout: 0.8
+              functions:
+                report: {timeout: 15m}
+              contact_point:
+                type: slack
+                settings:
+                  url: $PG_URL
+                  recipient: "#lambda"
+                  mentionUsers: [u1, "u2"]
+                  options: {retries: 3, verbose: true, note: $$literal}
+            """)
+        let alerts = config.alerts
+        #expect(alerts.timeout == .seconds(30) && alerts.durationNearTimeout == 0.8)
+        #expect(alerts.functions == ["report": AlertsConfig.Thresholds(timeout: .seconds(900))])
+        let contactPoint = try #require(alerts.contactPoint)
+        #expect(contactPoint.type == "slack")
+        // `$PG_URL` is Grafana's to resolve: firefly writes it as it is, though PG_URL is set here.
+        #expect(contactPoint.settings.text
+            == ##"{"url":"$PG_URL","recipient":"#lambda","mentionUsers":["u1","u2"],"options":{"retries":3,"verbose":true,"note":"$$literal"}}"##)
+
+        // A bare `$NAME` is left alone everywhere else too: only `${NAME}` is firefly's.
+        let plugin = try loader.parse("""
+            receivers:
+              webhook:
+                secret: $PG_URL
+                url: ${PG_URL}
+            exporters:
+              debug:
+            pipelines:
+              metrics: {receivers: [webhook], exporters: [debug]}
+            """)
+        let alertmanager = try loader.parse(base + "alerts:\n  contact_point: {type: prometheus-alertmanager, settings: {url: $AM_URL}}\n")
+        #expect(alertmanager.alerts.contactPoint?.type == "prometheus-alertmanager")
+        #expect(plugin.receivers.first?.settingsJSON == #"{"secret":"$PG_URL","url":"postgres://u:secret@db/firefly"}"#)
+    }
+
+    @Test func alertTimeoutsAndContactPointReportEveryProblem() throws {
+        do {
+            _ = try loader.parse(Self.minimal + """
+                alerts:
+                  timeout: 20m
+                  duration_near_timeout: 0
+                  contact_point:
+                    type: "slack hook"
+                    settings: {url: "${PG_URL}"}
+                    recipients: x
+                  functions:
+                    report: {timeout: fast}
+                """)
+            Issue.record("accepted")
+        } catch {
+            #expect(error.problems.map(\.description) == [
+                "firefly.yaml:8:12: error: alerts.timeout: a Lambda timeout is between 1s and 15m",
+                "firefly.yaml:9:26: error: alerts.duration_near_timeout: must be above 0 (0.9 is 90 % of the timeout)",
+                "firefly.yaml:11:11: error: alerts.contact_point.type: expected a Grafana contact point type such as email, slack, webhook, pagerduty or teams",
+                "firefly.yaml:12:21: error: alerts.contact_point.settings.url: '${PG_URL}' would write the variable's value into the generated provisioning file; write $PG_URL (no braces): Grafana reads it from its own environment",
+                "firefly.yaml:13:5: error: alerts.contact_point.recipients: unknown key 'recipients'; expected one of: type, settings",
+                "firefly.yaml:15:23: error: alerts.functions.report.timeout: expected a duration such as 200ms, 30s or 5m",
+            ])
+        }
+        for (yaml, message) in [
+            ("{type: email}", "alerts.contact_point.settings: required when contact_point is set"),
+            ("{type: email, settings: {}}", "alerts.contact_point.settings: Grafana needs at least one setting"),
+            ("{type: email, settings: [a]}", "alerts.contact_point.settings: expected a mapping of the contact point's settings, such as {url: $SLACK_URL}"),
+            ("{settings: {addresses: a@example.com}}", "alerts.contact_point.type: required when contact_point is set"),
+            ("email", "alerts.contact_point: expected a mapping"),
+            ("{type: \"\", settings: {url: x}}", "alerts.contact_point.type: expected a Grafana contact point type such as email, slack, webhook, pagerduty or teams"),
+        ] {
+            do {
+                _ = try loader.parse(Self.minimal + "alerts:\n  contact_point: \(yaml)\n")
+                Issue.record("accepted \(yaml)")
+            } catch {
+                #expect(error.problems.map(\.message) == [String(message.split(separator: ": ", maxSplits: 1)[1])], "\(yaml)")
+                #expect(error.problems.map(\.path) == [String(message.split(separator: ": ", maxSplits: 1)[0])], "\(yaml)")
+            }
+        }
+    }
+
     @Test func pricesHaveDefaultsPerFunctionArchitecturesAndClearErrors() throws {
         let base = Self.minimal
         #expect(try loader.parse(base).pricing == PricingConfig())

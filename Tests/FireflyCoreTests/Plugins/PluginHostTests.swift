@@ -95,6 +95,40 @@ import Testing
         #expect(registry.scanned == [dir])
     }
 
+    /// A configuration's scan opens only the files whose names say they hold a plugin it uses; the
+    /// rest — here a plugin for a future ABI and a file that is no plugin — are never mapped.
+    @Test func scanForAConfigurationLoadsOnlyThePluginsItUses() throws {
+        let dir = try BuildProducts.pluginDirectory(["FireflyTestFutureABI", "FireflyDebugPlugin", "FireflyWebhookPlugin"])
+        try Data("junk".utf8).write(to: URL(fileURLWithPath: "\(dir)/libjunk.so"))
+        let registry = PluginRegistry.scan(paths: [dir], relativeTo: "/", using: ["debug"])
+        #expect(registry.plugins.keys.sorted() == ["debug"])
+        #expect(registry.problems.isEmpty)
+        #expect(registry.notLoaded == ["\(dir)/libFireflyTestFutureABI.so", "\(dir)/libFireflyWebhookPlugin.so", "\(dir)/libjunk.so"])
+        // Each file is opened at most once: nothing this process loaded before is counted again.
+        let mapped = try String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
+        #expect(!mapped.contains("\(dir)/libFireflyWebhookPlugin.so"))
+    }
+
+    /// A used plugin whose file name does not say so (the C adapter is `c-adapter` in
+    /// libFireflyTestCAdapter.so) is still found: then every file is loaded, as without a configuration.
+    @Test func scanForAConfigurationFallsBackToEveryFileWhenANameDoesNotSay() throws {
+        let dir = try BuildProducts.pluginDirectory(["FireflyTestCAdapter", "FireflyTestFutureABI", "FireflyDebugPlugin"])
+        let registry = PluginRegistry.scan(paths: [dir], relativeTo: "/", using: ["c-adapter", "debug"])
+        #expect(registry.plugins.keys.sorted() == ["c-adapter", "debug"])
+        #expect(registry.problems.map(\.file) == ["\(dir)/libFireflyTestFutureABI.so"])
+        #expect(registry.notLoaded.isEmpty)
+    }
+
+    @Test func aFileNameSaysWhichPluginItHolds() {
+        for (file, key) in [
+            ("/p/libFireflyOTLPPlugin.so", "otlp"), ("libFireflyRemoteWritePlugin.so", "remotewrite"), ("libfirefly-otlp.so", "otlp"),
+            ("libacme_sqs.so", "acmesqs"), ("webhook.so", "webhook"),
+        ] {
+            #expect(PluginRegistry.fileKey(file) == key, "\(file)")
+        }
+        #expect(PluginRegistry.pluginKey("remote-write") == "remotewrite")
+    }
+
     @Test func collectorRefusesToStartListingEveryPluginProblem() throws {
         let dir = try BuildProducts.pluginDirectory(["FireflyTestCAdapter", "FireflyTestFutureABI", "FireflyDebugPlugin"])
         let config = try ConfigLoader(environment: [:]).parse("""

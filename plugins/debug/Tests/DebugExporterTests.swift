@@ -17,6 +17,16 @@ import Testing
         #expect(records == [DebugRecord(point: point), DebugRecord(span: span), DebugRecord(point: point)])
     }
 
+    @Test func discardAcknowledgesWithoutWritingAndExcludesAPath() async throws {
+        let exporter = try DebugExporter(context: .standalone(instanceName: "debug"), config: PluginConfig(["discard": .bool(true)]))
+        let point = MetricPoint(name: "m", kind: .gauge, timeUnixNano: 5, value: 1.5)
+        #expect(await exporter.export(TelemetryBatch(points: [point])) == .ok)
+        #expect(throws: PluginConfigError(problems: ["discard: discards every batch: leave out path"])) {
+            try DebugExporter(
+                context: .standalone(instanceName: "debug"), config: PluginConfig(["discard": .bool(true), "path": .string("/tmp/x")]))
+        }
+    }
+
     @Test func refusesUnknownKeys() {
         #expect(throws: PluginConfigError(problems: ["file: unknown key 'file'"])) {
             try DebugExporter(context: .standalone(instanceName: "debug"), config: PluginConfig(["file": .string("x")]))

@@ -1,5 +1,6 @@
 import FireflyModel
 import FireflyDemo
+import FireflyWire
 import FireflyPluginKit
 import FireflyPluginKitTesting
 @testable import FirehoseAdapter
@@ -47,7 +48,7 @@ private func decode(_ bytes: [UInt8], index: Int = 0) -> FirehoseDelivery {
         let outcome = await Timing.onItsOwnThread { () -> (rejections: [RecordRejection], records: Int) in
             // 15 MiB each: 17 fit in 256 MiB, the 18th passes the request's limit.
             // Zero bytes: not JSON, so each record is rejected at once after inflating (no 255 MiB scan).
-            let record = FirehoseDecodeBenchmark.gzip([UInt8](repeating: 0, count: 15 * 1_048_576))
+            let record = (try? Gzip.compress([UInt8](repeating: 0, count: 15 * 1_048_576))) ?? []
             let body = envelope(records: Array(repeating: record, count: 18))
             let delivery = try? FirehoseRequestDecoder().decode(body: body)
             return (delivery?.rejections ?? [], delivery?.recordCount ?? 0)

@@ -1,3 +1,4 @@
+import FireflyBenchmarkKit
 import FireflyModel
 import FireflyPluginKit
 import FireflyPluginKitTesting

@@ -1,5 +1,6 @@
 // The exporter against a real PostgreSQL (scripts/postgres.sh): round trips, idempotency, odd values,
 // values PostgreSQL cannot store, a server restart mid-stream, concurrent migrations and retention.
+import FireflyBenchmarkKit
 import FireflyModel
 import FireflyPluginKit
 import Foundation
@@ -188,7 +189,7 @@ struct PostgresExporterTests {
             #expect(try await TestDatabase.count("points", schema: schema) == 50)
             #expect(try await TestDatabase.count("series", schema: schema) == 5)
             #expect(try await TestDatabase.count("spans", schema: schema) == 2)
-            #expect(try await TestDatabase.psql("SELECT version FROM \(schema).firefly_schema_migrations ORDER BY version") == ["1", "2"])
+            #expect(try await TestDatabase.psql("SELECT version FROM \(schema).firefly_schema_migrations ORDER BY version") == ["1", "2", "3"])
         }
     }
 
@@ -367,7 +368,7 @@ struct PostgresExporterTests {
         for exporter in exporters { await exporter.shutdown() }
         #expect(results == Array(repeating: .ok, count: 4))
         #expect(try await TestDatabase.psql("SELECT version, name FROM \(schema).firefly_schema_migrations ORDER BY version")
-                == ["1|series, points and spans", "2|logs and invocations"])
+                == ["1|series, points and spans", "2|logs and invocations", "3|points, spans and logs partitioned by day"])
         #expect(try await TestDatabase.count("points", schema: schema) == 4)
         try await TestDatabase.psql("DROP SCHEMA \(schema) CASCADE")
     }

@@ -1,5 +1,6 @@
 // Logs and invocations against a real PostgreSQL (scripts/postgres.sh): round trips, idempotency,
 // values PostgreSQL cannot store, rejected rows, retention, the upgrade from schema 1, and the README's queries.
+import FireflyBenchmarkKit
 import FireflyModel
 import FireflyPluginKit
 import Foundation
@@ -270,27 +271,29 @@ struct PostgresLogsTests {
         try await TestDatabase.withExporter { (exporter: PostgresExporter, schema: String) async throws in
             let point = PostgresExporterTests.durationSummary(function: "f", time: Self.t0)
             #expect(await exporter.export(TelemetryBatch(points: [point], spans: PostgresExporterTests.checkoutSpans())) == .ok)
-            // Back to what a collector of the first release left behind.
-            try await TestDatabase.psql(
-                "DROP TABLE \(schema).logs, \(schema).invocations; DELETE FROM \(schema).firefly_schema_migrations WHERE version = 2")
-            #expect(try await TestDatabase.psql("SELECT version FROM \(schema).firefly_schema_migrations") == ["1"])
-            let upgraded = try TestDatabase.exporter(schema: schema)
+            // What a collector of the first release left behind: its tables, holding these rows.
+            let old = TestDatabase.newSchemaName()
+            try await TestDatabase.createSchema(old, atVersion: 1)
+            try await TestDatabase.copyRows(from: schema, to: old, tables: ["series", "points", "spans"])
+            #expect(try await TestDatabase.psql("SELECT version FROM \(old).firefly_schema_migrations") == ["1"])
+            let upgraded = try TestDatabase.exporter(schema: old)
             #expect(await upgraded.export(TelemetryBatch(logs: Self.sampleLogs(), invocations: Self.sampleInvocations())) == .ok)
             await upgraded.shutdown()
             #expect(
-                try await TestDatabase.psql("SELECT version, name FROM \(schema).firefly_schema_migrations ORDER BY version")
-                    == ["1|series, points and spans", "2|logs and invocations"])
-            #expect(try await TestDatabase.count("points", schema: schema) == 1)
-            #expect(try await TestDatabase.count("spans", schema: schema) == 2)
-            #expect(try await TestDatabase.count("logs", schema: schema) == 3)
-            #expect(try await TestDatabase.count("invocations", schema: schema) == 4)
+                try await TestDatabase.psql("SELECT version, name FROM \(old).firefly_schema_migrations ORDER BY version")
+                    == ["1|series, points and spans", "2|logs and invocations", "3|points, spans and logs partitioned by day"])
+            #expect(try await TestDatabase.count("points", schema: old) == 1)
+            #expect(try await TestDatabase.count("spans", schema: old) == 2)
+            #expect(try await TestDatabase.count("logs", schema: old) == 3)
+            #expect(try await TestDatabase.count("invocations", schema: old) == 4)
             let indexes = try await TestDatabase.psql(
-                "SELECT indexname FROM pg_indexes WHERE schemaname = '\(schema)' AND tablename IN ('logs', 'invocations')")
+                "SELECT indexname FROM pg_indexes WHERE schemaname = '\(old)' AND tablename IN ('logs', 'invocations')")
             #expect(indexes.sorted() == [
                 "invocations_function_request_id_start_time_key", "invocations_function_start", "invocations_request",
                 "invocations_start", "invocations_trace", "logs_function_time", "logs_record_id_time_function_key",
                 "logs_request", "logs_time", "logs_trace",
             ])
+            try await TestDatabase.psql("DROP SCHEMA \(old) CASCADE")
         }
     }
 

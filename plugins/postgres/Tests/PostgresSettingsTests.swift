@@ -17,6 +17,7 @@ import Testing
         #expect(settings.schema == "firefly")
         #expect(settings.retention == nil)
         #expect(settings.connectTimeout == .seconds(10))
+        #expect(settings.partitionsAhead == 7)
     }
 
     @Test func readsEveryKey() throws {
@@ -24,7 +25,7 @@ import Testing
             PluginConfig([
                 "url": .string("postgresql://writer:p%40ss@db.example.com/metrics"), "pool_size": .number(8),
                 "tls": .string("verify-full"), "schema": .string("obs_2"), "retention": .string("30d"),
-                "connect_timeout": .string("2500ms"),
+                "connect_timeout": .string("2500ms"), "partitions_ahead": .number(0),
             ]))
         #expect(settings.url.password == "p@ss")
         #expect(settings.url.port == 5432)
@@ -34,6 +35,7 @@ import Testing
         #expect(settings.schema == "obs_2")
         #expect(settings.retention == .seconds(30 * 86_400))
         #expect(settings.connectTimeout == .milliseconds(2500))
+        #expect(settings.partitionsAhead == 0)
     }
 
     @Test func sslmodeInTheURLSetsTLSAndUnixSocketsWork() throws {
@@ -49,6 +51,7 @@ import Testing
             throws: PluginConfigError(problems: [
                 "pool_size: must be between 1 and 100, not 0",
                 "tls: must be one of disable, prefer, require, verify-full, not 'allow'",
+                "partitions_ahead: must be between 0 and 366, not 400",
                 "retention: expected none or a duration of at least 1h, such as 30d or 12h",
                 "schema: must be a lower-case SQL identifier (letters, digits, _; at most 63 bytes), not 'Bad-Name'",
                 "url: is required, e.g. postgres://firefly@127.0.0.1:54329/firefly",
@@ -57,7 +60,7 @@ import Testing
         ) {
             try PostgresSettings(
                 PluginConfig([
-                    "pool_size": .number(0), "tls": .string("allow"), "retention": .string("5m"),
+                    "pool_size": .number(0), "tls": .string("allow"), "retention": .string("5m"), "partitions_ahead": .number(400),
                     "schema": .string("Bad-Name"), "shema": .string("x"),
                 ]))
         }

@@ -5,7 +5,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import PostgresExporter
+@testable import PostgresExporter
 import Testing
 
 enum TestDatabase {
@@ -76,6 +76,31 @@ enum TestDatabase {
         return try await psql("SELECT json_build_array(\(list))::text \(rest)").map {
             try JSONDecoder().decode([String?].self, from: Data($0.utf8))
         }
+    }
+
+    /// Creates `schema` as a collector of an earlier release left it: its migrations up to `version` (on
+    /// plain PostgreSQL), recorded as applied, no rows.
+    static func createSchema(_ schema: String, atVersion version: Int) async throws {
+        let sql = Schema(name: schema)
+        var statements = [sql.createSchema, sql.createMigrationsTable]
+        for migration in sql.migrations(timescale: false) where migration.version <= version {
+            statements += migration.sql + [sql.recordMigration(migration.version, migration.name)]
+        }
+        try await psql(statements.joined(separator: ";\n"))
+    }
+
+    /// Copies every row of `tables` (series keep their ids) from one schema into another with the same columns.
+    static func copyRows(from source: String, to target: String, tables: [String]) async throws {
+        let sql = tables.map { table in
+            "INSERT INTO \(target).\(table) \(table == "series" ? "OVERRIDING SYSTEM VALUE " : "")SELECT * FROM \(source).\(table)"
+        }
+        try await psql(sql.joined(separator: ";\n"))
+    }
+
+    /// An order-independent digest of every row of a table (or partition), to compare contents.
+    static func digest(_ table: String, schema: String) async throws -> String {
+        try await psql("SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM \(schema).\(table) t")
+            .first ?? ""
     }
 
     static func count(_ table: String, schema: String) async throws -> Int {

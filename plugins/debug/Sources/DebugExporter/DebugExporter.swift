@@ -14,12 +14,19 @@ public final class DebugExporter: ExporterPlugin {
     /// Lines of concurrent exports never interleave.
     private let handle: Mutex<FileHandle>
     private let context: PluginContext
+    /// Acknowledge every batch without writing it: an exporter that does no work, for measuring
+    /// what the receivers and the queue cost on their own.
+    private let discard: Bool
 
     public init(context: PluginContext, config: PluginConfig) throws {
         self.context = context
         let path = config.optionalString("path")
+        discard = config.bool("discard", default: false)
+        if discard && path != nil { config.problem("discard", "discards every batch: leave out path") }
         try config.finish()
-        if let path, !path.isEmpty, path != "-" {
+        if discard {
+            handle = Mutex(FileHandle.nullDevice)
+        } else if let path, !path.isEmpty, path != "-" {
             let url = URL(fileURLWithPath: path)
             try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             if !FileManager.default.fileExists(atPath: path) {
@@ -38,6 +45,7 @@ public final class DebugExporter: ExporterPlugin {
     }
 
     public func export(_ batch: TelemetryBatch) async -> ExportResult {
+        if discard { return .ok }
         let out = DebugLines.encode(batch)
         do {
             try handle.withLock { try $0.write(contentsOf: out) }

@@ -4,8 +4,8 @@ import FireflyWire
 
 /// The hand-written protobuf decoder for logs, with the trace decoder's rules: unknown fields and
 /// known fields with an unexpected wire type are skipped; structural damage is an error.
-enum LogsProtoDecoder {
-    static func decode(_ body: [UInt8]) throws(OTLPDecodeError) -> DecodeOutcome {
+package enum LogsProtoDecoder {
+    package static func decode(_ body: [UInt8]) throws(OTLPDecodeError) -> DecodeOutcome {
         try OTLPDecodeError.mapping { () throws -> DecodeOutcome in
             var outcome = DecodeOutcome()
             try ProtoCommon.forEachItem(in: body) { (r: inout ProtobufReader, resource, scope) throws in

@@ -1,10 +1,10 @@
 // The fields of one OTLP span as either decoder reads them, and the shared rules that turn them into a model Span.
-import FireflyModel
+package import FireflyModel
 
 /// What one request decoded to: the telemetry kept, and how many items were rejected and why
 /// (for `partial_success`).
-struct DecodeOutcome {
-    var batch = TelemetryBatch()
+package struct DecodeOutcome {
+    package var batch = TelemetryBatch()
     var rejected = 0
     private(set) var firstProblem: String?
 

@@ -5,8 +5,8 @@ import FireflyWire
 /// The hand-written protobuf decoder for traces. Unknown fields, and known fields carrying an
 /// unexpected wire type, are skipped (as the reference implementations do); anything structurally
 /// broken (truncation, a length past the end, wire types 3/4/6/7) is an error.
-enum TraceProtoDecoder {
-    static func decode(_ body: [UInt8]) throws(OTLPDecodeError) -> DecodeOutcome {
+package enum TraceProtoDecoder {
+    package static func decode(_ body: [UInt8]) throws(OTLPDecodeError) -> DecodeOutcome {
         try OTLPDecodeError.mapping { () throws -> DecodeOutcome in
             var outcome = DecodeOutcome()
             try ProtoCommon.forEachItem(in: body) { (r: inout ProtobufReader, resource, scope) throws in

@@ -95,6 +95,8 @@ public struct PostgresSettings: Sendable, Equatable {
     /// Rows older than this are deleted (TimescaleDB retention policy, or periodic DELETE); nil keeps all.
     public var retention: Duration?
     public var connectTimeout: Duration = .seconds(10)
+    /// How many days after today the exporter keeps daily partitions ready for (plain PostgreSQL).
+    public var partitionsAhead: Int = 7
 
     public init(url: PostgresURL) { self.url = url }
 
@@ -105,6 +107,7 @@ public struct PostgresSettings: Sendable, Equatable {
         let tls = config.has("tls") ? config.choice("tls", PostgresTLSMode.allCases.map(\.rawValue), default: "prefer") : nil
         let schema = config.string("schema", default: "firefly")
         let connectTimeout = config.duration("connect_timeout", default: .seconds(10)) ?? .seconds(10)
+        let partitionsAhead = config.int("partitions_ahead", default: 7, range: 0...366)
         var retention: Duration?
         switch config.value("retention") {
         case nil, .string("none")?: retention = nil
@@ -140,6 +143,7 @@ public struct PostgresSettings: Sendable, Equatable {
         self.schema = schema
         self.retention = retention
         self.connectTimeout = connectTimeout
+        self.partitionsAhead = partitionsAhead
     }
 
     static func isPlainIdentifier(_ s: String) -> Bool {

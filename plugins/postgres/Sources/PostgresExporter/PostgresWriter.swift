@@ -14,7 +14,8 @@ struct WriteOutcome: Sendable {
     var spansInserted = 0
     var logsInserted = 0
     var invocationsInserted = 0
-    var timescale: Bool?
+    /// The partitions as the write left them, when the tables are partitioned.
+    var partitions: PartitionMap?
 }
 
 /// The exporter's state. An actor: the host sends one batch at a time per instance, and the cache and
@@ -32,7 +33,8 @@ actor PostgresWriter {
     private var migrated = false
     private var timescale = false
     private var seriesCache: [String: Int64] = [:]
-    private var lastRetentionUnixNano: UInt64 = 0
+    private var partitions: PartitionMap?
+    private var lastMaintenanceUnixNano: UInt64 = 0
     private var loggedFailureKinds: Set<String> = []
 
     /// The series cache is dropped when it grows past this many series (high-cardinality guard).
@@ -41,10 +43,13 @@ actor PostgresWriter {
     /// without closing the connection would otherwise hold the export, and the whole exporter,
     /// forever; a batch of a few thousand rows takes well under a second.
     static let writeTimeout: Duration = .seconds(15)
+    /// How long the migrations may take. Migration 3 reads each table it partitions once or twice
+    /// (about a second per 350 MB on this project's machine): far longer than a batch's write.
+    static let migrationTimeout: Duration = .seconds(900)
     /// A connection unused this long is closed.
     static let idleTimeout: Duration = .seconds(60)
-    /// How often plain PostgreSQL deletes rows older than `retention`.
-    static let retentionInterval: UInt64 = 3600 * 1_000_000_000
+    /// How often partitions are created ahead and rows older than `retention` dropped or deleted.
+    static let maintenanceInterval: UInt64 = 3600 * 1_000_000_000
 
     init(settings: PostgresSettings, context: PluginContext) {
         self.settings = settings
@@ -67,31 +72,44 @@ actor PostgresWriter {
         let cache = seriesCache
         let schema = schema
         let needsMigration = !migrated
+        let known = migrated ? partitions : nil
         let retentionSeconds = settings.retention.map { $0.components.seconds }
         let context = context
         do {
             let connection = try await lease()
+            if needsMigration {
+                timescale = try await connection.run(timeout: Self.migrationTimeout) { session in
+                    try Self.migrate(session, schema: schema, retentionSeconds: retentionSeconds, context: context)
+                }
+                migrated = true
+            }
             let outcome = try await connection.run(timeout: Self.writeTimeout) { session in
                 var outcome = WriteOutcome()
-                if needsMigration {
-                    outcome.timescale = try Self.migrate(
-                        session, schema: schema, retentionSeconds: retentionSeconds, context: context)
+                var map = try known ?? Self.loadPartitions(session, schema: schema)
+                try Self.createPartitions(Self.missingPartitions(batch, map), map: &map, schema: schema, on: session)
+                do {
+                    try Self.write(batch, cache: cache, schema: schema, on: session, outcome: &outcome)
+                } catch let error as PQServerError where error.sqlState == "23514" && !map.isEmpty {
+                    // No partition for a row (23514 is also a CHECK constraint's code): a partition this
+                    // exporter counted on was dropped by another collector's retention. Read the catalog
+                    // again and try once more; the transaction was rolled back whole.
+                    map = try Self.loadPartitions(session, schema: schema)
+                    try Self.createPartitions(Self.missingPartitions(batch, map), map: &map, schema: schema, on: session)
+                    outcome = WriteOutcome()
+                    try Self.write(batch, cache: cache, schema: schema, on: session, outcome: &outcome)
                 }
-                try Self.write(batch, cache: cache, schema: schema, on: session, outcome: &outcome)
+                outcome.partitions = map
                 return outcome
             }
             release(connection)
-            if let ts = outcome.timescale {
-                migrated = true
-                timescale = ts
-            }
+            partitions = outcome.partitions
             if seriesCache.count + outcome.newIDs.count > Self.maximumCachedSeries { seriesCache = [:] }
             seriesCache.merge(outcome.newIDs) { _, new in new }
             count(outcome)
             // Retryable kinds are logged again at the next outage. Permanent kinds stay logged once: the
             // host splits a rejected batch, and its halves' successes must not log the rejection anew.
             loggedFailureKinds = loggedFailureKinds.filter { $0.hasPrefix("permanent") }
-            await applyRetentionIfDue()
+            await maintainIfDue()
             return (.ok, false)
         } catch {
             let failure = PostgresFailure.classify(error, server: server)
@@ -106,6 +124,8 @@ actor PostgresWriter {
                 migrated = false
                 seriesCache = [:]
             }
+            // Read the partitions from the catalog again on the next attempt.
+            partitions = nil
             return (report(failure), error is WriteTimeout)
         }
     }
@@ -209,13 +229,14 @@ actor PostgresWriter {
             }
         }
         let timescale = !(try session.query("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")).isEmpty
+        let migrations = schema.migrations(timescale: timescale)
         let applied: [Int] = try session.transaction {
             try session.execute(schema.lock)
             try session.execute(schema.createSchema)
             try session.execute(schema.createMigrationsTable)
             let done = Set(try session.query(schema.appliedVersions).compactMap { $0.first.flatMap { $0 }.flatMap { Int($0) } })
             var applied: [Int] = []
-            for migration in schema.migrations where !done.contains(migration.version) {
+            for migration in migrations where !done.contains(migration.version) {
                 for statement in migration.sql {
                     try session.execute(statement)
                 }
@@ -386,28 +407,113 @@ actor PostgresWriter {
         return inserted
     }
 
-    // MARK: Retention
+    // MARK: Partitions
 
-    /// Plain PostgreSQL only (TimescaleDB runs its own retention policy): at most once an hour,
-    /// delete points, spans, logs and invocations older than `retention`. Failures are logged and retried next hour.
-    private func applyRetentionIfDue() async {
-        guard let retention = settings.retention, !timescale else { return }
+    /// The partitions of the schema's partitioned tables, from the catalog (empty under TimescaleDB).
+    static func loadPartitions(_ session: PQSession, schema: Schema) throws -> PartitionMap {
+        try session.transaction {
+            // The bounds are read back from their text: ISO dates whatever the server's default.
+            try session.execute("SET LOCAL DateStyle = ISO")
+            var map = PartitionMap()
+            for row in try session.query(schema.partitionCatalog) {
+                guard let table = row[0] else { continue }
+                var partitions = map.tables[table] ?? []
+                if let name = row[1] {
+                    partitions.append(.init(name: name, from: row[2].flatMap { Int64($0) }, to: row[3].flatMap { Int64($0) }))
+                }
+                map.tables[table] = partitions
+            }
+            return map
+        }
+    }
+
+    /// The day partitions the rows of `batch` need and `map` does not have.
+    static func missingPartitions(_ batch: TelemetryBatch, _ map: PartitionMap) -> [(table: String, day: Int64)] {
+        map.tables.keys.sorted().flatMap { table in
+            map.missingDays(table, unixNanos: batch.partitionTimes(table)).map { (table, $0) }
+        }
+    }
+
+    /// Creates day partitions in a transaction of their own, before the batch's: a collector creating
+    /// the same ones waits for the advisory lock and then finds them there.
+    static func createPartitions(
+        _ wanted: [(table: String, day: Int64)], map: inout PartitionMap, schema: Schema, on session: PQSession
+    ) throws {
+        guard !wanted.isEmpty else { return }
+        try session.transaction {
+            try session.execute(schema.partitionLock)
+            for (table, day) in wanted { try session.execute(schema.createPartition(table, day: day)) }
+        }
+        for (table, day) in wanted {
+            map.tables[table, default: []].append(
+                .init(
+                    name: PartitionMap.name(table, day: day), from: day * PartitionMap.secondsPerDay,
+                    to: (day + 1) * PartitionMap.secondsPerDay))
+        }
+    }
+
+    // MARK: Maintenance
+
+    /// Right after the first successful export and then at most once an hour: creates the day
+    /// partitions from today to `partitions_ahead` days on, drops partitions wholly older than
+    /// `retention` and deletes the older rows of the legacy partition (and, on plain PostgreSQL, of
+    /// `invocations`, which is not partitioned). TimescaleDB runs its own retention policy on its
+    /// hypertables. Failures are logged and retried next hour; writes create what they need themselves.
+    private func maintainIfDue() async {
+        let retention = settings.retention.map { $0.components.seconds }
+        let timescale = timescale
+        guard let known = partitions, !known.isEmpty || (retention != nil && !timescale) else { return }
         let now = context.nowUnixNano()
-        guard now &- lastRetentionUnixNano >= Self.retentionInterval || lastRetentionUnixNano == 0 else { return }
-        lastRetentionUnixNano = now
-        let statements = schema.deleteExpired(seconds: retention.components.seconds)
+        guard now &- lastMaintenanceUnixNano >= Self.maintenanceInterval || lastMaintenanceUnixNano == 0 else { return }
+        lastMaintenanceUnixNano = now
+        let seconds = Int64(now / 1_000_000_000)
+        let cutoff = retention.map { seconds - $0 }
+        let today = seconds / PartitionMap.secondsPerDay
+        let ahead = settings.partitionsAhead
+        let schema = schema
         do {
             let connection = try await lease()
-            try await connection.run(timeout: Self.writeTimeout) { session in
-                for statement in statements { try session.execute(statement) }
+            let (map, dropped) = try await connection.run(timeout: Self.writeTimeout) { session in
+                var map = try Self.loadPartitions(session, schema: schema)
+                // Under TimescaleDB the hypertables have their own retention policy.
+                let plainTables = timescale ? [] : Schema.timeTables.filter { map.tables[$0.table] == nil }
+                let due = map.dueAhead(today: today, ahead: ahead)
+                let expired = cutoff.map { map.expired(cutoff: $0) } ?? (drop: [], trim: [])
+                try Self.createPartitions(due, map: &map, schema: schema, on: session)
+                if !expired.drop.isEmpty {
+                    try session.transaction {
+                        try session.execute(schema.partitionLock)
+                        // Dropping a partition locks its parent exclusively: give up rather than hold
+                        // dashboards and writers behind a long query; the next hour tries again.
+                        try session.execute("SET LOCAL lock_timeout = '5s'")
+                        for (_, partition) in expired.drop { try session.execute(schema.dropPartition(partition)) }
+                    }
+                }
+                if let cutoff {
+                    for (table, partition) in expired.trim {
+                        let column = Schema.timeTables.first { $0.table == table }?.column ?? "time"
+                        try session.execute(schema.deleteOlder(partition, column: column, than: cutoff))
+                    }
+                    for (table, column) in plainTables {
+                        try session.execute(schema.deleteOlder(table, column: column, than: cutoff))
+                    }
+                }
+                if !expired.drop.isEmpty { map = try Self.loadPartitions(session, schema: schema) }
+                return (map, expired.drop.map(\.partition))
             }
             release(connection)
+            partitions = map
+            if !dropped.isEmpty {
+                context.log(.info, "postgres exporter: dropped partitions past retention: \(dropped.joined(separator: ", "))")
+            }
         } catch {
             if connection?.isBroken ?? false {
                 connection?.close()
                 connection = nil
             }
-            context.log(.warning, "postgres exporter: retention delete failed: \(PostgresFailure.classify(error, server: server).message)")
+            context.log(
+                .warning,
+                "postgres exporter: partition maintenance or retention failed: \(PostgresFailure.classify(error, server: server).message)")
         }
     }
 }

@@ -9,9 +9,13 @@ struct Schema: Sendable {
     /// `"name"`, quoted for splicing into SQL.
     var q: String { "\"\(name)\"" }
 
-    /// Every migration, in order. Append new ones; never edit one that has shipped.
-    var migrations: [(version: Int, name: String, sql: [String])] {
-        [(1, "series, points and spans", v1), (2, "logs and invocations", v2)]
+    /// Every migration, in order. Append new ones; never edit one that has shipped. Under TimescaleDB
+    /// the tables become hypertables instead of natively partitioned tables, so migration 3 does nothing there.
+    func migrations(timescale: Bool) -> [(version: Int, name: String, sql: [String])] {
+        [
+            (1, "series, points and spans", v1), (2, "logs and invocations", v2),
+            (3, "points, spans and logs partitioned by day", timescale ? [] : v3),
+        ]
     }
 
     private var v1: [String] {
@@ -148,6 +152,122 @@ struct Schema: Sendable {
         ]
     }
 
+    /// The tables partitioned by time (PostgreSQL's declarative partitioning), with their time
+    /// column, the unique constraint and the indexes migrations 1 and 2 gave them.
+    static let partitionedTables: [(table: String, column: String, unique: [String], indexes: [(String, String)])] = [
+        ("points", "time", ["series_id", "time"], []),
+        ("spans", "start_time", ["trace_id", "span_id", "start_time"], [
+            ("spans_function_start", "(function, start_time DESC)"), ("spans_start", "(start_time DESC)"),
+        ]),
+        ("logs", "time", ["record_id", "time", "function"], [
+            ("logs_function_time", "(function, time DESC)"), ("logs_time", "(time DESC)"),
+            ("logs_trace", "(trace_id) WHERE trace_id IS NOT NULL"),
+            ("logs_request", "(request_id) WHERE request_id IS NOT NULL"),
+        ]),
+    ]
+
+    /// Each table becomes a parent partitioned by range of its time column, with the same columns,
+    /// unique key and index names. The table as it was (renamed `<table>_legacy`, its indexes too) is
+    /// attached whole as the first partition, from MINVALUE to the end of the migration's day (UTC) or
+    /// of its newest row's day if that is later: no row is copied, and ATTACH finds the legacy table's
+    /// unique index equal to the parent's and adopts it instead of building another. An empty table
+    /// (a new database) is dropped instead, so a new database holds daily partitions only.
+    private var v3: [String] {
+        var sql: [String] = []
+        for (table, column, unique, indexes) in Self.partitionedTables {
+            let legacy = "\(table)_legacy"
+            let key = "\(table)_\(unique.joined(separator: "_"))_key"
+            sql.append("ALTER TABLE \(q).\(table) RENAME TO \(legacy)")
+            sql.append("ALTER INDEX \(q).\(key) RENAME TO \(legacy)_\(key.dropFirst(table.count + 1))")
+            for (index, _) in indexes {
+                sql.append("ALTER INDEX \(q).\(index) RENAME TO \(legacy)_\(index.dropFirst(table.count + 1))")
+            }
+            sql.append(
+                """
+                CREATE TABLE \(q).\(table) (
+                    LIKE \(q).\(legacy) INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE,
+                    UNIQUE (\(unique.joined(separator: ", ")))
+                ) PARTITION BY RANGE (\(column))
+                """)
+            for (index, definition) in indexes {
+                sql.append("CREATE INDEX \(index) ON \(q).\(table) \(definition)")
+            }
+            if table == "points" {
+                // The view followed the renamed table; point it at the parent.
+                sql.append(
+                    """
+                    CREATE OR REPLACE VIEW \(q).metrics AS
+                    SELECT s.name, s.namespace, s.unit, s.function, s.kind, s.labels, p.*
+                    FROM \(q).points p JOIN \(q).series s ON s.id = p.series_id
+                    """)
+            }
+            sql.append(
+                """
+                DO $firefly$
+                DECLARE
+                    newest timestamptz;
+                    bound timestamp;
+                BEGIN
+                    IF NOT EXISTS (SELECT 1 FROM \(q).\(legacy)) THEN
+                        DROP TABLE \(q).\(legacy);
+                        RETURN;
+                    END IF;
+                    SELECT max(\(column)) INTO newest FROM \(q).\(legacy);
+                    bound := greatest(date_trunc('day', now() AT TIME ZONE 'UTC'), date_trunc('day', newest AT TIME ZONE 'UTC'))
+                        + interval '1 day';
+                    EXECUTE format(
+                        'ALTER TABLE \(q).\(table) ATTACH PARTITION \(q).\(legacy) FOR VALUES FROM (MINVALUE) TO (%L)',
+                        to_char(bound, 'YYYY-MM-DD HH24:MI:SS') || '+00');
+                END
+                $firefly$
+                """)
+        }
+        return sql
+    }
+
+    // MARK: Partitions
+
+    /// Serialises creating and dropping partitions across collectors; released at COMMIT.
+    var partitionLock: String { "SELECT pg_advisory_xact_lock(1179015513, hashtext('\(name)/partitions'))" }
+
+    /// Each partitioned table of the schema with each of its partitions and their bounds in seconds
+    /// since the Unix epoch (NULL for MINVALUE and MAXVALUE); the partition columns are NULL for a
+    /// table without partitions. Run with `DateStyle` ISO so the bounds' text reads back exactly.
+    var partitionCatalog: String {
+        #"""
+        SELECT p.relname, c.relname,
+            extract(epoch FROM substring(pg_get_expr(c.relpartbound, c.oid) FROM 'FROM \(''([^'']+)''\)')::timestamptz)::bigint,
+            extract(epoch FROM substring(pg_get_expr(c.relpartbound, c.oid) FROM 'TO \(''([^'']+)''\)')::timestamptz)::bigint
+        FROM pg_class p
+        JOIN pg_namespace n ON n.oid = p.relnamespace
+        LEFT JOIN pg_inherits i ON i.inhparent = p.oid
+        LEFT JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE n.nspname = '\#(name)' AND p.relkind = 'p' AND p.relname IN ('points', 'spans', 'logs')
+        ORDER BY 1, 3 NULLS FIRST
+        """#
+    }
+
+    /// Creates the day's partition of `table` unless a collector did already. Created apart and then
+    /// attached: ATTACH PARTITION takes a SHARE UPDATE EXCLUSIVE lock on the parent, which lets
+    /// dashboards read and other collectors write meanwhile (CREATE TABLE … PARTITION OF would take
+    /// an ACCESS EXCLUSIVE one).
+    func createPartition(_ table: String, day: Int64) -> String {
+        let partition = PartitionMap.name(table, day: day)
+        return """
+            DO $firefly$
+            BEGIN
+                IF to_regclass('\(q).\(partition)') IS NULL THEN
+                    CREATE TABLE \(q).\(partition) (LIKE \(q).\(table) INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE);
+                    ALTER TABLE \(q).\(table) ATTACH PARTITION \(q).\(partition)
+                        FOR VALUES FROM ('\(PartitionMap.bound(day: day))') TO ('\(PartitionMap.bound(day: day + 1))');
+                END IF;
+            END
+            $firefly$
+            """
+    }
+
+    func dropPartition(_ partition: String) -> String { "DROP TABLE IF EXISTS \(q).\(partition)" }
+
     // MARK: Migration bookkeeping
 
     var createSchema: String { "CREATE SCHEMA IF NOT EXISTS \(q)" }
@@ -175,15 +295,24 @@ struct Schema: Sendable {
         ("points", "time"), ("spans", "start_time"), ("logs", "time"), ("invocations", "start_time"),
     ]
 
+    /// Hypertables and their retention policies. A table already partitioned by PostgreSQL itself (a
+    /// schema migrated on plain PostgreSQL before TimescaleDB was installed) cannot become a
+    /// hypertable: each statement applies to ordinary tables only (`relkind = 'r'`; a hypertable is
+    /// one) and the exporter manages the partitions of the others.
     func timescaleSetup(retentionSeconds: Int64?) -> [String] {
+        func onlyIfOrdinary(_ table: String) -> String {
+            "FROM pg_class WHERE oid = '\(q).\(table)'::regclass AND relkind = 'r'"
+        }
         var sql = Self.timeTables.map {
-            "SELECT create_hypertable('\(q).\($0.table)', '\($0.column)', if_not_exists => TRUE, migrate_data => TRUE)"
+            "SELECT create_hypertable('\(q).\($0.table)', '\($0.column)', if_not_exists => TRUE, migrate_data => TRUE) "
+                + onlyIfOrdinary($0.table)
         }
         for (table, _) in Self.timeTables {
-            sql.append("SELECT remove_retention_policy('\(q).\(table)', if_exists => TRUE)")
+            sql.append("SELECT remove_retention_policy('\(q).\(table)', if_exists => TRUE) " + onlyIfOrdinary(table))
             if let retentionSeconds {
                 sql.append(
-                    "SELECT add_retention_policy('\(q).\(table)', INTERVAL '\(retentionSeconds) seconds', if_not_exists => TRUE)")
+                    "SELECT add_retention_policy('\(q).\(table)', INTERVAL '\(retentionSeconds) seconds', if_not_exists => TRUE) "
+                        + onlyIfOrdinary(table))
             }
         }
         return sql
@@ -289,8 +418,8 @@ struct Schema: Sendable {
         """
     }
 
-    /// One DELETE per time-partitioned table, for plain PostgreSQL's retention.
-    func deleteExpired(seconds: Int64) -> [String] {
-        Self.timeTables.map { "DELETE FROM \(q).\($0.table) WHERE \($0.column) < now() - make_interval(secs => \(seconds))" }
+    /// Rows older than `cutoff` (seconds since the Unix epoch) deleted from `relation`, a table or one partition.
+    func deleteOlder(_ relation: String, column: String, than cutoff: Int64) -> String {
+        "DELETE FROM \(q).\(relation) WHERE \(column) < to_timestamp(\(cutoff))"
     }
 }

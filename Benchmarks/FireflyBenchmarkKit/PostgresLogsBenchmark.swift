@@ -1,8 +1,8 @@
 // `make bench`: how fast the exporter writes log records, beside psql \copy of the very rows it wrote.
-import Dispatch
-import FireflyModel
+package import FireflyModel
 import FireflyPluginKit
 import Foundation
+import PostgresExporter
 
 /// Writes synthetic Lambda log records through `PostgresExporter.export` into a throw-away schema, then
 /// copies the rows it stored out and into an identical table with `psql \copy` (binary), the baseline
@@ -24,9 +24,6 @@ public enum PostgresLogsBenchmark {
         }
     }
 
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
-    }
 
     /// - Parameters:
     ///   - url: a `postgres://` URL (its user must be allowed to create schemas).
@@ -46,32 +43,32 @@ public enum PostgresLogsBenchmark {
         let base: UInt64 = 1_700_000_000_000_000_000
         do {
             // Warm-up: the migrations run on the first export. Not measured; before `base`.
-            try check(await exporter.export(TelemetryBatch(logs: makeLogs(10, offset: 0, base: base - 3_600_000_000_000))))
+            try PostgresBench.check(await exporter.export(TelemetryBatch(logs: makeLogs(10, offset: 0, base: base - 3_600_000_000_000))))
             let records = makeLogs(logs, offset: 0, base: base)
             let clock = ContinuousClock()
             var exportTime = Duration.zero
             for start in stride(from: 0, to: records.count, by: batchSize) {
                 let batch = TelemetryBatch(logs: Array(records[start..<min(start + batchSize, records.count)]))
                 let began = clock.now
-                try check(await exporter.export(batch))
+                try PostgresBench.check(await exporter.export(batch))
                 exportTime += clock.now - began
             }
             await exporter.shutdown()
-            try await runPsql(psql, url, "DELETE FROM \(schema).logs WHERE time_unix_nano < \(base)")
-            let stored = Int(try await runPsql(psql, url, "SELECT count(*) FROM \(schema).logs")) ?? -1
-            guard stored == logs else { throw Failure(description: "the exporter stored \(stored) of \(logs) log records") }
-            try await runPsql(psql, url, "\\copy \(schema).logs TO '\(file)' (FORMAT binary)")
-            try await runPsql(psql, url, "CREATE TABLE \(schema).logs_copy (LIKE \(schema).logs INCLUDING ALL)")
+            try await PostgresBench.psql(psql, url, "DELETE FROM \(schema).logs WHERE time_unix_nano < \(base)")
+            let stored = Int(try await PostgresBench.psql(psql, url, "SELECT count(*) FROM \(schema).logs")) ?? -1
+            guard stored == logs else { throw PostgresBench.Failure(description: "the exporter stored \(stored) of \(logs) log records") }
+            try await PostgresBench.psql(psql, url, "\\copy (SELECT * FROM \(schema).logs) TO '\(file)' (FORMAT binary)")
+            try await PostgresBench.psql(psql, url, "CREATE TABLE \(schema).logs_copy (LIKE \(schema).logs INCLUDING ALL)")
             let began = clock.now
-            try await runPsql(psql, url, "\\copy \(schema).logs_copy FROM '\(file)' (FORMAT binary)")
+            try await PostgresBench.psql(psql, url, "\\copy \(schema).logs_copy FROM '\(file)' (FORMAT binary)")
             let copyTime = clock.now - began
-            try await runPsql(psql, url, "DROP SCHEMA \(schema) CASCADE")
+            try await PostgresBench.psql(psql, url, "DROP SCHEMA \(schema) CASCADE")
             return Result(
-                logs: stored, logsPerSecond: Double(stored) / seconds(exportTime),
-                copyPerSecond: Double(stored) / seconds(copyTime))
+                logs: stored, logsPerSecond: Double(stored) / PostgresBench.seconds(exportTime),
+                copyPerSecond: Double(stored) / PostgresBench.seconds(copyTime))
         } catch {
             await exporter.shutdown()
-            _ = try? await runPsql(psql, url, "DROP SCHEMA IF EXISTS \(schema) CASCADE")
+            _ = try? await PostgresBench.psql(psql, url, "DROP SCHEMA IF EXISTS \(schema) CASCADE")
             throw error
         }
     }
@@ -79,7 +76,7 @@ public enum PostgresLogsBenchmark {
     /// Lambda-like records: per invocation START, four application lines (every tenth an ERROR with a
     /// multi-line stack trace), END and REPORT, with request ids, trace ids on half the invocations,
     /// and the attributes the CloudWatch Logs and OTLP receivers set.
-    static func makeLogs(_ n: Int, offset: Int, base: UInt64) -> [LogRecord] {
+    package static func makeLogs(_ n: Int, offset: Int, base: UInt64) -> [LogRecord] {
         (0..<n).map { j in
             let i = offset + j
             let invocation = i / 7
@@ -128,44 +125,5 @@ public enum PostgresLogsBenchmark {
     static func cloudWatchEventID(_ i: Int) -> String {
         let digits = String(i)
         return "3" + String(repeating: "0", count: 55 - digits.count) + digits
-    }
-
-    private static func check(_ result: ExportResult) throws {
-        if result != .ok { throw Failure(description: "export failed: \(result)") }
-    }
-
-    private static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-    }
-
-    /// Runs one psql command on a Dispatch thread (not one of Swift concurrency's few shared ones) and
-    /// returns its output, tuples only and trimmed.
-    @discardableResult
-    static func runPsql(_ psql: String, _ url: String, _ command: String) async throws -> String {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Swift.Result { try runPsqlBlocking(psql, url, command) })
-            }
-        }
-    }
-
-    private static func runPsqlBlocking(_ psql: String, _ url: String, _ command: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: psql.hasPrefix("/") ? psql : "/usr/bin/env")
-        process.arguments = (psql.hasPrefix("/") ? [] : [psql]) + [url, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", command]
-        process.standardInput = FileHandle.nullDevice
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Output is read to its end before waiting (a full pipe would block psql); psql's errors are short.
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errorData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "psql \(command.prefix(60)): \(String(decoding: errorData, as: UTF8.self))")
-        }
-        return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

@@ -1,5 +1,6 @@
 // Measures how many samples per second one core turns into compressed remote-write bodies (for `make bench`).
 import FireflyModel
+import RemoteWriteExporter
 
 /// Encode + compress throughput on the calling thread (so: per core). The series look like
 /// CloudWatch Lambda data: each point is a summary that becomes 7 YACE series.

@@ -1,5 +1,6 @@
 // Decode throughput of the protobuf trace and logs decoders, for `make bench` (no timed unit tests).
 import FireflyWire
+import OTLPAdapter
 
 /// Measures how many spans per second one core decodes from binary OTLP.
 ///

@@ -1,6 +1,7 @@
 // `make bench`: how fast the exporter writes points and spans to a real PostgreSQL.
 import FireflyModel
 import FireflyPluginKit
+import PostgresExporter
 
 /// Writes synthetic Lambda-like data through `PostgresExporter.export` into a throw-away schema and
 /// measures rows per second; the schema is dropped afterwards.
@@ -21,8 +22,10 @@ public enum PostgresWriteBenchmark {
     ///   - url: a `postgres://` URL (its user must be allowed to create schemas).
     ///   - points: summary points to write, in batches of `batchSize`, over `series` series.
     ///   - spans: spans to write, in batches of `batchSize`.
+    ///   - psql: the psql program that counts the rows written and drops the schema (a path, or a
+    ///     name looked up on PATH).
     public static func run(
-        url: String, points: Int = 10_000, spans: Int = 10_000, batchSize: Int = 10_000, series: Int = 100
+        url: String, psql: String = "psql", points: Int = 10_000, spans: Int = 10_000, batchSize: Int = 10_000, series: Int = 100
     ) async throws -> Result {
         let schema = "bench_" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
         let context = PluginContext.standalone(instanceName: "postgres-bench")
@@ -31,7 +34,7 @@ public enum PostgresWriteBenchmark {
         let base: UInt64 = 1_700_000_000_000_000_000
         do {
             // Warm up: migrations and series ids are not what is measured.
-            try check(await exporter.export(TelemetryBatch(points: makePoints(series, series: series, base: base - 60_000_000_000))))
+            try PostgresBench.check(await exporter.export(TelemetryBatch(points: makePoints(series, series: series, base: base - 60_000_000_000))))
             let clock = ContinuousClock()
             var pointTime = Duration.zero
             var written = 0
@@ -39,7 +42,7 @@ public enum PostgresWriteBenchmark {
                 let n = min(batchSize, points - written)
                 let batch = TelemetryBatch(points: makePoints(n, series: series, base: base + UInt64(written / series) * 60_000_000_000))
                 let start = clock.now
-                try check(await exporter.export(batch))
+                try PostgresBench.check(await exporter.export(batch))
                 pointTime += clock.now - start
                 written += n
             }
@@ -49,34 +52,22 @@ public enum PostgresWriteBenchmark {
                 let n = min(batchSize, spans - written)
                 let batch = TelemetryBatch(spans: makeSpans(n, offset: written, base: base))
                 let start = clock.now
-                try check(await exporter.export(batch))
+                try PostgresBench.check(await exporter.export(batch))
                 spanTime += clock.now - start
                 written += n
             }
             await exporter.shutdown()
             // What the database holds, not what was sent: the warm-up's points are before `base`.
-            let stored = try await countRows(schema, since: base, settings: exporter.settings)
-            try await dropSchema(schema, settings: exporter.settings)
+            let stored = try await countRows(schema, since: base, psql: psql, url: url)
+            try await PostgresBench.psql(psql, url, "DROP SCHEMA IF EXISTS \"\(schema)\" CASCADE")
             return Result(
-                points: stored.points, spans: stored.spans, pointsPerSecond: Double(stored.points) / seconds(pointTime),
-                spansPerSecond: Double(stored.spans) / seconds(spanTime))
+                points: stored.points, spans: stored.spans, pointsPerSecond: Double(stored.points) / PostgresBench.seconds(pointTime),
+                spansPerSecond: Double(stored.spans) / PostgresBench.seconds(spanTime))
         } catch {
             await exporter.shutdown()
-            try? await dropSchema(schema, settings: exporter.settings)
+            _ = try? await PostgresBench.psql(psql, url, "DROP SCHEMA IF EXISTS \"\(schema)\" CASCADE")
             throw error
         }
-    }
-
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
-    }
-
-    private static func check(_ result: ExportResult) throws {
-        if result != .ok { throw Failure(description: "export failed: \(result)") }
-    }
-
-    private static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
     /// CloudWatch Metric Stream style: one Duration summary per function and minute.
@@ -121,21 +112,12 @@ public enum PostgresWriteBenchmark {
     }
 
     /// Rows in the schema's points (at or after `since`) and spans tables.
-    private static func countRows(_ schema: String, since: UInt64, settings: PostgresSettings) async throws -> (points: Int, spans: Int) {
-        let connection = try await PQConnection.connect(settings)
-        defer { connection.close() }
-        let row = try await connection.run { session in
-            try session.query("""
-                SELECT (SELECT count(*) FROM "\(schema)".points WHERE time_unix_nano >= \(Int64(clamping: since))),
-                       (SELECT count(*) FROM "\(schema)".spans)
-                """).first ?? []
-        }
-        return (points: row.first.flatMap { $0 }.flatMap { Int($0) } ?? 0, spans: row.last.flatMap { $0 }.flatMap { Int($0) } ?? 0)
-    }
-
-    private static func dropSchema(_ schema: String, settings: PostgresSettings) async throws {
-        let connection = try await PQConnection.connect(settings)
-        defer { connection.close() }
-        try await connection.run { session in try session.execute("DROP SCHEMA IF EXISTS \"\(schema)\" CASCADE") }
+    private static func countRows(_ schema: String, since: UInt64, psql: String, url: String) async throws -> (points: Int, spans: Int) {
+        let row = try await PostgresBench.psql(psql, url, """
+            SELECT (SELECT count(*) FROM "\(schema)".points WHERE time_unix_nano >= \(Int64(clamping: since))),
+                   (SELECT count(*) FROM "\(schema)".spans)
+            """).split(separator: "|").map { Int($0) ?? 0 }
+        guard row.count == 2 else { throw PostgresBench.Failure(description: "could not count the rows written") }
+        return (points: row[0], spans: row[1])
     }
 }

@@ -1,5 +1,9 @@
-import CZlib
+// Decode throughput of the firehose receiver, for `make bench` (no timed unit tests).
+import FireflyDemo
+import FireflyWire
 import FireflyModel
+import FirehoseAdapter
+import Foundation
 
 /// Measures decoding of Firehose requests carrying CloudWatch JSON records (envelope, base64,
 /// JSON lines → points) and CloudWatch Logs records (envelope, base64, gzip, JSON → log records
@@ -80,26 +84,7 @@ public enum FirehoseDecodeBenchmark {
         return Array(body.utf8)
     }
 
-    static func base64(_ bytes: [UInt8]) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var i = 0
-        while i + 3 <= bytes.count {
-            let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-            for shift in [18, 12, 6, 0] { out.append(alphabet[Int(v >> UInt32(shift) & 63)]) }
-            i += 3
-        }
-        let rest = bytes.count - i
-        if rest > 0 {
-            let v = UInt32(bytes[i]) << 16 | (rest == 2 ? UInt32(bytes[i + 1]) << 8 : 0)
-            out.append(alphabet[Int(v >> 18 & 63)])
-            out.append(alphabet[Int(v >> 12 & 63)])
-            out.append(rest == 2 ? alphabet[Int(v >> 6 & 63)] : UInt8(ascii: "="))
-            out.append(UInt8(ascii: "="))
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    static func base64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
 
     /// The CloudWatch Logs figure: log events decoded per second on this thread, gzip included.
     public struct LogsResult: Sendable, CustomStringConvertible {
@@ -173,34 +158,10 @@ public enum FirehoseDecodeBenchmark {
                 "{\"messageType\":\"DATA_MESSAGE\",\"owner\":\"123456789012\",\"logGroup\":\"/aws/lambda/\(function)\","
                 + "\"logStream\":\"2026/12/03/[$LATEST]0123456789abcdef0123456789abcdef\",\"subscriptionFilters\":[\"firefly\"],"
                 + "\"logEvents\":[\(events.joined(separator: ","))]}"
-            body += (r == 0 ? "" : ",") + "{\"data\":\"" + base64(gzip(Array(document.utf8))) + "\"}"
+            body += (r == 0 ? "" : ",") + "{\"data\":\"" + base64(try! Gzip.compress(Array(document.utf8))) + "\"}"
         }
         body += "]}"
         return Array(body.utf8)
-    }
-
-    /// One gzip member (zlib's default level), as CloudWatch Logs compresses a record.
-    static func gzip(_ bytes: [UInt8]) -> [UInt8] {
-        var stream = z_stream()
-        let rc = deflateInit2_(
-            &stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
-            Int32(MemoryLayout<z_stream>.size))
-        precondition(rc == Z_OK, "deflateInit2 failed: \(rc)")
-        defer { deflateEnd(&stream) }
-        var input = bytes
-        var out = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(bytes.count))) + 32)
-        let produced = input.withUnsafeMutableBufferPointer { inp in
-            out.withUnsafeMutableBufferPointer { o -> Int in
-                stream.next_in = inp.baseAddress
-                stream.avail_in = UInt32(inp.count)
-                stream.next_out = o.baseAddress
-                stream.avail_out = UInt32(o.count)
-                let end = deflate(&stream, Z_FINISH)
-                precondition(end == Z_STREAM_END, "deflate did not finish: \(end)")
-                return o.count - Int(stream.avail_out)
-            }
-        }
-        return Array(out[0..<produced])
     }
 }
 
