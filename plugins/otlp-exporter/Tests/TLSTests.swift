@@ -56,10 +56,11 @@ import Testing
             "endpoint": .string(endpoint), "protocol": .string(transport),
             "tls": .object(["ca_file": .string(certs.ca)]),
         ])
-        let trusted = await trusting.export(batch)
-        #expect(trusted == .ok)
+        let trusted = await exportLikeTheHost(trusting, batch)
+        #expect(trusted.last == .ok, "\(trusted)")
         await trusting.shutdown()
-        #expect(try await receiver.received().spans.count == SampleBatch.spans.count)
+        let delivered = try await receiver.received().spans.count
+        #expect(delivered >= SampleBatch.spans.count)
 
         // Without the CA the server's certificate is not trusted: nothing is sent, the batch stays queued.
         let untrusting = try makeExporter([
@@ -71,6 +72,6 @@ import Testing
             Issue.record("expected retryable, got \(refused)")
             return
         }
-        #expect(try await receiver.received().spans.count == SampleBatch.spans.count)
+        #expect(try await receiver.received().spans.count == delivered)
     }
 }
