@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CONFIG ?= firefly.yaml
 PLUGIN_DIR := .firefly/plugins
-PLUGINS := FireflyDebugPlugin FireflyFirehosePlugin FireflyOTLPPlugin FireflyPostgresPlugin FireflyRemoteWritePlugin FireflyWebhookPlugin
+PLUGINS := FireflyDebugPlugin FireflyFirehosePlugin FireflyOTLPPlugin FireflyOTLPExporterPlugin FireflyPostgresPlugin FireflyRemoteWritePlugin FireflyWebhookPlugin
 
 .PHONY: run test build plugins clean-state
 

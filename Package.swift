@@ -48,6 +48,7 @@ let package = Package(
         .library(name: "FireflyDebugPlugin", type: .dynamic, targets: ["DebugPluginEntry"]),
         .library(name: "FireflyFirehosePlugin", type: .dynamic, targets: ["FirehosePluginEntry"]),
         .library(name: "FireflyOTLPPlugin", type: .dynamic, targets: ["OTLPPluginEntry"]),
+        .library(name: "FireflyOTLPExporterPlugin", type: .dynamic, targets: ["OTLPExporterPluginEntry"]),
         .library(name: "FireflyPostgresPlugin", type: .dynamic, targets: ["PostgresPluginEntry"]),
         .library(name: "FireflyRemoteWritePlugin", type: .dynamic, targets: ["RemoteWritePluginEntry"]),
         .library(name: "FireflyWebhookPlugin", type: .dynamic, targets: ["WebhookPluginEntry"]),
@@ -181,8 +182,8 @@ let package = Package(
         .executableTarget(
             name: "firefly-bench",
             dependencies: [
-                "FireflyBenchmarkKit", "FireflyCore", "FireflyDemo", "FireflyModel", "FireflyPluginKit", "FirehoseAdapter", "OTLPAdapter",
-                "RemoteWriteExporter", "PostgresExporter", "DebugExporter",
+                "FireflyBenchmarkKit", "FireflyCore", "FireflyDemo", "FireflyModel", "FireflyPluginKit", "FireflyWire", "FirehoseAdapter",
+                "OTLPAdapter", "RemoteWriteExporter", "PostgresExporter", "DebugExporter",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -197,6 +198,14 @@ let package = Package(
             "otlp", folder: "otlp", logic: "OTLPAdapter", entry: "OTLPPluginEntry",
             dependencies: [
                 "FireflyWire",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+            ])
+        + plugin(
+            "otlp-exporter", folder: "otlp-exporter", logic: "OTLPExporter", entry: "OTLPExporterPluginEntry",
+            dependencies: [
+                "FireflyWire", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
             ])
@@ -220,6 +229,10 @@ let package = Package(
                 path: "plugins/firehose/Tests"),
             .testTarget(
                 name: "OTLPAdapterTests", dependencies: ["OTLPAdapter", "FireflyWire", "FireflyPluginKitTesting"], path: "plugins/otlp/Tests"),
+            .testTarget(
+                name: "OTLPExporterTests",
+                dependencies: ["OTLPExporter", "OTLPAdapter", "FireflyWire", "FireflyPluginKitTesting", "FireflyTestSupport"],
+                path: "plugins/otlp-exporter/Tests", exclude: ["otlp_receiver.py"]),
             .testTarget(
                 name: "PostgresExporterTests", dependencies: ["PostgresExporter", "FireflyBenchmarkKit"], path: "plugins/postgres/Tests"),
             .testTarget(

@@ -1,5 +1,6 @@
 // The request bodies the ingest benchmarks send, built from the demo's simulators.
 import FireflyDemo
+import FireflyWire
 import FireflyModel
 import Foundation
 import NIOCore

@@ -1,5 +1,6 @@
 // Decode throughput of the firehose receiver, for `make bench` (no timed unit tests).
 import FireflyDemo
+import FireflyWire
 import FireflyModel
 import FirehoseAdapter
 import Foundation

@@ -1,5 +1,6 @@
 // The demo's deterministic core: what to send at each moment, with no clock or network inside.
 public import FireflyModel
+public import FireflyWire
 
 /// Which CloudWatch metric stream output formats the demo sends.
 public enum MetricStreamFormats: String, Sendable, CaseIterable {

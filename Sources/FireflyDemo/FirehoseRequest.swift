@@ -1,5 +1,6 @@
 // Builds Kinesis Data Firehose HTTP-endpoint delivery requests (wire-formats.md A.2–A.3).
 import Foundation
+public import FireflyWire
 
 /// One Firehose delivery: the gzip-compressed JSON envelope and the headers Firehose sends.
 public struct FirehoseRequest: Sendable {

@@ -1,6 +1,7 @@
 // What Lambda writes to a function's log group for each simulated invocation, and the CloudWatch
 // Logs subscription records that carry it to Firehose.
 import FireflyModel
+public import FireflyWire
 
 /// The log lines of invocations, as Lambda and the function's runtime write them to the function's
 /// log group, in either log format:

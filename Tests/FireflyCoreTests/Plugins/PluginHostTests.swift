@@ -70,8 +70,8 @@ import Testing
     }
 
     @Test func everyBuiltPluginExportsExactlyTheEntrySymbol() throws {
-        let products = ["FireflyDebugPlugin", "FireflyFirehosePlugin", "FireflyOTLPPlugin", "FireflyPostgresPlugin",
-                        "FireflyRemoteWritePlugin", "FireflyWebhookPlugin",
+        let products = ["FireflyDebugPlugin", "FireflyFirehosePlugin", "FireflyOTLPPlugin", "FireflyOTLPExporterPlugin",
+                        "FireflyPostgresPlugin", "FireflyRemoteWritePlugin", "FireflyWebhookPlugin",
                         "FireflyTestCAdapter", "FireflyTestFutureABI"]
         for product in products {
             let file = BuildProducts.library(product)

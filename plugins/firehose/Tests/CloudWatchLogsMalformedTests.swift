@@ -1,5 +1,6 @@
 import FireflyModel
 import FireflyDemo
+import FireflyWire
 import FireflyPluginKit
 import FireflyPluginKitTesting
 @testable import FirehoseAdapter

@@ -123,7 +123,7 @@ struct OTelMetricStreamDecoder {
                 .unsupportedMetricType, record: index,
                 detail: "metric \(name) has data of field \(otherType); only summaries are read"))
         }
-        let (namespace, metricName) = Self.split(name)
+        let (namespace, metricName) = CloudWatchMetricName.split(name)
         let cloudWatchUnit = CloudWatchUnit.fromUCUM(unit)
         for var summary in summaries {
             // Summary { repeated SummaryDataPoint data_points = 1; }
@@ -141,16 +141,6 @@ struct OTelMetricStreamDecoder {
                 }
             }
         }
-    }
-
-    /// `amazonaws.com/AWS/Lambda/Duration` → (`AWS/Lambda`, `Duration`): the metric name is the last
-    /// path component. Names without the prefix keep no namespace.
-    static func split(_ name: String) -> (namespace: String, name: String) {
-        let prefix = "amazonaws.com/"
-        guard name.hasPrefix(prefix) else { return ("", name) }
-        let rest = name.dropFirst(prefix.count)
-        guard let slash = rest.lastIndex(of: "/") else { return ("", String(rest)) }
-        return (String(rest[..<slash]), String(rest[rest.index(after: slash)...]))
     }
 
     /// SummaryDataPoint { labels = 1 (0.7); start 2, time 3, count 4: fixed64; sum 5: double;

@@ -206,11 +206,19 @@ struct MetricDraft {
             let text = a.value.labelText
             if !text.isEmpty { labels.append(Label(a.key, text)) }
         }
+        let (namespace, metricName) = CloudWatchMetricName.split(name)
         var p = MetricPoint(
-            name: name, unit: unit,
+            name: metricName, namespace: namespace, unit: unit,
             function: FunctionResolver.function(spanAttributes: common.attributes, resourceAttributes: resource.attributes),
             kind: kind, labels: labels, startTimeUnixNano: common.startTimeUnixNano, timeUnixNano: common.timeUnixNano)
         fill(&p)
+        if !namespace.isEmpty {
+            // A CloudWatch metric relayed over OTLP (a Firefly edge, or a collector forwarding a
+            // metric stream): its function and delta nature as the Firehose receiver reads them.
+            let function = FunctionResolver.function(cloudWatchDimensions: p.labels)
+            if !function.isEmpty { p.function = function }
+            if kind == .summary { p.isDelta = true }
+        }
         return p
     }
 

@@ -1,4 +1,4 @@
-// gzip compression for Firehose bodies (the whole HTTP body is compressed, as Firehose does).
+// gzip compression (RFC 1952): Firehose bodies in the demo, OTLP export requests.
 import CZlib
 
 /// One-shot gzip (RFC 1952) of a buffer with zlib's deflate.
