@@ -78,7 +78,7 @@ public final class OTLPExporter: ExporterPlugin {
             for await result in group { all.append(result) }
             return all
         }
-        return Self.combine(results)
+        return .combining(results)
     }
 
     /// One request: skipped when this endpoint already accepted the same bytes, else sent.
@@ -115,33 +115,8 @@ public final class OTLPExporter: ExporterPlugin {
         }
     }
 
-    /// All ok → ok; any retryable → retryable (the longest wait asked for); else the rejections.
-    static func combine(_ results: [ExportResult]) -> ExportResult {
-        var retry: (after: Duration?, message: String)?
-        var rejected: [String] = []
-        for result in results {
-            switch result {
-            case .ok: break
-            case .permanent(let message): rejected.append(message)
-            case .retryable(let after, let message):
-                if let current = retry {
-                    let longer = (after ?? .zero) > (current.after ?? .zero)
-                    if longer { retry = (after, message) }
-                } else {
-                    retry = (after, message)
-                }
-            }
-        }
-        if let retry { return .retryable(after: retry.after, message: retry.message) }
-        return rejected.isEmpty ? .ok : .permanent(message: rejected.joined(separator: "; "))
-    }
-
     /// Removes header secrets (bearer tokens, API keys) from a message, whatever produced it.
-    private func redact(_ message: String) -> String {
-        var out = message
-        for secret in settings.secrets { out = out.replacingOccurrences(of: secret, with: "<redacted>") }
-        return out
-    }
+    private func redact(_ message: String) -> String { Credentials.redact(message, settings.secrets) }
 
     public func shutdown() async {
         await transport.shutdown()

@@ -109,7 +109,7 @@ public struct OTLPExporterSettings: Sendable {
             let host = c.host, !host.isEmpty
         else {
             return .failure(
-                EndpointProblem(message: "must be an http:// or https:// URL with a host, not '\(redact(text))'"))
+                EndpointProblem(message: "must be an http:// or https:// URL with a host, not '\(Credentials.withoutUserInfo(text))'"))
         }
         if c.user != nil || c.password != nil {
             return .failure(
@@ -147,24 +147,10 @@ public struct OTLPExporterSettings: Sendable {
 
     /// The secrets that must never appear in a message: values of credential-like headers.
     var secrets: [String] {
-        headers.filter { !$0.1.isEmpty && Self.isSensitiveHeader($0.0) }.flatMap { header -> [String] in
+        headers.filter { !$0.1.isEmpty && Credentials.isSensitiveHeader($0.0) }.flatMap { header -> [String] in
             // "Bearer abc" also hides "abc" alone.
             let parts = header.1.split(separator: " ", maxSplits: 1)
             return parts.count == 2 ? [header.1, String(parts[1])] : [header.1]
         }
-    }
-
-    static func isSensitiveHeader(_ name: String) -> Bool {
-        let n = name.lowercased()
-        return n == "authorization" || n.contains("token") || n.contains("key") || n.contains("secret")
-            || n.contains("password") || n.contains("cookie")
-    }
-
-    /// The URL without any `user:password@` part.
-    static func redact(_ url: String) -> String {
-        guard var c = URLComponents(string: url), c.user != nil || c.password != nil else { return url }
-        c.user = nil
-        c.password = nil
-        return c.string ?? "<url>"
     }
 }

@@ -75,7 +75,7 @@ public final class RemoteWriteExporter: ExporterPlugin {
             for await result in group { all.append(result) }
             return all
         }
-        return Self.combine(results)
+        return .combining(results)
     }
 
     /// Sends one shard's requests in order. Stops at the first retryable failure: sending later
@@ -132,35 +132,12 @@ public final class RemoteWriteExporter: ExporterPlugin {
         }
     }
 
-    /// All ok → ok; any retryable → retryable (the longest wait asked for); else the rejections.
-    static func combine(_ results: [ExportResult]) -> ExportResult {
-        var retry: ExportResult?
-        var rejected: [String] = []
-        for result in results {
-            switch result {
-            case .ok: break
-            case .permanent(let message): rejected.append(message)
-            case .retryable(let after, let message):
-                if case .retryable(let previous, _)? = retry, let previous, after.map({ $0 < previous }) ?? true {
-                    continue
-                }
-                retry = .retryable(after: after, message: message)
-            }
-        }
-        if let retry { return retry }
-        return rejected.isEmpty ? .ok : .permanent(message: rejected.joined(separator: "; "))
-    }
-
     static func clip(_ message: String) -> String {
         message.count > 1024 ? String(message.prefix(1024)) + "…" : message
     }
 
     /// Removes passwords and tokens from a message, whatever produced it.
-    private func redact(_ message: String) -> String {
-        var out = message
-        for secret in config.secrets { out = out.replacingOccurrences(of: secret, with: "<redacted>") }
-        return out
-    }
+    private func redact(_ message: String) -> String { Credentials.redact(message, config.secrets) }
 
     /// The HTTP client, made on first use (configuration checks must not open anything).
     private func httpClient() throws -> HTTPClient {

@@ -36,7 +36,7 @@ public struct RemoteWriteSettings: Sendable {
                 config.problem("url", "must not contain credentials; use basic_auth")
             }
         } else {
-            config.problem("url", "must be an http:// or https:// URL with a host, not '\(Self.redact(url))'")
+            config.problem("url", "must be an http:// or https:// URL with a host, not '\(Credentials.withoutUserInfo(url))'")
         }
         timeout = config.duration("timeout", default: .seconds(30)) ?? .seconds(30)
         if timeout <= .zero { config.problem("timeout", "must be greater than 0") }
@@ -84,21 +84,7 @@ public struct RemoteWriteSettings: Sendable {
         var out: [String] = []
         if let p = basicAuth?.password, !p.isEmpty { out.append(p) }
         if let t = bearerToken { out.append(t) }
-        for (name, value) in headers where !value.isEmpty && Self.isSensitiveHeader(name) { out.append(value) }
+        for (name, value) in headers where !value.isEmpty && Credentials.isSensitiveHeader(name) { out.append(value) }
         return out
-    }
-
-    static func isSensitiveHeader(_ name: String) -> Bool {
-        let n = name.lowercased()
-        return n == "authorization" || n.contains("token") || n.contains("key") || n.contains("secret")
-            || n.contains("password") || n.contains("cookie")
-    }
-
-    /// The URL without any `user:password@` part.
-    static func redact(_ url: String) -> String {
-        guard var c = URLComponents(string: url), c.user != nil || c.password != nil else { return url }
-        c.user = nil
-        c.password = nil
-        return c.string ?? "<url>"
     }
 }
