@@ -79,6 +79,9 @@ let package = Package(
         // The wire formats every receiver and exporter reads or writes: JSON (pull scanner and
         // tree), protobuf (reader and writer), bounded zlib/gzip inflation. Linked statically.
         .target(name: "FireflyWire", dependencies: ["CZlib"], swiftSettings: swiftSettings),
+        // Firefly's model as OTLP protobuf export requests: what the otlp exporter sends and the demo
+        // generates.
+        .target(name: "FireflyOTLP", dependencies: ["FireflyModel", "FireflyWire"], swiftSettings: swiftSettings),
         .target(
             name: "FireflyPluginKit",
             dependencies: ["CFireflyPlugin", "FireflyModel"],
@@ -110,7 +113,7 @@ let package = Package(
         .target(
             name: "FireflyDemo",
             dependencies: [
-                "FireflyModel", "FireflyWire", "CZlib",
+                "FireflyModel", "FireflyWire", "FireflyOTLP", "CZlib",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -167,7 +170,8 @@ let package = Package(
             ],
             exclude: ["schemas"]),
         .testTarget(name: "FireflyAWSTests", dependencies: ["FireflyAWS", "FireflyTestSupport", .product(name: "Yams", package: "Yams")]),
-        .testTarget(name: "FireflyDemoTests", dependencies: ["FireflyDemo", "FireflyModel", "FirehoseAdapter", "FireflyTestSupport"]),
+        .testTarget(
+            name: "FireflyDemoTests", dependencies: ["FireflyDemo", "FireflyModel", "FireflyOTLP", "FirehoseAdapter", "FireflyTestSupport"]),
         // Workloads and measurements of the receivers' decoders and the exporters, for `make bench`
         // (and the tests that check a benchmark measures what it reports).
         .target(
@@ -204,7 +208,7 @@ let package = Package(
         + plugin(
             "otlp-exporter", folder: "otlp-exporter", logic: "OTLPExporter", entry: "OTLPExporterPluginEntry",
             dependencies: [
-                "FireflyWire", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "FireflyWire", "FireflyOTLP", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
@@ -231,7 +235,7 @@ let package = Package(
                 name: "OTLPAdapterTests", dependencies: ["OTLPAdapter", "FireflyWire", "FireflyPluginKitTesting"], path: "plugins/otlp/Tests"),
             .testTarget(
                 name: "OTLPExporterTests",
-                dependencies: ["OTLPExporter", "OTLPAdapter", "FireflyWire", "FireflyPluginKitTesting", "FireflyTestSupport"],
+                dependencies: ["OTLPExporter", "OTLPAdapter", "FireflyOTLP", "FireflyWire", "FireflyPluginKitTesting", "FireflyTestSupport"],
                 path: "plugins/otlp-exporter/Tests", exclude: ["otlp_receiver.py"]),
             .testTarget(
                 name: "PostgresExporterTests", dependencies: ["PostgresExporter", "FireflyBenchmarkKit"], path: "plugins/postgres/Tests"),

@@ -1,4 +1,5 @@
 // The request bodies the ingest benchmarks send, built from the demo's simulators.
+import FireflyOTLP
 import FireflyDemo
 import FireflyWire
 import FireflyModel
@@ -77,7 +78,7 @@ struct OTLPWorkload: Sendable {
             spans += sim.advance(to: t, newTraces: 200)
         }
         bodies = (0..<requests).map { i in
-            ByteBuffer(bytes: OTLPTraceEncoder.request(Array(spans[i * spansPerRequest..<(i + 1) * spansPerRequest])))
+            ByteBuffer(bytes: OTLPRequestEncoder.traces(Array(spans[i * spansPerRequest..<(i + 1) * spansPerRequest])))
         }
         self.spansPerRequest = spansPerRequest
     }

@@ -1,4 +1,5 @@
 // Sends the scenario to a collector in real time over HTTP, with progress and a summary.
+import FireflyOTLP
 import AsyncHTTPClient
 import FireflyModel
 import Foundation
@@ -122,7 +123,7 @@ public final class DemoRunner: Sendable {
                 while options.sendTraces, !spans.isEmpty {
                     let chunk = Array(spans.prefix(2000))
                     spans.removeFirst(chunk.count)
-                    let body = OTLPTraceEncoder.request(chunk)
+                    let body = OTLPRequestEncoder.traces(chunk)
                     let ok = await post(client, base + options.tracesPath, [("Content-Type", "application/x-protobuf")], body, &report)
                     if ok { report.spans += chunk.count }
                 }

@@ -1,4 +1,5 @@
 // Writes data points in the metric streams `opentelemetry1.0` output format.
+import FireflyOTLP
 import FireflyWire
 
 /// The OpenTelemetry 1.0 format (wire-formats.md B.2): each data point is a Summary in an
@@ -11,10 +12,10 @@ public enum MetricStreamOTelEncoder {
         var w = ProtobufWriter()
         w.message(1) { rm in  // ResourceMetrics
             rm.message(1) { resource in
-                OTLPTraceEncoder.keyValue(&resource, 1, "cloud.provider", .string("aws"))
-                OTLPTraceEncoder.keyValue(&resource, 1, "cloud.account.id", .string(first.accountID))
-                OTLPTraceEncoder.keyValue(&resource, 1, "cloud.region", .string(first.region))
-                OTLPTraceEncoder.keyValue(
+                OTLPRequestEncoder.keyValue(&resource, 1, "cloud.provider", .string("aws"))
+                OTLPRequestEncoder.keyValue(&resource, 1, "cloud.account.id", .string(first.accountID))
+                OTLPRequestEncoder.keyValue(&resource, 1, "cloud.region", .string(first.region))
+                OTLPRequestEncoder.keyValue(
                     &resource, 1, "aws.exporter.arn",
                     .string("arn:aws:cloudwatch:\(first.region):\(first.accountID):metric-stream/\(first.metricStreamName)"))
             }
@@ -56,13 +57,13 @@ public enum MetricStreamOTelEncoder {
                 qv.doubleField(2, v)
             }
         }
-        OTLPTraceEncoder.keyValue(&dp, 7, "Namespace", .string(p.namespace))
-        OTLPTraceEncoder.keyValue(&dp, 7, "MetricName", .string(p.metricName))
+        OTLPRequestEncoder.keyValue(&dp, 7, "Namespace", .string(p.namespace))
+        OTLPRequestEncoder.keyValue(&dp, 7, "MetricName", .string(p.metricName))
         dp.message(7) { kv in
             kv.stringField(1, "Dimensions")
             kv.message(2) { any in
                 any.message(6) { list in
-                    for d in p.dimensions { OTLPTraceEncoder.keyValue(&list, 1, d.name, .string(d.value)) }
+                    for d in p.dimensions { OTLPRequestEncoder.keyValue(&list, 1, d.name, .string(d.value)) }
                 }
             }
         }

@@ -1,3 +1,4 @@
+import FireflyOTLP
 import FireflyModel
 import Testing
 @testable import FireflyDemo
@@ -120,7 +121,7 @@ import Testing
         let b = Self.simulate(seed: 9, functions: 5).spans
         let c = Self.simulate(seed: 10, functions: 5).spans
         #expect(a == b)
-        #expect(OTLPTraceEncoder.request(a) == OTLPTraceEncoder.request(b))
+        #expect(OTLPRequestEncoder.traces(a) == OTLPRequestEncoder.traces(b))
         #expect(a != c)
     }
 

@@ -1,4 +1,5 @@
 // A running `firefly serve` exporting to the opentelemetry-proto receiver: the host's retries, queue and dead letters.
+import FireflyOTLP
 import FireflyModel
 import FireflyTestSupport
 import Foundation

@@ -1,4 +1,5 @@
 // The exporter's requests decode, through the otlp receiver's own decoder, to the batch that was encoded.
+import FireflyOTLP
 import FireflyModel
 import FireflyWire
 import OTLPExporter

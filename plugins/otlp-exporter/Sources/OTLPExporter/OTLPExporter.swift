@@ -1,4 +1,5 @@
 // The OTLP exporter plugin: batches → OTLP export requests over HTTP or gRPC, to one or several endpoints.
+import FireflyOTLP
 public import FireflyModel
 public import FireflyPluginKit
 import Foundation

@@ -1,9 +1,10 @@
+import FireflyOTLP
 import FireflyModel
 import Foundation
 import Testing
 @testable import FireflyDemo
 
-@Suite struct OTLPTraceEncoderTests {
+@Suite struct OTLPRequestEncoderTests {
     static let resource = [
         Attribute("service.name", .string("checkout-api")), Attribute("faas.name", .string("checkout-api")),
         Attribute("cloud.provider", .string("aws")), Attribute("cloud.region", .string("eu-west-1")),
@@ -35,7 +36,7 @@ import Testing
     ]
 
     @Test func decodesWithTheOfficialProtobufClasses() throws {
-        let body = OTLPTraceEncoder.request(Self.spans)
+        let body = OTLPRequestEncoder.traces(Self.spans)
         let decoded = try #require(try PythonDecoder.run(PythonDecoder.traces, input: body) as? [[String: Any]])
         #expect(decoded.count == 1)
         let resource = try #require(decoded[0]["resource"] as? [String: Any])
@@ -77,7 +78,7 @@ import Testing
     @Test func spansOfDifferentResourcesGetTheirOwnResourceSpans() throws {
         var other = Self.spans[1]
         other.resourceAttributes = [Attribute("service.name", .string("order-processor"))]
-        let body = OTLPTraceEncoder.request([Self.spans[0], other, Self.spans[1]])
+        let body = OTLPRequestEncoder.traces([Self.spans[0], other, Self.spans[1]])
         let decoded = try #require(try PythonDecoder.run(PythonDecoder.traces, input: body) as? [[String: Any]])
         let services = decoded.map { ($0["resource"] as? [String: Any])?["service.name"] as? String }
         #expect(services == ["checkout-api", "order-processor"])

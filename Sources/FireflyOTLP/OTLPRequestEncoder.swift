@@ -1,6 +1,6 @@
 // Firefly's model → OTLP `Export{Trace,Metrics,Logs}ServiceRequest` protobuf (field numbers: wire-formats.md C.5).
 public import FireflyModel
-import FireflyWire
+public import FireflyWire
 
 /// Encodes batches as the OTLP export requests the `otlp` receiver (and every OTLP backend) reads.
 /// Items that share a resource (and scope) go under one `Resource*` / `Scope*` entry, in the order
@@ -283,8 +283,13 @@ public enum OTLPRequestEncoder {
         if !scope.version.isEmpty { w.stringField(2, scope.version) }
     }
 
+    /// One KeyValue { key 1, value 2 } at `field`.
+    public static func keyValue(_ w: inout ProtobufWriter, _ field: UInt32, _ key: String, _ value: AttributeValue) {
+        writeAttributes(&w, field: field, [Attribute(key, value)])
+    }
+
     /// Repeated KeyValue { key 1, value 2 } at `field`.
-    static func writeAttributes(_ w: inout ProtobufWriter, field: UInt32, _ attributes: [Attribute]) {
+    public static func writeAttributes(_ w: inout ProtobufWriter, field: UInt32, _ attributes: [Attribute]) {
         for a in attributes {
             w.message(field) { kv in
                 kv.stringField(1, a.key)
