@@ -1,6 +1,7 @@
 // An edge `firefly serve` exporting over OTLP to a gateway `firefly serve` that writes PostgreSQL.
 import FireflyModel
 import FireflyTestSupport
+import FireflyWire
 import Foundation
 import Testing
 
@@ -69,6 +70,28 @@ struct GatewayEndToEndTests {
         return Data(#"{"requestId":"r-\#(seq)","timestamp":1700000000000,"records":[{"data":"\#(record)"}]}"#.utf8)
     }
 
+    /// One Firehose delivery of a CloudWatch Logs subscription record: two invocations of `gw-logs`
+    /// in Lambda's plain-text format (START, a line, REPORT each).
+    static func cloudWatchLogsBody() throws -> Data {
+        let now = Int(Date().timeIntervalSince1970 * 1000)
+        var events: [String] = []
+        for (i, id) in ["gw-r1", "gw-r2"].enumerated() {
+            let lines = [
+                "START RequestId: \(id) Version: $LATEST\n",
+                "2026-12-03T10:00:00.000Z\t\(id)\tINFO\tcharging\n",
+                "REPORT RequestId: \(id)\tDuration: \(10 + i).50 ms\tBilled Duration: \(11 + i) ms\tMemory Size: 128 MB\tMax Memory Used: 60 MB\t\n",
+            ]
+            for (j, line) in lines.enumerated() {
+                let message = String(decoding: try JSONEncoder().encode(line), as: UTF8.self)
+                events.append(#"{"id":"\#(i * 10 + j)","timestamp":\#(now + i * 10 + j),"message":\#(message)}"#)
+            }
+        }
+        let document =
+            #"{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"/aws/lambda/gw-logs","logStream":"2026/12/03/[$LATEST]0123456789abcdef","subscriptionFilters":["firefly"],"logEvents":[\#(events.joined(separator: ","))]}"#
+        let record = Data(try Gzip.compress(Array(document.utf8))).base64EncodedString()
+        return Data(#"{"requestId":"logs-1","timestamp":\#(now),"records":[{"data":"\#(record)"}]}"#.utf8)
+    }
+
     struct Sent: Decodable {
         struct SentSpan: Decodable {
             var name: String
@@ -128,6 +151,9 @@ struct GatewayEndToEndTests {
                 headers: ["Content-Type": "application/json"])
             #expect(answer.status == 200, "\(answer.body)")
         }
+        let logs = try await http(
+            "POST", edge.baseURL + "/firehose", body: try Self.cloudWatchLogsBody(), headers: ["Content-Type": "application/json"])
+        #expect(logs.status == 200, "\(logs.body)")
         let sentIDs = Set(sent.spans.map(\.span_id))
         #expect(
             try await eventually(30) {
@@ -158,6 +184,13 @@ struct GatewayEndToEndTests {
         #expect(series == [["AWS/Lambda", "gw-test", "summary"]])
         let functions = try TestPostgres.query("SELECT DISTINCT function FROM \(schema).spans")
         #expect(functions == [["checkout"]])
+        // CloudWatch Logs' REPORT lines arrive as log records and become the same invocations at the
+        // gateway as at the edge, each once.
+        let invocations = "SELECT function, request_id, duration_ms, billed_duration_ms FROM \(schema).invocations ORDER BY 2"
+        #expect(
+            try await eventually(30) { try TestPostgres.query(invocations).count == 2 }, "edge log:\n\(edge.logText)")
+        #expect(try TestPostgres.query(invocations) == [["gw-logs", "gw-r1", "10.5", "11"], ["gw-logs", "gw-r2", "11.5", "12"]])
+        #expect(try TestPostgres.query("SELECT count(*) FROM \(schema).logs WHERE function = 'gw-logs'") == [["6"]])
         #expect(edgeWorkspace.read(".firefly/queue/dead-letters.jsonl").isEmpty)
     }
 }

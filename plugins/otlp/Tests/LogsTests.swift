@@ -391,6 +391,34 @@ enum LogsRequest {
         }
     }
 
+    /// CloudWatch Logs' plain-text REPORT line, as another Firefly's otlp exporter forwards the log
+    /// records its firehose receiver made: read as the firehose receiver reads it.
+    @Test func aCloudWatchReportLineBecomesAnInvocation() throws {
+        let line = "REPORT RequestId: 6d68ca91-49c9-448d-89b8-7ca3e6dc66aa\tDuration: 101.51 ms\tBilled Duration: 102 ms\t"
+            + "Memory Size: 512 MB\tMax Memory Used: 89 MB\tInit Duration: 184.20 ms\t\n"
+            + "XRAY TraceId: 1-5759e988-bd862e3fe1be46a994272793\tSegmentId: 53995c3f42cd8ad8\tSampled: true\t"
+        let outcome = try OTLPAdapter.decode(
+            Self.request(attributes: [], body: { $0.stringField(1, line) }), signal: .logs, encoding: .protobuf)
+        #expect(outcome.batch.logs.count == 1)  // the line stays a log record too
+        #expect(
+            outcome.batch.invocations == [
+                Invocation(
+                    function: "orders-fn", version: "$LATEST", requestID: "6d68ca91-49c9-448d-89b8-7ca3e6dc66aa",
+                    startTimeUnixNano: 1_700_000_000_500_000_000 - 101_510_000, durationMs: 101.51, billedDurationMs: 102,
+                    memorySizeMB: 512, maxMemoryUsedMB: 89, initDurationMs: 184.2, status: .success, errorType: "",
+                    traceID: TraceID(hex: "5759e988bd862e3fe1be46a994272793")!,
+                    attributes: [Attribute("cloud.region", .string("eu-west-1"))])
+            ])
+        // Timeouts and lines that only look like a report.
+        let timeout = "REPORT RequestId: r-2\tDuration: 3000.00 ms\tBilled Duration: 3000 ms\tMemory Size: 128 MB\tMax Memory Used: 40 MB\tStatus: timeout"
+        let timedOut = try OTLPAdapter.decode(
+            Self.request(attributes: [], body: { $0.stringField(1, timeout) }), signal: .logs, encoding: .protobuf)
+        #expect(timedOut.batch.invocations.map(\.status) == [.timeout])
+        let broken = try OTLPAdapter.decode(
+            Self.request(attributes: [], body: { $0.stringField(1, "REPORT RequestId: ") }), signal: .logs, encoding: .protobuf)
+        #expect(broken.batch.invocations.isEmpty && broken.batch.logs.count == 1)
+    }
+
     @Test func aRawTelemetryAPIEventBodyBecomesAnInvocation() throws {
         let event = #"""
             {"time":"2022-10-12T00:01:15.000Z","type":"platform.report","record":{"requestId":"req-1","metrics":{"durationMs":3000.0,"billedDurationMs":3000,"memorySizeMB":128,"maxMemoryUsedMB":128},"status":"error","errorType":"Runtime.OutOfMemory"}}

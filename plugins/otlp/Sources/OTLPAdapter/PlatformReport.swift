@@ -3,7 +3,8 @@ import FireflyModel
 import FireflyWire
 
 /// A `platform.report` (the Lambda Telemetry API's per-invocation summary) forwarded as an OTLP
-/// log record becomes an `Invocation` besides the log record. Two shapes are recognised
+/// log record becomes an `Invocation` besides the log record, and so does CloudWatch Logs'
+/// plain-text `REPORT RequestId: …` line (`invocation(reportLine:…)`). Two report shapes are recognised
 /// (plugins/otlp/README.md, "Lambda platform reports"):
 ///
 /// 1. What the opentelemetry-lambda extension's `telemetryapi` receiver emits: the log attribute
@@ -26,6 +27,8 @@ enum PlatformReport {
         switch body {
         case .kvlist:
             tree = body
+        case .string(let text) where text.hasPrefix(reportLinePrefix):
+            return invocation(reportLine: text, timeUnixNano: timeUnixNano, traceID: traceID, function: function, resource: resource)
         case .string(let text):
             // Cheap checks first: this runs for every log record with a string body.
             guard text.utf8.first == UInt8(ascii: "{"), typed || text.contains(eventType),
@@ -67,6 +70,35 @@ enum PlatformReport {
             maxMemoryUsedMB: megabytes(metrics[member: "maxMemoryUsedMB"]),
             initDurationMs: metrics[member: "initDurationMs"]?.number,
             status: status(statusText, errorType: errorType), errorType: errorType, traceID: reportTraceID,
+            attributes: resource.attributes.filter { Self.copiedResourceKeys.contains($0.key) })
+    }
+
+    /// How Lambda's plain-text `REPORT` line starts.
+    static let reportLinePrefix = "REPORT RequestId: "
+
+    /// A Lambda `REPORT` line, as CloudWatch Logs has it (and as another Firefly's otlp exporter
+    /// forwards the log records its firehose receiver read from CloudWatch Logs), read as the
+    /// firehose receiver reads it; the line's time is the invocation's end.
+    static func invocation(
+        reportLine text: String, timeUnixNano: UInt64, traceID: TraceID, function: String, resource: ResourceContext
+    ) -> Invocation? {
+        var line = text
+        let report: LambdaReport? = line.withUTF8 { bytes in
+            if case .report(let r) = LambdaTextLine.classify(bytes) { return r }
+            return nil
+        }
+        // Lambda writes the fields tab-separated; a line without a `Duration` field is only text.
+        guard let report, !report.requestID.isEmpty, text.contains("\tDuration: "), report.durationMs.isFinite,
+            report.durationMs >= 0
+        else { return nil }
+        var version = ""
+        if case .string(let v)? = resource.attributes[key: "faas.version"] { version = v }
+        let durationNanos = UInt64(max(0, min((report.durationMs * 1e6).rounded(), Double(timeUnixNano))))
+        return Invocation(
+            function: function, version: version, requestID: report.requestID, startTimeUnixNano: timeUnixNano - durationNanos,
+            durationMs: report.durationMs, billedDurationMs: report.billedDurationMs, memorySizeMB: report.memorySizeMB,
+            maxMemoryUsedMB: report.maxMemoryUsedMB, initDurationMs: report.initDurationMs, status: report.invocationStatus,
+            errorType: report.errorType, traceID: report.trace.traceID.isValid ? report.trace.traceID : traceID,
             attributes: resource.attributes.filter { Self.copiedResourceKeys.contains($0.key) })
     }
 

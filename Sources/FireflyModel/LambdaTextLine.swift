@@ -1,6 +1,4 @@
 // What a Lambda log line in the plain-text format says: platform lines and the runtimes' prefixes.
-import FireflyModel
-
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -10,21 +8,23 @@ import Darwin
 #endif
 
 /// The fields of a `REPORT` line or a `platform.report` record.
-struct LambdaReport: Equatable {
-    var requestID = ""
-    var durationMs: Double = 0
-    var billedDurationMs: Double = 0
-    var memorySizeMB: UInt32 = 0
-    var maxMemoryUsedMB: UInt32 = 0
-    var initDurationMs: Double?
+package struct LambdaReport: Equatable {
+    package var requestID = ""
+    package var durationMs: Double = 0
+    package var billedDurationMs: Double = 0
+    package var memorySizeMB: UInt32 = 0
+    package var maxMemoryUsedMB: UInt32 = 0
+    package var initDurationMs: Double?
     /// `Status:` / `record.status` as written ("" when absent: success).
-    var status = ""
-    var errorType = ""
-    var trace = XRayTrace()
+    package var status = ""
+    package var errorType = ""
+    package var trace = XRayTrace()
+
+    package init() {}
 
     /// Out of memory when the error type says so; also a `Runtime.ExitError` (the process was
     /// killed) that used all of its memory, which is how older runtimes report an OOM kill.
-    var invocationStatus: InvocationStatus {
+    package var invocationStatus: InvocationStatus {
         if errorType.contains("OutOfMemory") { return .outOfMemory }
         switch status {
         case "", "success": return .success
@@ -38,14 +38,16 @@ struct LambdaReport: Equatable {
 
 /// An X-Ray trace context: `Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1`
 /// or the REPORT line's `XRAY TraceId` / `SegmentId` / `Sampled`.
-struct XRayTrace: Equatable {
-    var traceID = TraceID.zero
-    var spanID = SpanID.zero
-    var sampled = false
+package struct XRayTrace: Equatable {
+    package var traceID = TraceID.zero
+    package var spanID = SpanID.zero
+    package var sampled = false
 
-    var flags: UInt32 { sampled ? 1 : 0 }
+    package var flags: UInt32 { sampled ? 1 : 0 }
 
-    static func spanID(hex b: UnsafeBufferPointer<UInt8>) -> SpanID? {
+    package init() {}
+
+    package static func spanID(hex b: UnsafeBufferPointer<UInt8>) -> SpanID? {
         guard b.count == 16 else { return nil }
         var v: UInt64 = 0
         for c in b {
@@ -56,7 +58,7 @@ struct XRayTrace: Equatable {
     }
 
     /// The `X-Amzn-Trace-Id` header format; unknown parts are ignored.
-    static func parseHeader(_ b: UnsafeBufferPointer<UInt8>) -> XRayTrace {
+    package static func parseHeader(_ b: UnsafeBufferPointer<UInt8>) -> XRayTrace {
         var trace = XRayTrace()
         for part in TextScan.split(b, on: UInt8(ascii: ";")) {
             let p = TextScan.trimmed(part)
@@ -72,7 +74,7 @@ struct XRayTrace: Equatable {
     }
 
     @inline(__always)
-    static func hexValue(_ c: UInt8) -> UInt8? {
+    package static func hexValue(_ c: UInt8) -> UInt8? {
         switch c {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
@@ -83,7 +85,7 @@ struct XRayTrace: Equatable {
 }
 
 /// A Lambda log line in the plain-text format, classified.
-enum LambdaTextLine: Equatable {
+package enum LambdaTextLine: Equatable {
     /// `START RequestId: <id> Version: <v>`
     case start(requestID: String, version: String)
     /// `END RequestId: <id>`
@@ -101,7 +103,7 @@ enum LambdaTextLine: Equatable {
     case other
 
     /// Classifies one CloudWatch event's message (the line without changes).
-    static func classify(_ b: UnsafeBufferPointer<UInt8>) -> LambdaTextLine {
+    package static func classify(_ b: UnsafeBufferPointer<UInt8>) -> LambdaTextLine {
         guard b.count >= 6 else { return .other }
         switch b[0] {
         case UInt8(ascii: "S"):
@@ -193,21 +195,21 @@ enum LambdaTextLine: Equatable {
 }
 
 /// OpenTelemetry severity from a level word.
-struct Severity: Equatable {
-    var number: UInt8
-    var text: String
+package struct Severity: Equatable {
+    package var number: UInt8
+    package var text: String
 
-    static let info = Severity(number: 9, text: "INFO")
-    static let error = Severity(number: 17, text: "ERROR")
+    package static let info = Severity(number: 9, text: "INFO")
+    package static let error = Severity(number: 17, text: "ERROR")
 
-    init(number: UInt8, text: String) {
+    package init(number: UInt8, text: String) {
         self.number = number
         self.text = text
     }
 
     /// TRACE 1, DEBUG 5, INFO 9, WARN 13, ERROR 17, FATAL 21 (Python's WARNING and CRITICAL too);
     /// nil for another word. The text keeps the spelling of the source.
-    init?(level b: UnsafeBufferPointer<UInt8>) {
+    package init?(level b: UnsafeBufferPointer<UInt8>) {
         guard b.count >= 4, b.count <= 8 else { return nil }
         var upper: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0)
         withUnsafeMutableBytes(of: &upper) { u in
@@ -229,49 +231,49 @@ struct Severity: Equatable {
 }
 
 /// Byte helpers for log lines (no Foundation, no copies until a value is kept).
-enum TextScan {
-    static func equals(_ b: UnsafeBufferPointer<UInt8>, _ s: StaticString) -> Bool {
+package enum TextScan {
+    package static func equals(_ b: UnsafeBufferPointer<UInt8>, _ s: StaticString) -> Bool {
         b.count == s.utf8CodeUnitCount && (b.count == 0 || memcmp(b.baseAddress!, s.utf8Start, b.count) == 0)
     }
 
     /// The bytes after `prefix`, or nil when `b` does not start with it.
-    static func after(_ b: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> UnsafeBufferPointer<UInt8>? {
+    package static func after(_ b: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> UnsafeBufferPointer<UInt8>? {
         let n = prefix.utf8CodeUnitCount
         guard b.count >= n, n == 0 || memcmp(b.baseAddress!, prefix.utf8Start, n) == 0 else { return nil }
         return UnsafeBufferPointer(rebasing: b[n...])
     }
 
-    static func string(_ b: UnsafeBufferPointer<UInt8>) -> String { String(decoding: b, as: UTF8.self) }
+    package static func string(_ b: UnsafeBufferPointer<UInt8>) -> String { String(decoding: b, as: UTF8.self) }
 
-    static func firstIndex(_ b: UnsafeBufferPointer<UInt8>, of c: UInt8) -> Int? {
+    package static func firstIndex(_ b: UnsafeBufferPointer<UInt8>, of c: UInt8) -> Int? {
         guard let base = b.baseAddress, let p = memchr(base, Int32(c), b.count) else { return nil }
         return base.distance(to: p.assumingMemoryBound(to: UInt8.self))
     }
 
     @inline(__always)
-    static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D }
+    package static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D }
 
-    static func trimmed(_ b: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+    package static func trimmed(_ b: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
         var s = 0
         while s < b.count && isSpace(b[s]) { s += 1 }
         return trimmedEnd(UnsafeBufferPointer(rebasing: b[s...]))
     }
 
-    static func trimmedEnd(_ b: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+    package static func trimmedEnd(_ b: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
         var e = b.count
         while e > 0 && isSpace(b[e - 1]) { e -= 1 }
         return UnsafeBufferPointer(rebasing: b[0..<e])
     }
 
     /// Up to the first whitespace.
-    static func firstField(_ b: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+    package static func firstField(_ b: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
         var e = 0
         while e < b.count && !isSpace(b[e]) { e += 1 }
         return UnsafeBufferPointer(rebasing: b[0..<e])
     }
 
     /// Splits on `separator`; the last part holds the rest once `maxSplits` is reached.
-    static func split(
+    package static func split(
         _ b: UnsafeBufferPointer<UInt8>, on separator: UInt8, maxSplits: Int = .max
     ) -> [UnsafeBufferPointer<UInt8>] {
         var parts: [UnsafeBufferPointer<UInt8>] = []
@@ -286,7 +288,7 @@ enum TextScan {
 
     /// The first three tab-separated fields and where the fourth (the rest) starts, or nil when
     /// the line has fewer than three tabs. No array: this runs for nearly every runtime line.
-    static func fourTabFields(
+    package static func fourTabFields(
         _ b: UnsafeBufferPointer<UInt8>
     ) -> (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>, Int)? {
         guard let t1 = firstIndex(b, of: 0x09) else { return nil }
@@ -303,7 +305,7 @@ enum TextScan {
     }
 
     /// Splits on runs of spaces or tabs.
-    static func splitWhitespace(_ b: UnsafeBufferPointer<UInt8>, maxSplits: Int) -> [UnsafeBufferPointer<UInt8>] {
+    package static func splitWhitespace(_ b: UnsafeBufferPointer<UInt8>, maxSplits: Int) -> [UnsafeBufferPointer<UInt8>] {
         var parts: [UnsafeBufferPointer<UInt8>] = []
         var i = 0
         while i < b.count {
@@ -321,12 +323,12 @@ enum TextScan {
     }
 
     /// `2026-12-03T10:00:00.000Z`-like: starts with a date and holds a `T`.
-    static func looksLikeTimestamp(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+    package static func looksLikeTimestamp(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         b.count >= 19 && b.count <= 40 && b[4] == UInt8(ascii: "-") && b[7] == UInt8(ascii: "-") && b[10] == UInt8(ascii: "T")
     }
 
     /// The number a value starts with (`12.34 ms` → 12.34), or nil.
-    static func leadingNumber(_ b: UnsafeBufferPointer<UInt8>) -> Double? {
+    package static func leadingNumber(_ b: UnsafeBufferPointer<UInt8>) -> Double? {
         var e = 0
         while e < b.count, (b[e] >= UInt8(ascii: "0") && b[e] <= UInt8(ascii: "9")) || b[e] == UInt8(ascii: ".") { e += 1 }
         guard e > 0 else { return nil }
