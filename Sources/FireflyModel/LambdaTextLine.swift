@@ -232,48 +232,48 @@ package struct Severity: Equatable {
 
 /// Byte helpers for log lines (no Foundation, no copies until a value is kept).
 package enum TextScan {
-    package static func equals(_ b: UnsafeBufferPointer<UInt8>, _ s: StaticString) -> Bool {
+    @inlinable package static func equals(_ b: UnsafeBufferPointer<UInt8>, _ s: StaticString) -> Bool {
         b.count == s.utf8CodeUnitCount && (b.count == 0 || memcmp(b.baseAddress!, s.utf8Start, b.count) == 0)
     }
 
     /// The bytes after `prefix`, or nil when `b` does not start with it.
-    package static func after(_ b: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> UnsafeBufferPointer<UInt8>? {
+    @inlinable package static func after(_ b: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> UnsafeBufferPointer<UInt8>? {
         let n = prefix.utf8CodeUnitCount
         guard b.count >= n, n == 0 || memcmp(b.baseAddress!, prefix.utf8Start, n) == 0 else { return nil }
         return UnsafeBufferPointer(rebasing: b[n...])
     }
 
-    package static func string(_ b: UnsafeBufferPointer<UInt8>) -> String { String(decoding: b, as: UTF8.self) }
+    @inlinable package static func string(_ b: UnsafeBufferPointer<UInt8>) -> String { String(decoding: b, as: UTF8.self) }
 
-    package static func firstIndex(_ b: UnsafeBufferPointer<UInt8>, of c: UInt8) -> Int? {
+    @inlinable package static func firstIndex(_ b: UnsafeBufferPointer<UInt8>, of c: UInt8) -> Int? {
         guard let base = b.baseAddress, let p = memchr(base, Int32(c), b.count) else { return nil }
         return base.distance(to: p.assumingMemoryBound(to: UInt8.self))
     }
 
     @inline(__always)
-    package static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D }
+    @inlinable package static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D }
 
-    package static func trimmed(_ b: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+    @inlinable package static func trimmed(_ b: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
         var s = 0
         while s < b.count && isSpace(b[s]) { s += 1 }
         return trimmedEnd(UnsafeBufferPointer(rebasing: b[s...]))
     }
 
-    package static func trimmedEnd(_ b: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+    @inlinable package static func trimmedEnd(_ b: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
         var e = b.count
         while e > 0 && isSpace(b[e - 1]) { e -= 1 }
         return UnsafeBufferPointer(rebasing: b[0..<e])
     }
 
     /// Up to the first whitespace.
-    package static func firstField(_ b: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+    @inlinable package static func firstField(_ b: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
         var e = 0
         while e < b.count && !isSpace(b[e]) { e += 1 }
         return UnsafeBufferPointer(rebasing: b[0..<e])
     }
 
     /// Splits on `separator`; the last part holds the rest once `maxSplits` is reached.
-    package static func split(
+    @inlinable package static func split(
         _ b: UnsafeBufferPointer<UInt8>, on separator: UInt8, maxSplits: Int = .max
     ) -> [UnsafeBufferPointer<UInt8>] {
         var parts: [UnsafeBufferPointer<UInt8>] = []
@@ -288,7 +288,7 @@ package enum TextScan {
 
     /// The first three tab-separated fields and where the fourth (the rest) starts, or nil when
     /// the line has fewer than three tabs. No array: this runs for nearly every runtime line.
-    package static func fourTabFields(
+    @inlinable package static func fourTabFields(
         _ b: UnsafeBufferPointer<UInt8>
     ) -> (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>, Int)? {
         guard let t1 = firstIndex(b, of: 0x09) else { return nil }
@@ -305,7 +305,7 @@ package enum TextScan {
     }
 
     /// Splits on runs of spaces or tabs.
-    package static func splitWhitespace(_ b: UnsafeBufferPointer<UInt8>, maxSplits: Int) -> [UnsafeBufferPointer<UInt8>] {
+    @inlinable package static func splitWhitespace(_ b: UnsafeBufferPointer<UInt8>, maxSplits: Int) -> [UnsafeBufferPointer<UInt8>] {
         var parts: [UnsafeBufferPointer<UInt8>] = []
         var i = 0
         while i < b.count {
@@ -323,12 +323,12 @@ package enum TextScan {
     }
 
     /// `2026-12-03T10:00:00.000Z`-like: starts with a date and holds a `T`.
-    package static func looksLikeTimestamp(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+    @inlinable package static func looksLikeTimestamp(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         b.count >= 19 && b.count <= 40 && b[4] == UInt8(ascii: "-") && b[7] == UInt8(ascii: "-") && b[10] == UInt8(ascii: "T")
     }
 
     /// The number a value starts with (`12.34 ms` → 12.34), or nil.
-    package static func leadingNumber(_ b: UnsafeBufferPointer<UInt8>) -> Double? {
+    @inlinable package static func leadingNumber(_ b: UnsafeBufferPointer<UInt8>) -> Double? {
         var e = 0
         while e < b.count, (b[e] >= UInt8(ascii: "0") && b[e] <= UInt8(ascii: "9")) || b[e] == UInt8(ascii: ".") { e += 1 }
         guard e > 0 else { return nil }
