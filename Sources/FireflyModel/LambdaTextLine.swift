@@ -47,7 +47,7 @@ package struct XRayTrace: Equatable {
 
     package init() {}
 
-    package static func spanID(hex b: UnsafeBufferPointer<UInt8>) -> SpanID? {
+    @inlinable package static func spanID(hex b: UnsafeBufferPointer<UInt8>) -> SpanID? {
         guard b.count == 16 else { return nil }
         var v: UInt64 = 0
         for c in b {
@@ -58,7 +58,7 @@ package struct XRayTrace: Equatable {
     }
 
     /// The `X-Amzn-Trace-Id` header format; unknown parts are ignored.
-    package static func parseHeader(_ b: UnsafeBufferPointer<UInt8>) -> XRayTrace {
+    @inlinable package static func parseHeader(_ b: UnsafeBufferPointer<UInt8>) -> XRayTrace {
         var trace = XRayTrace()
         for part in TextScan.split(b, on: UInt8(ascii: ";")) {
             let p = TextScan.trimmed(part)
@@ -74,7 +74,7 @@ package struct XRayTrace: Equatable {
     }
 
     @inline(__always)
-    package static func hexValue(_ c: UInt8) -> UInt8? {
+    @inlinable package static func hexValue(_ c: UInt8) -> UInt8? {
         switch c {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
@@ -103,7 +103,7 @@ package enum LambdaTextLine: Equatable {
     case other
 
     /// Classifies one CloudWatch event's message (the line without changes).
-    package static func classify(_ b: UnsafeBufferPointer<UInt8>) -> LambdaTextLine {
+    @inlinable package static func classify(_ b: UnsafeBufferPointer<UInt8>) -> LambdaTextLine {
         guard b.count >= 6 else { return .other }
         switch b[0] {
         case UInt8(ascii: "S"):
@@ -135,7 +135,7 @@ package enum LambdaTextLine: Equatable {
     }
 
     /// The fields after `REPORT RequestId: `, tab-separated `Name: value [unit]`.
-    private static func report(_ rest: UnsafeBufferPointer<UInt8>) -> LambdaReport {
+    @inlinable package static func report(_ rest: UnsafeBufferPointer<UInt8>) -> LambdaReport {
         var r = LambdaReport()
         var first = true
         for field in TextScan.split(rest, on: 0x09) {
@@ -168,7 +168,7 @@ package enum LambdaTextLine: Equatable {
     }
 
     /// Python's default format: `[LEVEL]\t<time>\t<request id>\t<message>`.
-    private static func python(_ b: UnsafeBufferPointer<UInt8>) -> LambdaTextLine {
+    @inlinable package static func python(_ b: UnsafeBufferPointer<UInt8>) -> LambdaTextLine {
         guard let (first, second, third, message) = TextScan.fourTabFields(b), first.count >= 3,
             first[first.count - 1] == UInt8(ascii: "]"), TextScan.looksLikeTimestamp(second),
             let level = Severity(level: UnsafeBufferPointer(rebasing: first[1..<(first.count - 1)]))
@@ -178,7 +178,7 @@ package enum LambdaTextLine: Equatable {
 
     /// Node.js's default format `<time>\t<request id>\t<LEVEL>\t<message>`, and the platform's
     /// `<time> <request id> Task timed out after 3.00 seconds`.
-    private static func runtime(_ b: UnsafeBufferPointer<UInt8>) -> LambdaTextLine {
+    @inlinable package static func runtime(_ b: UnsafeBufferPointer<UInt8>) -> LambdaTextLine {
         guard b.count > 24, b[0] >= UInt8(ascii: "0"), b[0] <= UInt8(ascii: "9") else { return .other }
         if let (time, id, levelWord, message) = TextScan.fourTabFields(b), TextScan.looksLikeTimestamp(time),
             let level = Severity(level: levelWord)
@@ -209,7 +209,7 @@ package struct Severity: Equatable {
 
     /// TRACE 1, DEBUG 5, INFO 9, WARN 13, ERROR 17, FATAL 21 (Python's WARNING and CRITICAL too);
     /// nil for another word. The text keeps the spelling of the source.
-    package init?(level b: UnsafeBufferPointer<UInt8>) {
+    @inlinable package init?(level b: UnsafeBufferPointer<UInt8>) {
         guard b.count >= 4, b.count <= 8 else { return nil }
         var upper: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0)
         withUnsafeMutableBytes(of: &upper) { u in

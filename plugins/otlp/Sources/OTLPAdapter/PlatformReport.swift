@@ -27,7 +27,7 @@ enum PlatformReport {
         switch body {
         case .kvlist:
             tree = body
-        case .string(let text) where text.hasPrefix(reportLinePrefix):
+        case .string(let text) where text.utf8.starts(with: reportLinePrefix.utf8):
             return invocation(reportLine: text, timeUnixNano: timeUnixNano, traceID: traceID, function: function, resource: resource)
         case .string(let text):
             // Cheap checks first: this runs for every log record with a string body.
