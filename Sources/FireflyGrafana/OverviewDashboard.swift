@@ -257,7 +257,7 @@ enum OverviewDashboard {
                                CASE WHEN t.function IS NULL THEN NULL ELSE per.region END AS region,
                                COALESCE(t.function, 'others') AS function, sum(per.value) AS "value"
                           FROM per LEFT JOIN top t
-                            ON t.account = per.account AND t.region = per.region AND t.function = per.function
+                            ON t.function = per.function AND t.account IS NOT DISTINCT FROM per.account AND t.region IS NOT DISTINCT FROM per.region
                          GROUP BY 1, 2, 3, 4
                         """, values: ["value"]))
             ],
