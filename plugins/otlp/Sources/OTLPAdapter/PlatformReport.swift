@@ -129,12 +129,9 @@ enum PlatformReport {
     /// The OpenTelemetry trace id inside an `X-Amzn-Trace-Id` header: `Root=1-<8 hex>-<24 hex>`
     /// is the 32 hex digits of the two parts joined.
     static func xrayTraceID(_ header: String) -> TraceID? {
-        for part in header.split(separator: ";") {
-            let field = part.drop { $0 == " " }
-            guard field.hasPrefix("Root=") else { continue }
-            return TraceID(xray: field.dropFirst(5).utf8)
-        }
-        return nil
+        var header = header
+        let id = header.withUTF8 { XRayTrace.parseHeader($0).traceID }
+        return id.isValid ? id : nil
     }
 }
 
