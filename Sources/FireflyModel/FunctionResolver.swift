@@ -6,9 +6,14 @@ public enum FunctionResolver {
         dimensions.first { $0.key == "FunctionName" }?.value ?? ""
     }
 
+    /// The OpenTelemetry attributes that name the function, in order of preference. For each, the
+    /// span's first attribute of that key is looked at, then the resource's; the first that is a
+    /// non-empty string wins. (Receivers that build C batches apply the same rule to C attributes.)
+    public static let functionKeys = ["faas.name", "service.name"]
+
     /// OpenTelemetry: `faas.name`, falling back to `service.name` (span, then resource attributes).
     public static func function(spanAttributes: [Attribute], resourceAttributes: [Attribute]) -> String {
-        for key in ["faas.name", "service.name"] {
+        for key in functionKeys {
             if case .string(let v)? = spanAttributes[key: key], !v.isEmpty { return v }
             if case .string(let v)? = resourceAttributes[key: key], !v.isEmpty { return v }
         }

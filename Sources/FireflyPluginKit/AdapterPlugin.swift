@@ -1,3 +1,4 @@
+public import CFireflyPlugin
 public import FireflyModel
 
 /// A route an adapter serves: an exact path and a method.
@@ -70,6 +71,22 @@ public enum EmitStatus: Sendable, Equatable {
 /// Where an adapter delivers telemetry. `emit` blocks until the batch is durable.
 public protocol TelemetrySink: Sendable {
     func emit(_ batch: TelemetryBatch) -> EmitStatus
+
+    /// Delivers a batch already in the C ABI's form, for receivers that build `firefly_batch`
+    /// themselves (no Swift values in between). The batch and what it points to need only live
+    /// for the call. Default: converts it with `BatchBridge.telemetry(from:)` (`.invalid` when it
+    /// cannot be read) and calls the Swift `emit`, so a test sink sees what the host would store.
+    func emit(_ batch: UnsafePointer<firefly_batch>) -> EmitStatus
+}
+
+extension TelemetrySink {
+    public func emit(_ batch: UnsafePointer<firefly_batch>) -> EmitStatus {
+        do {
+            return emit(try BatchBridge.telemetry(from: batch))
+        } catch {
+            return .invalid
+        }
+    }
 }
 
 /// A receiver plugin: serves HTTP routes and turns requests into telemetry.

@@ -30,6 +30,19 @@ public enum BatchBridge {
         return arena.array(CollectionOfOne(header))!
     }
 
+    /// A batch header for `count` spans at `spans` (built by a receiver in C form), inside `arena`.
+    public static func cBatch(spans: UnsafePointer<firefly_span>?, count: Int, in arena: CArena) -> UnsafePointer<firefly_batch> {
+        let header = firefly_batch(
+            abi_version: firefly_abi_version,
+            struct_size: UInt32(MemoryLayout<firefly_batch>.size),
+            points: nil, point_count: 0, point_size: MemoryLayout<firefly_metric_point>.stride,
+            spans: count > 0 ? spans : nil, span_count: count, span_size: MemoryLayout<firefly_span>.stride,
+            logs: nil, log_count: 0, log_size: MemoryLayout<firefly_log_record>.stride,
+            invocations: nil, invocation_count: 0, invocation_size: MemoryLayout<firefly_invocation>.stride
+        )
+        return arena.array(CollectionOfOne(header))!
+    }
+
     /// Copies a C batch into Swift values, checking versions and strides first.
     public static func telemetry(from batch: UnsafePointer<firefly_batch>) throws(InvalidBatch) -> TelemetryBatch {
         let b = try checkedHeader(batch)

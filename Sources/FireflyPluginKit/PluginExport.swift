@@ -112,11 +112,14 @@ private struct HostSink: TelemetrySink, @unchecked Sendable {
     let sink: UnsafePointer<firefly_sink>
 
     func emit(_ batch: TelemetryBatch) -> EmitStatus {
-        guard let emit = sink.pointee.emit else { return .invalid }
         let arena = CArena(chunkSize: 64 * 1024)
-        let c = BatchBridge.cBatch(batch, in: arena)
+        return withExtendedLifetime(arena) { emit(BatchBridge.cBatch(batch, in: arena)) }
+    }
+
+    func emit(_ batch: UnsafePointer<firefly_batch>) -> EmitStatus {
+        guard let emit = sink.pointee.emit else { return .invalid }
         var retryAfter: UInt32 = 0
-        let status = emit(sink.pointee.ctx, c, &retryAfter)
+        let status = emit(sink.pointee.ctx, batch, &retryAfter)
         switch status {
         case FIREFLY_EMIT_OK.rawValue: return .ok
         case FIREFLY_EMIT_BUSY.rawValue: return .busy(retryAfterMilliseconds: retryAfter)
