@@ -111,39 +111,75 @@ public final class OTLPAdapter: AdapterPlugin {
                 body: Array("415 unsupported media type '\(given)': send application/x-protobuf or application/json\n".utf8))
         }
 
+        if signal == .traces, encoding == .protobuf { return respondTraces(request.body, sink: sink) }
+
         let outcome: DecodeOutcome
         do {
             outcome = try Self.decode(request.body, signal: signal, encoding: encoding)
         } catch {
-            let form = encoding == .protobuf ? "protobuf" : "JSON"
-            return OTLPResponses.status(
-                400, .invalidArgument, "cannot decode \(signal.requestName) (\(form)): \(error.message)", encoding)
+            return undecodable(signal, encoding, error)
         }
+        if !outcome.batch.isEmpty, let refusal = refusal(sink.emit(outcome.batch), signal: signal, encoding: encoding) {
+            return refusal
+        }
+        return accepted(
+            signal, encoding, kept: signal.kept(outcome.batch), invocations: outcome.batch.invocations.count, outcome: outcome)
+    }
 
-        let kept = signal.kept(outcome.batch)
-        if !outcome.batch.isEmpty {
-            switch sink.emit(outcome.batch) {
-            case .ok:
-                break
-            case .busy(let hint):
-                let code: RPCCode = config.busyStatus == 429 ? .resourceExhausted : .unavailable
-                return OTLPResponses.status(
-                    config.busyStatus, code, "the collector's queue is full; retry later", encoding,
-                    headers: [(name: "Retry-After", value: retryAfter(hint))])
-            case .closed(let hint):
-                return OTLPResponses.status(
-                    503, .unavailable, "the collector is shutting down; retry later", encoding,
-                    headers: [(name: "Retry-After", value: retryAfter(hint))])
-            case .invalid:
-                context.log(.error, "the collector rejected a decoded \(signal.rawValue) batch as invalid")
-                return OTLPResponses.status(500, .internal, "the collector rejected the decoded batch", encoding)
+    /// Protobuf traces: decoded straight into a C batch (no Swift values) and emitted as such; the
+    /// body and the arena outlive the emit.
+    private func respondTraces(_ body: [UInt8], sink: any TelemetrySink) -> PluginResponse {
+        let arena = CArena(chunkSize: 64 * 1024)
+        return withExtendedLifetime(arena) {
+            body.withUnsafeBytes { raw in
+                let decoded: CTraceOutcome
+                do throws(OTLPDecodeError) {
+                    decoded = try TraceProtoDecoder.decode(raw, into: arena)
+                } catch {
+                    return undecodable(.traces, .protobuf, error)
+                }
+                if decoded.spanCount > 0, let refusal = refusal(sink.emit(decoded.batch), signal: .traces, encoding: .protobuf) {
+                    return refusal
+                }
+                return accepted(.traces, .protobuf, kept: decoded.spanCount, invocations: 0, outcome: decoded.problems)
             }
         }
+    }
+
+    /// 400 for a body that does not decode.
+    private func undecodable(_ signal: Signal, _ encoding: OTLPEncoding, _ error: OTLPDecodeError) -> PluginResponse {
+        let form = encoding == .protobuf ? "protobuf" : "JSON"
+        return OTLPResponses.status(
+            400, .invalidArgument, "cannot decode \(signal.requestName) (\(form)): \(error.message)", encoding)
+    }
+
+    /// The answer when the sink did not take the batch, nil when it did.
+    private func refusal(_ status: EmitStatus, signal: Signal, encoding: OTLPEncoding) -> PluginResponse? {
+        switch status {
+        case .ok:
+            return nil
+        case .busy(let hint):
+            let code: RPCCode = config.busyStatus == 429 ? .resourceExhausted : .unavailable
+            return OTLPResponses.status(
+                config.busyStatus, code, "the collector's queue is full; retry later", encoding,
+                headers: [(name: "Retry-After", value: retryAfter(hint))])
+        case .closed(let hint):
+            return OTLPResponses.status(
+                503, .unavailable, "the collector is shutting down; retry later", encoding,
+                headers: [(name: "Retry-After", value: retryAfter(hint))])
+        case .invalid:
+            context.log(.error, "the collector rejected a decoded \(signal.rawValue) batch as invalid")
+            return OTLPResponses.status(500, .internal, "the collector rejected the decoded batch", encoding)
+        }
+    }
+
+    /// Counts what was kept and rejected and answers 200 (with `partial_success` when items were rejected).
+    private func accepted(
+        _ signal: Signal, _ encoding: OTLPEncoding, kept: Int, invocations: Int, outcome: DecodeOutcome
+    ) -> PluginResponse {
         context.count("\(signal.unit)_accepted", by: UInt64(kept))
         if outcome.rejected > 0 { context.count("\(signal.unit)_rejected", by: UInt64(outcome.rejected)) }
-        if !outcome.batch.invocations.isEmpty {
-            context.count("invocations_accepted", by: UInt64(outcome.batch.invocations.count))
-        }
+        if invocations > 0 { context.count("invocations_accepted", by: UInt64(invocations)) }
         return OTLPResponses.success(encoding, signal: signal, rejected: outcome.rejected, message: outcome.problemSummary)
     }
 

@@ -2,16 +2,73 @@
 import FireflyModel
 import FireflyWire
 import FireflyPluginKit
+import CFireflyPlugin
 public import GRPCCore
 import NIOPosix
 
 /// A decoded `Export*ServiceRequest`: what the HTTP path's decoder produces, ready to emit.
 struct OTLPDecodedExport: Sendable {
-    var batch: TelemetryBatch
+    /// Metrics and logs (traces travel as `traces`).
+    private var swiftBatch: TelemetryBatch
+    /// Traces, decoded into a C batch.
+    var traces: CTraceExport?
     /// Items dropped while decoding (reported in `partial_success`).
     var rejected: Int
     /// `partial_success.error_message` ("" when nothing was dropped).
     var problemSummary: String
+
+    init(batch: TelemetryBatch = TelemetryBatch(), traces: CTraceExport? = nil, rejected: Int, problemSummary: String) {
+        swiftBatch = batch
+        self.traces = traces
+        self.rejected = rejected
+        self.problemSummary = problemSummary
+    }
+
+    /// The telemetry as Swift values (traces converted from their C batch: what the host stores).
+    var batch: TelemetryBatch { traces?.telemetry ?? swiftBatch }
+
+    /// Whether there is anything to emit.
+    var isEmpty: Bool { traces.map { $0.spanCount == 0 } ?? swiftBatch.isEmpty }
+
+    /// Invocations (from Lambda platform reports among log records).
+    var invocationCount: Int { swiftBatch.invocations.count }
+
+    /// The items kept.
+    func kept(_ signal: Signal) -> Int { traces?.spanCount ?? signal.kept(swiftBatch) }
+
+    /// Emits through `emitter`, the C batch for traces.
+    func emit(_ emitter: BlockingEmitter) async -> EmitStatus {
+        if let traces { await emitter.emit(traces) } else { await emitter.emit(swiftBatch) }
+    }
+}
+
+/// A traces request decoded into a C batch, with what the batch points into: a copy of the
+/// message and the arena. Immutable once made, so it may travel to the emitting thread.
+final class CTraceExport: @unchecked Sendable {
+    private let arena: CArena
+    let batch: UnsafePointer<firefly_batch>
+    let spanCount: Int
+    let problems: DecodeOutcome
+
+    init(message: [UInt8]) throws(OTLPDecodeError) {
+        arena = CArena(chunkSize: 64 * 1024)
+        let copy = arena.allocate(byteCount: max(message.count, 1), alignment: 1)
+        message.withUnsafeBytes { copy.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        let decoded = try TraceProtoDecoder.decode(UnsafeRawBufferPointer(start: copy, count: message.count), into: arena)
+        batch = decoded.batch
+        spanCount = decoded.spanCount
+        problems = decoded.problems
+    }
+
+    /// The spans as Swift values, converted from the C batch.
+    var telemetry: TelemetryBatch {
+        withBatch { (try? BatchBridge.telemetry(from: $0)) ?? TelemetryBatch() }
+    }
+
+    /// Calls `body` with the batch, keeping what it points into alive.
+    func withBatch<T>(_ body: (UnsafePointer<firefly_batch>) -> T) -> T {
+        withExtendedLifetime(arena) { body(batch) }
+    }
 }
 
 /// An `Export*ServiceResponse` (both signals have the same layout: `partial_success` = field 1).
@@ -45,6 +102,12 @@ struct OTLPRequestDeserializer: MessageDeserializer {
                 message: "message of \(bytes.count) bytes exceeds grpc.max_message_bytes (\(maxMessageBytes))")
         }
         do {
+            if signal == .traces {
+                let traces = try CTraceExport(message: bytes)
+                return OTLPDecodedExport(
+                    traces: traces, rejected: traces.problems.rejected,
+                    problemSummary: traces.problems.problemSummary)
+            }
             let outcome = try OTLPAdapter.decode(bytes, signal: signal, encoding: .protobuf)
             return OTLPDecodedExport(batch: outcome.batch, rejected: outcome.rejected, problemSummary: outcome.problemSummary)
         } catch {
@@ -112,6 +175,15 @@ final class BlockingEmitter: Sendable {
         }
     }
 
+    func emit(_ traces: CTraceExport) async -> EmitStatus {
+        let sink = self.sink
+        do {
+            return try await pool.runIfActive { traces.withBatch { sink.emit($0) } }
+        } catch {
+            return .closed(retryAfterMilliseconds: 0)  // the pool was shut down: stopping
+        }
+    }
+
     func close() {
         try? pool.syncShutdownGracefully()
     }
@@ -156,8 +228,8 @@ final class OTLPGRPCExporter: Sendable {
         // Reads the one request message; the deserializer decodes it (INVALID_ARGUMENT when malformed).
         let single = try await ServerRequest(stream: request)
         let decoded = single.message
-        if !decoded.batch.isEmpty {
-            switch await emitter.emit(decoded.batch) {
+        if !decoded.isEmpty {
+            switch await decoded.emit(emitter) {
             case .ok:
                 break
             case .busy(let hint):
@@ -169,11 +241,9 @@ final class OTLPGRPCExporter: Sendable {
                 throw RPCError(code: .internalError, message: "the collector rejected the decoded batch")
             }
         }
-        context.count("\(signal.unit)_accepted", by: UInt64(signal.kept(decoded.batch)))
+        context.count("\(signal.unit)_accepted", by: UInt64(decoded.kept(signal)))
         if decoded.rejected > 0 { context.count("\(signal.unit)_rejected", by: UInt64(decoded.rejected)) }
-        if !decoded.batch.invocations.isEmpty {
-            context.count("invocations_accepted", by: UInt64(decoded.batch.invocations.count))
-        }
+        if decoded.invocationCount > 0 { context.count("invocations_accepted", by: UInt64(decoded.invocationCount)) }
         return OTLPExportResponse(rejected: decoded.rejected, errorMessage: decoded.problemSummary)
     }
 

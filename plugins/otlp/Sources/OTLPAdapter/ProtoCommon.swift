@@ -49,29 +49,48 @@ enum ProtoCommon {
         in body: [UInt8], _ item: (inout ProtobufReader, ResourceContext, ScopeInfo) throws -> Void
     ) throws {
         try ProtobufReader.read(body) { (r: inout ProtobufReader) throws in
-            while !r.isAtEnd {
-                let (field, wire) = try r.readTag()
-                guard field == 1, wire == 2 else {
-                    try r.skip(wire)
-                    continue
-                }
-                var entry = try r.readLengthDelimited()
-                let (resources, scopeEntries) = try messages(&entry)
-                var attributes: [Attribute] = []
-                for var resource in resources { try resourceAttributes(&resource, into: &attributes) }
-                let context = ResourceContext(attributes: attributes)
-                for var scopeEntry in scopeEntries {
-                    let (scopes, items) = try messages(&scopeEntry)
+            try walk(
+                &r,
+                resource: { (resources: [ProtobufReader]) throws -> ResourceContext in
+                    var attributes: [Attribute] = []
+                    for var resource in resources { try resourceAttributes(&resource, into: &attributes) }
+                    return ResourceContext(attributes: attributes)
+                },
+                scope: { (scopes: [ProtobufReader]) throws -> ScopeInfo in
                     var info = ScopeInfo()
                     for var s in scopes { try scope(&s, into: &info) }
-                    for var i in items { try item(&i, context, info) }
-                }
+                    return info
+                },
+                item)
+        }
+    }
+
+    /// The walk of `forEachItem` over a request, with the resource and scope of each entry built
+    /// by `resource` and `scope` from all their messages (in wire order), once per entry.
+    @inline(__always)
+    static func walk<Resource, Scope>(
+        _ r: inout ProtobufReader, resource: ([ProtobufReader]) throws -> Resource, scope: ([ProtobufReader]) throws -> Scope,
+        _ item: (inout ProtobufReader, Resource, Scope) throws -> Void
+    ) throws {
+        while !r.isAtEnd {
+            let (field, wire) = try r.readTag()
+            guard field == 1, wire == 2 else {
+                try r.skip(wire)
+                continue
+            }
+            var entry = try r.readLengthDelimited()
+            let (resources, scopeEntries) = try messages(&entry)
+            let context = try resource(resources)
+            for var scopeEntry in scopeEntries {
+                let (scopes, items) = try messages(&scopeEntry)
+                let info = try scope(scopes)
+                for var i in items { try item(&i, context, info) }
             }
         }
     }
 
     /// The embedded messages in fields 1 and 2 of a message, each list in wire order.
-    private static func messages(_ r: inout ProtobufReader) throws -> (first: [ProtobufReader], second: [ProtobufReader]) {
+    static func messages(_ r: inout ProtobufReader) throws -> (first: [ProtobufReader], second: [ProtobufReader]) {
         var first: [ProtobufReader] = []
         var second: [ProtobufReader] = []
         while !r.isAtEnd {
@@ -144,39 +163,49 @@ enum ProtoCommon {
             case (2, 0): value = .bool(try r.readVarint() != 0)
             case (3, 0): value = .int(Int64(bitPattern: try r.readVarint()))
             case (4, 1): value = .double(try r.readDouble())
-            case (5, 2):
-                guard depth < maxValueDepth else { throw OTLPDecodeError("attribute values nested deeper than \(maxValueDepth)") }
-                var sub = try r.readLengthDelimited()
-                var values: [OTLPValue] = []
-                while !sub.isAtEnd {
-                    let (f, w) = try sub.readTag()
-                    if f == 1, w == 2 {
-                        var element = try sub.readLengthDelimited()
-                        values.append(try anyValue(&element, depth: depth + 1))
-                    } else {
-                        try sub.skip(w)
-                    }
-                }
-                value = .array(values)
-            case (6, 2):
-                guard depth < maxValueDepth else { throw OTLPDecodeError("attribute values nested deeper than \(maxValueDepth)") }
-                var sub = try r.readLengthDelimited()
-                var pairs: [(key: String, value: OTLPValue)] = []
-                while !sub.isAtEnd {
-                    let (f, w) = try sub.readTag()
-                    if f == 1, w == 2 {
-                        var element = try sub.readLengthDelimited()
-                        let (k, v) = try keyValuePair(&element, depth: depth + 1)
-                        pairs.append((key: k, value: v))
-                    } else {
-                        try sub.skip(w)
-                    }
-                }
-                value = .kvlist(pairs)
+            case (5, 2): value = try arrayValue(&r, depth: depth)
+            case (6, 2): value = try kvlistValue(&r, depth: depth)
             case (7, 2): value = .bytes(try r.readBytes())
             default: try r.skip(wire)
             }
         }
         return value
+    }
+
+    /// ArrayValue (the length-delimited field at `r`): values (1), each an AnyValue one level
+    /// deeper than the value holding the array.
+    static func arrayValue(_ r: inout ProtobufReader, depth: Int) throws -> OTLPValue {
+        guard depth < maxValueDepth else { throw OTLPDecodeError("attribute values nested deeper than \(maxValueDepth)") }
+        var sub = try r.readLengthDelimited()
+        var values: [OTLPValue] = []
+        while !sub.isAtEnd {
+            let (f, w) = try sub.readTag()
+            if f == 1, w == 2 {
+                var element = try sub.readLengthDelimited()
+                values.append(try anyValue(&element, depth: depth + 1))
+            } else {
+                try sub.skip(w)
+            }
+        }
+        return .array(values)
+    }
+
+    /// KeyValueList (the length-delimited field at `r`): values (1), each a KeyValue one level
+    /// deeper than the value holding the list.
+    static func kvlistValue(_ r: inout ProtobufReader, depth: Int) throws -> OTLPValue {
+        guard depth < maxValueDepth else { throw OTLPDecodeError("attribute values nested deeper than \(maxValueDepth)") }
+        var sub = try r.readLengthDelimited()
+        var pairs: [(key: String, value: OTLPValue)] = []
+        while !sub.isAtEnd {
+            let (f, w) = try sub.readTag()
+            if f == 1, w == 2 {
+                var element = try sub.readLengthDelimited()
+                let (k, v) = try keyValuePair(&element, depth: depth + 1)
+                pairs.append((key: k, value: v))
+            } else {
+                try sub.skip(w)
+            }
+        }
+        return .kvlist(pairs)
     }
 }
