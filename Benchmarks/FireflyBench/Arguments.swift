@@ -22,7 +22,7 @@ struct Arguments: Sendable {
     static let usage = """
         usage: firefly-bench [--firefly PATH] [--work-dir DIR] [--plugins DIR] [--port N]
                              [--postgres-url URL] [--psql PATH] [--prometheus-url URL]
-                             [--seconds S] [--commit SHA] [--only decode,queue,ready,ingest,remote-write,postgres]
+                             [--seconds S] [--commit SHA] [--only decode,queue,ready,intake,ingest,remote-write,postgres]
         """
 
     static func parse(_ argv: [String]) -> Arguments {

@@ -30,13 +30,16 @@ if arguments.wants("ready") {
         failed = true
     }
 }
-if arguments.wants("ingest") {
+if arguments.wants("ingest") || arguments.wants("intake") {
     log("building request bodies")
     let bench = IngestBenchmarks(
         arguments: arguments, machine: machine,
         firehose: [("1 MiB", try FirehoseWorkload(targetBytes: 1 << 20)), ("5 MiB", try FirehoseWorkload(targetBytes: 5 << 20))],
         otlp: OTLPWorkload())
-    for (queue, exporter) in [("disk", IngestBenchmarks.Exporter.discard), ("disk", .devNull), ("memory", .devNull)] {
+    // `--only intake`: the no-work exporter's runs alone (the intake targets).
+    let configurations: [(String, IngestBenchmarks.Exporter)] =
+        arguments.wants("ingest") ? [("disk", .discard), ("disk", .devNull), ("memory", .devNull)] : [("disk", .discard)]
+    for (queue, exporter) in configurations {
         do {
             results += try await bench.run(queueType: queue, exporter: exporter)
         } catch {

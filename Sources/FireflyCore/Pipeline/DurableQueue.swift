@@ -291,18 +291,13 @@ public final class DurableQueue: TelemetryQueue, @unchecked Sendable {
             logger.error("queue record \(e.sequence) unreadable in \(segment.path)")
             return nil
         }
-        return buffer.withUnsafeBytes { raw -> QueueRecord? in
-            guard SegmentFormat.sequence(ofFrame: raw) == e.sequence else {
-                logger.error("queue record \(e.sequence) in \(segment.path) fails its checksum; skipped")
-                return nil
-            }
-            let payload = UnsafeRawBufferPointer(rebasing: raw[SegmentFormat.headerSize...])
-            guard let (receiver, batch) = try? RecordCodec.decode(payload) else {
-                logger.error("queue record \(e.sequence) in \(segment.path) cannot be decoded; skipped")
-                return nil
-            }
-            return QueueRecord(sequence: e.sequence, entry: QueueEntry(receiver: receiver, batch: batch))
+        let checked = buffer.withUnsafeBytes { SegmentFormat.sequence(ofFrame: $0) == e.sequence }
+        guard checked else {
+            logger.error("queue record \(e.sequence) in \(segment.path) fails its checksum; skipped")
+            return nil
         }
+        buffer.removeSubrange(0..<SegmentFormat.headerSize)
+        return QueueRecord(sequence: e.sequence, bytes: buffer)
     }
 
     // MARK: Cursors and cleanup

@@ -42,18 +42,14 @@ final class ExporterWorker: Sendable {
             // request is ~15 000 points), and dropped those the full batch did not take.
             let first = await queue.read(after: cursor, maxRecords: 1)
             if first.isEmpty { return }  // closed and drained
-            var batch = TelemetryBatch()
+            let batch = ExportBatch()
             var through = cursor
             // Take whole records until the batch holds maxItems, waiting up to batchMaxWait for more.
             var available = first[...]
             let fillUntil = ContinuousClock.now + settings.batchMaxWait
             while batch.itemCount < maxItems {
                 if let record = available.popFirst() {
-                    let share = router.share(of: record.entry, for: exporter.name)
-                    batch.points += share.points
-                    batch.spans += share.spans
-                    batch.logs += share.logs
-                    batch.invocations += share.invocations
+                    take(record, into: batch)
                     through = record.sequence
                     continue
                 }
@@ -66,12 +62,26 @@ final class ExporterWorker: Sendable {
                 }
             }
             // One record can exceed maxItems (a huge request): export it in slices, acknowledge once all are in.
-            for slice in Self.slices(of: batch, maxItems: maxItems) {
+            for slice in batch.slices(maxItems: maxItems) {
                 let delivered = await deliver(slice, stopDeadline: stopDeadline)
                 if !delivered { return }  // shutting down with this batch still queued: replayed after restart
             }
             queue.acknowledge(consumer: exporter.name, through: through)
             cursor = through
+        }
+    }
+
+    /// Decodes this exporter's share of a record into the batch. A record that passed the queue's
+    /// checksum but cannot be decoded (written by an incompatible release) is skipped with an error.
+    private func take(_ record: QueueRecord, into batch: ExportBatch) {
+        do {
+            try batch.append(record: record.bytes) { receiver in router.signals(from: receiver, for: exporter.name) }
+        } catch {
+            if onceLog.first(kind: "decode:" + OnceLog.kind(of: error.description)) {
+                logger.error(
+                    "queue record \(record.sequence) cannot be decoded; skipped (further records failing this way are not logged)",
+                    metadata: ["firefly.reason": "\(error.description)"])
+            }
         }
     }
 
@@ -83,7 +93,7 @@ final class ExporterWorker: Sendable {
     /// Exports with retries; a batch rejected permanently is split until only the rejected items
     /// remain, and those are dead-lettered one by one with the exporter's message. False when
     /// shutdown cut the retries short.
-    private func deliver(_ batch: TelemetryBatch, stopDeadline: @Sendable () -> ContinuousClock.Instant?) async -> Bool {
+    private func deliver(_ batch: ExportSlice, stopDeadline: @Sendable () -> ContinuousClock.Instant?) async -> Bool {
         let labels = [("exporter", exporter.name)]
         return await RejectionSplitter.deliver(
             batch,
@@ -103,13 +113,17 @@ final class ExporterWorker: Sendable {
                         "export rejected an item permanently; it was written to the dead-letter file (further errors of this kind are counted, not logged)",
                         metadata: ["firefly.reason": "\(message)"])
                 }
-                deadLetters.write(exporter: exporter.name, reason: message, batch: item)
+                do {
+                    deadLetters.write(exporter: exporter.name, reason: message, batch: try item.telemetry())
+                } catch {
+                    logger.error("a rejected item could not be read back for the dead-letter file", metadata: ["firefly.reason": "\(error)"])
+                }
             })
     }
 
     /// One batch to the exporter, retrying retryable failures with backoff until it is delivered,
     /// rejected permanently, or shutdown cuts the retries short.
-    private func exportRetrying(_ batch: TelemetryBatch, stopDeadline: @Sendable () -> ContinuousClock.Instant?) async -> RejectionSplitter.Outcome {
+    private func exportRetrying(_ batch: ExportSlice, stopDeadline: @Sendable () -> ContinuousClock.Instant?) async -> RejectionSplitter.Outcome {
         var backoff = Backoff(initial: settings.retryInitial, maximum: settings.retryMax)
         let labels = [("exporter", exporter.name)]
         while true {
@@ -120,9 +134,10 @@ final class ExporterWorker: Sendable {
             switch result {
             case .ok:
                 metrics.increment(SelfMetricCatalog.exports.name, labels + [("result", "ok")])
-                metrics.increment(SelfMetricCatalog.exportedPoints.name, labels, by: Double(batch.points.count))
-                metrics.increment(SelfMetricCatalog.exportedSpans.name, labels, by: Double(batch.spans.count))
-                metrics.increment(SelfMetricCatalog.exportedLogs.name, labels, by: Double(batch.logs.count + batch.invocations.count))
+                let counts = batch.counts
+                metrics.increment(SelfMetricCatalog.exportedPoints.name, labels, by: Double(counts.points))
+                metrics.increment(SelfMetricCatalog.exportedSpans.name, labels, by: Double(counts.spans))
+                metrics.increment(SelfMetricCatalog.exportedLogs.name, labels, by: Double(counts.logs))
                 return .delivered
             case .permanent(let message):
                 metrics.increment(SelfMetricCatalog.exports.name, labels + [("result", "permanent")])

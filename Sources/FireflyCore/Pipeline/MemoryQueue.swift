@@ -4,7 +4,8 @@ import Synchronization
 
 /// A bounded in-memory `TelemetryQueue`: fast, but loses what it holds if the process dies.
 /// It keeps the records receivers write (`RecordCodec`, as compact as the durable queue's) and
-/// decodes them when exporters read; the byte budget counts the records' bytes.
+/// hands them to exporters as they are, as the durable queue does; the byte budget counts the
+/// records' bytes.
 public final class MemoryQueue: TelemetryQueue, Sendable {
     private let state: Mutex<State>
 
@@ -41,23 +42,18 @@ public final class MemoryQueue: TelemetryQueue, Sendable {
     }
 
     public func readAvailable(after sequence: UInt64, maxRecords: Int) -> [QueueRecord] {
-        Self.decoded(state.withLock { $0.slice(after: sequence, maxRecords: maxRecords) })
+        Self.records(state.withLock { $0.slice(after: sequence, maxRecords: maxRecords) })
     }
 
-    /// Records back to entries, outside the lock (the bytes are shared, not copied).
-    private static func decoded(_ records: ArraySlice<(sequence: UInt64, bytes: [UInt8])>) -> [QueueRecord] {
-        records.map { record in
-            guard let (receiver, batch) = try? RecordCodec.decode(record.bytes) else {
-                preconditionFailure("memory queue record \(record.sequence) was not written by RecordCodec")
-            }
-            return QueueRecord(sequence: record.sequence, entry: QueueEntry(receiver: receiver, batch: batch))
-        }
+    /// The bytes are shared, not copied.
+    private static func records(_ slice: ArraySlice<(sequence: UInt64, bytes: [UInt8])>) -> [QueueRecord] {
+        slice.map { QueueRecord(sequence: $0.sequence, bytes: $0.bytes) }
     }
 
     public func read(after sequence: UInt64, maxRecords: Int) async -> [QueueRecord] {
         while true {
             let (found, isClosed) = state.withLock { ($0.slice(after: sequence, maxRecords: maxRecords), $0.closed) }
-            if !found.isEmpty || isClosed { return Self.decoded(found) }
+            if !found.isEmpty || isClosed { return Self.records(found) }
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 let resumeNow: Bool = state.withLock { s in
                     // Wake for a record that is there to read, not for a sequence merely beyond the

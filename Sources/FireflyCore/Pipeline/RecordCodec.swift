@@ -70,30 +70,17 @@ public enum RecordCodec {
         return w.bytes
     }
 
+    /// The receiver and the telemetry of a record, as Swift values: the record's C view
+    /// (`decode(_:arena:keeping:into:)`, the one decoder) converted by `BatchBridge`.
     public static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> (receiver: String, batch: TelemetryBatch) {
-        var r = ByteReader(bytes)
-        let recordVersion = try r.byte()
-        guard recordVersion == 1 || recordVersion == version else {
-            throw DecodeError(description: "unknown record version \(recordVersion)")
+        let arena = CArena()
+        var items = CItems()
+        let receiver = try decode(bytes, arena: arena, keeping: { _ in .all }, into: &items)
+        do {
+            return (receiver, try BatchBridge.telemetry(from: items.cBatch(0..<items.count, in: arena)))
+        } catch {
+            throw DecodeError(description: error.description)
         }
-        let receiver = try r.string()
-        var batch = TelemetryBatch()
-        let pointCount = try r.count()
-        batch.points.reserveCapacity(pointCount)
-        for _ in 0..<pointCount { batch.points.append(try point(&r)) }
-        let spanCount = try r.count()
-        batch.spans.reserveCapacity(spanCount)
-        for _ in 0..<spanCount { batch.spans.append(try span(&r)) }
-        if recordVersion >= 2 {
-            let logCount = try r.count()
-            batch.logs.reserveCapacity(logCount)
-            for _ in 0..<logCount { batch.logs.append(try log(&r)) }
-            let invocationCount = try r.count()
-            batch.invocations.reserveCapacity(invocationCount)
-            for _ in 0..<invocationCount { batch.invocations.append(try invocation(&r)) }
-        }
-        guard r.isAtEnd else { throw DecodeError(description: "trailing bytes after batch") }
-        return (receiver, batch)
     }
 
     public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> (receiver: String, batch: TelemetryBatch) {
@@ -101,6 +88,91 @@ public enum RecordCodec {
             do throws(DecodeError) { return .success(try decode(b)) } catch { return .failure(error) }
         }
         return try result.get()
+    }
+
+    /// The items of one or more records as C structs, kind by kind, in record order.
+    struct CItems {
+        var points: [firefly_metric_point] = []
+        var spans: [firefly_span] = []
+        var logs: [firefly_log_record] = []
+        var invocations: [firefly_invocation] = []
+
+        var count: Int { points.count + spans.count + logs.count + invocations.count }
+
+        mutating func append(contentsOf other: CItems) {
+            points += other.points
+            spans += other.spans
+            logs += other.logs
+            invocations += other.invocations
+        }
+
+        /// The C batch of the items at `range` of points, then spans, log records, invocations —
+        /// the order of `TelemetryBatch.items(_:)`; the arrays are copied into `arena`.
+        func cBatch(_ range: Range<Int>, in arena: CArena) -> UnsafePointer<firefly_batch> {
+            var offset = 0
+            func part<T>(_ items: [T]) -> (UnsafePointer<T>?, Int) {
+                defer { offset += items.count }
+                let lower = min(max(range.lowerBound - offset, 0), items.count)
+                let upper = min(max(range.upperBound - offset, 0), items.count)
+                return lower < upper ? (arena.array(items[lower..<upper]), upper - lower) : (nil, 0)
+            }
+            let (points, pointCount) = part(points)
+            let (spans, spanCount) = part(spans)
+            let (logs, logCount) = part(logs)
+            let (invocations, invocationCount) = part(invocations)
+            let header = firefly_batch(
+                abi_version: firefly_abi_version, struct_size: UInt32(MemoryLayout<firefly_batch>.size),
+                points: points, point_count: pointCount, point_size: MemoryLayout<firefly_metric_point>.stride,
+                spans: spans, span_count: spanCount, span_size: MemoryLayout<firefly_span>.stride,
+                logs: logs, log_count: logCount, log_size: MemoryLayout<firefly_log_record>.stride,
+                invocations: invocations, invocation_count: invocationCount,
+                invocation_size: MemoryLayout<firefly_invocation>.stride)
+            return arena.array(CollectionOfOne(header))!
+        }
+    }
+
+    /// Decodes a record into C structs appended to `items`, keeping the signals `keeping` gives for
+    /// the record's receiver. Strings, bytes and numbers are read in place: the structs point into
+    /// `bytes` and `arena`, so both must outlive them. Nothing is appended when the record is damaged.
+    /// Returns the receiver.
+    static func decode(
+        _ bytes: UnsafeRawBufferPointer, arena: CArena, keeping: (String) -> Signals, into items: inout CItems
+    ) throws(DecodeError) -> String {
+        var r = CRecordReader(r: ByteReader(bytes), arena: arena)
+        let recordVersion = try r.r.byte()
+        guard recordVersion == 1 || recordVersion == version else {
+            throw DecodeError(description: "unknown record version \(recordVersion)")
+        }
+        let receiver = try r.string().string
+        let signals = keeping(receiver)
+        var out = CItems()
+        let pointCount = try r.r.count()
+        if signals.contains(.metrics) { out.points.reserveCapacity(pointCount) }
+        for _ in 0..<pointCount {
+            let p = try r.point()
+            if signals.contains(.metrics) { out.points.append(p) }
+        }
+        let spanCount = try r.r.count()
+        if signals.contains(.traces) { out.spans.reserveCapacity(spanCount) }
+        for _ in 0..<spanCount {
+            let s = try r.span()
+            if signals.contains(.traces) { out.spans.append(s) }
+        }
+        if recordVersion >= 2 {
+            let logCount = try r.r.count()
+            for _ in 0..<logCount {
+                let l = try r.log()
+                if signals.contains(.logs) { out.logs.append(l) }
+            }
+            let invocationCount = try r.r.count()
+            for _ in 0..<invocationCount {
+                let v = try r.invocation()
+                if signals.contains(.logs) { out.invocations.append(v) }
+            }
+        }
+        guard r.r.isAtEnd else { throw DecodeError(description: "trailing bytes after batch") }
+        items.append(contentsOf: out)
+        return receiver
     }
 
     // MARK: Points
@@ -123,29 +195,6 @@ public enum RecordCodec {
         let counts = BatchBridge.buffer(p.bucket_counts, p.bucket_count)
         w.varint(UInt64(counts.count))
         for c in counts { w.u64(c) }
-    }
-
-    static func point(_ r: inout ByteReader) throws(DecodeError) -> MetricPoint {
-        let name = try r.string(), namespace = try r.string(), unit = try r.string(), function = try r.string()
-        guard let kind = MetricKind(rawValue: UInt32(try r.byte())) else { throw DecodeError(description: "bad metric kind") }
-        let flags = try r.byte()
-        var labels: [Label] = []
-        let n = try r.count()
-        labels.reserveCapacity(n)
-        for _ in 0..<n { labels.append(Label(try r.string(), try r.string())) }
-        var p = MetricPoint(name: name, namespace: namespace, unit: unit, function: function, kind: kind,
-                            isMonotonic: flags & 1 != 0, hasMinMax: flags & 2 != 0, isDelta: flags & 4 != 0,
-                            timeUnixNano: 0)
-        p.labels = labels  // stored canonical already
-        p.startTimeUnixNano = try r.u64(); p.timeUnixNano = try r.u64()
-        p.value = try r.double(); p.count = try r.double(); p.sum = try r.double(); p.min = try r.double(); p.max = try r.double()
-        let qn = try r.count()
-        for _ in 0..<qn { p.quantiles.append(Quantile(try r.double(), try r.double())) }
-        let bn = try r.count()
-        for _ in 0..<bn { p.bounds.append(try r.double()) }
-        let cn = try r.count()
-        for _ in 0..<cn { p.bucketCounts.append(try r.u64()) }
-        return p
     }
 
     // MARK: Spans
@@ -179,29 +228,6 @@ public enum RecordCodec {
         }
     }
 
-    static func span(_ r: inout ByteReader) throws(DecodeError) -> Span {
-        let trace = TraceID(high: try r.u64(), low: try r.u64())
-        let id = SpanID(try r.u64()), parent = SpanID(try r.u64())
-        let traceState = try r.string(), name = try r.string()
-        let kind = SpanKind(rawValue: UInt32(try r.byte())) ?? .unspecified
-        let status = StatusCode(rawValue: UInt32(try r.byte())) ?? .unset
-        let message = try r.string()
-        let start = try r.u64(), end = try r.u64()
-        let function = try r.string(), service = try r.string(), scopeName = try r.string(), scopeVersion = try r.string()
-        let attrs = try attributes(&r), resource = try attributes(&r)
-        var events: [SpanEvent] = []
-        for _ in 0..<(try r.count()) { events.append(SpanEvent(timeUnixNano: try r.u64(), name: try r.string(), attributes: try attributes(&r))) }
-        var links: [SpanLink] = []
-        for _ in 0..<(try r.count()) {
-            let t = TraceID(high: try r.u64(), low: try r.u64())
-            links.append(SpanLink(traceID: t, spanID: SpanID(try r.u64()), traceState: try r.string(), attributes: try attributes(&r)))
-        }
-        return Span(traceID: trace, spanID: id, parentSpanID: parent, traceState: traceState, name: name, kind: kind,
-                    statusCode: status, statusMessage: message, startTimeUnixNano: start, endTimeUnixNano: end,
-                    function: function, service: service, scopeName: scopeName, scopeVersion: scopeVersion,
-                    attributes: attrs, resourceAttributes: resource, events: events, links: links)
-    }
-
     // MARK: Logs and invocations
 
     static func log(_ l: firefly_log_record, _ w: inout ByteWriter) {
@@ -218,21 +244,6 @@ public enum RecordCodec {
         attributes(l.resource_attributes, l.resource_attribute_count, &w)
     }
 
-    static func log(_ r: inout ByteReader) throws(DecodeError) -> LogRecord {
-        let time = try r.u64(), observed = try r.u64()
-        let severity = try r.byte(), flags = try r.u32()
-        let severityText = try r.string()
-        let body = try value(&r)
-        let trace = TraceID(high: try r.u64(), low: try r.u64()), span = SpanID(try r.u64())
-        let function = try r.string(), service = try r.string(), scopeName = try r.string(), scopeVersion = try r.string()
-        let recordID = try r.string()
-        let attrs = try attributes(&r), resource = try attributes(&r)
-        return LogRecord(
-            timeUnixNano: time, observedTimeUnixNano: observed, severityNumber: severity, severityText: severityText,
-            body: body, attributes: attrs, resourceAttributes: resource, traceID: trace, spanID: span, traceFlags: flags,
-            function: function, service: service, scopeName: scopeName, scopeVersion: scopeVersion, recordID: recordID)
-    }
-
     static func invocation(_ v: firefly_invocation, _ w: inout ByteWriter) {
         var v = v
         string(v.function, &w); string(v.version, &w); string(v.request_id, &w)
@@ -244,21 +255,6 @@ public enum RecordCodec {
         string(v.error_type, &w)
         withUnsafeBytes(of: &v.trace_id) { w.u64(bigEndian($0, 0)); w.u64(bigEndian($0, 8)) }
         attributes(v.attributes, v.attribute_count, &w)
-    }
-
-    static func invocation(_ r: inout ByteReader) throws(DecodeError) -> Invocation {
-        let function = try r.string(), version = try r.string(), requestID = try r.string()
-        let start = try r.u64()
-        let duration = try r.double(), billed = try r.double(), initDuration = try r.double()
-        let memory = try r.u32(), used = try r.u32()
-        guard let status = InvocationStatus(rawValue: UInt32(try r.byte())) else { throw DecodeError(description: "bad invocation status") }
-        let coldStart = try r.byte() & 1 != 0
-        let errorType = try r.string()
-        let trace = TraceID(high: try r.u64(), low: try r.u64())
-        return Invocation(
-            function: function, version: version, requestID: requestID, startTimeUnixNano: start, durationMs: duration,
-            billedDurationMs: billed, memorySizeMB: memory, maxMemoryUsedMB: used, initDurationMs: coldStart ? initDuration : nil,
-            status: status, errorType: errorType, traceID: trace, attributes: try attributes(&r))
     }
 
     // MARK: Attributes
@@ -288,26 +284,6 @@ public enum RecordCodec {
             }
         case FIREFLY_ATTR_JSON.rawValue: w.byte(6); string(a.string_value, &w)
         default: w.byte(1); string(a.string_value, &w)
-        }
-    }
-
-    static func attributes(_ r: inout ByteReader) throws(DecodeError) -> [Attribute] {
-        let n = try r.count()
-        var out: [Attribute] = []
-        out.reserveCapacity(n)
-        for _ in 0..<n { out.append(Attribute(try r.string(), try value(&r))) }
-        return out
-    }
-
-    static func value(_ r: inout ByteReader) throws(DecodeError) -> AttributeValue {
-        switch try r.byte() {
-        case 1: .string(try r.string())
-        case 2: .bool(try r.byte() != 0)
-        case 3: .int(Int64(bitPattern: try r.u64()))
-        case 4: .double(try r.double())
-        case 5: .bytes(try r.byteArray())
-        case 6: .json(try r.string())
-        default: throw DecodeError(description: "bad attribute type")
         }
     }
 

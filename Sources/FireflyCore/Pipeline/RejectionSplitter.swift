@@ -18,11 +18,11 @@ enum RejectionSplitter {
     /// Exports `batch`; on a rejection of more than one item, exports its halves. Calls `rejected`
     /// once per single item that is rejected on its own, and `split` once per batch that is halved.
     /// Returns false when delivery stopped (items not yet tried stay with the caller).
-    static func deliver(
-        _ batch: TelemetryBatch,
-        export: (TelemetryBatch) async -> Outcome,
-        split: (TelemetryBatch, String) -> Void,
-        rejected: (TelemetryBatch, String) async -> Void
+    static func deliver<Batch: ItemSlicing>(
+        _ batch: Batch,
+        export: (Batch) async -> Outcome,
+        split: (Batch, String) -> Void,
+        rejected: (Batch, String) async -> Void
     ) async -> Bool {
         switch await export(batch) {
         case .delivered:
@@ -43,7 +43,7 @@ enum RejectionSplitter {
 
     /// The first and second half of a batch's items (points, spans, logs, invocations in that
     /// order); each half holds at least one item when the batch holds two or more.
-    static func halves(of batch: TelemetryBatch) -> (TelemetryBatch, TelemetryBatch) {
+    static func halves<Batch: ItemSlicing>(of batch: Batch) -> (Batch, Batch) {
         let middle = batch.itemCount / 2
         return (batch.items(0..<middle), batch.items(middle..<batch.itemCount))
     }

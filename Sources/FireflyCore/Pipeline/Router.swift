@@ -28,9 +28,14 @@ public struct Router: Sendable {
         routed(from: receiver).contains(Signals(signal))
     }
 
+    /// The signals an exporter takes from a receiver (possibly none).
+    public func signals(from receiver: String, for exporter: String) -> Signals {
+        sources[exporter]?[receiver] ?? []
+    }
+
     /// The part of an entry an exporter takes (possibly empty).
     public func share(of entry: QueueEntry, for exporter: String) -> TelemetryBatch {
-        entry.batch.keeping(sources[exporter]?[entry.receiver] ?? [])
+        entry.batch.keeping(signals(from: entry.receiver, for: exporter))
     }
 }
 

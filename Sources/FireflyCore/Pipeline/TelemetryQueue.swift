@@ -11,10 +11,19 @@ public struct QueueEntry: Sendable, Hashable {
     }
 }
 
-/// An entry with its position in the queue; sequences start at 1 and only grow.
+/// A stored entry with its position in the queue; sequences start at 1 and only grow. Readers get
+/// the record's bytes (`RecordCodec`) as stored: exporters decode them straight into the C batch
+/// their plugin takes (`ExportBatch`), and `entry` decodes them into Swift values.
 public struct QueueRecord: Sendable, Hashable {
     public var sequence: UInt64
-    public var entry: QueueEntry
+    public var bytes: [UInt8]
+
+    public var entry: QueueEntry {
+        get throws(RecordCodec.DecodeError) {
+            let (receiver, batch) = try RecordCodec.decode(bytes)
+            return QueueEntry(receiver: receiver, batch: batch)
+        }
+    }
 }
 
 public enum AppendResult: Sendable, Equatable {

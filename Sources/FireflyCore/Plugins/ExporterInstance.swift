@@ -17,22 +17,32 @@ final class ExporterInstance: @unchecked Sendable {
         self.services = services
     }
 
-    /// Carries the continuation and the batch's C memory until the plugin calls `done`.
+    /// Carries the continuation, and what the batch's C memory lives in, until the plugin calls `done`.
     private final class Pending {
         let continuation: CheckedContinuation<ExportResult, Never>
-        let arena: CArena
+        let memory: AnyObject
 
-        init(continuation: CheckedContinuation<ExportResult, Never>, arena: CArena) {
+        init(continuation: CheckedContinuation<ExportResult, Never>, memory: AnyObject) {
             self.continuation = continuation
-            self.arena = arena
+            self.memory = memory
         }
     }
 
+    /// Exports Swift values (dead-letter replay): through their C view.
     func export(_ batch: TelemetryBatch) async -> ExportResult {
+        let arena = CArena(chunkSize: 256 * 1024)
+        return await export(BatchBridge.cBatch(batch, in: arena), keepingAlive: arena)
+    }
+
+    /// Exports queue records' items as they were decoded from the queue.
+    func export(_ slice: ExportSlice) async -> ExportResult {
+        await export(slice.cBatch(), keepingAlive: slice.batch)
+    }
+
+    /// Hands a C batch to the plugin; `memory` holds the batch's memory until the plugin is done.
+    private func export(_ c: UnsafePointer<firefly_batch>, keepingAlive memory: AnyObject) async -> ExportResult {
         await withCheckedContinuation { (continuation: CheckedContinuation<ExportResult, Never>) in
-            let arena = CArena(chunkSize: 256 * 1024)
-            let c = BatchBridge.cBatch(batch, in: arena)
-            let pending = Unmanaged.passRetained(Pending(continuation: continuation, arena: arena)).toOpaque()
+            let pending = Unmanaged.passRetained(Pending(continuation: continuation, memory: memory)).toOpaque()
             library.descriptor.pointee.export_batch!(instance, c, { ctx, result, retryAfter, message in
                 let pending = Unmanaged<Pending>.fromOpaque(ctx!).takeRetainedValue()
                 let text = message.string

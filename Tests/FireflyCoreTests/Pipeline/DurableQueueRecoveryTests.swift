@@ -95,7 +95,7 @@ import Testing
         // Delivered exactly once, in order, with their own sequences and contents.
         let delivered = q.readAvailable(after: 0, maxRecords: 10_000)
         #expect(delivered.map(\.sequence) == survivors)
-        #expect(delivered.map(\.entry) == survivors.map { entry(Int($0)) })
+        #expect(try delivered.map { try $0.entry } == survivors.map { entry(Int($0)) })
         var read: [UInt64] = []
         while read.count < survivors.count {
             let batch = await q.read(after: read.last ?? 0, maxRecords: 7)

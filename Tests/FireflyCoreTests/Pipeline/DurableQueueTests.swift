@@ -121,7 +121,7 @@ import Testing
         #expect(q.cursor(consumer: "b") == 1)
         let forA = await q.read(after: 3, maxRecords: 10)
         #expect(forA.map(\.sequence) == [4, 5])
-        #expect(forA.map(\.entry) == [entry(4), entry(5)])
+        #expect(try forA.map { try $0.entry } == [entry(4), entry(5)])
         #expect(await q.read(after: 1, maxRecords: 10).map(\.sequence) == [2, 3, 4, 5])
         #expect(q.append(entry(6)) == .stored(sequence: 6))
         q.close()
@@ -217,7 +217,7 @@ import Testing
         }
         let all = q.readAvailable(after: 0, maxRecords: 1000)
         #expect(all.count == 400)
-        #expect(Set(all.map { $0.entry.batch.points[0].labels[0].value }).count == 400)
+        #expect(Set(try all.map { try $0.entry.batch.points[0].labels[0].value }).count == 400)
         q.close()
     }
 }

@@ -34,7 +34,7 @@ import Testing
         QueueEntry(receiver: "r", batch: TelemetryBatch(points: [MetricPoint(name: "m\(n)", kind: .gauge, timeUnixNano: UInt64(n))]))
     }
 
-    @Test func recordsAreKeptAsTheValuesTheyEncodeAndLogsCountTowardsTheBudget() async {
+    @Test func recordsAreKeptAsTheValuesTheyEncodeAndLogsCountTowardsTheBudget() async throws {
         let logs = (0..<50).map { LogRecord(timeUnixNano: UInt64($0), body: .string(String(repeating: "x", count: 1000))) }
         let batch = TelemetryBatch(logs: logs, invocations: [Invocation(function: "f", requestID: "r", startTimeUnixNano: 1, durationMs: 2)])
         let q = MemoryQueue(maxBytes: 60_000, consumers: ["a"])
@@ -42,7 +42,8 @@ import Testing
         var w = queues[0].recordWriter(capacity: 64)
         RecordCodec.encode(batch, receiver: "firehose", into: &w)
         #expect(q.append(record: &w.bytes) == .stored(sequence: 1))
-        #expect(await q.read(after: 0, maxRecords: 1).map(\.entry) == [QueueEntry(receiver: "firehose", batch: batch)])
+        let read = try await q.read(after: 0, maxRecords: 1).map { try $0.entry }
+        #expect(read == [QueueEntry(receiver: "firehose", batch: batch)])
         // 50 KB of log bodies: a second copy does not fit in 60 000 bytes.
         #expect(q.append(QueueEntry(receiver: "firehose", batch: batch)) == .full(retryAfterMilliseconds: 1000))
     }
