@@ -13,7 +13,7 @@ import Darwin
 /// hands out lives until the arena is released, which matches the ABI's "borrowed for the call"
 /// rule: build the C view, make the call, drop the arena.
 public final class CArena {
-    private var chunks: [UnsafeMutableRawPointer] = []
+    private var chunks: [(start: UnsafeMutableRawPointer, size: Int)] = []
     private var cursor: UnsafeMutableRawPointer?
     private var remaining = 0
     private let chunkSize: Int
@@ -23,7 +23,30 @@ public final class CArena {
     }
 
     deinit {
-        for chunk in chunks { free(chunk) }
+        for chunk in chunks { free(chunk.start) }
+    }
+
+    /// Forgets everything handed out, for the arena to be used again. The memory is kept, as one
+    /// chunk as large as all chunks were together (so an arena reused for requests of a similar
+    /// size allocates nothing, and its memory stays warm), unless that is more than `limit` bytes:
+    /// then all of it is freed.
+    public func reset(keepingAtMost limit: Int = 4 << 20) {
+        let total = chunks.reduce(0) { $0 + $1.size }
+        if chunks.count == 1, total <= limit {
+            cursor = chunks[0].start
+            remaining = total
+            return
+        }
+        for chunk in chunks { free(chunk.start) }
+        chunks.removeAll()
+        cursor = nil
+        remaining = 0
+        if total > 0, total <= limit {
+            let chunk = malloc(total)!
+            chunks.append((chunk, total))
+            cursor = chunk
+            remaining = total
+        }
     }
 
     /// Raw, aligned, uninitialised memory.
@@ -39,7 +62,7 @@ public final class CArena {
         }
         let size = Swift.max(chunkSize, byteCount + alignment)
         let chunk = malloc(size)!
-        chunks.append(chunk)
+        chunks.append((chunk, size))
         let pad = (alignment - Int(bitPattern: chunk) % alignment) % alignment
         let p = chunk + pad
         cursor = p + byteCount

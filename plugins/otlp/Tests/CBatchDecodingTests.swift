@@ -255,6 +255,23 @@ enum VariedTraces {
         withExtendedLifetime(arena) {}
     }
 
+    @Test func aReusedWorkspaceDecodesEachRequestAfresh() throws {
+        let pool = TraceWorkspacePool(capacity: 1)
+        let small = HostileInputTests.tracesProto(spans: 3, attributes: 2)
+        // Varied, a large request (several arena chunks), varied again, small: each read back whole.
+        for body in [VariedTraces.body, HostileInputTests.tracesProto(spans: 2000, attributes: 20), VariedTraces.body, small] {
+            let spans = try pool.withWorkspace { workspace in
+                try body.withUnsafeBytes { raw in
+                    let decoded = try TraceProtoDecoder.decode(raw, in: workspace)
+                    return try BatchBridge.telemetry(from: decoded.batch).spans
+                }
+            }
+            #expect(spans == (try TraceProtoDecoder.decode(body).batch.spans))
+        }
+        let again = try TraceProtoDecoder.decode(VariedTraces.body).batch.spans
+        expectSpansEqual(again, VariedTraces.expected)
+    }
+
     @Test func rejectedSpansAreCountedWithTheFirstProblem() throws {
         let outcome = try TraceProtoDecoder.decode(VariedTraces.body)
         #expect(outcome.batch.spans.count == 5)

@@ -21,6 +21,8 @@ public final class OTLPAdapter: AdapterPlugin {
     private let context: PluginContext
     private let token: [UInt8]
     private let listener = Mutex<OTLPGRPCListener?>(nil)
+    /// Memory for decoding protobuf traces, reused across requests.
+    private let traceWorkspaces = TraceWorkspacePool()
 
     /// Threads that run `sink.emit` for gRPC calls (the HTTP path uses the host's workers).
     static let grpcEmitThreads = 16
@@ -127,14 +129,13 @@ public final class OTLPAdapter: AdapterPlugin {
     }
 
     /// Protobuf traces: decoded straight into a C batch (no Swift values) and emitted as such; the
-    /// body and the arena outlive the emit.
+    /// body and the workspace the batch was decoded into outlive the emit.
     private func respondTraces(_ body: [UInt8], sink: any TelemetrySink) -> PluginResponse {
-        let arena = CArena(chunkSize: 64 * 1024)
-        return withExtendedLifetime(arena) {
+        traceWorkspaces.withWorkspace { workspace in
             body.withUnsafeBytes { raw in
                 let decoded: CTraceOutcome
                 do throws(OTLPDecodeError) {
-                    decoded = try TraceProtoDecoder.decode(raw, into: arena)
+                    decoded = try TraceProtoDecoder.decode(raw, in: workspace)
                 } catch {
                     return undecodable(.traces, .protobuf, error)
                 }

@@ -3,6 +3,7 @@ package import CFireflyPlugin
 package import FireflyPluginKit
 import FireflyModel
 import FireflyWire
+import Synchronization
 
 /// A traces request decoded into C: the batch to emit, valid while both the request body and the
 /// arena it was decoded into live, and what was rejected (`problems.batch` is empty).
@@ -49,8 +50,25 @@ package enum TraceProtoDecoder {
     /// Decodes `body` into `arena`. The batch points into `body` and `arena`: keep both alive
     /// until it has been emitted.
     package static func decode(_ body: UnsafeRawBufferPointer, into arena: CArena) throws(OTLPDecodeError) -> CTraceOutcome {
-        try OTLPDecodeError.mapping { () throws -> CTraceOutcome in
-            var w = SpanWriter(arena: arena)
+        var scratch = TraceScratch()
+        return try decode(body, into: arena, scratch: &scratch)
+    }
+
+    /// Decodes `body` into `workspace`'s arena with its scratch lists (what the receiver does:
+    /// workspaces are reused, so their memory is). The batch points into `body` and the
+    /// workspace: keep both until it has been emitted, then give the workspace back.
+    package static func decode(_ body: UnsafeRawBufferPointer, in workspace: TraceWorkspace) throws(OTLPDecodeError) -> CTraceOutcome {
+        try decode(body, into: workspace.arena, scratch: &workspace.scratch)
+    }
+
+    static func decode(
+        _ body: UnsafeRawBufferPointer, into arena: CArena, scratch: inout TraceScratch
+    ) throws(OTLPDecodeError) -> CTraceOutcome {
+        scratch.clear()
+        var w = SpanWriter(arena: arena, scratch: scratch)
+        scratch = TraceScratch()  // the writer holds the lists now (no copy on write)
+        defer { scratch = w.scratch }
+        return try OTLPDecodeError.mapping { () throws -> CTraceOutcome in
             var r = ProtobufReader(body)
             try ProtoCommon.walk(
                 &r,
@@ -59,10 +77,10 @@ package enum TraceProtoDecoder {
                 { (item: inout ProtobufReader, resource: CResource, scope: CScope) throws in
                     try w.span(&item, resource: resource, scope: scope)
                 })
-            let spans = arena.copy(w.spans)
+            let spans = arena.copy(w.scratch.spans)
             return CTraceOutcome(
-                batch: BatchBridge.cBatch(spans: spans, count: w.spans.count, in: arena), spanCount: w.spans.count,
-                problems: w.problems)
+                batch: BatchBridge.cBatch(spans: spans, count: w.scratch.spans.count, in: arena),
+                spanCount: w.scratch.spans.count, problems: w.problems)
         }
     }
 }
@@ -113,38 +131,88 @@ extension ProtobufReader {
     }
 }
 
-/// Collects the spans of one request, with reusable scratch lists for the attributes, events and
-/// links of the span being read (each finished list is copied into the arena).
+/// The lists a decode fills before copying them into the arena: the spans, and the attributes,
+/// events and links of the span being read. Reused (capacity kept) across spans and requests.
+package struct TraceScratch {
+    var spans: [firefly_span] = []
+    var attributes: [firefly_attr] = []
+    /// Attributes of the resource, event or link being read (never nested in each other).
+    var nested: [firefly_attr] = []
+    var events: [firefly_span_event] = []
+    var links: [firefly_span_link] = []
+
+    package init() {}
+
+    /// Empties the lists; keeps their capacity unless it is large (one huge request should not
+    /// pin its memory).
+    mutating func clear() {
+        func clear<T>(_ list: inout [T]) {
+            if list.capacity * MemoryLayout<T>.stride > 4 << 20 { list = [] } else { list.removeAll(keepingCapacity: true) }
+        }
+        clear(&spans)
+        clear(&attributes)
+        clear(&nested)
+        clear(&events)
+        clear(&links)
+    }
+}
+
+/// An arena and scratch lists for decoding one traces request at a time, reused through `TraceWorkspacePool`.
+package final class TraceWorkspace {
+    package let arena = CArena(chunkSize: 64 * 1024)
+    package var scratch = TraceScratch()
+
+    package init() {}
+}
+
+/// Workspaces for concurrent requests: taken for a request, given back after its emit (at most
+/// `capacity` are kept; each keeps at most a few MiB, see `CArena.reset` and `TraceScratch.clear`).
+package final class TraceWorkspacePool: Sendable {
+    private let idle = Mutex<[UncheckedWorkspace]>([])
+    private let capacity: Int
+
+    /// Workspaces are used by one request at a time: the pool hands each to one taker.
+    private struct UncheckedWorkspace: @unchecked Sendable {
+        var workspace: TraceWorkspace
+    }
+
+    package init(capacity: Int = 16) {
+        self.capacity = capacity
+    }
+
+    /// Runs `body` with a workspace of its own (its arena empty), then keeps the workspace for a later request.
+    package func withWorkspace<T, E: Error>(_ body: (TraceWorkspace) throws(E) -> T) throws(E) -> T {
+        let workspace = idle.withLock { $0.popLast()?.workspace } ?? TraceWorkspace()
+        defer {
+            workspace.arena.reset()
+            idle.withLock { if $0.count < capacity { $0.append(UncheckedWorkspace(workspace: workspace)) } }
+        }
+        return try body(workspace)
+    }
+}
+
+/// Collects the spans of one request in `scratch`, copying each finished list into the arena.
 struct SpanWriter {
     let arena: CArena
-    var spans: [firefly_span] = []
+    var scratch: TraceScratch
     var problems = DecodeOutcome()
-    private var attributes: [firefly_attr] = []
-    /// Attributes of the event or link being read (they nest inside a span, never in each other).
-    private var nested: [firefly_attr] = []
-    private var events: [firefly_span_event] = []
-    private var links: [firefly_span_link] = []
-
-    init(arena: CArena) {
-        self.arena = arena
-    }
 
     /// Resource messages: attributes (field 1), all of them (at most 128 in all) written once.
     mutating func resource(_ resources: [ProtobufReader]) throws -> CResource {
-        nested.removeAll(keepingCapacity: true)
+        scratch.nested.removeAll(keepingCapacity: true)
         for var r in resources {
             while !r.isAtEnd {
                 let (field, wire) = try r.readTag()
                 if field == 1, wire == 2 {
                     var sub = try r.readLengthDelimited()
-                    try appendAttribute(&sub, to: &nested)
+                    try appendAttribute(&sub, to: &scratch.nested)
                 } else {
                     try r.skip(wire)
                 }
             }
         }
-        let resolver = nested.withUnsafeBufferPointer { CFunctionResolver(resourceAttributes: $0) }
-        return CResource(attributes: arena.copy(nested), count: nested.count, resolver: resolver)
+        let resolver = scratch.nested.withUnsafeBufferPointer { CFunctionResolver(resourceAttributes: $0) }
+        return CResource(attributes: arena.copy(scratch.nested), count: scratch.nested.count, resolver: resolver)
     }
 
     /// One Span; kept as `SpanDraft.finish` keeps it, rejected (counted, first reason kept) otherwise.
@@ -153,9 +221,9 @@ struct SpanWriter {
         // Absent trace and span ids are invalid; an absent (or empty) parent is a root.
         var traceValid = false, spanValid = false, parentValid = true
         var kind: UInt64 = 0, statusCode: UInt64 = 0
-        attributes.removeAll(keepingCapacity: true)
-        events.removeAll(keepingCapacity: true)
-        links.removeAll(keepingCapacity: true)
+        scratch.attributes.removeAll(keepingCapacity: true)
+        scratch.events.removeAll(keepingCapacity: true)
+        scratch.links.removeAll(keepingCapacity: true)
         while !r.isAtEnd {
             let (field, wire) = try r.readTag()
             switch (field, wire) {
@@ -181,7 +249,7 @@ struct SpanWriter {
             case (8, 1): c.end_time_unix_nano = try r.readFixed64()
             case (9, 2):
                 var sub = try r.readLengthDelimited()
-                try appendAttribute(&sub, to: &attributes)
+                try appendAttribute(&sub, to: &scratch.attributes)
             case (11, 2):
                 var sub = try r.readLengthDelimited()
                 try event(&sub)
@@ -201,25 +269,25 @@ struct SpanWriter {
         }
         c.kind = (SpanKind(rawValue: UInt32(clamping: kind)) ?? .unspecified).rawValue
         c.status_code = (StatusCode(rawValue: UInt32(clamping: statusCode)) ?? .unset).rawValue
-        c.function = attributes.withUnsafeBufferPointer { resource.resolver.function(spanAttributes: $0) }
+        c.function = scratch.attributes.withUnsafeBufferPointer { resource.resolver.function(spanAttributes: $0) }
         c.service = resource.resolver.service
         c.scope_name = scope.name
         c.scope_version = scope.version
-        c.attributes = arena.copy(attributes)
-        c.attribute_count = attributes.count
+        c.attributes = arena.copy(scratch.attributes)
+        c.attribute_count = scratch.attributes.count
         c.resource_attributes = resource.attributes
         c.resource_attribute_count = resource.count
-        c.events = arena.copy(events)
-        c.event_count = events.count
-        c.links = arena.copy(links)
-        c.link_count = links.count
-        spans.append(c)
+        c.events = arena.copy(scratch.events)
+        c.event_count = scratch.events.count
+        c.links = arena.copy(scratch.links)
+        c.link_count = scratch.links.count
+        scratch.spans.append(c)
     }
 
     /// Span.Event: time (1), name (2), attributes (3).
     private mutating func event(_ r: inout ProtobufReader) throws {
         var e = firefly_span_event()
-        nested.removeAll(keepingCapacity: true)
+        scratch.nested.removeAll(keepingCapacity: true)
         while !r.isAtEnd {
             let (field, wire) = try r.readTag()
             switch (field, wire) {
@@ -227,13 +295,13 @@ struct SpanWriter {
             case (2, 2): e.name = try r.readStr()
             case (3, 2):
                 var sub = try r.readLengthDelimited()
-                try appendAttribute(&sub, to: &nested)
+                try appendAttribute(&sub, to: &scratch.nested)
             default: try r.skip(wire)
             }
         }
-        e.attributes = arena.copy(nested)
-        e.attribute_count = nested.count
-        events.append(e)
+        e.attributes = arena.copy(scratch.nested)
+        e.attribute_count = scratch.nested.count
+        scratch.events.append(e)
     }
 
     /// Span.Link: trace id (1), span id (2), trace state (3), attributes (4); dropped when an id
@@ -241,7 +309,7 @@ struct SpanWriter {
     private mutating func link(_ r: inout ProtobufReader) throws {
         var l = firefly_span_link()
         var traceValid = false, spanValid = false
-        nested.removeAll(keepingCapacity: true)
+        scratch.nested.removeAll(keepingCapacity: true)
         while !r.isAtEnd {
             let (field, wire) = try r.readTag()
             switch (field, wire) {
@@ -254,14 +322,14 @@ struct SpanWriter {
             case (3, 2): l.trace_state = try r.readStr()
             case (4, 2):
                 var sub = try r.readLengthDelimited()
-                try appendAttribute(&sub, to: &nested)
+                try appendAttribute(&sub, to: &scratch.nested)
             default: try r.skip(wire)
             }
         }
         guard traceValid, spanValid else { return }
-        l.attributes = arena.copy(nested)
-        l.attribute_count = nested.count
-        links.append(l)
+        l.attributes = arena.copy(scratch.nested)
+        l.attribute_count = scratch.nested.count
+        scratch.links.append(l)
     }
 
     /// Status: message (2), code (3).
