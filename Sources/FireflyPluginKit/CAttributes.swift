@@ -12,6 +12,7 @@ import Darwin
 extension CArena {
     /// A copy of `values` in the arena (nil when empty): for receivers that collect C structs in
     /// a reusable scratch array and keep each finished list in the arena.
+    @inlinable
     public func copy<T: BitwiseCopyable>(_ values: UnsafeBufferPointer<T>) -> UnsafePointer<T>? {
         guard let base = values.baseAddress, values.count > 0 else { return nil }
         let raw = allocate(byteCount: MemoryLayout<T>.stride * values.count, alignment: MemoryLayout<T>.alignment)
@@ -20,6 +21,7 @@ extension CArena {
     }
 
     /// A copy of `values` in the arena (nil when empty).
+    @inlinable
     public func copy<T: BitwiseCopyable>(_ values: [T]) -> UnsafePointer<T>? {
         values.withUnsafeBufferPointer { copy($0) }
     }

@@ -205,7 +205,7 @@ struct SpanWriter {
                 let (field, wire) = try r.readTag()
                 if field == 1, wire == 2 {
                     var sub = try r.readLengthDelimited()
-                    try appendAttribute(&sub, to: &scratch.nested)
+                    try Self.appendAttribute(&sub, to: &scratch.nested, arena)
                 } else {
                     try r.skip(wire)
                 }
@@ -249,7 +249,7 @@ struct SpanWriter {
             case (8, 1): c.end_time_unix_nano = try r.readFixed64()
             case (9, 2):
                 var sub = try r.readLengthDelimited()
-                try appendAttribute(&sub, to: &scratch.attributes)
+                try Self.appendAttribute(&sub, to: &scratch.attributes, arena)
             case (11, 2):
                 var sub = try r.readLengthDelimited()
                 try event(&sub)
@@ -258,7 +258,7 @@ struct SpanWriter {
                 try link(&sub)
             case (15, 2):
                 var sub = try r.readLengthDelimited()
-                try status(&sub, code: &statusCode, message: &c.status_message)
+                try Self.status(&sub, code: &statusCode, message: &c.status_message)
             default: try r.skip(wire)
             }
         }
@@ -295,7 +295,7 @@ struct SpanWriter {
             case (2, 2): e.name = try r.readStr()
             case (3, 2):
                 var sub = try r.readLengthDelimited()
-                try appendAttribute(&sub, to: &scratch.nested)
+                try Self.appendAttribute(&sub, to: &scratch.nested, arena)
             default: try r.skip(wire)
             }
         }
@@ -322,7 +322,7 @@ struct SpanWriter {
             case (3, 2): l.trace_state = try r.readStr()
             case (4, 2):
                 var sub = try r.readLengthDelimited()
-                try appendAttribute(&sub, to: &scratch.nested)
+                try Self.appendAttribute(&sub, to: &scratch.nested, arena)
             default: try r.skip(wire)
             }
         }
@@ -333,7 +333,7 @@ struct SpanWriter {
     }
 
     /// Status: message (2), code (3).
-    private func status(_ r: inout ProtobufReader, code: inout UInt64, message: inout firefly_str) throws {
+    private static func status(_ r: inout ProtobufReader, code: inout UInt64, message: inout firefly_str) throws {
         while !r.isAtEnd {
             let (field, wire) = try r.readTag()
             switch (field, wire) {
@@ -345,16 +345,18 @@ struct SpanWriter {
     }
 
     /// Reads one KeyValue onto `list`, refusing more than `ProtoCommon.maxAttributesPerItem`.
+    /// (Static, like the value readers: `list` is part of the writer, which a method reading
+    /// `self` would have to copy for the call.)
     @inline(__always)
-    private func appendAttribute(_ r: inout ProtobufReader, to list: inout [firefly_attr]) throws {
+    private static func appendAttribute(_ r: inout ProtobufReader, to list: inout [firefly_attr], _ arena: CArena) throws {
         guard list.count < ProtoCommon.maxAttributesPerItem else { throw ProtoCommon.tooManyAttributes }
-        list.append(try keyValue(&r))
+        list.append(try keyValue(&r, arena))
     }
 
     /// KeyValue: key (1) and value (2), mapped as `OTLPValue.attributeValue` and
     /// `BatchBridge.cAttribute` map them: scalars keep their type, bytes are raw, and arrays,
     /// key/value lists and the empty value become JSON text (rendered by `OTLPValue`).
-    private func keyValue(_ r: inout ProtobufReader) throws -> firefly_attr {
+    private static func keyValue(_ r: inout ProtobufReader, _ arena: CArena) throws -> firefly_attr {
         var a = firefly_attr()
         var sawValue = false
         while !r.isAtEnd {
@@ -363,18 +365,18 @@ struct SpanWriter {
             case (1, 2): a.key = try r.readStr()
             case (2, 2):
                 var sub = try r.readLengthDelimited()
-                try anyValue(&sub, into: &a)
+                try anyValue(&sub, into: &a, arena)
                 sawValue = true
             default: try r.skip(wire)
             }
         }
-        if !sawValue { json(.empty, into: &a) }
+        if !sawValue { json(.empty, into: &a, arena) }
         return a
     }
 
     /// AnyValue into `a`'s type and value: string (1), bool (2), int (3), double (4), array (5),
     /// kvlist (6), bytes (7); the last one on the wire wins (none: the empty value, `null`).
-    private func anyValue(_ r: inout ProtobufReader, into a: inout firefly_attr) throws {
+    private static func anyValue(_ r: inout ProtobufReader, into a: inout firefly_attr, _ arena: CArena) throws {
         var structured: OTLPValue = .empty
         a.type = 0
         while !r.isAtEnd {
@@ -415,13 +417,13 @@ struct SpanWriter {
         case FIREFLY_ATTR_DOUBLE.rawValue:
             a.int_value = 0
             a.string_value = firefly_str(ptr: nil, len: 0)
-        case FIREFLY_ATTR_JSON.rawValue: json(structured, into: &a)
-        default: json(.empty, into: &a)
+        case FIREFLY_ATTR_JSON.rawValue: json(structured, into: &a, arena)
+        default: json(.empty, into: &a, arena)
         }
     }
 
     /// A structured or empty value as JSON text in the arena.
-    private func json(_ value: OTLPValue, into a: inout firefly_attr) {
+    private static func json(_ value: OTLPValue, into a: inout firefly_attr, _ arena: CArena) {
         var text = ""
         value.renderJSON(into: &text)
         a.type = FIREFLY_ATTR_JSON.rawValue
