@@ -14,6 +14,7 @@ import Darwin
 /// rule: build the C view, make the call, drop the arena.
 public final class CArena {
     private var chunks: [UnsafeMutableRawPointer] = []
+    private var chunkSizes: [Int] = []
     private var cursor: UnsafeMutableRawPointer?
     private var remaining = 0
     private let chunkSize: Int
@@ -40,11 +41,33 @@ public final class CArena {
         let size = Swift.max(chunkSize, byteCount + alignment)
         let chunk = malloc(size)!
         chunks.append(chunk)
+        chunkSizes.append(size)
         let pad = (alignment - Int(bitPattern: chunk) % alignment) % alignment
         let p = chunk + pad
         cursor = p + byteCount
         remaining = size - pad - byteCount
         return p
+    }
+
+    /// Where the next allocation goes: `reset(to:)` gives back everything allocated after it.
+    public struct Mark {
+        fileprivate let chunks: Int
+        fileprivate let cursor: UnsafeMutableRawPointer?
+        fileprivate let remaining: Int
+    }
+
+    public func mark() -> Mark { Mark(chunks: chunks.count, cursor: cursor, remaining: remaining) }
+
+    /// Bytes held in chunks (for tests of what is given back).
+    package var capacity: Int { chunkSizes.reduce(0, +) }
+
+    /// Frees what was allocated since `mark` (taken from this arena); nothing allocated since may be used again.
+    public func reset(to mark: Mark) {
+        for chunk in chunks[mark.chunks...] { free(chunk) }
+        chunks.removeSubrange(mark.chunks...)
+        chunkSizes.removeSubrange(mark.chunks...)
+        cursor = mark.cursor
+        remaining = mark.remaining
     }
 
     /// Typed array storage, initialised from `values`; nil when empty.

@@ -24,10 +24,19 @@ package final class ExportBatch: @unchecked Sendable {
     /// receiver. A damaged record adds nothing and throws.
     package func append(record: [UInt8], keeping: (String) -> Signals) throws(RecordCodec.DecodeError) {
         guard !record.isEmpty else { throw RecordCodec.DecodeError(description: "empty record") }
+        // A record this exporter takes nothing of leaves nothing behind in the arena.
+        let mark = arena.mark()
+        let before = items.count
         let copy = arena.allocate(byteCount: record.count, alignment: 8)
         record.withUnsafeBytes { copy.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        _ = try RecordCodec.decode(
-            UnsafeRawBufferPointer(start: copy, count: record.count), arena: arena, keeping: keeping, into: &items)
+        do {
+            _ = try RecordCodec.decode(
+                UnsafeRawBufferPointer(start: copy, count: record.count), arena: arena, keeping: keeping, into: &items)
+        } catch {
+            arena.reset(to: mark)
+            throw error
+        }
+        if items.count == before { arena.reset(to: mark) }
         made.removeAll()
     }
 

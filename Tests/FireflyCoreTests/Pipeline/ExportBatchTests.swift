@@ -68,10 +68,21 @@ import Testing
         #expect(Self.bytes(records[0].entry.batch) == before)
     }
 
-    @Test func aRecordRoutedNowhereAddsNothing() throws {
+    @Test func aRecordRoutedNowhereAddsNothingAndHoldsNoMemory() throws {
+        let records = try Self.records(seed: 3)
         let batch = ExportBatch()
-        try batch.append(record: try Self.records(seed: 3)[0].bytes) { _ in [] }
-        #expect(batch.itemCount == 0)
-        #expect(batch.slices(maxItems: 10).isEmpty)
+        try batch.append(record: records[0].bytes) { _ in .all }
+        let held = batch.arena.capacity
+        // Records of other receivers, or of signals this exporter does not take, pass through.
+        let arena = CArena()
+        var w = ByteWriter()
+        try RecordCodec.encode(RecordCodecTests.randomBatch(arena, seed: 5), receiver: "otlp", keeping: .traces, into: &w)
+        let spansOnly = w.bytes
+        for _ in 0..<200 {
+            try batch.append(record: records[1].bytes) { $0 == "otlp" ? [] : .all }
+            try batch.append(record: spansOnly) { _ in [.metrics, .logs] }
+        }
+        #expect(batch.arena.capacity == held)
+        #expect(batch.itemCount == records[0].entry.batch.itemCount)
     }
 }
