@@ -196,7 +196,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
     ]
-        + plugin("debug", folder: "debug", logic: "DebugExporter", entry: "DebugPluginEntry")
+        + plugin("debug", folder: "debug", logic: "DebugExporter", entry: "DebugPluginEntry", dependencies: ["CFireflyPlugin"])
         + plugin("firehose", folder: "firehose", logic: "FirehoseAdapter", entry: "FirehosePluginEntry", dependencies: ["FireflyWire", "CZlib"])
         + plugin(
             "otlp", folder: "otlp", logic: "OTLPAdapter", entry: "OTLPPluginEntry",

@@ -6,6 +6,7 @@ import FireflyCore
 import FireflyModel
 import FireflyPluginKit
 import FirehoseAdapter
+import OTLPAdapter
 import Foundation
 
 enum QueueCodecBenchmarks {
@@ -27,19 +28,50 @@ enum QueueCodecBenchmarks {
             var w = ByteWriter(capacity: encoded.count)
             return (try? RecordCodec.encode(cBatch, receiver: "firehose", keeping: .all, into: &w))?.points ?? 0
         }, "\(batch.points.count) CloudWatch points, from the receiver's C batch → \(encoded.count / 1024) KiB record")
+        add("durable queue record → exporter's C batch", rate(batch.points.count, minimum) {
+            let export = ExportBatch()
+            guard (try? export.append(record: encoded, keeping: { _ in .all })) != nil else { return 0 }
+            return export.slices(maxItems: 5000).reduce(0) { $0 + $1.cBatch().pointee.point_count }
+        }, "what an exporter worker hands its plugin: decoded in place, no Swift values")
         add("durable queue record decode", rate(batch.points.count, minimum) { (try? RecordCodec.decode(encoded))?.batch.points.count ?? 0 },
-            "the same record back to a batch")
+            "the same record back to Swift values (dead letters)")
         add("C-ABI bridge, batch → C → batch", rate(batch.points.count, minimum) {
             let arena = CArena()
             return (try? BatchBridge.telemetry(from: BatchBridge.cBatch(batch, in: arena)))?.points.count ?? 0
-        }, "what every emit and every export crosses")
+        }, "what an emit of Swift values crosses")
         let arena = CArena()
         let c = BatchBridge.cBatch(batch, in: arena)
         add("C-ABI bridge, C → batch", rate(batch.points.count, minimum) { (try? BatchBridge.telemetry(from: c))?.points.count ?? 0 },
-            "what every emit crosses")
+            "what the kit does before an exporter's export(_:)")
         add("debug exporter JSON lines", rate(batch.points.count, minimum) { DebugLines.encode(batch).count },
             "one JSON line per point")
+        results += spans(minimum: minimum, machine: machine)
         return results
+    }
+
+    /// The record steps for spans: 1000 OTLP demo-shaped spans as the otlp receiver emits them.
+    static func spans(minimum: Duration, machine: Machine) -> [BenchResult] {
+        guard let spans = try? TraceProtoDecoder.decode(OTLPDecodeBenchmark.payload(spans: 1000)).batch.spans else { return [] }
+        let arena = CArena()
+        let cBatch = BatchBridge.cBatch(TelemetryBatch(spans: spans), in: arena)
+        var w = ByteWriter()
+        guard (try? RecordCodec.encode(cBatch, receiver: "otlp", keeping: .all, into: &w)) != nil else { return [] }
+        let encoded = w.bytes
+        func result(_ name: String, _ rate: Double, _ detail: String) -> BenchResult {
+            BenchResult(group: "queue codec", name: name, value: rate, unit: "spans/s/core", detail: detail,
+                        target: nil, verdict: nil, machine: machine.summary)
+        }
+        return [
+            result("durable queue record encode, spans", rate(spans.count, minimum) {
+                var w = ByteWriter(capacity: encoded.count)
+                return (try? RecordCodec.encode(cBatch, receiver: "otlp", keeping: .all, into: &w))?.spans ?? 0
+            }, "\(spans.count) OTLP spans (resource and span attributes), from the receiver's C batch → \(encoded.count / 1024) KiB record"),
+            result("durable queue record → exporter's C batch, spans", rate(spans.count, minimum) {
+                let export = ExportBatch()
+                guard (try? export.append(record: encoded, keeping: { _ in .all })) != nil else { return 0 }
+                return export.slices(maxItems: 5000).reduce(0) { $0 + $1.cBatch().pointee.span_count }
+            }, "the same record, decoded in place for the exporter's plugin"),
+        ]
     }
 
     static func rate(_ items: Int, _ minimum: Duration, _ work: () -> Int) -> Double {

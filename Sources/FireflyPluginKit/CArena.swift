@@ -13,7 +13,8 @@ import Darwin
 /// hands out lives until the arena is released, which matches the ABI's "borrowed for the call"
 /// rule: build the C view, make the call, drop the arena.
 public final class CArena {
-    private var chunks: [(start: UnsafeMutableRawPointer, size: Int)] = []
+    private var chunks: [UnsafeMutableRawPointer] = []
+    private var chunkSizes: [Int] = []
     private var cursor: UnsafeMutableRawPointer?
     private var remaining = 0
     private let chunkSize: Int
@@ -23,30 +24,7 @@ public final class CArena {
     }
 
     deinit {
-        for chunk in chunks { free(chunk.start) }
-    }
-
-    /// Forgets everything handed out, for the arena to be used again. The memory is kept, as one
-    /// chunk as large as all chunks were together (so an arena reused for requests of a similar
-    /// size allocates nothing, and its memory stays warm), unless that is more than `limit` bytes:
-    /// then all of it is freed.
-    public func reset(keepingAtMost limit: Int = 4 << 20) {
-        let total = chunks.reduce(0) { $0 + $1.size }
-        if chunks.count == 1, total <= limit {
-            cursor = chunks[0].start
-            remaining = total
-            return
-        }
-        for chunk in chunks { free(chunk.start) }
-        chunks.removeAll()
-        cursor = nil
-        remaining = 0
-        if total > 0, total <= limit {
-            let chunk = malloc(total)!
-            chunks.append((chunk, total))
-            cursor = chunk
-            remaining = total
-        }
+        for chunk in chunks { free(chunk) }
     }
 
     /// Raw, aligned, uninitialised memory.
@@ -62,12 +40,59 @@ public final class CArena {
         }
         let size = Swift.max(chunkSize, byteCount + alignment)
         let chunk = malloc(size)!
-        chunks.append((chunk, size))
+        chunks.append(chunk)
+        chunkSizes.append(size)
         let pad = (alignment - Int(bitPattern: chunk) % alignment) % alignment
         let p = chunk + pad
         cursor = p + byteCount
         remaining = size - pad - byteCount
         return p
+    }
+
+    /// Where the next allocation goes: `reset(to:)` gives back everything allocated after it.
+    public struct Mark {
+        fileprivate let chunks: Int
+        fileprivate let cursor: UnsafeMutableRawPointer?
+        fileprivate let remaining: Int
+    }
+
+    public func mark() -> Mark { Mark(chunks: chunks.count, cursor: cursor, remaining: remaining) }
+
+    /// Bytes held in chunks (for tests of what is given back).
+    package var capacity: Int { chunkSizes.reduce(0, +) }
+
+    /// Forgets everything handed out, for the arena to be used again. The memory is kept, as one
+    /// chunk as large as all chunks were together (so an arena reused for requests of a similar
+    /// size allocates nothing, and its memory stays warm), unless that is more than `limit` bytes:
+    /// then all of it is freed.
+    public func reset(keepingAtMost limit: Int = 4 << 20) {
+        let total = capacity
+        if chunks.count == 1, total <= limit {
+            cursor = chunks[0]
+            remaining = total
+            return
+        }
+        for chunk in chunks { free(chunk) }
+        chunks.removeAll()
+        chunkSizes.removeAll()
+        cursor = nil
+        remaining = 0
+        if total > 0, total <= limit {
+            let chunk = malloc(total)!
+            chunks.append(chunk)
+            chunkSizes.append(total)
+            cursor = chunk
+            remaining = total
+        }
+    }
+
+    /// Frees what was allocated since `mark` (taken from this arena); nothing allocated since may be used again.
+    public func reset(to mark: Mark) {
+        for chunk in chunks[mark.chunks...] { free(chunk) }
+        chunks.removeSubrange(mark.chunks...)
+        chunkSizes.removeSubrange(mark.chunks...)
+        cursor = mark.cursor
+        remaining = mark.remaining
     }
 
     /// Typed array storage, initialised from `values`; nil when empty.

@@ -1,3 +1,4 @@
+public import CFireflyPlugin
 public import FireflyModel
 
 /// The outcome of one export.
@@ -24,6 +25,11 @@ public protocol ExporterPlugin: AnyObject, Sendable {
 
     func export(_ batch: TelemetryBatch) async -> ExportResult
 
+    /// Exports the host's C batch as it is, without Swift values, when the exporter can; nil (the
+    /// default) has the kit convert the batch and call `export(_:)`. Runs on the host's thread and
+    /// must not block; the batch is valid during the call only.
+    func exportWithoutConversion(_ batch: UnsafePointer<firefly_batch>) -> ExportResult?
+
     /// Pushes out anything buffered.
     func flush() async
 
@@ -32,6 +38,7 @@ public protocol ExporterPlugin: AnyObject, Sendable {
 }
 
 extension ExporterPlugin {
+    public func exportWithoutConversion(_ batch: UnsafePointer<firefly_batch>) -> ExportResult? { nil }
     public func flush() async {}
     public func shutdown() async {}
 }

@@ -278,6 +278,10 @@ private let exporterExport: @convention(c) (
         return
     }
     let plugin = Unmanaged<ExporterPluginInstance>.fromOpaque(instance).takeUnretainedValue().plugin
+    if let result = plugin.exportWithoutConversion(batch) {
+        complete(result)
+        return
+    }
     let telemetry: TelemetryBatch
     do {
         telemetry = try BatchBridge.telemetry(from: batch)

@@ -10,6 +10,10 @@ import FireflyPluginKit
 struct CRecordReader {
     var r: ByteReader
     let arena: CArena
+    /// Version 3 and later: resource attributes may refer to the previous item's.
+    var sharesResources = false
+    /// The previous span's or log record's resource attributes, shared rather than copied.
+    var previousResource: (UnsafePointer<firefly_attr>?, Int)?
 
     typealias DecodeError = RecordCodec.DecodeError
 
@@ -49,8 +53,29 @@ struct CRecordReader {
 
     /// Keyed values (`RecordCodec.attributes`' format).
     mutating func attributes() throws(DecodeError) -> (UnsafePointer<firefly_attr>?, Int) {
-        let n = try r.count()
-        return (try array(n) { (me: inout CRecordReader) throws(DecodeError) in
+        try attributes(count: try r.count())
+    }
+
+    /// An item's resource attributes (`RecordCodec.SharedResource`'s format from version 3 on).
+    mutating func resourceAttributes() throws(DecodeError) -> (UnsafePointer<firefly_attr>?, Int) {
+        guard sharesResources else { return try attributes() }
+        let tag = try r.varint()
+        if tag == 1 {
+            guard let previous = previousResource else {
+                throw DecodeError(description: "resource attributes refer to a previous item that is not there")
+            }
+            return previous
+        }
+        guard tag & 1 == 0, tag >> 1 <= UInt64(r.base.count - r.offset) else {
+            throw DecodeError(description: "bad resource attribute count")
+        }
+        let resource = try attributes(count: Int(tag >> 1))
+        if resource.1 > 0 { previousResource = resource }  // as the encoder: an empty set is never referred to
+        return resource
+    }
+
+    private mutating func attributes(count n: Int) throws(DecodeError) -> (UnsafePointer<firefly_attr>?, Int) {
+        (try array(n) { (me: inout CRecordReader) throws(DecodeError) in
             let key = try me.string()
             var a = try me.value()
             a.key = key
@@ -115,7 +140,7 @@ struct CRecordReader {
         s.start_time_unix_nano = try r.u64(); s.end_time_unix_nano = try r.u64()
         s.function = try string(); s.service = try string(); s.scope_name = try string(); s.scope_version = try string()
         (s.attributes, s.attribute_count) = try attributes()
-        (s.resource_attributes, s.resource_attribute_count) = try attributes()
+        (s.resource_attributes, s.resource_attribute_count) = try resourceAttributes()
         s.event_count = try r.count()
         s.events = try array(s.event_count) { (me: inout CRecordReader) throws(DecodeError) in
             var e = firefly_span_event()
@@ -147,7 +172,7 @@ struct CRecordReader {
         l.function = try string(); l.service = try string(); l.scope_name = try string(); l.scope_version = try string()
         l.record_id = try string()
         (l.attributes, l.attribute_count) = try attributes()
-        (l.resource_attributes, l.resource_attribute_count) = try attributes()
+        (l.resource_attributes, l.resource_attribute_count) = try resourceAttributes()
         return l
     }
 

@@ -1,6 +1,6 @@
 // What an exporter worker hands its plugin: queue records decoded straight into the C ABI's structs.
-import CFireflyPlugin
-import FireflyModel
+package import CFireflyPlugin
+package import FireflyModel
 import FireflyPluginKit
 
 /// The queue records one export takes, as the C structs the plugin is handed: each record's
@@ -10,22 +10,33 @@ import FireflyPluginKit
 ///
 /// Not thread-safe: one worker builds and exports it, one export at a time; an export in flight
 /// keeps it alive until the plugin's `done`.
-final class ExportBatch: @unchecked Sendable {
+package final class ExportBatch: @unchecked Sendable {
     let arena = CArena(chunkSize: 256 * 1024)
     private(set) var items = RecordCodec.CItems()
     /// The C batches made so far, by range: a retried or bisected export reuses its batch.
     private var made: [Range<Int>: UnsafePointer<firefly_batch>] = [:]
 
-    var itemCount: Int { items.count }
+    package var itemCount: Int { items.count }
+
+    package init() {}
 
     /// Adds the items of a record (`RecordCodec` bytes) of the signals `keeping` gives for its
     /// receiver. A damaged record adds nothing and throws.
-    func append(record: [UInt8], keeping: (String) -> Signals) throws(RecordCodec.DecodeError) {
+    package func append(record: [UInt8], keeping: (String) -> Signals) throws(RecordCodec.DecodeError) {
         guard !record.isEmpty else { throw RecordCodec.DecodeError(description: "empty record") }
+        // A record this exporter takes nothing of leaves nothing behind in the arena.
+        let mark = arena.mark()
+        let before = items.count
         let copy = arena.allocate(byteCount: record.count, alignment: 8)
         record.withUnsafeBytes { copy.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        _ = try RecordCodec.decode(
-            UnsafeRawBufferPointer(start: copy, count: record.count), arena: arena, keeping: keeping, into: &items)
+        do {
+            _ = try RecordCodec.decode(
+                UnsafeRawBufferPointer(start: copy, count: record.count), arena: arena, keeping: keeping, into: &items)
+        } catch {
+            arena.reset(to: mark)
+            throw error
+        }
+        if items.count == before { arena.reset(to: mark) }
         made.removeAll()
     }
 
@@ -38,7 +49,7 @@ final class ExportBatch: @unchecked Sendable {
     }
 
     /// All items, in slices of at most `maxItems` (none when empty).
-    func slices(maxItems: Int) -> [ExportSlice] {
+    package func slices(maxItems: Int) -> [ExportSlice] {
         stride(from: 0, to: itemCount, by: max(maxItems, 1)).map {
             ExportSlice(batch: self, range: $0..<min($0 + maxItems, itemCount))
         }
@@ -46,18 +57,18 @@ final class ExportBatch: @unchecked Sendable {
 }
 
 /// A run of an `ExportBatch`'s items, in `TelemetryBatch.items(_:)` order.
-struct ExportSlice: Sendable, ItemSlicing {
+package struct ExportSlice: Sendable, ItemSlicing {
     let batch: ExportBatch
     let range: Range<Int>
 
-    var itemCount: Int { range.count }
+    package var itemCount: Int { range.count }
 
-    func items(_ sub: Range<Int>) -> ExportSlice {
+    package func items(_ sub: Range<Int>) -> ExportSlice {
         ExportSlice(batch: batch, range: range.lowerBound + sub.lowerBound..<range.lowerBound + sub.upperBound)
     }
 
     /// The C batch of these items, in the batch's arena (valid while the batch lives).
-    func cBatch() -> UnsafePointer<firefly_batch> { batch.cBatch(range) }
+    package func cBatch() -> UnsafePointer<firefly_batch> { batch.cBatch(range) }
 
     /// How many points, spans, and log records plus invocations the slice holds.
     var counts: (points: Int, spans: Int, logs: Int) {
@@ -76,7 +87,7 @@ struct ExportSlice: Sendable, ItemSlicing {
 
 /// A batch that can be cut into runs of its items: what `RejectionSplitter` bisects and the
 /// exporter worker slices.
-protocol ItemSlicing {
+package protocol ItemSlicing {
     var itemCount: Int { get }
     func items(_ range: Range<Int>) -> Self
 }

@@ -4,15 +4,16 @@ public import FireflyPluginKit
 
 /// The durable queue's record: one emitted batch (the part of it some pipeline routes) and the
 /// receiver it came from. Little-endian fixed-width numbers, LEB128 lengths and counts; a leading
-/// version byte lets the format grow — version 2 added logs and invocations, and version 1 records
-/// (points and spans only) still read.
+/// version byte lets the format grow — version 2 added logs and invocations, version 3 writes a
+/// span's or log record's resource attributes once for a run of items that share them (as receivers
+/// share one resource's attributes among its items), and records of every earlier version still read.
 ///
 /// There is one encoder, and it reads the plugin's C batch directly (the receiver path writes no
 /// Swift values on the way to disk); Swift values are encoded by viewing them as a C batch first.
 /// Strings are repaired exactly as `BatchBridge` repairs them (invalid UTF-8 replaced), labels put
 /// in `Label.canonical` order, so a record decodes to what `BatchBridge.telemetry(from:)` gives.
 public enum RecordCodec {
-    public static let version: UInt8 = 2
+    public static let version: UInt8 = 3
 
     public struct DecodeError: Error, Equatable, CustomStringConvertible {
         public var description: String
@@ -46,9 +47,11 @@ public enum RecordCodec {
         w.varint(UInt64(n.points))
         for i in 0..<n.points { try point(BatchBridge.point(i, of: b), &w) }
         w.varint(UInt64(n.spans))
-        for i in 0..<n.spans { span(BatchBridge.span(i, of: b), &w) }
+        var resource = SharedResource()
+        for i in 0..<n.spans { span(BatchBridge.span(i, of: b), &resource, &w) }
         w.varint(UInt64(n.logs))
-        for i in 0..<n.logs { log(BatchBridge.log(i, of: b), &w) }
+        resource = SharedResource()
+        for i in 0..<n.logs { log(BatchBridge.log(i, of: b), &resource, &w) }
         w.varint(UInt64(n.invocations))
         for i in 0..<n.invocations { invocation(BatchBridge.invocation(i, of: b), &w) }
         return n
@@ -140,9 +143,10 @@ public enum RecordCodec {
     ) throws(DecodeError) -> String {
         var r = CRecordReader(r: ByteReader(bytes), arena: arena)
         let recordVersion = try r.r.byte()
-        guard recordVersion == 1 || recordVersion == version else {
+        guard (1...version).contains(recordVersion) else {
             throw DecodeError(description: "unknown record version \(recordVersion)")
         }
+        r.sharesResources = recordVersion >= 3
         let receiver = try r.string().string
         let signals = keeping(receiver)
         var out = CItems()
@@ -159,6 +163,7 @@ public enum RecordCodec {
             if signals.contains(.traces) { out.spans.append(s) }
         }
         if recordVersion >= 2 {
+            r.previousResource = nil
             let logCount = try r.r.count()
             for _ in 0..<logCount {
                 let l = try r.log()
@@ -199,7 +204,7 @@ public enum RecordCodec {
 
     // MARK: Spans
 
-    static func span(_ s: firefly_span, _ w: inout ByteWriter) {
+    static func span(_ s: firefly_span, _ resource: inout SharedResource, _ w: inout ByteWriter) {
         var s = s
         withUnsafeBytes(of: &s.trace_id) { w.u64(bigEndian($0, 0)); w.u64(bigEndian($0, 8)) }
         withUnsafeBytes(of: &s.span_id) { w.u64(bigEndian($0, 0)) }
@@ -211,7 +216,7 @@ public enum RecordCodec {
         w.u64(s.start_time_unix_nano); w.u64(s.end_time_unix_nano)
         string(s.function, &w); string(s.service, &w); string(s.scope_name, &w); string(s.scope_version, &w)
         attributes(s.attributes, s.attribute_count, &w)
-        attributes(s.resource_attributes, s.resource_attribute_count, &w)
+        resource.write(s.resource_attributes, s.resource_attribute_count, &w)
         let events = BatchBridge.buffer(s.events, s.event_count)
         w.varint(UInt64(events.count))
         for e in events {
@@ -230,7 +235,7 @@ public enum RecordCodec {
 
     // MARK: Logs and invocations
 
-    static func log(_ l: firefly_log_record, _ w: inout ByteWriter) {
+    static func log(_ l: firefly_log_record, _ resource: inout SharedResource, _ w: inout ByteWriter) {
         var l = l
         w.u64(l.time_unix_nano); w.u64(l.observed_time_unix_nano)
         w.byte(UInt8(clamping: l.severity_number)); w.u32(l.trace_flags)
@@ -241,7 +246,7 @@ public enum RecordCodec {
         string(l.function, &w); string(l.service, &w); string(l.scope_name, &w); string(l.scope_version, &w)
         string(l.record_id, &w)
         attributes(l.attributes, l.attribute_count, &w)
-        attributes(l.resource_attributes, l.resource_attribute_count, &w)
+        resource.write(l.resource_attributes, l.resource_attribute_count, &w)
     }
 
     static func invocation(_ v: firefly_invocation, _ w: inout ByteWriter) {
@@ -266,6 +271,30 @@ public enum RecordCodec {
         for a in attrs {
             string(a.key, &w)
             value(a, &w)
+        }
+    }
+
+    /// An item's resource attributes (version 3): `count << 1` and the attributes, or `1` when they
+    /// are the same C array as the previous item's, which a receiver hands over for every item of
+    /// one resource.
+    struct SharedResource {
+        private var previous: (UnsafePointer<firefly_attr>, Int)?
+
+        mutating func write(_ ptr: UnsafePointer<firefly_attr>?, _ count: Int, _ w: inout ByteWriter) {
+            guard let ptr, count > 0 else {
+                w.varint(0)
+                return
+            }
+            if let (p, n) = previous, p == ptr, n == count {
+                w.varint(1)
+                return
+            }
+            previous = (ptr, count)
+            w.varint(UInt64(count) << 1)
+            for a in UnsafeBufferPointer(start: ptr, count: count) {
+                string(a.key, &w)
+                value(a, &w)
+            }
         }
     }
 

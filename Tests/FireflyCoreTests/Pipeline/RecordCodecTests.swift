@@ -185,17 +185,84 @@ import Testing
         }
     }
 
-    @Test func versionOneRecordsFromBeforeLogsStillRead() throws {
+    @Test func recordsOfEarlierVersionsStillRead() throws {
         let batch = TelemetryBatch(points: [MetricPoint(name: "m", kind: .gauge, timeUnixNano: 1)],
                                    spans: [Span(traceID: TraceID(high: 1, low: 2), spanID: SpanID(3), name: "s", startTimeUnixNano: 1, endTimeUnixNano: 2)])
-        var v2 = RecordCodec.encode(batch, receiver: "otlp")
-        #expect(v2.first == 2 && Array(v2.suffix(2)) == [0, 0])  // no logs, no invocations
-        // Version 1 is version 2 without the last two counts.
+        var v3 = RecordCodec.encode(batch, receiver: "otlp")
+        #expect(v3.first == 3 && Array(v3.suffix(2)) == [0, 0])  // no logs, no invocations
+        // Without resource attributes version 2 is the same bytes; version 1 is version 2 without the last two counts.
+        var v2 = v3
+        v2[0] = 2
+        #expect(try RecordCodec.decode(v2).batch == batch)
         var v1 = Array(v2.dropLast(2))
         v1[0] = 1
         #expect(try RecordCodec.decode(v1).batch == batch)
-        v2[0] = 3
-        #expect(throws: RecordCodec.DecodeError(description: "unknown record version 3")) { try RecordCodec.decode(v2) }
+        v3[0] = 4
+        #expect(throws: RecordCodec.DecodeError(description: "unknown record version 4")) { try RecordCodec.decode(v3) }
+    }
+
+    /// A receiver hands every item of one resource the same attribute array: the record holds it
+    /// once per run of items, and the exporter's C batch shares it again.
+    @Test func itemsSharingAResourceArrayStoreItOnce() throws {
+        let arena = CArena()
+        let resource = BatchBridge.cAttributes([Attribute("service.name", .string("checkout")), Attribute("cloud.region", .string("eu-west-1"))], arena)
+        let other = BatchBridge.cAttributes([Attribute("service.name", .string("billing"))], arena)
+        func span(_ i: Int, _ attributes: UnsafePointer<firefly_attr>?, _ count: Int) -> firefly_span {
+            var s = BatchBridge.cSpan(
+                Span(traceID: TraceID(high: 1, low: UInt64(i)), spanID: SpanID(UInt64(i)), name: "s\(i)", startTimeUnixNano: 1, endTimeUnixNano: 2), arena)
+            s.resource_attributes = attributes
+            s.resource_attribute_count = count
+            return s
+        }
+        func log(_ i: Int, _ attributes: UnsafePointer<firefly_attr>?, _ count: Int) -> firefly_log_record {
+            var l = BatchBridge.cLog(LogRecord(timeUnixNano: UInt64(i), body: .string("line \(i)")), arena)
+            l.resource_attributes = attributes
+            l.resource_attribute_count = count
+            return l
+        }
+        let spans = [span(1, resource, 2), span(2, resource, 2), span(3, nil, 0), span(4, resource, 2), span(5, other, 1), span(6, other, 1), span(7, resource, 2)]
+        let logs = [log(1, resource, 2), log(2, resource, 2), log(3, other, 1)]
+        let c = Self.batch([], spans, arena, logs: logs)
+        var w = ByteWriter()
+        try RecordCodec.encode(c, receiver: "otlp", keeping: .all, into: &w)
+        let swift = try BatchBridge.telemetry(from: c)
+        // Swift values' C view has an array per item: each is written in full.
+        let unshared = RecordCodec.encode(swift, receiver: "otlp")
+        #expect(w.bytes.count < unshared.count)
+        #expect(try RecordCodec.decode(w.bytes).batch == swift)
+        #expect(try RecordCodec.decode(unshared).batch == swift)
+
+        let export = ExportBatch()
+        try export.append(record: w.bytes) { _ in .all }
+        let out = export.slices(maxItems: 100)[0].cBatch().pointee
+        let outSpans = UnsafeBufferPointer(start: out.spans, count: out.span_count)
+        #expect(outSpans[1].resource_attributes == outSpans[0].resource_attributes)
+        #expect(outSpans[2].resource_attribute_count == 0)
+        #expect(outSpans[3].resource_attributes == outSpans[0].resource_attributes)  // after an empty set
+        #expect(outSpans[5].resource_attributes == outSpans[4].resource_attributes)
+        #expect(outSpans[4].resource_attributes != outSpans[0].resource_attributes)
+        let outLogs = UnsafeBufferPointer(start: out.logs, count: out.log_count)
+        #expect(outLogs[1].resource_attributes == outLogs[0].resource_attributes)
+        #expect(outLogs[2].resource_attribute_count == 1)
+    }
+
+    @Test func aReferenceToAResourceBeforeTheFirstIsRefused() throws {
+        var w = ByteWriter()
+        w.byte(RecordCodec.version)
+        w.string("otlp")
+        w.varint(0)  // points
+        w.varint(1)  // one span
+        w.u64(1); w.u64(2); w.u64(3); w.u64(0)  // trace id, span id, parent
+        w.varint(0); w.varint(0)  // trace state, name
+        w.byte(0); w.byte(0); w.varint(0)  // kind, status, message
+        w.u64(1); w.u64(2)
+        for _ in 0..<4 { w.varint(0) }  // function, service, scope name and version
+        w.varint(0)  // attributes
+        w.varint(1)  // resource attributes: "the previous item's"
+        w.varint(0); w.varint(0); w.varint(0); w.varint(0)  // events, links, logs, invocations
+        #expect(throws: RecordCodec.DecodeError(description: "resource attributes refer to a previous item that is not there")) {
+            try RecordCodec.decode(w.bytes)
+        }
     }
 
     @Test func anUnknownMetricKindIsRefusedAsTheBridgeRefusesIt() {

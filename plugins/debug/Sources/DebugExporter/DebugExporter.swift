@@ -1,3 +1,4 @@
+public import CFireflyPlugin
 public import FireflyModel
 public import FireflyPluginKit
 import Foundation
@@ -44,8 +45,12 @@ public final class DebugExporter: ExporterPlugin {
         }
     }
 
+    /// `discard`: acknowledged as it arrives, never converted.
+    public func exportWithoutConversion(_ batch: UnsafePointer<firefly_batch>) -> ExportResult? {
+        discard ? .ok : nil
+    }
+
     public func export(_ batch: TelemetryBatch) async -> ExportResult {
-        if discard { return .ok }
         let out = DebugLines.encode(batch)
         do {
             try handle.withLock { try $0.write(contentsOf: out) }
