@@ -303,6 +303,12 @@ enum VariedTraces {
         #expect(decoded.problemSummary == "3 rejected; first problem: span 'bad-trace' has an invalid trace_id")
     }
 
+    @Test func anEmptyGRPCTracesMessageDecodesToNothing() throws {
+        let decoded = try OTLPRequestDeserializer(signal: .traces, maxMessageBytes: 1 << 20).deserialize([UInt8]())
+        #expect(decoded.isEmpty)
+        #expect(decoded.rejected == 0)
+    }
+
     @Test func aRequestWithoutKeptSpansEmitsNothing() throws {
         var w = ProtobufWriter()
         w.message(1) { rs in

@@ -53,7 +53,7 @@ final class CTraceExport: @unchecked Sendable {
     init(message: [UInt8]) throws(OTLPDecodeError) {
         arena = CArena(chunkSize: 64 * 1024)
         let copy = arena.allocate(byteCount: max(message.count, 1), alignment: 1)
-        message.withUnsafeBytes { copy.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        message.withUnsafeBytes { if let base = $0.baseAddress, $0.count > 0 { copy.copyMemory(from: base, byteCount: $0.count) } }
         let decoded = try TraceProtoDecoder.decode(UnsafeRawBufferPointer(start: copy, count: message.count), into: arena)
         batch = decoded.batch
         spanCount = decoded.spanCount
