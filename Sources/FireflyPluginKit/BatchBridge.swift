@@ -15,30 +15,28 @@ public enum BatchBridge {
         let spans = batch.spans.map { cSpan($0, arena) }
         let logs = batch.logs.map { cLog($0, arena) }
         let invocations = batch.invocations.map { cInvocation($0, arena) }
-        let header = firefly_batch(
-            abi_version: firefly_abi_version,
-            struct_size: UInt32(MemoryLayout<firefly_batch>.size),
-            points: arena.array(points), point_count: points.count,
-            point_size: MemoryLayout<firefly_metric_point>.stride,
-            spans: arena.array(spans), span_count: spans.count,
-            span_size: MemoryLayout<firefly_span>.stride,
-            logs: arena.array(logs), log_count: logs.count,
-            log_size: MemoryLayout<firefly_log_record>.stride,
-            invocations: arena.array(invocations), invocation_count: invocations.count,
-            invocation_size: MemoryLayout<firefly_invocation>.stride
-        )
-        return arena.array(CollectionOfOne(header))!
+        return header(
+            points: (arena.array(points), points.count), spans: (arena.array(spans), spans.count),
+            logs: (arena.array(logs), logs.count), invocations: (arena.array(invocations), invocations.count), in: arena)
     }
 
-    /// A batch header for `count` spans at `spans` (built by a receiver in C form), inside `arena`.
-    public static func cBatch(spans: UnsafePointer<firefly_span>?, count: Int, in arena: CArena) -> UnsafePointer<firefly_batch> {
+    /// A batch header over element arrays already in C form (this ABI's strides), inside `arena`.
+    public static func header(
+        points: (UnsafePointer<firefly_metric_point>?, Int) = (nil, 0), spans: (UnsafePointer<firefly_span>?, Int) = (nil, 0),
+        logs: (UnsafePointer<firefly_log_record>?, Int) = (nil, 0),
+        invocations: (UnsafePointer<firefly_invocation>?, Int) = (nil, 0), in arena: CArena
+    ) -> UnsafePointer<firefly_batch> {
         let header = firefly_batch(
             abi_version: firefly_abi_version,
             struct_size: UInt32(MemoryLayout<firefly_batch>.size),
-            points: nil, point_count: 0, point_size: MemoryLayout<firefly_metric_point>.stride,
-            spans: count > 0 ? spans : nil, span_count: count, span_size: MemoryLayout<firefly_span>.stride,
-            logs: nil, log_count: 0, log_size: MemoryLayout<firefly_log_record>.stride,
-            invocations: nil, invocation_count: 0, invocation_size: MemoryLayout<firefly_invocation>.stride
+            points: points.1 > 0 ? points.0 : nil, point_count: points.1,
+            point_size: MemoryLayout<firefly_metric_point>.stride,
+            spans: spans.1 > 0 ? spans.0 : nil, span_count: spans.1,
+            span_size: MemoryLayout<firefly_span>.stride,
+            logs: logs.1 > 0 ? logs.0 : nil, log_count: logs.1,
+            log_size: MemoryLayout<firefly_log_record>.stride,
+            invocations: invocations.1 > 0 ? invocations.0 : nil, invocation_count: invocations.1,
+            invocation_size: MemoryLayout<firefly_invocation>.stride
         )
         return arena.array(CollectionOfOne(header))!
     }

@@ -50,9 +50,7 @@ package final class ExportBatch: @unchecked Sendable {
 
     /// All items, in slices of at most `maxItems` (none when empty).
     package func slices(maxItems: Int) -> [ExportSlice] {
-        stride(from: 0, to: itemCount, by: max(maxItems, 1)).map {
-            ExportSlice(batch: self, range: $0..<min($0 + maxItems, itemCount))
-        }
+        ExportSlice(batch: self, range: 0..<itemCount).slices(maxItems: maxItems)
     }
 }
 
@@ -90,6 +88,14 @@ package struct ExportSlice: Sendable, ItemSlicing {
 package protocol ItemSlicing {
     var itemCount: Int { get }
     func items(_ range: Range<Int>) -> Self
+}
+
+extension ItemSlicing {
+    /// The items in runs of at most `maxItems` (none when empty).
+    package func slices(maxItems: Int) -> [Self] {
+        let step = max(maxItems, 1)
+        return stride(from: 0, to: itemCount, by: step).map { items($0..<min($0 + step, itemCount)) }
+    }
 }
 
 extension TelemetryBatch: ItemSlicing {}

@@ -85,11 +85,6 @@ final class ExporterWorker: Sendable {
         }
     }
 
-    /// Splits a batch into batches of at most `maxItems` items (none when empty).
-    static func slices(of batch: TelemetryBatch, maxItems: Int) -> [TelemetryBatch] {
-        stride(from: 0, to: batch.itemCount, by: max(maxItems, 1)).map { batch.items($0..<min($0 + maxItems, batch.itemCount)) }
-    }
-
     /// Exports with retries; a batch rejected permanently is split until only the rejected items
     /// remain, and those are dead-lettered one by one with the exporter's message. False when
     /// shutdown cut the retries short.

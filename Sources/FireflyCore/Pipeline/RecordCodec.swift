@@ -119,18 +119,8 @@ public enum RecordCodec {
                 let upper = min(max(range.upperBound - offset, 0), items.count)
                 return lower < upper ? (arena.array(items[lower..<upper]), upper - lower) : (nil, 0)
             }
-            let (points, pointCount) = part(points)
-            let (spans, spanCount) = part(spans)
-            let (logs, logCount) = part(logs)
-            let (invocations, invocationCount) = part(invocations)
-            let header = firefly_batch(
-                abi_version: firefly_abi_version, struct_size: UInt32(MemoryLayout<firefly_batch>.size),
-                points: points, point_count: pointCount, point_size: MemoryLayout<firefly_metric_point>.stride,
-                spans: spans, span_count: spanCount, span_size: MemoryLayout<firefly_span>.stride,
-                logs: logs, log_count: logCount, log_size: MemoryLayout<firefly_log_record>.stride,
-                invocations: invocations, invocation_count: invocationCount,
-                invocation_size: MemoryLayout<firefly_invocation>.stride)
-            return arena.array(CollectionOfOne(header))!
+            return BatchBridge.header(
+                points: part(points), spans: part(spans), logs: part(logs), invocations: part(invocations), in: arena)
         }
     }
 

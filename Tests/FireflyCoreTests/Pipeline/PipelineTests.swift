@@ -114,16 +114,16 @@ import Testing
     @Test func slicesBigBatchesAndKeepsSmallOnesWhole() {
         let p = (0..<5).map { MetricPoint(name: "m\($0)", kind: .gauge, timeUnixNano: 1) }
         let s = (0..<3).map { Span(traceID: TraceID(high: 1, low: 1), spanID: SpanID(UInt64($0 + 1)), name: "s", startTimeUnixNano: 0, endTimeUnixNano: 1) }
-        #expect(ExporterWorker.slices(of: TelemetryBatch(points: p, spans: s), maxItems: 10) == [TelemetryBatch(points: p, spans: s)])
-        let sliced = ExporterWorker.slices(of: TelemetryBatch(points: p, spans: s), maxItems: 2)
+        #expect(TelemetryBatch(points: p, spans: s).slices(maxItems: 10) == [TelemetryBatch(points: p, spans: s)])
+        let sliced = TelemetryBatch(points: p, spans: s).slices(maxItems: 2)
         // Items in order (points, spans, logs, invocations), maxItems a slice.
         #expect(sliced.map { $0.points.count } == [2, 2, 1, 0])
         #expect(sliced.map { $0.spans.count } == [0, 0, 1, 2])
         #expect(sliced.flatMap(\.points) == p && sliced.flatMap(\.spans) == s)
-        #expect(ExporterWorker.slices(of: TelemetryBatch(), maxItems: 2).isEmpty)
+        #expect(TelemetryBatch().slices(maxItems: 2).isEmpty)
         let logs = (0..<3).map { LogRecord(timeUnixNano: UInt64($0), body: .string("l\($0)")) }
         let invocations = [Invocation(function: "f", requestID: "r", startTimeUnixNano: 1, durationMs: 2)]
-        let mixed = ExporterWorker.slices(of: TelemetryBatch(spans: [s[0]], logs: logs, invocations: invocations), maxItems: 3)
+        let mixed = TelemetryBatch(spans: [s[0]], logs: logs, invocations: invocations).slices(maxItems: 3)
         #expect(mixed.map(\.itemCount) == [3, 2])
         #expect(mixed[0] == TelemetryBatch(spans: [s[0]], logs: Array(logs[0..<2])))
         #expect(mixed[1] == TelemetryBatch(logs: [logs[2]], invocations: invocations))

@@ -79,7 +79,7 @@ package enum TraceProtoDecoder {
                 })
             let spans = arena.copy(w.scratch.spans)
             return CTraceOutcome(
-                batch: BatchBridge.cBatch(spans: spans, count: w.scratch.spans.count, in: arena),
+                batch: BatchBridge.header(spans: (spans, w.scratch.spans.count), in: arena),
                 spanCount: w.scratch.spans.count, problems: w.problems)
         }
     }
