@@ -1,4 +1,5 @@
 // The firefly.yaml files the benchmark collectors run with.
+import Foundation
 
 /// Every listener is on loopback: HTTP on `port`, the OTLP receiver's gRPC on `port - 1`.
 enum BenchConfig {
@@ -29,6 +30,24 @@ enum BenchConfig {
           traces: {receivers: [otlp], exporters: [debug]}
 
         """
+    }
+
+    /// The repository's own `firefly.yaml` (the configuration `make run` serves), moved onto the
+    /// bench's loopback ports, plugin directory and queue: what the idle-memory target is about.
+    /// Fails when a line it moves is no longer in the file, rather than measure something else.
+    static func shipped(file: String, port: Int, plugins: String, queueDirectory: String) throws -> String {
+        var text = try String(contentsOfFile: file, encoding: .utf8)
+        let moves = [
+            ("listen: 0.0.0.0:4318", "listen: 127.0.0.1:\(port)"),
+            ("paths: [.firefly/plugins, ./plugins.d]", "paths: [\(plugins)]"),
+            ("directory: .firefly/queue", "directory: \(queueDirectory)"),
+            ("    plugin: otlp\n", "    plugin: otlp\n    grpc: {listen: \"127.0.0.1:\(port - 1)\"}\n"),
+        ]
+        for (from, to) in moves {
+            guard text.contains(from) else { throw ServeProcess.Failure(description: "\(file) no longer has `\(from)`: update BenchConfig.shipped") }
+            text = text.replacingOccurrences(of: from, with: to)
+        }
+        return text
     }
 
     /// Every plugin Firefly ships, loaded and instantiated: what "ready" has to wait for.

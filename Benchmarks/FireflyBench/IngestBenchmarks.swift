@@ -200,13 +200,16 @@ struct IngestBenchmarks {
             afterKiB: after.rssKiB, lagRecords: lag)
     }
 
-    /// Ready time and idle memory with every plugin loaded: median of `starts` launches.
+    /// Ready time with every plugin loaded (median of `starts` launches), and idle memory both
+    /// with every plugin and with the repository's `firefly.yaml`, which loads only the plugins
+    /// it uses: the ≤ 40 MiB target is about the latter.
     static func ready(arguments: Arguments, machine: Machine, starts: Int = 5) throws -> [BenchResult] {
         let work = Arguments.absolute(arguments.workDir)
+        let plugins = Arguments.absolute(arguments.plugins)
+        let postgresURL = arguments.postgresURL ?? "postgres://firefly@127.0.0.1:54349/firefly"
         let config = "\(work)/all-plugins.yaml"
         try BenchConfig.allPlugins(
-            port: arguments.port, plugins: Arguments.absolute(arguments.plugins), queueDirectory: "\(work)/queue-all",
-            postgresURL: arguments.postgresURL ?? "postgres://firefly@127.0.0.1:54349/firefly",
+            port: arguments.port, plugins: plugins, queueDirectory: "\(work)/queue-all", postgresURL: postgresURL,
             remoteWriteURL: (arguments.prometheusURL ?? "http://127.0.0.1:19099") + "/api/v1/write"
         ).write(toFile: config, atomically: true, encoding: .utf8)
         var times: [Double] = []
@@ -216,15 +219,26 @@ struct IngestBenchmarks {
                 binary: Arguments.absolute(arguments.firefly), config: config, port: arguments.port, directory: work,
                 log: "\(work)/serve-all-plugins.log")
             times.append(ms(serve.readyAfter))
-            if i == starts - 1 {
-                sleep(2)
-                idle = serve.memory()
-            }
+            if i == starts - 1 { idle = idleMemory(serve) }
             serve.stop()
         }
         times.sort()
         let median = times[times.count / 2]
+
+        let shippedConfig = "\(work)/firefly-yaml.yaml"
+        try BenchConfig.shipped(
+            file: Arguments.absolute("firefly.yaml"), port: arguments.port, plugins: plugins, queueDirectory: "\(work)/queue-shipped"
+        ).write(toFile: shippedConfig, atomically: true, encoding: .utf8)
+        let serve = try ServeProcess.start(
+            binary: Arguments.absolute(arguments.firefly), config: shippedConfig, port: arguments.port, directory: work,
+            log: "\(work)/serve-firefly-yaml.log", environment: ["FIREFLY_POSTGRES_URL": postgresURL])
+        let shipped = idleMemory(serve)
+        serve.stop()
+
         let m = machine.summary
+        func mapped(_ memory: (rssKiB: Int, peakKiB: Int, anonKiB: Int)) -> String {
+            String(format: "VmRSS 2 s after ready; %.1f MiB of it private (RssAnon), the rest mapped binary and libraries", Double(memory.anonKiB) / 1024)
+        }
         return [
             BenchResult(
                 group: "startup (all 6 plugins)", name: "ready", value: median, unit: "ms",
@@ -232,9 +246,17 @@ struct IngestBenchmarks {
                 target: "≤ 150", verdict: median <= 150 ? "met" : "missed", machine: m),
             BenchResult(
                 group: "startup (all 6 plugins)", name: "RSS idle", value: Double(idle.rssKiB) / 1024, unit: "MiB",
-                detail: String(format: "VmRSS 2 s after ready; %.1f MiB of it private (RssAnon), the rest mapped binary and libraries", Double(idle.anonKiB) / 1024),
-                target: "≤ 40", verdict: idle.rssKiB <= 40 * 1024 ? "met" : "missed", machine: m),
+                detail: mapped(idle), target: nil, verdict: nil, machine: m),
+            BenchResult(
+                group: "idle (firefly.yaml: firehose, otlp, postgres)", name: "RSS idle", value: Double(shipped.rssKiB) / 1024, unit: "MiB",
+                detail: mapped(shipped), target: "≤ 40", verdict: shipped.rssKiB <= 40 * 1024 ? "met" : "missed", machine: m),
         ]
+    }
+
+    /// Memory of a collector left idle for 2 s after it became ready.
+    static func idleMemory(_ serve: ServeProcess) -> (rssKiB: Int, peakKiB: Int, anonKiB: Int) {
+        sleep(2)
+        return serve.memory()
     }
 
     /// Firehose throughput with the durable queue over the memory queue's, run by run (same body

@@ -41,7 +41,10 @@ public struct ConfigLoader: Sendable {
         config.file = file
         let root: Node?
         do {
-            root = try Yams.compose(yaml: EnvironmentReferences.shield(text))
+            // The basic resolver: Firefly types scalars itself (`JSON.typed(plainScalar:)`, the
+            // readers' own parsing), and Yams' default one compiles a regular expression per
+            // YAML type at first use, which maps in most of ICU's regex engine for good.
+            root = try Yams.compose(yaml: EnvironmentReferences.shield(text), .basic)
         } catch let error as YamlError {
             return (config, [reader.yamlProblem(error)])
         } catch {
@@ -470,7 +473,7 @@ private struct Reader {
     }
 
     mutating func readInstances(_ node: Node, _ section: String) -> [InstanceConfig] {
-        if case .scalar(let s) = node, s.string.isEmpty || s.tag.description.hasSuffix("null") { return [] }
+        if case .scalar(let s) = node, s.style == .plain, JSON.typed(plainScalar: s.string) == .null { return [] }
         guard let items = entries(node, section) else { return [] }
         var out: [InstanceConfig] = []
         for (name, keyNode, value) in items {

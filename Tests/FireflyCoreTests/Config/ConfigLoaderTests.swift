@@ -50,6 +50,17 @@ import Testing
         #expect(config.pipelines[0].receivers == ["firehose", "webhook/github"])
     }
 
+    /// YAML's null spellings leave a section empty; quoted, the same text is a string, which is no section.
+    @Test func nullSectionsAreEmpty() {
+        for null in ["", "~", "null", "Null", "NULL"] {
+            let (config, problems) = loader.parseCollectingProblems("receivers: \(null)\nexporters: \(null)\n")
+            #expect(config.receivers.isEmpty && config.exporters.isEmpty)
+            #expect(!problems.contains { $0.path == "receivers" || $0.path == "exporters" }, "\(null): \(problems)")
+        }
+        let (_, problems) = loader.parseCollectingProblems("receivers: \"~\"\n")
+        #expect(problems.contains { $0.path == "receivers" })
+    }
+
     @Test func plainScalarsAreTypedAndQuotedOnesStayStrings() throws {
         let config = try ConfigLoader(environment: ["N": "42"]).parse("""
             exporters:
