@@ -146,7 +146,7 @@ public final class Collector: @unchecked Sendable {
     /// `queue.drain_timeout`, flushes and destroys every plugin instance.
     /// `onListening` receives the bound port (useful with `listen: 127.0.0.1:0`).
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
-        MallocArenas.limit()
+        MallocTuning.apply()
         try openQueue()
         var started: [ReceiverInstance] = []
         for receiver in receivers {

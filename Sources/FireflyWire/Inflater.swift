@@ -1,5 +1,12 @@
 // Bounded zlib/gzip decompression: one engine for request bodies, gRPC messages and Firehose records.
 import CZlib
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Inflates gzip (RFC 1952) or zlib-wrapped deflate (RFC 1950, what gRPC calls `deflate`) data
 /// into at most `limit` bytes: a few hundred bytes of input can inflate to gigabytes, so output
@@ -38,8 +45,8 @@ public final class Inflater {
     private let stream: UnsafeMutablePointer<z_stream>
     private let format: Format
     private let limit: Int
-    /// Inflated bytes: `buffer[0..<count]`.
-    private var buffer: [UInt8] = []
+    /// Inflated bytes: the first `count` bytes of `buffer`.
+    private var buffer = GrowableBytes()
     private var count = 0
     /// At the end of a stream (or member): more input must start a new gzip member.
     private var atStreamEnd = false
@@ -64,10 +71,16 @@ public final class Inflater {
         inflateEnd(stream)
         stream.deinitialize(count: 1)
         stream.deallocate()
+        buffer.release()
     }
 
     /// The bytes inflated so far.
-    public var output: [UInt8] { Array(buffer[0..<count]) }
+    public var output: [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
+            if count > 0 { out.baseAddress!.update(from: buffer.base!, count: count) }
+            initialized = count
+        }
+    }
 
     /// Feeds compressed bytes; inflates what they hold.
     public func feed(_ input: UnsafeRawBufferPointer) throws(Failure) {
@@ -114,23 +127,11 @@ public final class Inflater {
         return buffer
     }
 
-    /// A buffer of `count` bytes starting with the first `keeping` bytes of `old` (no element by
-    /// element growth: that costs seconds for megabytes in a debug build).
-    private static func grown(_ old: [UInt8], to count: Int, keeping: Int) -> [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
-            old.withUnsafeBufferPointer { src in
-                if keeping > 0 { out.baseAddress!.update(from: src.baseAddress!, count: keeping) }
-            }
-            (out.baseAddress! + keeping).initialize(repeating: 0, count: count - keeping)
-            initialized = count
-        }
-    }
-
     /// Inflates `input` onto `buffer[count...]` until the input is used up. `atStreamEnd` says
     /// whether the last byte consumed ended the stream.
     private static func run(
         _ stream: UnsafeMutablePointer<z_stream>, _ input: UnsafeRawBufferPointer, format: Format, limit: Int,
-        into buffer: inout [UInt8], count produced: inout Int, atStreamEnd: inout Bool
+        into buffer: inout some InflateOutput, count produced: inout Int, atStreamEnd: inout Bool
     ) throws(Failure) {
         guard let inputBase = input.baseAddress, input.count > 0 else { return }
         if atStreamEnd {
@@ -140,18 +141,17 @@ public final class Inflater {
         stream.pointee.next_in = UnsafeMutablePointer(mutating: inputBase.assumingMemoryBound(to: UInt8.self))
         stream.pointee.avail_in = UInt32(input.count)
         let initial = Swift.min(64 * 1024, limit + 1)
-        if buffer.count < initial { buffer = grown(buffer, to: initial, keeping: produced) }
+        if buffer.capacity < initial { buffer.grow(to: initial, keeping: produced) }
         while true {
-            if produced == buffer.count {
-                guard buffer.count <= limit else { throw .tooLarge(limit: limit) }
+            if produced == buffer.capacity {
+                guard buffer.capacity <= limit else { throw .tooLarge(limit: limit) }
                 // Room for one byte over the limit, so that output reaching it is told apart from output exceeding it.
-                buffer = grown(buffer, to: Swift.min(buffer.count * 2, limit + 1), keeping: produced)
+                buffer.grow(to: Swift.min(buffer.capacity * 2, limit + 1), keeping: produced)
             }
             let availableIn = stream.pointee.avail_in
             var rc: Int32 = Z_OK
-            let written = buffer.withUnsafeMutableBufferPointer { out -> Int in
-                let room = out.count - produced
-                stream.pointee.next_out = out.baseAddress! + produced
+            let written = buffer.withSpace(from: produced) { out, room -> Int in
+                stream.pointee.next_out = out
                 stream.pointee.avail_out = UInt32(room)
                 rc = CZlib.inflate(stream, Z_NO_FLUSH)
                 return room - Int(stream.pointee.avail_out)
@@ -187,5 +187,60 @@ public final class Inflater {
             throw .invalid("data after the end of the \(format.name) stream at byte \(next)")
         }
         guard inflateReset(stream) == Z_OK else { throw .invalid("cannot reset zlib") }
+    }
+}
+
+/// Where `Inflater.run` writes: room for `capacity` bytes that grows on demand.
+private protocol InflateOutput {
+    var capacity: Int { get }
+    /// At least `count` bytes of room, the first `keeping` of them kept.
+    mutating func grow(to count: Int, keeping: Int)
+    /// `body` gets the room from byte `offset` on and its size.
+    mutating func withSpace<R>(from offset: Int, _ body: (UnsafeMutablePointer<UInt8>, Int) -> R) -> R
+}
+
+/// A caller's array, reused across inputs (its bytes past the output are leftovers).
+extension [UInt8]: InflateOutput {
+    fileprivate var capacity: Int { count }
+
+    /// A new array of `count` bytes (no element by element growth: that costs seconds for
+    /// megabytes in a debug build).
+    fileprivate mutating func grow(to count: Int, keeping: Int) {
+        let old = self
+        self = [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
+            old.withUnsafeBufferPointer { src in
+                if keeping > 0 { out.baseAddress!.update(from: src.baseAddress!, count: keeping) }
+            }
+            (out.baseAddress! + keeping).initialize(repeating: 0, count: count - keeping)
+            initialized = count
+        }
+    }
+
+    fileprivate mutating func withSpace<R>(from offset: Int, _ body: (UnsafeMutablePointer<UInt8>, Int) -> R) -> R {
+        withUnsafeMutableBufferPointer { body($0.baseAddress! + offset, $0.count - offset) }
+    }
+}
+
+/// The streaming inflater's own buffer, grown with `realloc`: a large one is remapped rather than
+/// copied, and no byte is written before zlib writes it, so a request body costs its inflated
+/// size in memory and one copy (`Inflater.output`), not the doublings' zeroed pages and copies.
+private struct GrowableBytes: InflateOutput {
+    private(set) var base: UnsafeMutablePointer<UInt8>?
+    private(set) var capacity = 0
+
+    mutating func grow(to count: Int, keeping: Int) {
+        guard let grown = realloc(base, count) else { fatalError("out of memory growing an inflate buffer to \(count) bytes") }
+        base = grown.assumingMemoryBound(to: UInt8.self)
+        capacity = count
+    }
+
+    mutating func withSpace<R>(from offset: Int, _ body: (UnsafeMutablePointer<UInt8>, Int) -> R) -> R {
+        body(base! + offset, capacity - offset)
+    }
+
+    mutating func release() {
+        free(base)
+        base = nil
+        capacity = 0
     }
 }

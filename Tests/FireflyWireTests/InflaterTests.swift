@@ -41,6 +41,12 @@ import Testing
         #expect(try Inflater.inflate(compressed, format: .gzip, limit: 1 << 24) == text)
     }
 
+    @Test func emptyStreamsInflateToNothing() throws {
+        #expect(try inflate(try gzip([]), limit: 100) == [])
+        let unfed = try Inflater(format: .gzip, limit: 100)
+        #expect(unfed.output == [])
+    }
+
     @Test func concatenatedMembersAreOneStream() throws {
         let a = try gzip(Array("hello ".utf8)), b = try gzip(Array("world".utf8))
         #expect(try inflate(a + b, limit: 100) == Array("hello world".utf8))
@@ -57,6 +63,7 @@ import Testing
         }
         // Output of exactly the limit is fine.
         #expect(try Inflater.inflate(compressed, format: .gzip, limit: 10_000_000).count == 10_000_000)
+        #expect(try inflate(compressed, limit: 10_000_000) == [UInt8](repeating: 0, count: 10_000_000))
     }
 
     @Test func rejectsGarbageAndTruncation() throws {
