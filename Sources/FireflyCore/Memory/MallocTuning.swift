@@ -12,7 +12,7 @@ import Glibc
 ///   inflated bytes) get pages of their own that go back to the system when freed. By default glibc
 ///   raises the threshold to the largest block freed so far, so after the first large request every
 ///   body comes from the arenas, which then keep that memory: 5 MiB bodies on 16 connections peaked
-///   at 183–208 MiB that way, 161–173 MiB with the fixed threshold, for 3–7 % less throughput once
+///   at 183–208 MiB that way, 162–174 MiB with the fixed threshold, for 3–13 % less throughput once
 ///   exporting (docs/performance.md, "Peak memory").
 enum MallocTuning {
     static let arenas: Int32 = 2
