@@ -141,12 +141,12 @@ public final class Inflater {
         stream.pointee.next_in = UnsafeMutablePointer(mutating: inputBase.assumingMemoryBound(to: UInt8.self))
         stream.pointee.avail_in = UInt32(input.count)
         let initial = Swift.min(64 * 1024, limit + 1)
-        if buffer.capacity < initial { buffer.grow(to: initial, keeping: produced) }
+        if buffer.size < initial { buffer.grow(to: initial, keeping: produced) }
         while true {
-            if produced == buffer.capacity {
-                guard buffer.capacity <= limit else { throw .tooLarge(limit: limit) }
+            if produced == buffer.size {
+                guard buffer.size <= limit else { throw .tooLarge(limit: limit) }
                 // Room for one byte over the limit, so that output reaching it is told apart from output exceeding it.
-                buffer.grow(to: Swift.min(buffer.capacity * 2, limit + 1), keeping: produced)
+                buffer.grow(to: Swift.min(buffer.size * 2, limit + 1), keeping: produced)
             }
             let availableIn = stream.pointee.avail_in
             var rc: Int32 = Z_OK
@@ -190,9 +190,9 @@ public final class Inflater {
     }
 }
 
-/// Where `Inflater.run` writes: room for `capacity` bytes that grows on demand.
+/// Where `Inflater.run` writes: room for `size` bytes that grows on demand.
 private protocol InflateOutput {
-    var capacity: Int { get }
+    var size: Int { get }
     /// At least `count` bytes of room, the first `keeping` of them kept.
     mutating func grow(to count: Int, keeping: Int)
     /// `body` gets the room from byte `offset` on and its size.
@@ -201,7 +201,7 @@ private protocol InflateOutput {
 
 /// A caller's array, reused across inputs (its bytes past the output are leftovers).
 extension [UInt8]: InflateOutput {
-    fileprivate var capacity: Int { count }
+    fileprivate var size: Int { count }
 
     /// A new array of `count` bytes (no element by element growth: that costs seconds for
     /// megabytes in a debug build).
@@ -226,21 +226,21 @@ extension [UInt8]: InflateOutput {
 /// size in memory and one copy (`Inflater.output`), not the doublings' zeroed pages and copies.
 private struct GrowableBytes: InflateOutput {
     private(set) var base: UnsafeMutablePointer<UInt8>?
-    private(set) var capacity = 0
+    private(set) var size = 0
 
     mutating func grow(to count: Int, keeping: Int) {
         guard let grown = realloc(base, count) else { fatalError("out of memory growing an inflate buffer to \(count) bytes") }
         base = grown.assumingMemoryBound(to: UInt8.self)
-        capacity = count
+        size = count
     }
 
     mutating func withSpace<R>(from offset: Int, _ body: (UnsafeMutablePointer<UInt8>, Int) -> R) -> R {
-        body(base! + offset, capacity - offset)
+        body(base! + offset, size - offset)
     }
 
     mutating func release() {
         free(base)
         base = nil
-        capacity = 0
+        size = 0
     }
 }
