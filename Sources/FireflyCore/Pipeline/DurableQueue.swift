@@ -284,20 +284,34 @@ public final class DurableQueue: TelemetryQueue, @unchecked Sendable {
         return index[lo..<(maxRecords >= index.count - lo ? index.count : lo + maxRecords)]
     }
 
+    /// Reads the frame's header and its payload apart (one `preadv`), so the record's bytes are
+    /// read once into an array of their own: no zero-filling first, no moving them past the header.
     private func read(_ e: IndexEntry, from segment: Segment) -> QueueRecord? {
-        var buffer = [UInt8](repeating: 0, count: e.length)
-        let n = buffer.withUnsafeMutableBytes { pread(segment.fd, $0.baseAddress!, e.length, off_t(e.offset)) }
-        guard n == e.length else {
+        let length = e.length - SegmentFormat.headerSize
+        var header = (UInt64(0), UInt64(0))
+        var sequence: UInt64?
+        let payload = [UInt8](unsafeUninitializedCapacity: max(length, 0)) { out, initialized in
+            withUnsafeMutableBytes(of: &header) { head in
+                guard length > 0 else { return }
+                var parts = [
+                    iovec(iov_base: head.baseAddress, iov_len: head.count),
+                    iovec(iov_base: UnsafeMutableRawPointer(out.baseAddress!), iov_len: length),
+                ]
+                guard preadv(segment.fd, &parts, 2, off_t(e.offset)) == e.length else { return }
+                initialized = length
+                sequence = SegmentFormat.sequence(
+                    ofHeader: UnsafeRawBufferPointer(head), payload: UnsafeRawBufferPointer(start: out.baseAddress, count: length))
+            }
+        }
+        guard payload.count == length, length > 0 else {
             logger.error("queue record \(e.sequence) unreadable in \(segment.path)")
             return nil
         }
-        let checked = buffer.withUnsafeBytes { SegmentFormat.sequence(ofFrame: $0) == e.sequence }
-        guard checked else {
+        guard sequence == e.sequence else {
             logger.error("queue record \(e.sequence) in \(segment.path) fails its checksum; skipped")
             return nil
         }
-        buffer.removeSubrange(0..<SegmentFormat.headerSize)
-        return QueueRecord(sequence: e.sequence, bytes: buffer)
+        return QueueRecord(sequence: e.sequence, bytes: payload)
     }
 
     // MARK: Cursors and cleanup

@@ -162,11 +162,16 @@ enum SegmentFormat {
         return lower...(upper - lower > reach ? lower + reach : upper)
     }
 
-    /// The sequence of `frame` when it is exactly one frame that checks out.
-    static func sequence(ofFrame frame: UnsafeRawBufferPointer) -> UInt64? {
-        guard case .valid(let sequence, let length) = check(frame, at: 0, sequences: 1...UInt64.max), length == frame.count else {
-            return nil
-        }
+    /// The sequence of a frame read as its header and its payload apart, when the two check out as
+    /// one whole frame (the checks of `scan`, on a frame known to end where the payload does).
+    static func sequence(ofHeader header: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer) -> UInt64? {
+        guard header.count == headerSize else { return nil }
+        let length = Int(UInt32(littleEndian: header.loadUnaligned(fromByteOffset: 0, as: UInt32.self)))
+        let stored = UInt32(littleEndian: header.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+        let sequence = UInt64(littleEndian: header.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        guard length > 0, length == payload.count, sequence > 0,
+            checksum(sequence: sequence, payloadChecksum: crc(payload), length: length) == stored
+        else { return nil }
         return sequence
     }
 

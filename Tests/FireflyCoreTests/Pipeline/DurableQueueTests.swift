@@ -51,6 +51,26 @@ import Testing
         #expect(huge.withUnsafeBytes { SegmentFormat.scan($0) }.records.map(\.sequence) == [1, 3, 4, 5])
     }
 
+    /// What the queue's reads check: a frame read as header and payload apart, intact or with any
+    /// one byte flipped.
+    @Test func aFrameReadApartChecksOutOnlyWhenIntact() {
+        let frame = SegmentFormat.frame(sequence: 42, payload: Array("a payload of some length".utf8))
+        func sequence(_ bytes: [UInt8], payloadCount: Int? = nil) -> UInt64? {
+            bytes.withUnsafeBytes { raw in
+                let header = UnsafeRawBufferPointer(rebasing: raw[..<SegmentFormat.headerSize])
+                let payload = UnsafeRawBufferPointer(rebasing: raw[SegmentFormat.headerSize..<(SegmentFormat.headerSize + (payloadCount ?? raw.count - SegmentFormat.headerSize))])
+                return SegmentFormat.sequence(ofHeader: header, payload: payload)
+            }
+        }
+        #expect(sequence(frame) == 42)
+        for i in frame.indices {
+            var flipped = frame
+            flipped[i] ^= 0x10
+            #expect(sequence(flipped) == nil, "flip at \(i)")
+        }
+        #expect(sequence(frame, payloadCount: frame.count - SegmentFormat.headerSize - 1) == nil)
+    }
+
     @Test func aDamagedLastRecordIsNotATornTail() {
         let data = frames(3)
         let last = data.withUnsafeBytes { SegmentFormat.scan($0) }.records[2]
@@ -165,6 +185,26 @@ import Testing
         #expect(Set(all).count == 199 && Set(all).isSubset(of: Set(1...200)))
         #expect(all == all.sorted())
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/quarantine").count == 1)
+        q.close()
+    }
+
+    /// Damage after the queue was opened (and its index built) is found when the record is read:
+    /// that record is skipped, its neighbours are read whole.
+    @Test func aRecordDamagedWhileOpenIsSkippedWhenRead() throws {
+        let dir = directory()
+        let q = try DurableQueue(directory: dir, maxBytes: 1 << 20, consumers: ["a"], logger: logger)
+        for i in 1...3 { _ = q.append(entry(i)) }
+        let segments = try FileManager.default.contentsOfDirectory(atPath: dir + "/segments").sorted()
+        let file = dir + "/segments/" + segments.first { (try? FileManager.default.attributesOfItem(atPath: dir + "/segments/" + $0)[.size] as? Int ?? 0) ?? 0 > 0 }!
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+        let second = bytes.withUnsafeBytes { SegmentFormat.scan($0) }.records[1]
+        let handle = FileHandle(forWritingAtPath: file)!
+        handle.seek(toFileOffset: UInt64(second.offset + second.length - 1))  // the second record's last payload byte
+        handle.write(Data([bytes[second.offset + second.length - 1] ^ 0x01]))
+        try handle.close()
+        let read = q.readAvailable(after: 0, maxRecords: 10)
+        #expect(read.map(\.sequence) == [1, 3])
+        #expect(try read.map { try $0.entry } == [entry(1), entry(3)])
         q.close()
     }
 
