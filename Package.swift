@@ -82,7 +82,10 @@ let package = Package(
         .systemLibrary(name: "CSnappy", path: "plugins/remote-write/Sources/CSnappy"),
         .systemLibrary(
             name: "CLibpq", path: "plugins/postgres/Sources/CLibpq", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CYAML", path: "Sources/CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .target(name: "FireflyModel", swiftSettings: swiftSettings),
+        // firefly.yaml's reader: libyaml's events composed into a tree of nodes with positions.
+        .target(name: "FireflyYAML", dependencies: ["CYAML"], swiftSettings: swiftSettings),
         // The wire formats every receiver and exporter reads or writes: JSON (pull scanner and
         // tree), protobuf (reader and writer), bounded zlib/gzip inflation. Linked statically.
         .target(name: "FireflyWire", dependencies: ["CZlib"], swiftSettings: swiftSettings),
@@ -102,12 +105,11 @@ let package = Package(
         .target(
             name: "FireflyCore",
             dependencies: [
-                "CFireflyPlugin", "CZlib", "FireflyModel", "FireflyPluginKit", "FireflyWire",
+                "CFireflyPlugin", "CZlib", "FireflyModel", "FireflyPluginKit", "FireflyWire", "FireflyYAML",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -131,7 +133,7 @@ let package = Package(
         .target(
             name: "FireflyAWS",
             dependencies: [
-                "FireflyModel", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
+                "FireflyModel", "FireflyWire", "FireflyYAML", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
@@ -168,7 +170,7 @@ let package = Package(
         .testTarget(name: "FireflyPluginKitTests", dependencies: ["FireflyPluginKit", "FireflyModel", "CFireflyPlugin"]),
         .testTarget(
             name: "FireflyCoreTests",
-            dependencies: ["FireflyCore", "FireflyModel", "FireflyPluginKit", "CFireflyPlugin", "FireflyTestSupport", "FireflyDemo"]),
+            dependencies: ["FireflyCore", "FireflyModel", "FireflyYAML", "FireflyPluginKit", "CFireflyPlugin", "FireflyTestSupport", "FireflyDemo"]),
         .testTarget(name: "IntegrationTests", dependencies: ["FireflyModel", "FireflyTestSupport", "FireflyDemo"]),
         .testTarget(
             name: "FireflyGrafanaTests",

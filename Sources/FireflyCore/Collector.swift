@@ -1,7 +1,11 @@
 import CFireflyPlugin
 import FireflyModel
 import FireflyPluginKit
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
 public import Foundation
+#endif
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS

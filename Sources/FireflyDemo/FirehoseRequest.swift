@@ -1,5 +1,9 @@
 // Builds Kinesis Data Firehose HTTP-endpoint delivery requests (wire-formats.md A.2–A.3).
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 public import FireflyWire
 
 /// One Firehose delivery: the gzip-compressed JSON envelope and the headers Firehose sends.

@@ -45,7 +45,7 @@ public enum LambdaLogSimulator {
             sequence += 1
             let ms = ns / 1_000_000
             // CloudWatch event ids are 56 decimal digits that sort by time.
-            let id = "\(ms)".padding(toLength: 16, withPad: "0", startingAt: 0) + pad40(sequence)
+            let id = "\(ms)".padded(to: 16, with: "0") + pad40(sequence)
             out.append(Event(id: id, timestampMs: ms, message: message))
         }
         let handlerStart = inv.start + UInt64((inv.initMs ?? 0) * 1e6)

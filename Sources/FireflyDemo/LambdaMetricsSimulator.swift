@@ -1,5 +1,16 @@
 // The AWS/Lambda (and Lambda Insights) CloudWatch metrics a metric stream would deliver for the simulated functions.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Produces one data point per function, metric and minute: Invocations, Errors, Throttles,
 /// Duration (with p50/p90/p95/p99), ConcurrentExecutions, and — where Lambda publishes them —

@@ -1,6 +1,17 @@
 // How long an invocation takes and whether it fails, as functions of time: a slow sine-wave
 // drift plus noise, so dashboards show movement instead of flat lines.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Latency and error behaviour of one function at a point in time.
 public struct LatencyModel: Sendable {

@@ -1,5 +1,16 @@
 // The demo's only source of randomness, so a seed reproduces a run.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// SplitMix64: tiny, fast and statistically good enough for synthetic telemetry. Every random
 /// choice of the demo goes through one of these, never through the system generator.

@@ -40,7 +40,7 @@ public enum AlertRules {
     /// A rule's SQL over every account and region: alert rules have no dashboard variables, and a
     /// rule's series carry the function (account and region are for the dashboards to narrow).
     static func everywhere(_ sql: String) -> AlertRuleSpec.Query {
-        .sql(["$account", "$region"].reduce(sql) { $0.replacingOccurrences(of: $1, with: LambdaSQL.allScopes) })
+        .sql(["$account", "$region"].reduce(sql) { $0.replacing($1, with: LambdaSQL.allScopes) })
     }
 
     /// A share as the rule titles write it: `0.05` → `5 %`.
@@ -53,7 +53,7 @@ public enum AlertRules {
     public static let contactPoint = "Firefly"
 
     /// A function name as an SQL string literal.
-    static func quoted(_ name: String) -> String { "'" + name.replacingOccurrences(of: "'", with: "''") + "'" }
+    static func quoted(_ name: String) -> String { "'" + name.replacing("'", with: "''") + "'" }
 
     /// A duration as rule titles write it: `3 s`, `2500 ms`.
     static func shown(_ d: Duration) -> String {

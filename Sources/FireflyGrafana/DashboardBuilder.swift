@@ -1,6 +1,10 @@
 // Turns a DashboardSpec into Grafana's classic dashboard JSON for one backend: layout, datasource refs, targets.
 public import FireflyCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Grafana dashboard JSON (classic model, schemaVersion 42) for file provisioning. Datasources are
 /// referenced by the fixed uids Firefly provisions, never by `${DS_…}` import placeholders.
@@ -23,7 +27,7 @@ public struct DashboardBuilder: Sendable {
 
     /// SQL with the exporter's schema and the prices filled in.
     func sql(_ text: String) -> String {
-        Pricing.fill(text.replacingOccurrences(of: LambdaSQL.schemaToken, with: schema), pricing)
+        Pricing.fill(text.replacing(LambdaSQL.schemaToken, with: schema), pricing)
     }
 
     var datasource: GrafanaJSON {

@@ -1,6 +1,11 @@
 // Which datasources Firefly provisions, derived from the exporters configured in firefly.yaml.
 public import FireflyCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import FireflyWire
 
 /// A problem that stops generation (no usable exporter, an unreadable URL).
 public struct GrafanaError: Error, Sendable, CustomStringConvertible {
@@ -108,7 +113,7 @@ public struct GrafanaDatasources: Sendable, Hashable {
             switch exporter.plugin {
             case "postgres" where postgres == nil:
                 var datasource = try PostgresDatasource(url: Self.url(exporter))
-                if let schema = Self.settings(exporter)["schema"] as? String, !schema.isEmpty { datasource.schema = schema }
+                if let schema = Self.setting(exporter, "schema"), !schema.isEmpty { datasource.schema = schema }
                 postgres = datasource
             case "remote-write" where prometheus == nil:
                 prometheus = try PrometheusDatasource(remoteWriteURL: Self.url(exporter))
@@ -129,12 +134,14 @@ public struct GrafanaDatasources: Sendable, Hashable {
         (postgres != nil ? [PostgresDatasource.uid] : []) + (prometheus != nil ? [PrometheusDatasource.uid] : [])
     }
 
-    private static func settings(_ exporter: InstanceConfig) -> [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(exporter.settingsJSON.utf8))) as? [String: Any] ?? [:]
+    /// The exporter's setting `key` when it is a string.
+    private static func setting(_ exporter: InstanceConfig, _ key: String) -> String? {
+        guard case .string(let value)? = (try? JSON.parse(Array(exporter.settingsJSON.utf8)))?[key] else { return nil }
+        return value
     }
 
     private static func url(_ exporter: InstanceConfig) throws(GrafanaError) -> String {
-        guard let url = settings(exporter)["url"] as? String, !url.isEmpty else {
+        guard let url = setting(exporter, "url"), !url.isEmpty else {
             throw GrafanaError("exporters.\(exporter.name).url is missing")
         }
         return url

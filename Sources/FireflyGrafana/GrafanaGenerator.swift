@@ -1,6 +1,10 @@
 // `firefly grafana generate`: provisioning files and dashboards for a configuration.
 public import FireflyCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Generates Grafana provisioning for a Firefly configuration:
 ///

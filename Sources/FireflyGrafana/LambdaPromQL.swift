@@ -1,7 +1,11 @@
 // PromQL for Lambda's CloudWatch metrics, with every metric and label name taken from PrometheusNaming.
 import FireflyCore
 import FireflyModel
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Builds PromQL over the series the remote-write exporter writes for CloudWatch Metric Stream data.
 ///
@@ -192,14 +196,14 @@ enum Pricing {
         guard text.contains("⟨") else { return text }
         // Plain decimals (0.0000002, not 2e-07): they are read in descriptions too.
         func number(_ v: Double) -> String {
-            var text = String(format: "%.12f", v)
+            var text = cFormat("%.12f", v)
             while text.hasSuffix("0") { text.removeLast() }
             if text.hasSuffix(".") { text.removeLast() }
             return text
         }
         func list(_ a: LambdaArchitecture) -> String {
             let names = pricing.functions.filter { $0.value == a }.keys.sorted()
-            return names.isEmpty ? "NULL" : names.map { "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" }.joined(separator: ", ")
+            return names.isEmpty ? "NULL" : names.map { "'" + $0.replacing("'", with: "''") + "'" }.joined(separator: ", ")
         }
         let values: [(String, String)] = [
             (perRequest, number(pricing.request)),
@@ -208,7 +212,7 @@ enum Pricing {
             (x86Functions, list(.x86_64)), (arm64Functions, list(.arm64)),
             (defaultMemoryMB, String(pricing.defaultMemoryMB)), (architecture, pricing.architecture.rawValue),
         ]
-        return values.reduce(text) { $0.replacingOccurrences(of: $1.0, with: $1.1) }
+        return values.reduce(text) { $0.replacing($1.0, with: $1.1) }
     }
 }
 
@@ -220,7 +224,7 @@ extension String {
         let one = "\(LambdaPromQL.functionLabel)=\"$function\""
         var out = ""
         var rest = Substring(self)
-        while let r = rest.range(of: all) {
+        while let r = rest.firstRange(of: all) {
             out += rest[..<r.lowerBound]
             out += one
             rest = rest[r.upperBound...]

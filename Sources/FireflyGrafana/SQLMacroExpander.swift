@@ -1,5 +1,9 @@
 // Grafana's SQL macro and variable expansion for PostgreSQL panels, so tests (and tools) can run panel SQL.
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
 public import Foundation
+#endif
 
 /// Expands a PostgreSQL panel query the way Grafana does before sending it to the database, in
 /// Grafana's two steps:
@@ -63,12 +67,12 @@ public struct SQLMacroExpander: Sendable {
 
     func expandVariables(_ sql: String) throws(MacroError) -> String {
         // Grafana's variable regex: $name | [[name]] | ${name[.fieldpath][:format]}
-        let regex = try! NSRegularExpression(pattern: #"\$([A-Za-z_][A-Za-z0-9_]*)|\[\[([A-Za-z0-9_]+)\]\]|\$\{([A-Za-z0-9_]+)\}"#)
+        let regex = try! Regex(#"\$([A-Za-z_][A-Za-z0-9_]*)|\[\[([A-Za-z0-9_]+)\]\]|\$\{([A-Za-z0-9_]+)\}"#)
         var out = ""
         var last = sql.startIndex
-        for m in regex.matches(in: sql, range: NSRange(sql.startIndex..., in: sql)) {
-            let whole = Range(m.range, in: sql)!
-            let name = (1...3).compactMap { Range(m.range(at: $0), in: sql) }.map { String(sql[$0]) }.first!
+        for m in sql.matches(of: regex) {
+            let whole = m.range
+            let name = (1...3).compactMap { m.output[$0].substring }.map { String($0) }.first!
             out += sql[last..<whole.lowerBound]
             // Macros are the backend's; an unknown name stays as written, as Grafana leaves it.
             if let value = builtin(name), !(name.hasPrefix("__time") || name.hasPrefix("__unixEpoch")) {
@@ -84,15 +88,13 @@ public struct SQLMacroExpander: Sendable {
     // MARK: - Backend macros
 
     static func rfc3339(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
+        Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(date)
     }
 
     /// Seconds of a Grafana interval argument: `'5m'`, `1m`, `30s`, `1h`, `1d`.
     static func seconds(_ text: String) throws(MacroError) -> Int {
-        let t = text.trimmingCharacters(in: CharacterSet(charactersIn: "'\" "))
+        let quotes: Set<Character> = ["'", "\"", " "]
+        let t = String(text.drop { quotes.contains($0) }.reversed().drop { quotes.contains($0) }.reversed())
         let units: [(String, Int)] = [("ms", 0), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400), ("w", 604800)]
         for (unit, factor) in units where t.hasSuffix(unit) {
             if let n = Int(t.dropLast(unit.count)), factor > 0 { return n * factor }
@@ -101,15 +103,15 @@ public struct SQLMacroExpander: Sendable {
     }
 
     func expandMacros(_ sql: String) throws(MacroError) -> String {
-        let regex = try! NSRegularExpression(pattern: #"\$__([_a-zA-Z0-9]+)\(([^)]*)\)"#)
+        let regex = try! Regex(#"\$__([_a-zA-Z0-9]+)\(([^)]*)\)"#, as: (Substring, Substring, Substring).self)
         var out = ""
         var last = sql.startIndex
-        for m in regex.matches(in: sql, range: NSRange(sql.startIndex..., in: sql)) {
-            let whole = Range(m.range, in: sql)!
-            let name = String(sql[Range(m.range(at: 1), in: sql)!])
-            let rawArgs = String(sql[Range(m.range(at: 2), in: sql)!])
+        for m in sql.matches(of: regex) {
+            let whole = m.range
+            let name = String(m.output.1)
+            let rawArgs = String(m.output.2)
             let args = rawArgs.split(separator: ",", omittingEmptySubsequences: false).map {
-                $0.trimmingCharacters(in: .whitespaces)
+                $0.trimmed(keepingNewlines: true)
             }
             out += sql[last..<whole.lowerBound]
             out += try macro(name, args.count == 1 && args[0].isEmpty ? [] : args)

@@ -1,6 +1,10 @@
 // What exporters that send over HTTP share: one result for a batch sent in parts, and keeping
 // credentials out of messages.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 extension ExportResult {
     /// One result for the parts of a batch sent separately: all ok → ok; any retryable → retryable
@@ -41,6 +45,6 @@ public enum Credentials {
 
     /// `message` with every one of `secrets` replaced by `<redacted>`.
     public static func redact(_ message: String, _ secrets: [String]) -> String {
-        secrets.reduce(message) { $0.replacingOccurrences(of: $1, with: "<redacted>") }
+        secrets.reduce(message) { $0.replacing($1, with: "<redacted>") }
     }
 }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 public import FireflyModel
 
 /// Every problem found in a plugin instance's configuration, one per line, each starting with
@@ -28,7 +32,7 @@ public final class PluginConfig: @unchecked Sendable {
 
     /// Parses the JSON object the host passes; an empty text is an empty object.
     public convenience init(json: String) throws {
-        let text = json.trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = json.trimmed()
         guard !text.isEmpty else {
             self.init(values: [:], prefix: "", problems: Problems())
             return

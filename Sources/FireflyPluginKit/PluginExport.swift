@@ -1,6 +1,11 @@
 import CFireflyPlugin
 import FireflyModel
+import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Synchronization
 
 #if canImport(Glibc)

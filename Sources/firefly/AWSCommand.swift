@@ -1,6 +1,11 @@
 import ArgumentParser
 import FireflyAWS
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import FireflyModel
 
 struct AWS: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -82,12 +87,12 @@ struct AWSTemplate: ParsableCommand {
         if let accessKeySecret { options.accessKey = .secretsManager(arn: accessKeySecret) }
         options.outputFormat = streamFormat ?? options.outputFormat
         options.lambdaInsights = lambdaInsights
-        options.statistics = statistics.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        options.statistics = statistics.split(separator: ",").map { $0.trimmed(keepingNewlines: true) }
         options.bufferSizeMiB = bufferSizeMib
         options.bufferIntervalSeconds = bufferInterval
         options.retryDurationSeconds = retryDuration
         options.backupRetentionDays = backupRetentionDays
-        options.logFunctions = logFunctions.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        options.logFunctions = logFunctions.flatMap { $0.split(separator: ",").map { $0.trimmed(keepingNewlines: true) } }
         options.logFilterPattern = logFilterPattern
         problems += options.problems
         guard problems.isEmpty, let syntax else {
@@ -100,7 +105,7 @@ struct AWSTemplate: ParsableCommand {
             do {
                 try text.write(toFile: output, atomically: true, encoding: .utf8)
             } catch {
-                printError("error: cannot write '\(output)': \(error.localizedDescription)")
+                printError("error: cannot write '\(output)': \(String(describing: error))")
                 throw ExitCode(1)
             }
             printError("wrote \(output)")
@@ -113,5 +118,5 @@ struct AWSTemplate: ParsableCommand {
 }
 
 func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    writeToStandardError((text + "\n"))
 }

@@ -1,6 +1,11 @@
 import ArgumentParser
 import FireflyAWS
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import FireflyModel
 
 /// The account, region and endpoint every Lambda subcommand works on.
 struct AWSAccountOptions: ParsableArguments {
@@ -13,7 +18,7 @@ struct AWSAccountOptions: ParsableArguments {
     func lambda() throws -> LambdaAPI {
         do {
             let configuration = try AWSConfiguration.resolve(
-                environment: ProcessInfo.processInfo.environment, homeDirectory: NSHomeDirectory(), profile: profile, region: region)
+                environment: ProcessInfo.processInfo.environment, homeDirectory: homeDirectory(), profile: profile, region: region)
             return LambdaAPI(client: AWSClient(configuration: configuration))
         } catch {
             printError("\(error)")

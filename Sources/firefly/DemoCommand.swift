@@ -1,7 +1,20 @@
 import ArgumentParser
 import FireflyDemo
 import FireflyPluginKit
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Dispatch
+import FireflyModel
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Synchronization
 
 /// `firefly demo`: sends synthetic serverless telemetry to a running collector.
@@ -82,8 +95,7 @@ struct Demo: AsyncParsableCommand {
         options.sendLogs = !noLogs
 
         let interactive = isatty(STDERR_FILENO) != 0
-        let err = FileHandle.standardError
-        err.write(Data("firefly demo: \(functions) functions, \(rate) traces/s for \(duration) → \(target) (seed \(seed))\n".utf8))
+        writeToStandardError("firefly demo: \(functions) functions, \(rate) traces/s for \(duration) → \(target) (seed \(seed))\n")
         let stop = StopFlag()
         signal(SIGINT, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGINT)
@@ -95,14 +107,14 @@ struct Demo: AsyncParsableCommand {
             let seconds = Int(elapsed.components.seconds)
             let line = "[\(seconds)s] \(report.progressLine)"
             if interactive {
-                err.write(Data("\r\u{1B}[K\(line)".utf8))
+                writeToStandardError("\r\u{1B}[K\(line)")
             } else if lastLine.due(seconds) {
-                err.write(Data("\(line)\n".utf8))
+                writeToStandardError("\(line)\n")
             }
         }
         let report = await runner.run { stop.isSet }
         source.cancel()
-        if interactive { err.write(Data("\n".utf8)) }
+        if interactive { writeToStandardError("\n") }
 
         let statuses = report.statuses.sorted { $0.key < $1.key }.map { "\($0.value)×\($0.key)" }.joined(separator: ", ")
         print("""
@@ -117,7 +129,7 @@ struct Demo: AsyncParsableCommand {
             """)
         if let problem = report.lastProblem { print("  last problem \(problem)") }
         if report.nothingAccepted {
-            FileHandle.standardError.write(Data("firefly demo: the collector at \(target) accepted nothing\n".utf8))
+            writeToStandardError("firefly demo: the collector at \(target) accepted nothing\n")
             throw ExitCode(1)
         }
     }

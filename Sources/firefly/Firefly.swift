@@ -1,6 +1,11 @@
 import ArgumentParser
 import FireflyCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import FireflyModel
 import Logging
 
 @main
@@ -34,9 +39,9 @@ struct ConfigOption: ParsableArguments {
 
 /// Prints configuration problems compiler-style and exits non-zero.
 func fail(_ error: ConfigError) -> ExitCode {
-    FileHandle.standardError.write(Data((error.description + "\n").utf8))
+    writeToStandardError((error.description + "\n"))
     let n = error.problems.count
-    FileHandle.standardError.write(Data("\(n) problem\(n == 1 ? "" : "s") found\n".utf8))
+    writeToStandardError("\(n) problem\(n == 1 ? "" : "s") found\n")
     return ExitCode(1)
 }
 
@@ -98,18 +103,18 @@ struct Plugins: ParsableCommand {
             paths = try ConfigLoader().load(file: options.config).plugins.paths
         } catch {
             paths = FireflyConfig().plugins.paths
-            FileHandle.standardError.write(Data("note: \(options.config) has problems (run `firefly check`); using the default plugin paths\n".utf8))
+            writeToStandardError("note: \(options.config) has problems (run `firefly check`); using the default plugin paths\n")
         }
         let registry = PluginRegistry.scan(paths: paths, relativeTo: FileManager.default.currentDirectoryPath)
         let rows = registry.plugins.values.sorted { $0.name < $1.name }.map {
-            [$0.name, $0.kind.rawValue, $0.version, $0.abi, $0.signals.description.replacingOccurrences(of: " ", with: ""), $0.file]
+            [$0.name, $0.kind.rawValue, $0.version, $0.abi, $0.signals.description.replacing(" ", with: ""), $0.file]
         }
         print(Table.render(header: ["NAME", "KIND", "VERSION", "ABI", "SIGNALS", "FILE"], rows: rows))
         if registry.scanned.isEmpty {
             print("no plugin directory exists among: \(paths.joined(separator: ", "))")
         }
         for problem in registry.problems {
-            FileHandle.standardError.write(Data("error: \(problem.description)\n".utf8))
+            writeToStandardError("error: \(problem.description)\n")
         }
         if !registry.problems.isEmpty { throw ExitCode(1) }
     }
@@ -129,7 +134,7 @@ struct DeadLettersList: ParsableCommand {
 
     func run() throws {
         let directory = (try? ConfigLoader().load(file: options.config).queue.directory) ?? FireflyConfig().queue.directory
-        let path = (directory as NSString).appendingPathComponent("dead-letters.jsonl")
+        let path = PathText.join(directory, "dead-letters.jsonl")
         guard let data = FileManager.default.contents(atPath: path) else {
             print("no dead letters (\(path) does not exist)")
             return
@@ -161,7 +166,7 @@ struct DeadLettersReplay: AsyncParsableCommand {
         }
         if let exporter, !collector.config.exporters.contains(where: { $0.name == exporter }) {
             collector.release()
-            FileHandle.standardError.write(Data("error: no exporter '\(exporter)' in \(options.config)\n".utf8))
+            writeToStandardError("error: no exporter '\(exporter)' in \(options.config)\n")
             throw ExitCode(1)
         }
         let report: DeadLetterReplayReport
@@ -169,7 +174,7 @@ struct DeadLettersReplay: AsyncParsableCommand {
             report = try await collector.replayDeadLetters(exporter: exporter)
         } catch {
             collector.finishReplay()
-            FileHandle.standardError.write(Data("error: cannot rewrite \(collector.deadLetterFile.path): \(error)\n".utf8))
+            writeToStandardError("error: cannot rewrite \(collector.deadLetterFile.path): \(error)\n")
             throw ExitCode(1)
         }
         collector.finishReplay()
@@ -192,7 +197,7 @@ enum Table {
         let all = [header] + rows
         let widths = header.indices.map { i in all.map { $0[i].count }.max() ?? 0 }
         return all.map { row in
-            row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+            row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padded(to: widths[i], with: " ") }
                 .joined(separator: "  ")
         }.joined(separator: "\n")
     }

@@ -1,7 +1,12 @@
 import ArgumentParser
 import FireflyCore
 import FireflyGrafana
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import FireflyModel
 
 struct Grafana: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,7 +42,7 @@ struct GrafanaGenerate: ParsableCommand {
             for path in try generator.write(to: out, datasourcesOnly: datasourcesOnly) { print("wrote \(path)") }
             print("dashboards query \(generator.backend == .postgres ? "PostgreSQL" : "Prometheus")")
         } catch let error as GrafanaError {
-            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+            writeToStandardError("error: \(error.description)\n")
             throw ExitCode(1)
         }
     }

@@ -1,6 +1,11 @@
 // Signed JSON calls to AWS service endpoints over AsyncHTTPClient.
 import AsyncHTTPClient
+import FireflyWire
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
 public import Foundation
+#endif
 import NIOCore
 import NIOHTTP1
 
@@ -88,12 +93,16 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
     /// Reads the code from `X-Amzn-ErrorType` (`Code:http://…`) or the body's `__type` / `code` /
     /// `Type`, and the message from the body's `message` / `Message`.
     init(status: Int, headers: HTTPHeaders, body: [UInt8]) {
-        let json = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
+        let json = try? JSON.parse(body)
+        func text(_ key: String) -> String? {
+            if case .string(let value)? = json?[key] { return value }
+            return nil
+        }
         var code = headers.first(name: "x-amzn-ErrorType").map { String($0.split(separator: ":").first ?? "") }
         if code == nil || code == "" {
-            code = (json?["__type"] as? String).map { String($0.split(separator: "#").last ?? "") } ?? json?["code"] as? String ?? json?["Code"] as? String
+            code = text("__type").map { String($0.split(separator: "#").last ?? "") } ?? text("code") ?? text("Code")
         }
-        let message = json?["message"] as? String ?? json?["Message"] as? String ?? json?["errorMessage"] as? String
+        let message = text("message") ?? text("Message") ?? text("errorMessage")
         let text = String(decoding: body.prefix(300), as: UTF8.self)
         self.init(
             code: code ?? "HTTP\(status)", message: message ?? (text.isEmpty ? "(no message)" : text), status: status,

@@ -1,5 +1,9 @@
 // Where credentials, region and endpoint come from: the environment and the shared AWS files, as the AWS CLI reads them.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// What an AWS API call needs besides its own parameters.
 public struct AWSConfiguration: Sendable {
@@ -23,7 +27,7 @@ public struct AWSConfiguration: Sendable {
     /// The base URL for `service` (`lambda`): the service's own override, the global one, or
     /// `https://<service>.<region>.amazonaws.com` (`.amazonaws.com.cn` in China regions).
     public func endpoint(for service: String) -> String {
-        let key = service.uppercased().replacingOccurrences(of: "-", with: "_")
+        let key = service.uppercased().replacing("-", with: "_")
         if let url = endpointOverrides[key] ?? endpointOverride { return url }
         return "https://\(service).\(region).amazonaws.com\(region.hasPrefix("cn-") ? ".cn" : "")"
     }

@@ -1,5 +1,9 @@
 // The shared AWS files ~/.aws/credentials and ~/.aws/config: INI sections of `key = value` lines.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// One parsed shared file: section name → keys. In the config file a profile's section is
 /// `[profile NAME]` (`[default]` for the default); in the credentials file it is `[NAME]`.
@@ -11,7 +15,7 @@ struct AWSProfileFile: Sendable {
         for raw in text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline) {
             // An indented line continues a nested setting (`s3 =` followed by its keys): not ours.
             if raw.first == " " || raw.first == "\t" { continue }
-            let line = raw.trimmingCharacters(in: .whitespaces)
+            let line = raw.trimmed(keepingNewlines: true)
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
             if line.hasPrefix("[") {
                 guard let end = line.firstIndex(of: "]") else {
@@ -24,10 +28,10 @@ struct AWSProfileFile: Sendable {
                 continue
             }
             guard let current, let equals = line.firstIndex(of: "=") else { continue }
-            let key = line[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
-            var value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            let key = line[..<equals].trimmed(keepingNewlines: true).lowercased()
+            var value = line[line.index(after: equals)...].trimmed(keepingNewlines: true)
             // An inline comment needs whitespace before it.
-            if let comment = value.range(of: " #") ?? value.range(of: " ;") { value = value[..<comment.lowerBound].trimmingCharacters(in: .whitespaces) }
+            if let comment = value.firstRange(of: " #") ?? value.firstRange(of: " ;") { value = value[..<comment.lowerBound].trimmed(keepingNewlines: true) }
             sections[current, default: [:]][key] = value
         }
     }

@@ -1,6 +1,10 @@
 // AWS Signature Version 4: the canonical request, the string to sign and the HMAC-SHA256 key chain.
 import Crypto
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
 public import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif

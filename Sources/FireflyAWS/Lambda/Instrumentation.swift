@@ -1,5 +1,9 @@
 // Adding Firefly's OpenTelemetry instrumentation to a function, and taking it away again: pure planning, no I/O.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// What `instrument` or `uninstrument` would change on one function: the whole new layer list and
 /// environment (Lambda replaces both), and the tags that record or held the previous values.
@@ -163,12 +167,16 @@ public enum Instrumentation {
 
     /// Lambda measures the environment as its JSON text: `{"NAME":"value",…}`.
     public static func environmentBytes(_ environment: [String: String]) -> Int {
-        let data = (try? JSONSerialization.data(withJSONObject: environment, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return data.count
+        JSONEncoder.sortedBytes(environment).count
     }
 }
 
 extension JSONEncoder {
+    /// `value` as JSON with sorted keys and unescaped slashes (empty if it cannot be encoded).
+    static func sortedBytes(_ value: some Encodable) -> [UInt8] {
+        Array((try? sorted.encode(value)) ?? Data())
+    }
+
     fileprivate static var sorted: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

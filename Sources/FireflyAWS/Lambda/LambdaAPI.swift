@@ -1,5 +1,9 @@
 // The Lambda API calls `firefly aws functions / instrument / uninstrument` make.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Lambda's REST-JSON API over a signed `AWSClient`.
 public struct LambdaAPI: Sendable {
@@ -54,9 +58,13 @@ public struct LambdaAPI: Sendable {
     /// Replaces the function's layers and environment variables (the whole lists: Lambda has no
     /// partial update), only if the function is still at `revisionID`.
     public func updateConfiguration(_ name: String, layers: [String], environment: [String: String], revisionID: String?) async throws(AWSError) -> LambdaFunction {
-        var body: [String: Any] = ["Layers": layers, "Environment": ["Variables": environment]]
-        if let revisionID { body["RevisionId"] = revisionID }
-        let json = Array((try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data())
+        struct Variables: Encodable { var Variables: [String: String] }
+        struct Body: Encodable {
+            var Layers: [String]
+            var Environment: Variables
+            var RevisionId: String?
+        }
+        let json = JSONEncoder.sortedBytes(Body(Layers: layers, Environment: Variables(Variables: environment), RevisionId: revisionID))
         return try decode(
             LambdaFunction.self, try await client.call(service: "lambda", method: "PUT", path: ["2015-03-31", "functions", name, "configuration"], json: json))
     }
@@ -67,7 +75,7 @@ public struct LambdaAPI: Sendable {
     }
 
     public func tag(_ arn: String, _ tags: [String: String]) async throws(AWSError) {
-        let json = Array((try? JSONSerialization.data(withJSONObject: ["Tags": tags], options: [.sortedKeys])) ?? Data())
+        let json = JSONEncoder.sortedBytes(["Tags": tags])
         _ = try await client.call(service: "lambda", method: "POST", path: ["2017-03-31", "tags", arn], json: json)
     }
 

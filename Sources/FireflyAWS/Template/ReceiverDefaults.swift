@@ -1,6 +1,10 @@
 // What firefly.yaml says about the firehose receiver that a generated stack delivers to.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
-import Yams
+#endif
+import FireflyYAML
 
 /// The firehose receiver's `path` and where its access key comes from, read from firefly.yaml's
 /// text as written (before `${VAR}` expansion), so the template command can tell the user which
@@ -20,12 +24,12 @@ public struct ReceiverDefaults: Sendable, Equatable {
     /// Malformed YAML is an error: `firefly check` reports the details.
     public static func read(yaml text: String) throws -> ReceiverDefaults {
         var defaults = ReceiverDefaults()
-        guard let root = try Yams.compose(yaml: text), let receivers = root["receivers"]?.mapping else { return defaults }
+        guard let root = try YAMLDocument.compose(text), let receivers = root["receivers"]?.mapping else { return defaults }
         for (key, value) in receivers {
             guard let name = key.string, let settings = value.mapping, settings["plugin"]?.string == "firehose" else { continue }
             defaults.receiver = name
             if let path = settings["path"]?.string, path.hasPrefix("/") { defaults.path = path }
-            for entry in settings["access_keys"]?.sequence.map(Array.init) ?? [] {
+            for entry in settings["access_keys"]?.sequence?.items ?? [] {
                 guard let keyText = entry.string, !keyText.isEmpty else { continue }
                 if let match = keyText.wholeMatch(of: /\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}/) {
                     if defaults.accessKeyVariable == nil { defaults.accessKeyVariable = String(match.1) }

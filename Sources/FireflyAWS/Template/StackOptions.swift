@@ -1,5 +1,9 @@
 // What `firefly aws template` asks for: every choice the generated CloudFormation template depends on.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Where the Firehose streams take the access key Firefly's firehose receiver checks.
 public enum AccessKeySource: Sendable, Equatable {

@@ -1,7 +1,11 @@
 import FireflyModel
 import FireflyWire
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
 public import Foundation
-import Yams
+#endif
+import FireflyYAML
 
 /// Reads `firefly.yaml`: parses YAML keeping line/column marks, expands `${VAR}` and
 /// `${VAR:-default}` in values, decodes into `FireflyConfig` and validates it, collecting every
@@ -28,7 +32,7 @@ public struct ConfigLoader: Sendable {
     /// Like `load`, but returns what could be read together with the problems, so `firefly check`
     /// can go on to check plugins and report everything in one run.
     public func loadCollectingProblems(file: String) -> (FireflyConfig, [ConfigProblem]) {
-        let name = (file as NSString).lastPathComponent
+        let name = PathText.lastComponent(file)
         guard let data = FileManager.default.contents(atPath: file) else {
             return (FireflyConfig(), [ConfigProblem(file: name, location: nil, path: "", message: "cannot read '\(file)'")])
         }
@@ -39,16 +43,13 @@ public struct ConfigLoader: Sendable {
         var reader = Reader(file: file, environment: environment)
         var config = FireflyConfig()
         config.file = file
-        let root: Node?
+        let root: YAMLNode?
         do {
-            // The basic resolver: Firefly types scalars itself (`JSON.typed(plainScalar:)`, the
-            // readers' own parsing), and Yams' default one compiles a regular expression per
-            // YAML type at first use, which maps in most of ICU's regex engine for good.
-            root = try Yams.compose(yaml: EnvironmentReferences.shield(text), .basic)
-        } catch let error as YamlError {
-            return (config, [reader.yamlProblem(error)])
+            // Scalars stay text: Firefly types plain ones itself (`JSON.typed(plainScalar:)`, the
+            // readers' own parsing).
+            root = try YAMLDocument.compose(EnvironmentReferences.shield(text))
         } catch {
-            return (config, [ConfigProblem(file: file, location: nil, path: "", message: "\(error)")])
+            return (config, [reader.yamlProblem(error)])
         }
         if let root {
             reader.readRoot(root, into: &config)
@@ -71,33 +72,30 @@ private struct Reader {
         self.environment = environment
     }
 
-    mutating func problem(_ node: Node?, _ path: String, _ message: String) {
+    mutating func problem(_ node: YAMLNode?, _ path: String, _ message: String) {
         problems.append(ConfigProblem(file: file, location: node.flatMap(location), path: path, message: message))
     }
 
-    func location(_ node: Node) -> SourceLocation? {
-        node.mark.map { SourceLocation(line: $0.line, column: $0.column) }
+    func location(_ node: YAMLNode) -> SourceLocation? {
+        SourceLocation(line: node.mark.line, column: node.mark.column)
     }
 
-    func yamlProblem(_ error: YamlError) -> ConfigProblem {
-        switch error {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
-            return ConfigProblem(file: file, location: SourceLocation(line: mark.line, column: mark.column), path: "", message: "invalid YAML: \(problem)")
-        default:
-            return ConfigProblem(file: file, location: nil, path: "", message: "invalid YAML: \(error)")
-        }
+    func yamlProblem(_ error: YAMLError) -> ConfigProblem {
+        ConfigProblem(
+            file: file, location: error.mark.map { SourceLocation(line: $0.line, column: $0.column) }, path: "",
+            message: "invalid YAML: \(error.problem)")
     }
 
     // MARK: Helpers over nodes
 
     /// The mapping's entries with string keys; reports non-mapping nodes and duplicate keys.
-    mutating func entries(_ node: Node, _ path: String) -> [(key: String, keyNode: Node, value: Node)]? {
+    mutating func entries(_ node: YAMLNode, _ path: String) -> [(key: String, keyNode: YAMLNode, value: YAMLNode)]? {
         guard case .mapping(let mapping) = node else {
             problem(node, path, "expected a mapping")
             return nil
         }
         var seen: Set<String> = []
-        var out: [(String, Node, Node)] = []
+        var out: [(String, YAMLNode, YAMLNode)] = []
         for (k, v) in mapping {
             guard case .scalar(let s) = k else {
                 problem(k, path, "keys must be plain strings")
@@ -112,7 +110,7 @@ private struct Reader {
         return out
     }
 
-    mutating func unknownKey(_ key: String, _ keyNode: Node, _ path: String, known: [String]) {
+    mutating func unknownKey(_ key: String, _ keyNode: YAMLNode, _ path: String, known: [String]) {
         var message = "unknown key '\(key)'"
         if let s = Suggestion.closest(to: key, among: known) { message += " (did you mean '\(s)'?)" }
         else { message += "; expected one of: \(known.joined(separator: ", "))" }
@@ -122,7 +120,7 @@ private struct Reader {
     func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     /// A scalar's text with `${VAR}` / `${VAR:-default}` expanded.
-    mutating func scalarText(_ node: Node, _ path: String) -> String? {
+    mutating func scalarText(_ node: YAMLNode, _ path: String) -> String? {
         guard case .scalar(let s) = node else {
             problem(node, path, "expected a single value")
             return nil
@@ -130,12 +128,12 @@ private struct Reader {
         return expand(s.string, node, path)
     }
 
-    mutating func expand(_ shielded: String, _ node: Node, _ path: String) -> String? {
+    mutating func expand(_ shielded: String, _ node: YAMLNode, _ path: String) -> String? {
         let text = EnvironmentReferences.unshield(shielded)
         guard text.contains("${") else { return text }
         var out = ""
         var rest = Substring(text)
-        while let start = rest.range(of: "${") {
+        while let start = rest.firstRange(of: "${") {
             out += rest[..<start.lowerBound]
             guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
                 problem(node, path, "unterminated '${' in value")
@@ -143,7 +141,7 @@ private struct Reader {
             }
             let inner = rest[start.upperBound..<end]
             let (name, fallback): (Substring, Substring?) =
-                if let sep = inner.range(of: ":-") { (inner[..<sep.lowerBound], inner[sep.upperBound...]) } else { (inner, nil) }
+                if let sep = inner.firstRange(of: ":-") { (inner[..<sep.lowerBound], inner[sep.upperBound...]) } else { (inner, nil) }
             guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
                 problem(node, path, "invalid environment reference '${\(inner)}'")
                 return nil
@@ -161,18 +159,18 @@ private struct Reader {
         return out + rest
     }
 
-    mutating func string(_ node: Node, _ path: String) -> String? { scalarText(node, path) }
+    mutating func string(_ node: YAMLNode, _ path: String) -> String? { scalarText(node, path) }
 
-    mutating func int(_ node: Node, _ path: String, min: Int = 0) -> Int? {
+    mutating func int(_ node: YAMLNode, _ path: String, min: Int = 0) -> Int? {
         guard let text = scalarText(node, path) else { return nil }
-        guard let v = Int(text.replacingOccurrences(of: "_", with: "")), v >= min else {
+        guard let v = Int(text.replacing("_", with: "")), v >= min else {
             problem(node, path, "expected an integer ≥ \(min)")
             return nil
         }
         return v
     }
 
-    mutating func choice<E: RawRepresentable & CaseIterable>(_ node: Node, _ path: String, _ type: E.Type) -> E? where E.RawValue == String {
+    mutating func choice<E: RawRepresentable & CaseIterable>(_ node: YAMLNode, _ path: String, _ type: E.Type) -> E? where E.RawValue == String {
         guard let text = scalarText(node, path) else { return nil }
         guard let v = E(rawValue: text) else {
             problem(node, path, "must be one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -181,7 +179,7 @@ private struct Reader {
         return v
     }
 
-    mutating func duration(_ node: Node, _ path: String) -> Duration? {
+    mutating func duration(_ node: YAMLNode, _ path: String) -> Duration? {
         guard let text = scalarText(node, path) else { return nil }
         guard let d = DurationText.parse(text) else {
             problem(node, path, "expected a duration such as 200ms, 30s or 5m")
@@ -191,7 +189,7 @@ private struct Reader {
     }
 
     /// A duration of at least 100ms.
-    mutating func timeout(_ node: Node, _ path: String) -> Duration? {
+    mutating func timeout(_ node: YAMLNode, _ path: String) -> Duration? {
         guard let d = duration(node, path) else { return nil }
         guard d >= .milliseconds(100) else {
             problem(node, path, "must be at least 100ms")
@@ -200,7 +198,7 @@ private struct Reader {
         return d
     }
 
-    mutating func stringList(_ node: Node, _ path: String) -> [String]? {
+    mutating func stringList(_ node: YAMLNode, _ path: String) -> [String]? {
         if case .scalar = node { return string(node, path).map { [$0] } }
         guard case .sequence(let seq) = node else {
             problem(node, path, "expected a list")
@@ -213,7 +211,7 @@ private struct Reader {
 
     static let topKeys = ["server", "plugins", "queue", "receivers", "exporters", "pipelines", "alerts", "pricing"]
 
-    mutating func readRoot(_ root: Node, into config: inout FireflyConfig) {
+    mutating func readRoot(_ root: YAMLNode, into config: inout FireflyConfig) {
         guard let items = entries(root, "") else { return }
         for (key, keyNode, value) in items {
             switch key {
@@ -230,7 +228,7 @@ private struct Reader {
         }
     }
 
-    mutating func readServer(_ node: Node, _ server: inout ServerConfig) {
+    mutating func readServer(_ node: YAMLNode, _ server: inout ServerConfig) {
         guard let items = entries(node, "server") else { return }
         let known = ["listen", "max_body_bytes", "worker_threads", "idle_timeout", "body_timeout", "body_min_rate", "body_rate_grace", "tls"]
         for (key, keyNode, value) in items {
@@ -256,7 +254,7 @@ private struct Reader {
         }
     }
 
-    mutating func readTLS(_ node: Node, _ path: String) -> TLSFiles? {
+    mutating func readTLS(_ node: YAMLNode, _ path: String) -> TLSFiles? {
         guard let items = entries(node, path) else { return nil }
         var cert: String?, key: String?
         for (k, kNode, v) in items {
@@ -279,7 +277,7 @@ private struct Reader {
         return TLSFiles(certFile: cert, keyFile: key)
     }
 
-    mutating func readPlugins(_ node: Node, _ plugins: inout PluginsConfig) {
+    mutating func readPlugins(_ node: YAMLNode, _ plugins: inout PluginsConfig) {
         guard let items = entries(node, "plugins") else { return }
         for (key, keyNode, value) in items {
             switch key {
@@ -289,7 +287,7 @@ private struct Reader {
         }
     }
 
-    mutating func readQueue(_ node: Node, _ queue: inout QueueConfig) {
+    mutating func readQueue(_ node: YAMLNode, _ queue: inout QueueConfig) {
         guard let items = entries(node, "queue") else { return }
         let known = ["directory", "max_bytes", "batch_max_items", "batch_max_wait", "retry_initial", "retry_max",
                      "drain_timeout", "type", "fsync", "segment_bytes"]
@@ -312,7 +310,7 @@ private struct Reader {
     }
 
     /// A share between 0 and 1 (`0.05` is 5 %).
-    mutating func fraction(_ node: Node, _ path: String) -> Double? {
+    mutating func fraction(_ node: YAMLNode, _ path: String) -> Double? {
         guard let text = scalarText(node, path) else { return nil }
         guard let v = Double(text), v >= 0, v <= 1 else {
             problem(node, path, "expected a share between 0 and 1, such as 0.05 for 5 %")
@@ -322,7 +320,7 @@ private struct Reader {
     }
 
     /// A price in USD: a number above 0.
-    mutating func price(_ node: Node, _ path: String) -> Double? {
+    mutating func price(_ node: YAMLNode, _ path: String) -> Double? {
         guard let text = scalarText(node, path) else { return nil }
         guard let v = Double(text), v > 0, v.isFinite else {
             problem(node, path, "expected a price in USD above 0, such as 0.0000166667")
@@ -331,7 +329,7 @@ private struct Reader {
         return v
     }
 
-    mutating func readPricing(_ node: Node, _ pricing: inout PricingConfig) {
+    mutating func readPricing(_ node: YAMLNode, _ pricing: inout PricingConfig) {
         guard let items = entries(node, "pricing") else { return }
         let known = ["request", "gb_second", "arm64_gb_second", "architecture", "functions", "default_memory_mb"]
         for (key, keyNode, value) in items {
@@ -352,7 +350,7 @@ private struct Reader {
         }
     }
 
-    mutating func readAlerts(_ node: Node, _ alerts: inout AlertsConfig) {
+    mutating func readAlerts(_ node: YAMLNode, _ alerts: inout AlertsConfig) {
         guard let items = entries(node, "alerts") else { return }
         let known = ["error_rate", "cold_start_rate", "iterator_age", "account_concurrency", "timeout", "duration_near_timeout",
                      "contact_point", "functions"]
@@ -392,7 +390,7 @@ private struct Reader {
     }
 
     /// A Lambda function's timeout: Lambda allows 1 s to 15 minutes.
-    mutating func lambdaTimeout(_ node: Node, _ path: String) -> Duration? {
+    mutating func lambdaTimeout(_ node: YAMLNode, _ path: String) -> Duration? {
         guard let d = duration(node, path) else { return nil }
         guard d >= .seconds(1), d <= .seconds(900) else {
             problem(node, path, "a Lambda timeout is between 1s and 15m")
@@ -402,7 +400,7 @@ private struct Reader {
     }
 
     /// `alerts.contact_point`: a Grafana contact point type and its settings, passed through.
-    mutating func readContactPoint(_ node: Node, _ path: String) -> AlertsConfig.ContactPoint? {
+    mutating func readContactPoint(_ node: YAMLNode, _ path: String) -> AlertsConfig.ContactPoint? {
         guard let items = entries(node, path) else { return nil }
         var type: String?, settings: JSON?
         for (key, keyNode, value) in items {
@@ -420,7 +418,7 @@ private struct Reader {
                     problem(value, "\(path).settings", "expected a mapping of the contact point's settings, such as {url: $SLACK_URL}")
                     continue
                 }
-                if mapping.isEmpty {
+                if mapping.entries.isEmpty {
                     problem(value, "\(path).settings", "Grafana needs at least one setting")
                     continue
                 }
@@ -439,11 +437,11 @@ private struct Reader {
     /// A subtree written into a file Grafana reads, as JSON with plain scalars typed. Values are not
     /// expanded: `$NAME` is for Grafana to resolve from its own environment, and a `${NAME}` would put
     /// the variable's value (a webhook URL, a routing key) into the generated file, so it is refused.
-    mutating func passedThrough(_ node: Node, _ path: String) -> JSON? {
+    mutating func passedThrough(_ node: YAMLNode, _ path: String) -> JSON? {
         switch node {
         case .scalar(let s):
             let text = EnvironmentReferences.unshield(s.string)
-            if let start = text.range(of: "${") {
+            if let start = text.firstRange(of: "${") {
                 let written = String(text[start.lowerBound...].prefix { $0 != "}" }) + "}"
                 var name = String(text[start.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "_" })
                 if name.isEmpty { name = "NAME" }
@@ -466,13 +464,10 @@ private struct Reader {
                 if let j = passedThrough(v, "\(path).\(key)") { out.append((key, j)) }
             }
             return .object(out)
-        case .alias:
-            problem(node, path, "YAML aliases are not supported")
-            return nil
         }
     }
 
-    mutating func readInstances(_ node: Node, _ section: String) -> [InstanceConfig] {
+    mutating func readInstances(_ node: YAMLNode, _ section: String) -> [InstanceConfig] {
         if case .scalar(let s) = node, s.style == .plain, JSON.typed(plainScalar: s.string) == .null { return [] }
         guard let items = entries(node, section) else { return [] }
         var out: [InstanceConfig] = []
@@ -508,7 +503,7 @@ private struct Reader {
         return out
     }
 
-    mutating func readPipelines(_ node: Node) -> [PipelineConfig] {
+    mutating func readPipelines(_ node: YAMLNode) -> [PipelineConfig] {
         guard let items = entries(node, "pipelines") else { return [] }
         var out: [PipelineConfig] = []
         for (name, keyNode, value) in items {
@@ -537,9 +532,9 @@ private struct Reader {
     }
 
     /// Where each pipeline reference was written, for "undefined exporter" messages.
-    var pipelineRefs: [(section: String, name: String, path: String, node: Node)] = []
+    var pipelineRefs: [(section: String, name: String, path: String, node: YAMLNode)] = []
 
-    mutating func names(_ node: Node, _ path: String, section: String) -> [String] {
+    mutating func names(_ node: YAMLNode, _ path: String, section: String) -> [String] {
         guard case .sequence(let seq) = node else {
             if let s = string(node, path) {
                 pipelineRefs.append((section, s, path, node))
@@ -558,7 +553,7 @@ private struct Reader {
     }
 
     /// A plugin's settings subtree as JSON, with values expanded and plain scalars typed.
-    mutating func toJSON(_ node: Node, _ path: String) -> JSON? {
+    mutating func toJSON(_ node: YAMLNode, _ path: String) -> JSON? {
         switch node {
         case .scalar(let s):
             guard let text = expand(s.string, node, path) else { return nil }
@@ -577,9 +572,6 @@ private struct Reader {
                 if let j = toJSON(v, "\(path).\(key)") { out.append((key, j)) }
             }
             return .object(out)
-        case .alias:
-            problem(node, path, "YAML aliases are not supported")
-            return nil
         }
     }
 
@@ -649,7 +641,7 @@ enum EnvironmentReferences {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         var rest = Substring(text)
-        while let start = rest.range(of: "${") {
+        while let start = rest.firstRange(of: "${") {
             out += rest[..<start.lowerBound]
             let afterOpen = start.upperBound
             // A reference ends at the first `}` on its line; an unterminated one is left for the reader to report.

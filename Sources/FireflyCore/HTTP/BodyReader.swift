@@ -1,5 +1,10 @@
 import FireflyWire
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import FireflyModel
 import Hummingbird
 import NIOCore
 
@@ -28,7 +33,7 @@ public struct BodyPace: Sendable, Equatable {
         guard minRate > 0, elapsed > grace else { return nil }
         let owed = Double(minRate) * (elapsed - grace).seconds
         if Double(received) < owed {
-            return "the request body arrived slower than \(minRate) bytes/s (server.body_min_rate): \(received) bytes in \(String(format: "%.1f", elapsed.seconds)) s"
+            return "the request body arrived slower than \(minRate) bytes/s (server.body_min_rate): \(received) bytes in \(cFormat("%.1f", elapsed.seconds)) s"
         }
         return nil
     }
@@ -58,7 +63,7 @@ enum BodyReader {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw Failure.tooLarge(limit: limit)
         }
-        let encoding = request.headers[.contentEncoding]?.lowercased().trimmingCharacters(in: .whitespaces) ?? "identity"
+        let encoding = request.headers[.contentEncoding]?.lowercased().trimmed(keepingNewlines: true) ?? "identity"
         switch encoding {
         case "", "identity":
             var out: [UInt8] = []

@@ -1,5 +1,9 @@
 import FireflyPluginKit
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Synchronization
 import HTTPTypes
 import Hummingbird

@@ -1,6 +1,17 @@
 // The dead-letter file: items an exporter rejected permanently, kept with the reason for replay.
 public import FireflyModel
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
 public import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Synchronization
 
 /// Items an exporter rejected permanently, as JSON lines with the reason, one rejected item per
@@ -31,7 +42,7 @@ public final class DeadLetterFile: Sendable {
 
         /// The time it was dead-lettered, ISO 8601 in UTC.
         public var time: String {
-            ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(time_unix_nano) / 1e9))
+            Date.ISO8601FormatStyle().format(Date(timeIntervalSince1970: Double(time_unix_nano) / 1e9))
         }
     }
 
@@ -70,12 +81,11 @@ public final class DeadLetterFile: Sendable {
         guard let data = Self.encode(entry) else { return }
         withFileLock {
             let fm = FileManager.default
-            try? fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            if !fm.fileExists(atPath: path) { _ = fm.createFile(atPath: path, contents: nil) }
-            guard let h = FileHandle(forWritingAtPath: path) else { return }
-            h.seekToEndOfFile()
-            h.write(data)
-            try? h.close()
+            try? fm.createDirectory(atPath: PathText.directory(path), withIntermediateDirectories: true)
+            let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { return }
+            defer { close(fd) }
+            _ = data.withUnsafeBytes { writeAll(fd, $0) }
         }
     }
 
@@ -103,7 +113,7 @@ public final class DeadLetterFile: Sendable {
     private func withFileLock<T>(_ body: () throws -> T) rethrows -> T {
         try lock.withLock { _ in
             try? FileManager.default.createDirectory(
-                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                atPath: PathText.directory(path), withIntermediateDirectories: true)
             let fd = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
             if fd >= 0 { _ = flock(fd, LOCK_EX) }
             defer { if fd >= 0 { close(fd) } }

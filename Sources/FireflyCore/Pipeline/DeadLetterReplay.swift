@@ -1,7 +1,11 @@
 // `firefly dead-letters replay`: exports dead-lettered items again once their cause is fixed.
 import FireflyModel
 import FireflyPluginKit
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// What a replay of the dead-letter file did.
 public struct DeadLetterReplayReport: Sendable {
@@ -24,7 +28,7 @@ public struct DeadLetterReplayReport: Sendable {
 extension Collector {
     /// The dead-letter file of the configured queue directory.
     public var deadLetterFile: DeadLetterFile {
-        DeadLetterFile(path: (config.queue.directory as NSString).appendingPathComponent("dead-letters.jsonl"))
+        DeadLetterFile(path: PathText.join(config.queue.directory, "dead-letters.jsonl"))
     }
 
     /// Exports the dead-lettered items of `exporter` (every exporter when nil) again with the

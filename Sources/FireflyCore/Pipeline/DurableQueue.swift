@@ -1,5 +1,10 @@
 import FireflyModel
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import FireflyPluginKit
 public import Logging
 
 #if canImport(Glibc)
@@ -62,7 +67,7 @@ public final class DurableQueue: TelemetryQueue, @unchecked Sendable {
     private let logger: Logger
     private let metrics: SelfMetrics?
 
-    private let condition = NSCondition()
+    private let condition = ConditionLock()
     // Guarded by `condition`:
     private var index: [IndexEntry] = []
     private var head = 0
@@ -104,9 +109,7 @@ public final class DurableQueue: TelemetryQueue, @unchecked Sendable {
             for m in Self.recoveryMetrics { metrics.increment(m.name, by: 0) }
         }
         try recover(consumers: consumers)
-        let writer = Thread { [unowned self] in self.writerLoop() }
-        writer.name = "firefly-queue-writer"
-        writer.start()
+        startThread(name: "firefly-queue-writer") { [unowned self] in self.writerLoop() }
     }
 
     static let recoveryMetrics = [SelfMetricCatalog.queueCorruptBytes, SelfMetricCatalog.queueCorruptRecords, SelfMetricCatalog.queueTornTail]
@@ -389,7 +392,7 @@ public final class DurableQueue: TelemetryQueue, @unchecked Sendable {
     private var quarantineDir: String { directory + "/quarantine" }
 
     private func cursorFile(_ consumer: String) -> String {
-        cursorsDir + "/" + (consumer.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_."))) ?? consumer)
+        cursorsDir + "/" + consumer.percentEncoded(keeping: "-_.")
     }
 
     private func persistCursor(_ consumer: String, _ sequence: UInt64) {
@@ -404,7 +407,7 @@ public final class DurableQueue: TelemetryQueue, @unchecked Sendable {
     }
 
     private func createSegment(id: UInt64) throws(OpenError) -> Segment {
-        let path = segmentsDir + "/" + String(format: "%020llu.seg", id)
+        let path = segmentsDir + "/" + cFormat("%020llu.seg", id)
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw OpenError(description: "cannot create \(path): \(String(cString: strerror(errno)))") }
         let dir = open(segmentsDir, O_RDONLY | O_DIRECTORY)
@@ -420,21 +423,21 @@ public final class DurableQueue: TelemetryQueue, @unchecked Sendable {
         let fm = FileManager.default
         for dir in [directory, segmentsDir, cursorsDir] {
             do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-                throw OpenError(description: "cannot create queue directory \(dir): \(error.localizedDescription)")
+                throw OpenError(description: "cannot create queue directory \(dir): \(String(describing: error))")
             }
         }
         // Cursors: keep the configured consumers', release the others'.
         let wanted = Set(consumers)
         var stored: [String: UInt64] = [:]
         for file in (try? fm.contentsOfDirectory(atPath: cursorsDir)) ?? [] {
-            let name = file.removingPercentEncoding ?? file
+            let name = file.percentDecoded ?? file
             if file.hasSuffix(".tmp") || !wanted.contains(name) {
                 try? fm.removeItem(atPath: cursorsDir + "/" + file)
                 if !file.hasSuffix(".tmp") { logger.info("released the queue cursor of '\(name)', which is no longer configured") }
                 continue
             }
             if let text = try? String(contentsOfFile: cursorsDir + "/" + file, encoding: .utf8),
-               let seq = UInt64(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+               let seq = UInt64(text.trimmed()) {
                 stored[name] = seq
             }
         }

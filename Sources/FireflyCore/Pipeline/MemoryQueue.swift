@@ -1,5 +1,9 @@
 import FireflyModel
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Synchronization
 
 /// A bounded in-memory `TelemetryQueue`: fast, but loses what it holds if the process dies.

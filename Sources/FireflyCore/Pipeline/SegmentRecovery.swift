@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import FireflyModel
 import Logging
 
 #if canImport(Glibc)
@@ -124,7 +129,7 @@ struct SegmentRecovery {
             try Data(bytes).write(to: URL(fileURLWithPath: target), options: .atomic)
             return target
         } catch {
-            logger.warning("queue: cannot copy damaged bytes to \(target): \(error.localizedDescription)")
+            logger.warning("queue: cannot copy damaged bytes to \(target): \(String(describing: error))")
             return nil
         }
     }
@@ -166,7 +171,7 @@ struct SegmentRecovery {
             unlink(tmp)
             return
         }
-        let dir = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY)
+        let dir = open(PathText.directory(path), O_RDONLY | O_DIRECTORY)
         if dir >= 0 {
             _ = fsync(dir)
             close(dir)

@@ -1,5 +1,16 @@
 // Checks a plugin file's ELF structure against its size before `dlopen` maps it.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// `dlopen` maps a shared object's segments straight from the file: a truncated file maps pages
 /// past its end, and touching them kills the process with SIGBUS instead of returning an error.
@@ -16,14 +27,14 @@ enum ELFFileCheck {
 
     /// Validates the file at `path`; reads only its headers.
     static func check(path: String) throws(Problem) {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw Problem(description: "cannot open the file")
-        }
-        defer { try? handle.close() }
-        let size: UInt64
-        do { size = try handle.seekToEnd() } catch { throw Problem(description: "cannot read the file: \(error)") }
-        let header = read(handle, at: 0, count: 64)
-        try check(header: header, fileSize: size) { offset, count in read(handle, at: offset, count: count) }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Problem(description: "cannot open the file") }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { throw Problem(description: "cannot read the file: errno \(errno)") }
+        let size = UInt64(status.st_size)
+        let header = read(fd, at: 0, count: 64)
+        try check(header: header, fileSize: size) { offset, count in read(fd, at: offset, count: count) }
     }
 
     /// Validates headers read through `read(offset, count)` against `fileSize`.
@@ -66,9 +77,18 @@ enum ELFFileCheck {
         return !overflow && end <= size
     }
 
-    private static func read(_ handle: FileHandle, at offset: UInt64, count: Int) -> [UInt8] {
-        guard count > 0, (try? handle.seek(toOffset: offset)) != nil else { return [] }
-        return (try? handle.read(upToCount: count)).map { Array($0) } ?? []
+    /// Up to `count` bytes at `offset` (fewer at the end of the file, none on an error).
+    private static func read(_ fd: Int32, at offset: UInt64, count: Int) -> [UInt8] {
+        guard count > 0, offset <= UInt64(Int64.max) else { return [] }
+        var bytes = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + filled, count - filled, off_t(offset) + off_t(filled)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            filled += n
+        }
+        return Array(bytes.prefix(filled))
     }
 
     private struct LittleEndian {

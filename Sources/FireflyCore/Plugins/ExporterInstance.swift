@@ -1,7 +1,11 @@
 import CFireflyPlugin
 import FireflyModel
 import FireflyPluginKit
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A live exporter plugin instance. One export in flight at a time (the ABI's promise).
 final class ExporterInstance: @unchecked Sendable {

@@ -1,6 +1,17 @@
 import CFireflyPlugin
 import FireflyPluginKit
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 
 /// The `firefly_host` a plugin instance receives: logging, clock, self-metric counters.

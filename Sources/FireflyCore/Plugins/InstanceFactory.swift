@@ -1,5 +1,9 @@
 import FireflyModel
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 
 /// Creates receiver and exporter instances from their configuration: finds each instance's plugin,
@@ -65,7 +69,7 @@ struct InstanceFactory {
 
     /// `key.path: message` → (key.path, message); lines without a key path → ("", line).
     static func splitProblem(_ line: String) -> (String, String) {
-        guard let colon = line.range(of: ": ") else { return ("", line) }
+        guard let colon = line.firstRange(of: ": ") else { return ("", line) }
         let key = line[..<colon.lowerBound]
         guard !key.isEmpty, !key.contains(" ") else { return ("", line) }
         return (String(key), String(line[colon.upperBound...]))

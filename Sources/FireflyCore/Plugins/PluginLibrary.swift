@@ -1,6 +1,10 @@
 import CFireflyPlugin
 public import FireflyModel
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -40,6 +44,7 @@ public final class PluginLibrary: @unchecked Sendable {
         } catch {
             throw PluginLoadError(file: file, message: "cannot load: \(error.description)")
         }
+        LibraryDefaults.apply()
         guard let handle = dlopen(file, RTLD_NOW | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
             throw PluginLoadError(file: file, message: "cannot load: \(reason)")

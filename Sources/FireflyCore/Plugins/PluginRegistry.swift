@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import FireflyModel
 
 /// Every plugin found in `plugins.paths`, by name, and every file that failed to load.
 public struct PluginRegistry: Sendable {
@@ -37,12 +42,12 @@ public struct PluginRegistry: Sendable {
         var registry = PluginRegistry()
         var files: [String] = []
         for path in paths {
-            let dir = path.hasPrefix("/") ? path : (base as NSString).appendingPathComponent(path)
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else { continue }
+            let dir = path.hasPrefix("/") ? path : PathText.join(base, path)
+            var isDir = false
+            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir else { continue }
             registry.scanned.append(dir)
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".so") }.sorted()
-            files += names.map { (dir as NSString).appendingPathComponent($0) }
+            files += names.map { PathText.join(dir, $0) }
         }
         guard let used else {
             for file in files { registry.load(file: file) }
@@ -62,7 +67,7 @@ public struct PluginRegistry: Sendable {
     /// What a plugin file's name says it holds: the name without `lib`, `firefly`, `plugin` and
     /// `.so`, lowercase letters and digits only.
     static func fileKey(_ path: String) -> String {
-        var name = Substring(((path as NSString).lastPathComponent as String).lowercased())
+        var name = Substring((PathText.lastComponent(path) as String).lowercased())
         if name.hasSuffix(".so") { name = name.dropLast(3) }
         if name.hasPrefix("lib") { name = name.dropFirst(3) }
         var key = String(name.filter { $0.isLetter || $0.isNumber })

@@ -1,6 +1,10 @@
 import CFireflyPlugin
 import FireflyPluginKit
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A live receiver: an adapter plugin instance with its routes and its sink into the pipeline.
 final class ReceiverInstance: @unchecked Sendable {

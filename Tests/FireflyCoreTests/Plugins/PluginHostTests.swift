@@ -86,6 +86,20 @@ import Testing
         }
     }
 
+    /// The collector and the Swift plugins link FoundationEssentials only: the full Foundation
+    /// library, its internationalization library and ICU cost about 8 MiB of idle memory once any
+    /// object of the process needs them (docs/performance.md, "Idle memory").
+    @Test func collectorAndPluginsDoNotLinkFullFoundation() throws {
+        let products = ["FireflyDebugPlugin", "FireflyFirehosePlugin", "FireflyOTLPPlugin", "FireflyOTLPExporterPlugin",
+                        "FireflyPostgresPlugin", "FireflyRemoteWritePlugin", "FireflyWebhookPlugin"]
+        for file in [Build.firefly] + products.map(Build.library) {
+            let needed = try run("/usr/bin/readelf", ["-d", file]).split(separator: "\n").filter { $0.contains("(NEEDED)") }
+            #expect(needed.contains { $0.contains("[libFoundationEssentials.so]") }, "\(file): \(needed)")
+            let full = needed.filter { $0.contains("[libFoundation.so]") || $0.contains("FoundationInternationalization") || $0.contains("FoundationICU") }
+            #expect(full.isEmpty, "\(file) links \(full)")
+        }
+    }
+
     @Test func scanReportsEveryBadFileAndKeepsTheGoodOnes() throws {
         let dir = try BuildProducts.pluginDirectory(["FireflyTestCAdapter", "FireflyTestFutureABI", "FireflyDebugPlugin"])
         try Data("junk".utf8).write(to: URL(fileURLWithPath: "\(dir)/libjunk.so"))

@@ -1,7 +1,18 @@
 public import CFireflyPlugin
 public import FireflyModel
 public import FireflyPluginKit
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Synchronization
 
 /// Writes every exported point and span as one JSON line (`{"point": …}` / `{"span": …}`) to the
@@ -12,8 +23,8 @@ public final class DebugExporter: ExporterPlugin {
     public static let signals: Signals = .all
     public static let pluginDescription = "Writes points, spans, log records and invocations as JSON lines to a file or stdout"
 
-    /// Lines of concurrent exports never interleave.
-    private let handle: Mutex<FileHandle>
+    /// The file descriptor written to; lines of concurrent exports never interleave.
+    private let output: Mutex<Int32>
     private let context: PluginContext
     /// Acknowledge every batch without writing it: an exporter that does no work, for measuring
     /// what the receivers and the queue cost on their own.
@@ -25,24 +36,22 @@ public final class DebugExporter: ExporterPlugin {
         discard = config.bool("discard", default: false)
         if discard && path != nil { config.problem("discard", "discards every batch: leave out path") }
         try config.finish()
-        if discard {
-            handle = Mutex(FileHandle.nullDevice)
-        } else if let path, !path.isEmpty, path != "-" {
+        if let path, !discard, !path.isEmpty, path != "-" {
             let url = URL(fileURLWithPath: path)
             try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            if !FileManager.default.fileExists(atPath: path) {
-                guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                    throw PluginConfigError(problems: ["path: cannot create '\(path)'"])
-                }
+            let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else {
+                throw PluginConfigError(problems: ["path: cannot open '\(path)' for writing (\(String(cString: strerror(errno))))"])
             }
-            guard let h = FileHandle(forWritingAtPath: path) else {
-                throw PluginConfigError(problems: ["path: cannot open '\(path)' for writing"])
-            }
-            h.seekToEndOfFile()
-            handle = Mutex(h)
+            output = Mutex(fd)
         } else {
-            handle = Mutex(FileHandle.standardOutput)
+            // `discard` never writes; the rest goes to standard output.
+            output = Mutex(STDOUT_FILENO)
         }
+    }
+
+    deinit {
+        output.withLock { if $0 > STDERR_FILENO { close($0) } }
     }
 
     /// `discard`: acknowledged as it arrives, never converted.
@@ -52,15 +61,12 @@ public final class DebugExporter: ExporterPlugin {
 
     public func export(_ batch: TelemetryBatch) async -> ExportResult {
         let out = DebugLines.encode(batch)
-        do {
-            try handle.withLock { try $0.write(contentsOf: out) }
-        } catch {
-            return .retryable(after: .seconds(1), message: "cannot write: \(error)")
-        }
+        let written = output.withLock { fd in out.withUnsafeBytes { writeAll(fd, $0) } }
+        guard written else { return .retryable(after: .seconds(1), message: "cannot write: \(String(cString: strerror(errno)))") }
         return .ok
     }
 
     public func flush() async {
-        handle.withLock { try? $0.synchronize() }
+        output.withLock { fd in _ = fsync(fd) }
     }
 }

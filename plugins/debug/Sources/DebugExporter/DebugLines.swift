@@ -1,5 +1,9 @@
 public import FireflyModel
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The debug exporter's line format, written by hand: the same JSON that `JSONEncoder` makes of
 /// `DebugRecord` with sorted keys (a test holds the two byte for byte), about ten times as fast, so

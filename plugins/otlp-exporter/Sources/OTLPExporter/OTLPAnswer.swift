@@ -1,6 +1,10 @@
 // What a receiver's answer means for delivery, as the OTLP specification defines it (pure, no I/O).
 import FireflyWire
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The outcome of one request to one endpoint.
 public enum OTLPAnswer: Sendable, Equatable {
@@ -103,7 +107,7 @@ enum RPCStatus {
         {
             return clip(decoded)
         }
-        let text = String(decoding: body.prefix(2048), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(decoding: body.prefix(2048), as: UTF8.self).trimmed()
         return text.isEmpty ? "(no message)" : clip(text)
     }
 

@@ -2,7 +2,11 @@
 import FireflyOTLP
 public import FireflyModel
 public import FireflyPluginKit
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Synchronization
 
 /// Sends one request and says what the answer means.

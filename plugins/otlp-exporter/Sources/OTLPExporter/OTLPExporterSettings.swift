@@ -1,6 +1,10 @@
 // The OTLP exporter's configuration: decoded, validated and defaulted in one place.
 public import FireflyPluginKit
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Everything `exporters.<name>` may say for the OTLP exporter. See README.md for each key.
 public struct OTLPExporterSettings: Sendable {

@@ -2,7 +2,11 @@
 // (or names), doubles as numbers or "NaN"/"Infinity", ids as hex.
 import FireflyModel
 import FireflyWire
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 extension JSON {
     /// Members of an object; `null` reads as an empty object.
@@ -99,7 +103,7 @@ extension JSON {
 
     /// Standard or URL-safe base64, padding optional (proto3 JSON `bytes`).
     func base64Bytes(_ field: String) throws(OTLPDecodeError) -> [UInt8] {
-        var text = try string(field).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        var text = try string(field).replacing("-", with: "+").replacing("_", with: "/")
         while text.count % 4 != 0 { text += "=" }
         guard let data = Data(base64Encoded: text) else { throw OTLPDecodeError("\(field): invalid base64") }
         return Array(data)

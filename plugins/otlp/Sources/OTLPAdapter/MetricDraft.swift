@@ -1,6 +1,17 @@
 // The data of one OTLP metric as either decoder reads it, and the shared conversion to model points.
 import FireflyModel
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Aggregation temporality values (OTLP `AggregationTemporality`).
 enum Temporality {

@@ -2,7 +2,11 @@
 import FireflyModel
 import FireflyWire
 import FireflyPluginKit
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The two OTLP/HTTP body encodings; the response always mirrors the request's.
 enum OTLPEncoding {
@@ -21,7 +25,7 @@ enum OTLPEncoding {
     init?(contentType: String?) {
         guard let contentType else { return nil }
         let media = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        switch media.trimmingCharacters(in: .whitespaces).lowercased() {
+        switch media.trimmed(keepingNewlines: true).lowercased() {
         case "application/x-protobuf", "application/protobuf": self = .protobuf
         case "application/json": self = .json
         default: return nil

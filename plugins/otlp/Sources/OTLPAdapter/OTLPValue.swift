@@ -2,7 +2,11 @@
 import FireflyModel
 import FireflyWire
 import FireflyPluginKit
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// An OTLP `AnyValue`. Both decoders build it, and one function maps it to the model, so protobuf
 /// and JSON of the same request produce identical telemetry.

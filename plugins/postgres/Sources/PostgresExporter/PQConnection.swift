@@ -1,7 +1,19 @@
 // One libpq connection on a thread of its own: libpq blocks, so its calls never run on Swift
 // concurrency's shared threads; async callers wait for them with a deadline.
 import CLibpq
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import FireflyPluginKit
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Synchronization
 
 /// The server rejected a statement: SQLSTATE and its own words.
@@ -25,14 +37,12 @@ struct ConnectFailure: Error, Sendable {
 
 /// Runs jobs one after another on one dedicated thread.
 final class ConnectionThread: @unchecked Sendable {
-    private let condition = NSCondition()
+    private let condition = ConditionLock()
     private var jobs: [@Sendable () -> Void] = []
     private var stopping = false
 
     init(name: String) {
-        let thread = Thread { [self] in loop() }
-        thread.name = name
-        thread.start()
+        startThread(name: name) { [self] in loop() }
     }
 
     func submit(_ job: @escaping @Sendable () -> Void) {

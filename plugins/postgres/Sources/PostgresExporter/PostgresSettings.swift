@@ -1,5 +1,9 @@
 // The postgres exporter's configuration: decoded from the instance's keys, validated all at once.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 public import FireflyPluginKit
 
 /// How the exporter uses TLS, with libpq's meanings: `prefer` and `require` encrypt without checking
@@ -47,9 +51,9 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
         else {
             return .failure(URLProblem("expected postgres://user[:password]@host[:port]/database"))
         }
-        let user = components.percentEncodedUser.flatMap { $0.removingPercentEncoding } ?? ""
+        let user = components.percentEncodedUser.flatMap { $0.percentDecoded } ?? ""
         guard !user.isEmpty else { return .failure(URLProblem("names no user (postgres://USER@host/database)")) }
-        let password = components.percentEncodedPassword.flatMap { $0.removingPercentEncoding }
+        let password = components.percentEncodedPassword.flatMap { $0.percentDecoded }
         var database = String(components.path.drop { $0 == "/" })
         if database.isEmpty { database = user }
         let port = components.port ?? 5432

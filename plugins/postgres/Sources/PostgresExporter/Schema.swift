@@ -282,7 +282,7 @@ struct Schema: Sendable {
     }
     var appliedVersions: String { "SELECT version FROM \(q).firefly_schema_migrations" }
     func recordMigration(_ version: Int, _ name: String) -> String {
-        "INSERT INTO \(q).firefly_schema_migrations (version, name) VALUES (\(version), '\(name.replacingOccurrences(of: "'", with: "''"))')"
+        "INSERT INTO \(q).firefly_schema_migrations (version, name) VALUES (\(version), '\(name.replacing("'", with: "''"))')"
     }
     /// Serialises migrations of this schema across collectors; released at COMMIT.
     var lock: String { "SELECT pg_advisory_xact_lock(1179015513, hashtext('\(name)'))" }

@@ -2,7 +2,11 @@
 public import FireflyModel
 public import FireflyPluginKit
 import AsyncHTTPClient
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import NIOCore
 import NIOHTTP1
 import NIOSSL
@@ -115,7 +119,7 @@ public final class RemoteWriteExporter: ExporterPlugin {
             status = response.status.code
             retryAfter = response.headers.first(name: "Retry-After")
             let bytes = try await response.body.collect(upTo: 64 * 1024)
-            message = String(buffer: bytes).trimmingCharacters(in: .whitespacesAndNewlines)
+            message = String(buffer: bytes).trimmed()
         } catch {
             context.count("remote_write_requests", labels: [("status", "error")])
             return .retryable(after: nil, message: redact("remote write to \(config.url) failed: \(error)"))

@@ -1,7 +1,11 @@
 // The remote-write exporter's configuration: decoded, validated and defaulted in one place.
 public import FireflyModel
 public import FireflyPluginKit
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Everything `exporters.<name>` may say for the remote-write plugin. See README.md for each key.
 public struct RemoteWriteSettings: Sendable {

@@ -125,7 +125,7 @@ public final class WebhookAdapter: AdapterPlugin {
 
     static func isJSONMediaType(_ header: String) -> Bool {
         let media = header.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)[0]
-            .trimmingCharacters(in: .whitespaces).lowercased()
+            .trimmed(keepingNewlines: true).lowercased()
         return media.isEmpty || mediaTypes.contains(media) || (media.hasPrefix("application/") && media.hasSuffix("+json"))
     }
 

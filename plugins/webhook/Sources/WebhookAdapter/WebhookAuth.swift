@@ -1,7 +1,11 @@
 import Crypto
 import FireflyModel
 import FireflyPluginKit
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Synchronization
 
 /// Why a request was refused with 401. Messages name headers and windows, never secrets or tokens.
@@ -82,7 +86,7 @@ struct BearerAuth: Sendable {
             guard value.count > 7, value.prefix(7).lowercased() == "bearer " else {
                 return .failure(AuthFailure(message: "expected Authorization: Bearer <token>"))
             }
-            value = String(value.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+            value = String(value.dropFirst(7)).trimmed(keepingNewlines: true)
         }
         let digest = Array(SHA256.hash(data: Array(value.utf8)))
         var ok = false
