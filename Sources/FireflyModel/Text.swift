@@ -116,7 +116,7 @@ public func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
 
 /// Writes `text` to standard error, unbuffered.
 public func writeToStandardError(_ text: String) {
-    Array(text.utf8).withUnsafeBytes { writeAll(2, $0) }
+    _ = Array(text.utf8).withUnsafeBytes { writeAll(2, $0) }
 }
 
 /// The user's home directory: `$HOME`, or the password database's entry.
