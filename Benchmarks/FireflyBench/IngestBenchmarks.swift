@@ -164,12 +164,17 @@ struct IngestBenchmarks {
                 group: group, name: "RSS idle", value: Double(idle[idle.count / 2]) / 1024, unit: "MiB",
                 detail: "VmRSS once ready, median of \(idle.count) launches", target: nil, verdict: nil, machine: m))
         let peak = worst?.peakKiB ?? 0
+        // The memory queue keeps what it accepted in memory, up to the 1 GiB budget these runs give
+        // it, because `debug` drains slower than the receivers accept: its peak is that budget, so
+        // the 200 MiB target applies to the durable queue's runs only.
+        let judged = queueType != "memory"
         results.append(
             BenchResult(
                 group: group, name: "RSS peak", value: Double(peak) / 1024, unit: "MiB",
                 detail: String(
-                    format: "largest VmHWM of the runs above; VmRSS %.0f MiB when that run ended", Double(worst?.afterKiB ?? 0) / 1024),
-                target: "≤ 200", verdict: peak <= 200 * 1024 ? "met" : "missed", machine: m))
+                    format: "largest VmHWM of the runs above; VmRSS %.0f MiB when that run ended", Double(worst?.afterKiB ?? 0) / 1024)
+                    + (judged ? "" : "; the queue's own budget is 1 GiB (no target)"),
+                target: judged ? "≤ 200" : nil, verdict: judged ? (peak <= 200 * 1024 ? "met" : "missed") : nil, machine: m))
         return results
     }
 
