@@ -48,7 +48,7 @@ demo: build
 ## Regenerate the committed Grafana provisioning: grafana/ from firefly.yaml, compose/grafana/ from
 ## compose/firefly.yaml (tests fail when either is stale). No secret from the environment is written.
 grafana:
-	@swift build --product firefly >/dev/null
+	@swift build --product firefly >/dev/null && swift build --product firefly-tools >/dev/null
 	@bin=$$(swift build --show-bin-path); \
 	env -u FIREFLY_POSTGRES_URL -u POSTGRES_PASSWORD "$$bin/firefly" grafana generate --out grafana && \
 	env -u FIREFLY_POSTGRES_URL -u POSTGRES_PASSWORD "$$bin/firefly" grafana generate --config compose/firefly.yaml --out compose/grafana

@@ -50,6 +50,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "firefly", targets: ["firefly"]),
+        .executable(name: "firefly-tools", targets: ["firefly-tools"]),
         .library(name: "FireflyPluginKit", targets: ["FireflyPluginKit"]),
         .library(name: "FireflyPluginKitTesting", targets: ["FireflyPluginKitTesting"]),
         .library(name: "FireflyDebugPlugin", type: .dynamic, targets: ["DebugPluginEntry"]),
@@ -139,10 +140,32 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What both commands share: the config option, problem output, tables.
+        .target(
+            name: "FireflyCLI",
+            dependencies: [
+                "FireflyCore", "FireflyModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The collector: serve, check, plugins, dead-letters. `grafana`, `demo` and `aws` run
+        // `firefly-tools`, so that serving does not map their code (docs/performance.md, "Idle memory").
         .executableTarget(
             name: "firefly",
             dependencies: [
-                "FireflyCore", "FireflyGrafana", "FireflyDemo", "FireflyPluginKit", "FireflyAWS",
+                "FireflyCLI", "FireflyCore", "FireflyModel", "FireflyPluginKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings,
+            linkerSettings: compactRelocations
+        ),
+        .executableTarget(
+            name: "firefly-tools",
+            dependencies: [
+                "FireflyCLI", "FireflyCore", "FireflyGrafana", "FireflyDemo", "FireflyPluginKit", "FireflyAWS", "FireflyModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FireflyCLI
 import FireflyCore
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -9,40 +10,21 @@ import FireflyModel
 import Logging
 
 @main
+enum Main {
+    static func main() async {
+        // `grafana`, `demo` and `aws` live in `firefly-tools`, so that the collector does not map
+        // their code (the AWS client, the dashboard generator, the load generator) while serving.
+        ToolCommands.runIfNamed(CommandLine.arguments)
+        await Firefly.main()
+    }
+}
+
 struct Firefly: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "firefly",
         abstract: "Observability for serverless functions: receive, queue and export metrics and traces.",
-        subcommands: [Serve.self, Check.self, Plugins.self, DeadLetters.self, Grafana.self, Demo.self, AWS.self],
+        subcommands: [Serve.self, Check.self, Plugins.self, DeadLetters.self] + ToolCommands.listed,
         defaultSubcommand: Serve.self)
-}
-
-struct ConfigOption: ParsableArguments {
-    @Option(name: .shortAndLong, help: "Configuration file.")
-    var config: String = "firefly.yaml"
-
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = ProcessInfo.processInfo.environment["FIREFLY_LOG_LEVEL"] ?? "info"
-
-    func makeLogger() -> Logger {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        var logger = Logger(label: "firefly")
-        logger.logLevel = level
-        return logger
-    }
-}
-
-/// Prints configuration problems compiler-style and exits non-zero.
-func fail(_ error: ConfigError) -> ExitCode {
-    writeToStandardError((error.description + "\n"))
-    let n = error.problems.count
-    writeToStandardError("\(n) problem\(n == 1 ? "" : "s") found\n")
-    return ExitCode(1)
 }
 
 struct Serve: AsyncParsableCommand {
@@ -184,21 +166,5 @@ struct DeadLettersReplay: AsyncParsableCommand {
         for name in report.unknownExporters { print("  exporter '\(name)' is not in \(options.config); its entries were kept") }
         if let stopped = report.stopped { print("stopped early: \(oneLine(stopped))") }
         if report.itemsRejected > 0 || report.stopped != nil { throw ExitCode(1) }
-    }
-}
-
-/// A message on one line: line breaks (PostgreSQL's hints have them) become spaces, nothing is cut.
-func oneLine(_ text: String) -> String {
-    text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline).joined(separator: " ")
-}
-
-enum Table {
-    static func render(header: [String], rows: [[String]]) -> String {
-        let all = [header] + rows
-        let widths = header.indices.map { i in all.map { $0[i].count }.max() ?? 0 }
-        return all.map { row in
-            row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padded(to: widths[i], with: " ") }
-                .joined(separator: "  ")
-        }.joined(separator: "\n")
     }
 }

@@ -100,6 +100,23 @@ import Testing
         }
     }
 
+    /// `firefly grafana|demo|aws` run `firefly-tools`: the collector's binary carries none of their
+    /// modules, and its help still lists them.
+    @Test func toolCommandsLiveInFireflyTools() throws {
+        let collector = try run("/usr/bin/nm", ["--defined-only", Build.firefly])
+        let tools = try run("/usr/bin/nm", ["--defined-only", Build.directory + "/firefly-tools"])
+        for module in ["10FireflyAWS", "14FireflyGrafana", "11FireflyDemo"] {
+            #expect(!collector.contains(module), "firefly defines symbols of \(module)")
+            #expect(tools.contains(module), "firefly-tools lacks \(module)")
+        }
+        let help = try runFirefly(["--help"], in: Build.directory)
+        for name in ["serve", "check", "grafana", "demo", "aws"] { #expect(help.stdout.contains("  \(name)"), "\(help.stdout)") }
+        let aws = try runFirefly(["aws", "--help"], in: Build.directory)
+        #expect(aws.status == 0 && aws.stdout.contains("template") && aws.stdout.contains("instrument"), "\(aws.stdout)\(aws.stderr)")
+        let topic = try runFirefly(["help", "grafana", "generate"], in: Build.directory)
+        #expect(topic.stdout.contains("--out"), "\(topic.stdout)\(topic.stderr)")
+    }
+
     @Test func scanReportsEveryBadFileAndKeepsTheGoodOnes() throws {
         let dir = try BuildProducts.pluginDirectory(["FireflyTestCAdapter", "FireflyTestFutureABI", "FireflyDebugPlugin"])
         try Data("junk".utf8).write(to: URL(fileURLWithPath: "\(dir)/libjunk.so"))

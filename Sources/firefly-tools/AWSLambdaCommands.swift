@@ -1,4 +1,5 @@
 import ArgumentParser
+import FireflyCLI
 import FireflyAWS
 #if canImport(FoundationEssentials)
 import FoundationEssentials

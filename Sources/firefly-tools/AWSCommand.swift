@@ -1,4 +1,5 @@
 import ArgumentParser
+import FireflyCLI
 import FireflyAWS
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -115,8 +116,4 @@ struct AWSTemplate: ParsableCommand {
         for note in template.notes(defaults: defaults, configFile: configRead) { printError(note) }
         printError("deploy with:\n  " + template.deployCommand(file: output ?? "firefly-aws.\(syntax.rawValue)", defaults: defaults))
     }
-}
-
-func printError(_ text: String) {
-    writeToStandardError((text + "\n"))
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FireflyCLI
 import FireflyCore
 import FireflyGrafana
 #if canImport(FoundationEssentials)

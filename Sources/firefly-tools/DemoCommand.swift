@@ -1,4 +1,5 @@
 import ArgumentParser
+import FireflyCLI
 import FireflyDemo
 import FireflyPluginKit
 #if canImport(FoundationEssentials)
