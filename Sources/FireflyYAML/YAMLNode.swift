@@ -102,12 +102,15 @@ public enum YAMLDocument {
         var bytes = Array(text.utf8)
         let length = bytes.count
         if bytes.isEmpty { bytes.append(0) }  // libyaml wants a non-null input pointer
-        var parser = yaml_parser_t()
-        guard yaml_parser_initialize(&parser) == 1 else { throw YAMLError(problem: "cannot start the YAML parser (out of memory)") }
-        defer { yaml_parser_delete(&parser) }
+        // On the heap: the composer keeps the parser's address for the whole parse.
+        let parser = UnsafeMutablePointer<yaml_parser_t>.allocate(capacity: 1)
+        parser.initialize(to: yaml_parser_t())
+        defer { parser.deallocate() }
+        guard yaml_parser_initialize(parser) == 1 else { throw YAMLError(problem: "cannot start the YAML parser (out of memory)") }
+        defer { yaml_parser_delete(parser) }
         return try bytes.withUnsafeBufferPointer { (buffer) throws(YAMLError) -> YAMLNode? in
-            yaml_parser_set_input_string(&parser, buffer.baseAddress, length)
-            var composer = Composer(parser: &parser)
+            yaml_parser_set_input_string(parser, buffer.baseAddress, length)
+            var composer = Composer(parser: parser)
             return try composer.document()
         }
     }

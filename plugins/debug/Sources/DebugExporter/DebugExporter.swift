@@ -60,6 +60,7 @@ public final class DebugExporter: ExporterPlugin {
     }
 
     public func export(_ batch: TelemetryBatch) async -> ExportResult {
+        if discard { return .ok }
         let out = DebugLines.encode(batch)
         let written = output.withLock { fd in out.withUnsafeBytes { writeAll(fd, $0) } }
         guard written else { return .retryable(after: .seconds(1), message: "cannot write: \(String(cString: strerror(errno)))") }
