@@ -64,7 +64,8 @@ extension StringProtocol {
     }
 }
 
-/// printf-style formatting through the C library, for number formats (`%.1f`, `%020llu`).
+/// printf-style formatting through the C library, for number formats (`%.1f`, `%020llu`); the
+/// arguments are numbers (a Swift `String` is not a C string).
 public func cFormat(_ format: String, _ arguments: any CVarArg...) -> String {
     withVaList(arguments) { first in
         var buffer = [CChar](repeating: 0, count: 64)
