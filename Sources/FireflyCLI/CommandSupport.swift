@@ -59,3 +59,17 @@ public enum Table {
 public func printError(_ text: String) {
     writeToStandardError(text + "\n")
 }
+
+/// The commands `firefly-tools` runs: `firefly` lists them in its help and hands them over, and
+/// `firefly-tools` defines them, with the same names and summaries.
+public enum ToolCommand: String, CaseIterable, Sendable {
+    case grafana, demo, aws
+
+    public var abstract: String {
+        switch self {
+        case .grafana: "Grafana provisioning for Firefly's data."
+        case .demo: "Send realistic synthetic Lambda telemetry to a running collector."
+        case .aws: "Connect an AWS account: the CloudFormation stack sending Lambda telemetry to Firefly, and OpenTelemetry on functions."
+        }
+    }
+}

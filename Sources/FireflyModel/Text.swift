@@ -28,21 +28,24 @@ extension StringProtocol {
                 bytes.append(b)
                 continue
             }
-            guard let h = utf8.next().flatMap(Self.hexValue), let l = utf8.next().flatMap(Self.hexValue) else { return nil }
+            guard let h = utf8.next().flatMap(Hex.nibble), let l = utf8.next().flatMap(Hex.nibble) else { return nil }
             bytes.append(h << 4 | l)
         }
         return String(validating: bytes, as: UTF8.self)
     }
 
-    /// The text with every byte but ASCII letters, digits and those in `kept` written as `%XX`.
+    /// The text with every UTF-8 byte but ASCII letters, digits and those in `kept` written as
+    /// `%XX` (upper-case hex).
     public func percentEncoded(keeping kept: String) -> String {
         let keep = Set(kept.utf8)
         var out = ""
         for b in utf8 {
-            let c = Character(Unicode.Scalar(b))
-            if b < 0x80 && (c.isLetter || c.isNumber || keep.contains(b)) {
-                out.append(c)
-            } else {
+            switch b {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                out.unicodeScalars.append(Unicode.Scalar(b))
+            case _ where keep.contains(b):
+                out.unicodeScalars.append(Unicode.Scalar(b))
+            default:
                 out += "%" + String(b >> 4, radix: 16, uppercase: true) + String(b & 0xF, radix: 16, uppercase: true)
             }
         }
@@ -53,30 +56,21 @@ extension StringProtocol {
     public func padded(to width: Int, with pad: Character = " ") -> String {
         String(self) + String(repeating: pad, count: Swift.max(0, width - count))
     }
-
-    private static func hexValue(_ b: UInt8) -> UInt8? {
-        switch b {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
 }
 
 /// printf-style formatting through the C library, for number formats (`%.1f`, `%020llu`); the
 /// arguments are numbers (a Swift `String` is not a C string).
 public func cFormat(_ format: String, _ arguments: any CVarArg...) -> String {
-    withVaList(arguments) { first in
-        var buffer = [CChar](repeating: 0, count: 64)
-        let needed = Int(vsnprintf(&buffer, buffer.count, format, first))
-        guard needed >= buffer.count else { return String(decoding: buffer.prefix(max(0, needed)).map { UInt8(bitPattern: $0) }, as: UTF8.self) }
-        return withVaList(arguments) { again in
-            buffer = [CChar](repeating: 0, count: needed + 1)
-            _ = vsnprintf(&buffer, buffer.count, format, again)
-            return String(decoding: buffer.prefix(needed).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    // A va_list is used up by one call: the second pass, for longer output, takes a new one.
+    func render(capacity: Int) -> (text: String, needed: Int) {
+        withVaList(arguments) { list in
+            var buffer = [CChar](repeating: 0, count: capacity)
+            let needed = Int(vsnprintf(&buffer, capacity, format, list))
+            return (String(decoding: buffer.prefix(min(max(0, needed), capacity - 1)).map { UInt8(bitPattern: $0) }, as: UTF8.self), needed)
         }
     }
+    let first = render(capacity: 64)
+    return first.needed < 64 ? first.text : render(capacity: first.needed + 1).text
 }
 
 /// File path text, as `NSString`'s path methods treat it (`/` separated, no normalisation).
@@ -89,16 +83,23 @@ public enum PathText {
 
     /// The part after the last `/` (trailing slashes ignored).
     public static func lastComponent(_ path: String) -> String {
-        let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.reversed().drop { $0 == "/" }.reversed()) : path
-        guard let slash = trimmed.lastIndex(of: "/"), trimmed != "/" else { return trimmed }
+        let trimmed = withoutTrailingSlashes(path)
+        guard let slash = trimmed.lastIndex(of: "/"), trimmed != "/" else { return String(trimmed) }
         return String(trimmed[trimmed.index(after: slash)...])
     }
 
     /// The part before the last `/`: `""` for a bare name, `/` for a file in the root.
     public static func directory(_ path: String) -> String {
-        let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.reversed().drop { $0 == "/" }.reversed()) : path
+        let trimmed = withoutTrailingSlashes(path)
         guard let slash = trimmed.lastIndex(of: "/") else { return "" }
         return slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
+    }
+
+    /// `path` without its trailing slashes; the root stays `/`.
+    private static func withoutTrailingSlashes(_ path: String) -> Substring {
+        var trimmed = Substring(path)
+        while trimmed.count > 1, trimmed.last == "/" { trimmed.removeLast() }
+        return trimmed
     }
 }
 

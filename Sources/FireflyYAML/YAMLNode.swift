@@ -153,27 +153,27 @@ private struct Composer {
 
     mutating func node(_ current: (event: Event, mark: YAMLMark), depth: Int) throws(YAMLError) -> YAMLNode {
         let mark = current.mark
+        let result: YAMLNode, anchor: String?
         switch current.event {
         case .alias(let name):
             guard let target = anchors[name] else { throw YAMLError(problem: "found undefined alias '\(name)'", mark: mark) }
             return target
-        case .scalar(let text, let style, let anchor):
-            let result = YAMLNode.scalar(YAMLScalar(string: text, style: style, mark: mark))
-            if let anchor { anchors[anchor] = result }
-            return result
-        case .sequenceStart(let anchor):
-            guard depth < YAMLDocument.maxDepth else { throw YAMLError(problem: "nesting deeper than \(YAMLDocument.maxDepth) levels", mark: mark) }
+        case .scalar(let text, let style, let a):
+            anchor = a
+            result = .scalar(YAMLScalar(string: text, style: style, mark: mark))
+        case .sequenceStart(let a):
+            anchor = a
+            try checkDepth(depth, mark)
             var items: [YAMLNode] = []
             while true {
                 let item = try next()
                 if case .sequenceEnd = item.event { break }
                 items.append(try node(item, depth: depth + 1))
             }
-            let result = YAMLNode.sequence(YAMLSequence(items: items, mark: mark))
-            if let anchor { anchors[anchor] = result }
-            return result
-        case .mappingStart(let anchor):
-            guard depth < YAMLDocument.maxDepth else { throw YAMLError(problem: "nesting deeper than \(YAMLDocument.maxDepth) levels", mark: mark) }
+            result = .sequence(YAMLSequence(items: items, mark: mark))
+        case .mappingStart(let a):
+            anchor = a
+            try checkDepth(depth, mark)
             var entries: [(key: YAMLNode, value: YAMLNode)] = []
             while true {
                 let key = try next()
@@ -181,12 +181,17 @@ private struct Composer {
                 let keyNode = try node(key, depth: depth + 1)
                 entries.append((keyNode, try node(try next(), depth: depth + 1)))
             }
-            let result = YAMLNode.mapping(YAMLMapping(entries: entries, mark: mark))
-            if let anchor { anchors[anchor] = result }
-            return result
+            result = .mapping(YAMLMapping(entries: entries, mark: mark))
         default:
             throw YAMLError(problem: "unexpected YAML event", mark: mark)
         }
+        if let anchor { anchors[anchor] = result }
+        return result
+    }
+
+    /// A collection may start at `depth` only below `YAMLDocument.maxDepth`.
+    func checkDepth(_ depth: Int, _ mark: YAMLMark) throws(YAMLError) {
+        guard depth < YAMLDocument.maxDepth else { throw YAMLError(problem: "nesting deeper than \(YAMLDocument.maxDepth) levels", mark: mark) }
     }
 
     /// The next event, copied out of libyaml's structure (which is freed at once).

@@ -10,7 +10,7 @@ import FireflyModel
 
 struct AWS: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "aws", abstract: "Connect an AWS account: the CloudFormation stack sending Lambda telemetry to Firefly, and OpenTelemetry on functions.",
+        commandName: ToolCommand.aws.rawValue, abstract: ToolCommand.aws.abstract,
         subcommands: [AWSTemplate.self, AWSFunctions.self, AWSInstrument.self, AWSUninstrument.self])
 }
 

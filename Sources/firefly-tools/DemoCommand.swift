@@ -21,7 +21,7 @@ import Synchronization
 /// `firefly demo`: sends synthetic serverless telemetry to a running collector.
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Send realistic synthetic Lambda telemetry to a running collector.",
+        commandName: ToolCommand.demo.rawValue, abstract: ToolCommand.demo.abstract,
         discussion: """
             CloudWatch Metric Stream deliveries over the Firehose receiver (JSON and OpenTelemetry 1.0 \
             records, gzip, one data point per function and metric every demo minute: AWS/Lambda metrics, \

@@ -11,7 +11,7 @@ import FireflyModel
 
 struct Grafana: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Grafana provisioning for Firefly's data.", subcommands: [GrafanaGenerate.self])
+        commandName: ToolCommand.grafana.rawValue, abstract: ToolCommand.grafana.abstract, subcommands: [GrafanaGenerate.self])
 }
 
 struct GrafanaGenerate: ParsableCommand {

@@ -13,7 +13,7 @@ import Darwin
 /// The commands that live in `firefly-tools`: the collector's binary only names them (for
 /// `firefly --help`) and hands the command line over.
 enum ToolCommands {
-    static let names: Set<String> = ["grafana", "demo", "aws"]
+    static let names = Set(ToolCommand.allCases.map(\.rawValue))
 
     /// Help entries, never run: `runIfNamed` replaces the process first.
     static let listed: [any ParsableCommand.Type] = [GrafanaEntry.self, DemoEntry.self, AWSEntry.self]
@@ -45,16 +45,13 @@ enum ToolCommands {
 }
 
 struct GrafanaEntry: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "grafana", abstract: "Grafana provisioning for Firefly's data.")
+    static let configuration = CommandConfiguration(commandName: ToolCommand.grafana.rawValue, abstract: ToolCommand.grafana.abstract)
 }
 
 struct DemoEntry: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "demo", abstract: "Send realistic synthetic Lambda telemetry to a running collector.")
+    static let configuration = CommandConfiguration(commandName: ToolCommand.demo.rawValue, abstract: ToolCommand.demo.abstract)
 }
 
 struct AWSEntry: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "aws", abstract: "Connect an AWS account: the CloudFormation stack sending Lambda telemetry to Firefly, and OpenTelemetry on functions.")
+    static let configuration = CommandConfiguration(commandName: ToolCommand.aws.rawValue, abstract: ToolCommand.aws.abstract)
 }

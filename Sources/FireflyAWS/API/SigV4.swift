@@ -1,5 +1,6 @@
 // AWS Signature Version 4: the canonical request, the string to sign and the HMAC-SHA256 key chain.
 import Crypto
+import FireflyModel
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
 #else
@@ -100,19 +101,7 @@ public struct SigV4Signer: Sendable {
 
     /// Percent-encodes every byte but the unreserved characters (and `/` in a path), upper-case hex.
     static func encode(_ text: String, keepingSlash: Bool) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            case UInt8(ascii: "/") where keepingSlash:
-                out += "/"
-            default:
-                out += "%" + String(byte >> 4, radix: 16, uppercase: true) + String(byte & 0xF, radix: 16, uppercase: true)
-            }
-        }
-        return out
+        text.percentEncoded(keeping: keepingSlash ? "-_.~/" : "-_.~")
     }
 
     /// RFC 3986 dot-segment removal; AWS also wants empty segments (`//`) gone. "" → "/".

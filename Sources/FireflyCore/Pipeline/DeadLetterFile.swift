@@ -80,8 +80,7 @@ public final class DeadLetterFile: Sendable {
         let entry = Entry(exporter: exporter, reason: reason, time_unix_nano: HostServices.wallClock(), batch: batch)
         guard let data = Self.encode(entry) else { return }
         withFileLock {
-            let fm = FileManager.default
-            try? fm.createDirectory(atPath: PathText.directory(path), withIntermediateDirectories: true)
+            // `withFileLock` has made the directory.
             let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
             guard fd >= 0 else { return }
             defer { close(fd) }

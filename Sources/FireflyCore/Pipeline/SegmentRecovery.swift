@@ -150,18 +150,7 @@ struct SegmentRecovery {
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         var ok = fd >= 0
         if ok {
-            ok = bytes.withUnsafeBytes { buf in
-                var done = 0
-                while done < buf.count {
-                    let n = write(fd, buf.baseAddress! + done, buf.count - done)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        return false
-                    }
-                    done += n
-                }
-                return true
-            }
+            ok = bytes.withUnsafeBytes { writeAll(fd, $0) }
             ok = ok && fsync(fd) == 0
             close(fd)
         }
